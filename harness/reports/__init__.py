@@ -1,0 +1,10 @@
+"""Rendering of runner results.
+
+Every runner (probe, fuzz, scenarios, load, marketsim) produces a ``RunReport``; the
+handlers in ``harness.reports.handlers`` turn any ``RunReport`` into JSON, JUnit XML or a
+self-contained HTML page. No runner writes its own report format.
+"""
+
+from harness.reports.model import CaseResult, CaseStatus, RunReport, Section
+
+__all__ = ["CaseResult", "CaseStatus", "RunReport", "Section"]

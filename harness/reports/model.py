@@ -1,0 +1,78 @@
+"""The one result model the report handlers understand.
+
+Runners keep their own rich result types for their own logic and convert them into a
+``RunReport`` at the end (``to_report()``). Keeping the rendering model separate means the
+JUnit/JSON/HTML writers exist exactly once.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any
+
+
+class CaseStatus(StrEnum):
+    PASSED = "passed"
+    FAILED = "failed"
+    ERROR = "error"
+    SKIPPED = "skipped"
+    WARNING = "warning"  # passed, but with something the reader must look at
+
+
+@dataclass
+class CaseResult:
+    """One check or test: a JUnit testcase, a row in the HTML table."""
+
+    group: str  # JUnit classname / HTML table section, e.g. "tls" or "week1.tuesday"
+    name: str
+    status: CaseStatus
+    duration_s: float = 0.0
+    message: str = ""  # one-line diagnosis shown in tables and JUnit failure messages
+    details: str = ""  # longer text: the likely fix, a traceback, a response body (secrets removed)
+    data: dict[str, Any] = field(default_factory=dict)  # structured extras for JSON consumers
+
+
+@dataclass
+class Section:
+    """A block of key/value facts or a chart for the HTML report (identity, TLS, latencies)."""
+
+    title: str
+    facts: dict[str, str] = field(default_factory=dict)
+    # optional bar chart: label -> value, rendered as inline SVG (no network access needed)
+    chart: dict[str, float] = field(default_factory=dict)
+    chart_unit: str = ""
+
+
+@dataclass
+class RunReport:
+    runner: str  # "probe", "scenarios", ...
+    title: str
+    target: str
+    verdict: str  # e.g. "CERTIFIED" / "NOT CERTIFIED", "PASSED" / "FAILED"
+    ok: bool
+    cases: list[CaseResult] = field(default_factory=list)
+    sections: list[Section] = field(default_factory=list)
+    started_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+    finished_at: datetime | None = None
+    meta: dict[str, Any] = field(default_factory=dict)  # crrsim version, participant, ...
+
+    @property
+    def duration_s(self) -> float:
+        end = self.finished_at or datetime.now(UTC)
+        return (end - self.started_at).total_seconds()
+
+    def counts(self) -> dict[str, int]:
+        out = {s.value: 0 for s in CaseStatus}
+        for case in self.cases:
+            out[case.status.value] += 1
+        return out
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["started_at"] = self.started_at.isoformat()
+        data["finished_at"] = self.finished_at.isoformat() if self.finished_at else None
+        data["duration_s"] = round(self.duration_s, 3)
+        data["counts"] = self.counts()
+        return data

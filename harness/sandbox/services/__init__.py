@@ -1,0 +1,1 @@
+"""One module per CRR service; each registers its handlers with ``harness.sandbox.registry``."""
