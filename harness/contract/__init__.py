@@ -13,13 +13,16 @@ from harness.contract.catalogue import (
     default_specs_dir,
     load_catalogue,
 )
+from harness.contract.naming import SERVICE_NAMES, SpecVersion
 
 __all__ = [
     "Catalogue",
     "ContractError",
     "Operation",
     "Parameter",
+    "SERVICE_NAMES",
     "Service",
+    "SpecVersion",
     "default_specs_dir",
     "load_catalogue",
 ]

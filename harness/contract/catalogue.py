@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import copy
 import os
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,14 +19,13 @@ from typing import Any
 
 import yaml
 
+from harness.contract.errors import ContractError
 from harness.contract.naming import SpecVersion, parse_spec_filename
+from harness.contract.validate import validate_document
+from harness.contract.yaml12 import load_yaml
 
 HTTP_METHODS = ("get", "put", "post", "delete", "patch", "head", "options", "trace")
 SPECS_ENV = "CRRSIM_SPECS"
-
-
-class ContractError(Exception):
-    """A contract folder or file that cannot be used at all (not merely quirky)."""
 
 
 def default_specs_dir() -> Path:
@@ -195,41 +195,71 @@ def _operations(service: str, spec: dict[str, Any]) -> list[Operation]:
     return ops
 
 
-def error_codes_of(spec: dict[str, Any]) -> tuple[str, ...]:
-    """Error codes a contract declares.
+_HTML_ERROR_ROW = re.compile(r"<td>\s*([A-Z]{2,5}\d{3,5})\s*</td>\s*<td>(.*?)</td>", re.S)
+
+
+def _exception_schema(spec: dict[str, Any]) -> dict[str, Any]:
+    return ((spec.get("components") or {}).get("schemas") or {}).get("CRRServiceException") or {}
+
+
+def error_table_of(spec: dict[str, Any]) -> dict[str, str]:
+    """Error code -> message template, as a contract declares them.
 
     Ours lists them as structured ``x-crr-errors`` entries on the CRRServiceException schema;
-    CAISO's only have them in an HTML table in its description, so we fall back to scraping
-    that table.
+    CAISO's only have them in an HTML table in its description (codes like SER0029, LHFV0026
+    or LMV023), so for those we read that table.
     """
-    import re
-
-    schema = ((spec.get("components") or {}).get("schemas") or {}).get("CRRServiceException") or {}
+    schema = _exception_schema(spec)
     listed = schema.get("x-crr-errors")
     if isinstance(listed, list):
-        return tuple(str(e["code"]) for e in listed if isinstance(e, dict) and "code" in e)
-    return tuple(dict.fromkeys(re.findall(r"<td>\s*([A-Z]{3}\d{4})\s*</td>", schema.get("description") or "")))
+        return {str(e["code"]): str(e.get("message", "")) for e in listed if isinstance(e, dict) and "code" in e}
+    return {code: " ".join(msg.split()) for code, msg in _HTML_ERROR_ROW.findall(schema.get("description") or "")}
 
 
-def load_service(path: Path) -> Service:
+def error_codes_of(spec: dict[str, Any]) -> tuple[str, ...]:
+    """The error codes a contract declares, in its order."""
+    return tuple(error_table_of(spec))
+
+
+def _read_spec(path: Path) -> dict[str, Any]:
+    try:
+        spec = load_yaml(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ContractError(f"{path.name}: cannot be read: {exc}") from exc
+    except yaml.YAMLError as exc:
+        raise ContractError(f"{path.name}: not valid YAML: {exc}") from exc
+    if not isinstance(spec, dict) or not str(spec.get("openapi", "")).startswith("3."):
+        raise ContractError(f"{path.name}: not an OpenAPI 3 document (no 'openapi: 3.x' at the top)")
+    return spec
+
+
+def _service_from(path: Path, spec: dict[str, Any]) -> Service:
     parsed = parse_spec_filename(path)
     if parsed is None:
         raise ContractError(f"{path.name}: not a CRR contract file name (caiso_crr_<service>_v<M>.<m>.<n>.yaml)")
     try:
-        spec = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        raise ContractError(f"{path.name}: not valid YAML: {exc}") from exc
-    if not isinstance(spec, dict) or not str(spec.get("openapi", "")).startswith("3."):
-        raise ContractError(f"{path.name}: not an OpenAPI 3 document")
+        operations = tuple(_operations(parsed.service, spec))
+    except ContractError as exc:
+        raise ContractError(f"{path.name}: {exc}") from exc
+    except (KeyError, TypeError, AttributeError) as exc:
+        raise ContractError(f"{path.name}: malformed operation or parameter ({exc!r})") from exc
     return Service(
         name=parsed.service,
         version=parsed.version,
         path=path,
         title=str((spec.get("info") or {}).get("title", parsed.service)),
         spec=spec,
-        operations=tuple(_operations(parsed.service, spec)),
+        operations=operations,
         error_codes=error_codes_of(spec),
     )
+
+
+def load_service(path: Path, *, validate: bool = True) -> Service:
+    """Load one contract file; ``validate`` adds the OpenAPI 3.0 structural check."""
+    spec = _read_spec(path)
+    if validate:
+        validate_document(spec, path.name)
+    return _service_from(path, spec)
 
 
 def resolve_specs_dir(explicit: str | os.PathLike[str] | None = None) -> Path:
@@ -240,8 +270,12 @@ def resolve_specs_dir(explicit: str | os.PathLike[str] | None = None) -> Path:
     return Path(env) if env else default_specs_dir()
 
 
-def load_catalogue(directory: str | os.PathLike[str] | None = None) -> Catalogue:
-    """Load the newest version of each service found in ``directory``."""
+def load_catalogue(directory: str | os.PathLike[str] | None = None, *, validate: bool = True) -> Catalogue:
+    """Load the newest version of each service found in ``directory``.
+
+    ``validate=False`` skips the OpenAPI structural check (quirk warnings are still
+    collected); it exists for hot paths that load a folder already checked.
+    """
     folder = resolve_specs_dir(directory)
     if not folder.is_dir():
         raise ContractError(f"spec folder {folder} does not exist")
@@ -262,5 +296,9 @@ def load_catalogue(directory: str | os.PathLike[str] | None = None) -> Catalogue
             warnings.append(f"{parsed.service}: ignoring older {path.name}")
     if not newest:
         raise ContractError(f"no CRR contract files (caiso_crr_*_v*.yaml) in {folder}")
-    services = {name: load_service(path) for name, path in newest.items()}
+    services: dict[str, Service] = {}
+    for name, path in sorted(newest.items()):
+        spec = _read_spec(path)
+        warnings.extend(validate_document(spec, path.name, structural=validate))
+        services[name] = _service_from(path, spec)
     return Catalogue(directory=folder, services=services, warnings=warnings)

@@ -10,6 +10,20 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+# The ten CRR B2B services, as spelled in CAISO's file names.
+SERVICE_NAMES: tuple[str, ...] = (
+    "app_status",
+    "auction",
+    "historical_forecasted_load",
+    "load_migration",
+    "market_data",
+    "market_status",
+    "messages",
+    "nomination",
+    "secondary_market",
+    "tor_conversion",
+)
+
 _NAME = re.compile(
     r"^caiso_crr_(?P<service>[a-z0-9_]+?)_v(?P<major>\d+)\.(?P<minor>\d+)\.(?P<mini>\d+)(?:_openapi)?\.ya?ml$"
 )

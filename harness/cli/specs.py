@@ -1,0 +1,86 @@
+"""``crrsim specs``: show and check the contract folder the other commands will use.
+
+The folder is the config's ``specs`` (--specs, $CRRSIM_SPECS or crrsim.yaml), exactly as the
+other commands resolve it, so what this checks is what they run against.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from harness.cli.options import config_options
+from harness.config import CrrsimConfig
+from harness.contract import SERVICE_NAMES, Catalogue, ContractError, load_catalogue
+
+
+def _load(specs: Path | None) -> Catalogue:
+    try:
+        return load_catalogue(specs)
+    except ContractError as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
+def _all_warnings(cat: Catalogue) -> list[str]:
+    missing = [name for name in SERVICE_NAMES if name not in cat.services]
+    extra = [f"no contract file for service {name}" for name in missing]
+    return [*cat.warnings, *extra]
+
+
+def _table(cat: Catalogue) -> str:
+    rows = [("SERVICE", "VERSION", "OPERATIONS", "FILE")]
+    rows += [(s.name, str(s.version), str(len(s.operations)), s.path.name) for s in cat]
+    widths = [max(len(r[i]) for r in rows) for i in range(3)]
+    return "\n".join(
+        f"{r[0]:<{widths[0]}}  {r[1]:<{widths[1]}}  {r[2]:>{widths[2]}}  {r[3]}".rstrip() for r in rows
+    )
+
+
+@click.group()
+def command() -> None:
+    """List or check CRR contract files."""
+
+
+@command.command("list")
+@config_options("specs")
+def list_(cfg: CrrsimConfig) -> None:
+    """Table of services, versions and operation counts; warnings follow."""
+    cat = _load(cfg.specs)
+    click.echo(f"contract folder: {cat.directory}")
+    click.echo(_table(cat))
+    total = sum(len(s.operations) for s in cat)
+    click.echo(f"{len(cat.services)} services, {total} operations")
+    warnings = _all_warnings(cat)
+    if warnings:
+        click.echo(f"\n{len(warnings)} warning(s):")
+        for warning in warnings:
+            click.echo(f"  - {warning}")
+
+
+@command.command("check")
+@config_options("specs")
+@click.option(
+    "--against",
+    type=click.Path(path_type=Path, file_okay=False),
+    default=None,
+    help="Also compare interface facts with another contract folder (e.g. CAISO's files).",
+)
+def check(cfg: CrrsimConfig, against: Path | None) -> None:
+    """Validate every file as OpenAPI 3.0; exit non-zero on errors (warnings are reported only)."""
+    cat = _load(cfg.specs)
+    for warning in _all_warnings(cat):
+        click.echo(f"warning: {warning}")
+    if against is not None:
+        from harness.contract.compare import diff_catalogues, is_known_deviation
+
+        other = _load(against)
+        found = diff_catalogues(cat, other, sorted(set(cat.services) & set(other.services)))
+        for line in (d for d in found if is_known_deviation(d)):
+            click.echo(f"known deviation: {line}")
+        differences = [d for d in found if not is_known_deviation(d)]
+        if differences:
+            for line in differences:
+                click.echo(f"differs: {line}")
+            raise click.ClickException(f"{len(differences)} interface difference(s) from {other.directory}")
+    click.echo(f"ok: {len(cat.services)} contract files in {cat.directory} are valid OpenAPI 3.0")
