@@ -37,10 +37,14 @@ def schema(ddl: str) -> None:
 
 
 def on(event: str) -> Callable[[Listener], Listener]:
-    """Listen to sandbox events, e.g. "market.cleared", "window.opened", "window.closed".
+    """Listen to sandbox events, called synchronously with keyword arguments inside the write
+    transaction that caused the event (raise to roll it back):
 
-    Listeners are called synchronously as ``fn(store, clock, **payload)`` inside the
-    transaction that caused the event.
+    - ``plan.setup(conn, clock)`` after the plan's markets exist;
+    - ``window.opened(conn, clock, market: str)``, ``window.closed(conn, clock, market: str)``;
+    - ``market.clear(conn, clock, market: Market)`` compute awards, grant holdings;
+    - ``market.posted(conn, clock, market: Market)`` after the market reads POSTED;
+    - ``message.publish(conn, clock, text, to: list[str], subject, sent: datetime)``.
     """
 
     def register(fn: Listener) -> Listener:

@@ -1,0 +1,166 @@
+"""`crrsim sandbox`: run the embedded CRR sandbox and drive its Market Sim control plane.
+
+``crrsim sandbox`` alone (or ``serve``) runs the server in the foreground; the other
+sub-commands talk to a running sandbox over HTTPS with the operator certificate of the dev PKI.
+Host, port, PKI folder, database and contract come from the one config (``harness.cli.options``),
+so ``serve`` and the control commands find each other through the same crrsim.yaml / CRRSIM_*.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import click
+
+from harness.cli.options import config_options
+from harness.config import CrrsimConfig
+
+
+@click.group("sandbox", invoke_without_command=True)
+@click.pass_context
+def command(ctx: click.Context) -> None:
+    """Run the CRR sandbox (default: serve) or control a running one."""
+    if ctx.invoked_subcommand is None:
+        ctx.invoke(serve)
+
+
+@command.command("serve")
+@config_options("host", "port", "pki", "specs", "db")
+@click.option("--provisioning", default=None, help="YAML: certificate CN -> sc_ids/access/services/role.")
+@click.option("--workers", type=int, default=1, show_default=True, help="Processes sharing the port.")
+@click.option("--access-log", is_flag=True, help="Log every request.")
+def serve(cfg: CrrsimConfig, provisioning: str | None, workers: int, access_log: bool) -> None:
+    """Serve the sandbox over mutual TLS until interrupted."""
+    from harness.contract import ContractError, load_catalogue
+    from harness.sandbox.provisioning import ProvisioningError, load_provisioning
+    from harness.sandbox.server import main
+
+    try:  # check inputs up front: a plain sentence, not a traceback from inside the server
+        load_catalogue(cfg.specs)
+        load_provisioning(provisioning)
+    except (ContractError, ProvisioningError) as exc:
+        raise click.ClickException(str(exc)) from None
+    host, port, db = cfg.sandbox_host, cfg.sandbox_port, cfg.sandbox_db
+    argv = ["--host", host, "--port", str(port), "--pki", str(cfg.sandbox_pki), "--db", str(db),
+            "--workers", str(workers)]
+    if cfg.specs:
+        argv += ["--specs", str(cfg.specs)]
+    if provisioning:
+        argv += ["--provisioning", provisioning]
+    if access_log:
+        argv.append("--access-log")
+    click.echo(f"crrsim sandbox on https://{host}:{port}/crr (state in {db}); Ctrl+C stops it.")
+    code = main(argv)
+    if code:
+        raise click.ClickException(f"the sandbox could not start on {host}:{port}")
+
+
+def _control(cfg: CrrsimConfig, url: str) -> Any:
+    from harness.client import ClientIdentity, CRRClient
+    from harness.client.control import ControlPlane
+
+    folder = cfg.sandbox_pki
+    cert, key, ca = (
+        folder / "clients" / "operator.pem",
+        folder / "clients" / "operator.key",
+        folder / "ca.pem",
+    )
+    for path in (cert, key, ca):
+        if not path.is_file():
+            raise click.ClickException(f"{path} is missing; run `crrsim certs init --dir {folder}` first.")
+    identity = ClientIdentity.from_pem(cert, key)
+    return ControlPlane(CRRClient(url, identity=identity, ca=ca, timeout=cfg.timeout, retries=cfg.retries))
+
+
+def _run(cfg: CrrsimConfig, url: str | None, action: Any) -> None:
+    """Run one control-plane call; the sandbox is --url, else the configured host and port."""
+    from harness.client import CRRServiceException, CRRTransportError
+
+    url = url or cfg.sandbox_url
+    plane = _control(cfg, url)
+    try:
+        result = action(plane)
+    except CRRServiceException as exc:
+        raise click.ClickException(f"the sandbox refused: {exc}") from None
+    except CRRTransportError as exc:
+        raise click.ClickException(f"cannot reach the sandbox at {url}: {exc}") from None
+    finally:
+        plane.client.close()
+    click.echo(json.dumps(result, indent=2))
+
+
+def control_options(fn: Any) -> Any:
+    fn = config_options("pki", "timeout", reword={"pki": "Dev PKI with the operator certificate."})(fn)
+    return click.option(
+        "--url", default=None,
+        help="The sandbox's CRR base URL [default: https://<sandbox_host>:<sandbox_port>/crr from config].",
+    )(fn)
+
+
+@command.command("setup-plan")
+@click.option("--base", default=None, help="Week-1 Monday (ISO date-time); default the plan's own.")
+@control_options
+def setup_plan(base: str | None, url: str | None, cfg: CrrsimConfig) -> None:
+    """Create the Market Sim plan's markets and seed data; sets the clock to week 1."""
+    _run(cfg, url, lambda c: c.setup_plan(base))
+
+
+@command.command("clock")
+@click.option("--set", "set_", default=None, help="Set the simulated time (ISO 8601).")
+@click.option("--advance", default=None, help="Move the clock forward, e.g. 1d, 2h30m, 90s.")
+@click.option("--reset", is_flag=True, help="Follow real time again.")
+@control_options
+def clock(set_: str | None, advance: str | None, reset: bool, url: str | None, cfg: CrrsimConfig) -> None:
+    """Show or change the simulated clock."""
+    if sum(bool(x) for x in (set_, advance, reset)) > 1:
+        raise click.UsageError("use only one of --set, --advance, --reset")
+    if set_:
+        _run(cfg, url, lambda c: c.set_clock(set_))
+    elif advance:
+        _run(cfg, url, lambda c: c.advance_by(advance))
+    elif reset:
+        _run(cfg, url, lambda c: c.reset_clock())
+    else:
+        _run(cfg, url, lambda c: c.clock())
+
+
+@command.command("open")
+@click.argument("market")
+@click.option("--duration", default="2d", show_default=True, help="How long the window stays open.")
+@control_options
+def open_(market: str, duration: str, url: str | None, cfg: CrrsimConfig) -> None:
+    """Open MARKET's submission window now."""
+    _run(cfg, url, lambda c: c.open_window(market, duration))
+
+
+@command.command("close")
+@click.argument("market")
+@control_options
+def close(market: str, url: str | None, cfg: CrrsimConfig) -> None:
+    """Close MARKET's submission window now."""
+    _run(cfg, url, lambda c: c.close_window(market))
+
+
+@command.command("clear")
+@click.argument("market")
+@control_options
+def clear(market: str, url: str | None, cfg: CrrsimConfig) -> None:
+    """Clear MARKET (awards, holdings) and post its results."""
+    _run(cfg, url, lambda c: c.run_clearing(market))
+
+
+@command.command("markets")
+@control_options
+def markets(url: str | None, cfg: CrrsimConfig) -> None:
+    """List all markets with their status."""
+    _run(cfg, url, lambda c: c.markets())
+
+
+@command.command("message")
+@click.argument("text")
+@click.option("--to", "to", multiple=True, help="Recipient SC ID (repeatable); default: public.")
+@control_options
+def message(text: str, to: tuple[str, ...], url: str | None, cfg: CrrsimConfig) -> None:
+    """Publish a market notice (public, or private to --to SCs)."""
+    _run(cfg, url, lambda c: c.publish_message(text, list(to) or None))

@@ -1,0 +1,83 @@
+"""Typed wrapper for the sandbox's Market Sim control plane (``/simctl/v1``, operator cert only).
+
+The control plane lives at the server root, not under the CRR base path (``/crr``), so that
+no CRR contract path can ever collide with it; this wrapper addresses it through the client's
+``origin`` and reuses the client's TLS identity, timeouts and request ids.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+from urllib.parse import quote
+
+from harness.client.client import CRRClient
+
+PREFIX = "/simctl/v1"
+
+
+def _iso(value: datetime | str) -> str:
+    return value.isoformat() if isinstance(value, datetime) else value
+
+
+class ControlPlane:
+    def __init__(self, client: CRRClient) -> None:
+        self.client = client
+
+    def call(self, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
+        """One control call; raises ``CRRServiceException`` with the sandbox's error on failure."""
+        response = self.client.request(method, f"{self.client.origin}{PREFIX}{path}", json=body)
+        response.raise_for_error()
+        return response.json()
+
+    def setup_plan(self, base: datetime | str | None = None) -> dict[str, Any]:
+        return self.call("POST", "/setupPlan", {"base": _iso(base)} if base else {})
+
+    def clock(self) -> dict[str, Any]:
+        """``{"now": ISO, "simulated": bool, "running": bool}``."""
+        return self.call("GET", "/clock")
+
+    def set_clock(self, when: datetime | str, running: bool = False) -> dict[str, Any]:
+        return self.call("POST", "/clock", {"set": _iso(when), "running": running})
+
+    def advance(
+        self, days: float = 0, hours: float = 0, minutes: float = 0, seconds: float = 0
+    ) -> dict[str, Any]:
+        total = ((days * 24 + hours) * 60 + minutes) * 60 + seconds
+        return self.call("POST", "/clock", {"advance": total})
+
+    def advance_by(self, duration: str) -> dict[str, Any]:
+        """``advance_by("1d")``, ``"2h30m"``, ``"90s"``."""
+        return self.call("POST", "/clock", {"advance": duration})
+
+    def reset_clock(self) -> dict[str, Any]:
+        return self.call("POST", "/clock", {"reset": True})
+
+    def markets(self, market_type: str | None = None) -> list[dict[str, Any]]:
+        path = "/markets" + (f"?type={market_type}" if market_type else "")
+        return self.call("GET", path)
+
+    def market(self, name: str) -> dict[str, Any]:
+        return self.call("GET", f"/markets/{quote(name)}")
+
+    def create_market(self, **definition: Any) -> dict[str, Any]:
+        """Fields: name, marketType, marketTerm, periods (["2026_M04"] or objects), tous, openDate,
+        closeDate, dataPublishDate, tier."""
+        return self.call("POST", "/markets", definition)
+
+    def open_window(self, market: str, duration: str = "2d") -> dict[str, Any]:
+        return self.call("POST", f"/markets/{quote(market)}/open", {"duration": duration})
+
+    def close_window(self, market: str) -> dict[str, Any]:
+        return self.call("POST", f"/markets/{quote(market)}/close", {})
+
+    def set_status(self, market: str, status: str | None) -> dict[str, Any]:
+        return self.call("POST", f"/markets/{quote(market)}/status", {"status": status})
+
+    def run_clearing(self, market: str) -> dict[str, Any]:
+        return self.call("POST", f"/markets/{quote(market)}/clear", {})
+
+    def publish_message(
+        self, text: str, to: list[str] | str | None = None, subject: str | None = None
+    ) -> dict[str, Any]:
+        return self.call("POST", "/messages", {"text": text, "to": to, "subject": subject})

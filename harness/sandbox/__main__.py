@@ -1,0 +1,7 @@
+"""``python -m harness.sandbox``: what ``crrsim sandbox serve`` and ``start_sandbox`` run."""
+
+import sys
+
+from harness.sandbox.server import main
+
+sys.exit(main())

@@ -1,0 +1,267 @@
+"""Bad input always gets a CAISO error code, never a 500 (and never a crash)."""
+
+from __future__ import annotations
+
+import json
+import random
+import socket
+import ssl
+from collections.abc import Callable
+
+import pytest
+from sbutil import codes, rid
+
+from harness.client import CRRClient
+from harness.contract import load_catalogue
+from harness.pki import DevPKI
+from harness.sandbox.launch import RunningSandbox
+from harness.sandbox.validation import OperationValidator
+
+STATUS_PATH = "/marketstatus/v1.0/marketStatus"
+
+
+@pytest.mark.parametrize(
+    "value", [None, "", "not-a-uuid", "c9b09ec13a3a4e68a4d789aece526b05", "{" + "0" * 36 + "}"]
+)
+def test_request_id_missing_or_malformed(client_for: Callable[[str], CRRClient], value: str | None):
+    r = client_for("ecal").get("/status", headers={"caiso-request-id": value})
+    assert r.status == 400 and codes(r) == ["SER0017"]
+    assert "caiso-request-id" in r.json()["errorList"][0]["errorDescription"]
+
+
+def test_request_id_is_echoed(client_for: Callable[[str], CRRClient]):
+    value = rid()
+    r = client_for("ecal").get("/status", headers={"caiso-request-id": value})
+    assert r.status == 200 and r.json() == {"status": "up"}
+    assert r.headers["caiso-request-id"] == value
+
+
+def test_every_parameter_error_is_reported(client_for: Callable[[str], CRRClient]):
+    r = client_for("ecal").get(STATUS_PATH, params={"participantName": "EC$AL"})
+    assert r.status == 400
+    assert codes(r) == ["SER0030", "SER0030"]  # marketName missing + participantName pattern
+    text = " ".join(e["errorDescription"] for e in r.json()["errorList"])
+    assert "marketName" in text and "participantName" in text
+
+
+def test_too_long_parameter(client_for: Callable[[str], CRRClient]):
+    r = client_for("ecal").get(STATUS_PATH, params={"participantName": "ECAL", "marketName": "M" * 51})
+    assert r.status == 400 and codes(r) == ["SER0030"]
+
+
+def test_unknown_query_parameters_are_ignored(client_for: Callable[[str], CRRClient]):
+    r = client_for("ecal").get(
+        STATUS_PATH, params={"participantName": "ECAL", "marketName": "NOPE", "x": "1"}
+    )
+    assert r.status == 400 and codes(r) == ["MKT0001"]
+
+
+def test_unknown_path_and_wrong_method(client_for: Callable[[str], CRRClient]):
+    ecal = client_for("ecal")
+    r = ecal.get("/auction/v9.9/nothing")
+    assert r.status == 404 and codes(r) == ["SER0029"]
+    r = ecal.get(f"{ecal.origin}/elsewhere")
+    assert r.status == 404 and codes(r) == ["SER0029"]
+    r = ecal.request("DELETE", "/status")
+    assert r.status == 405 and codes(r) == ["SER0029"] and "GET" in r.headers["allow"]
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        b"{",
+        b"not json",
+        b"\xff\xfe",
+        b"NaN",
+        b"[]",
+        b"null",
+        b'{"marketName": 1}',
+        b"{}",
+        b'"x"',
+        b"1e999999",
+    ],
+)
+def test_bad_bodies_get_400(client_for: Callable[[str], CRRClient], content: bytes):
+    r = client_for("ecal").request("POST", "/auction/v1.0/portfolioCreation", content=content)
+    assert r.status == 400, r.text
+    assert set(codes(r)) <= {"SER0017", "SER0030", "SER0022"}
+
+
+def test_body_validation_is_exact_about_multiple_of():
+    op = load_catalogue()["auction"].operation("portfolioCreation")
+    validator = OperationValidator(op, ())
+    # find every multipleOf in the schema and check a value on the grid passes it exactly
+    schema_text = str(op.request_schema)
+    assert "multipleOf" in schema_text
+    from harness.sandbox.validation import compile_schema
+
+    grid = compile_schema({"type": "number", "multipleOf": 0.001})
+    assert all(grid.is_valid(float(f"{i}.{j:03d}")) for i in (0, 1, 37) for j in range(0, 1000, 7))
+    assert not grid.is_valid(1.0005)
+    _, errors = validator.body(b'{"participantName": "ECAL"}')
+    assert errors and all(e.code in ("SER0030", "SER0022") for e in errors)
+
+
+def test_raw_garbage_never_causes_a_500(sandbox: RunningSandbox, dev_pki: DevPKI):
+    """Hand-made requests no client library would send."""
+    ecal = dev_pki.identities["ecal"]
+    ctx = ssl.create_default_context(cafile=str(dev_pki.ca_cert))
+    ctx.load_cert_chain(str(ecal.cert), str(ecal.key))
+    header = f"caiso-request-id: {rid()}\r\n"
+    requests = [
+        f"GET /crr/marketstatus/v1.0/marketStatus?participantName=%FF%FE&marketName=%00 HTTP/1.1\r\n{header}",
+        f"GET /crr/%2e%2e/%2e%2e/etc/passwd HTTP/1.1\r\n{header}",
+        f"POST /crr/auction/v1.0/portfolioCreation HTTP/1.1\r\n{header}Content-Type: application/json\r\n"
+        'Content-Length: 5\r\n\r\n{"a":',
+        f"GET /crr/status?{'x=' * 3000} HTTP/1.1\r\n{header}",
+        f"TRACE /crr/status HTTP/1.1\r\n{header}",
+    ]
+    for text in requests:
+        if "Content-Length" not in text:
+            text += "\r\n"
+        with (
+            socket.create_connection(("127.0.0.1", sandbox.port), timeout=5) as raw,
+            ctx.wrap_socket(raw, server_hostname="127.0.0.1") as tls,
+        ):
+            tls.sendall(text.replace("\r\n\r\n\r\n", "\r\n\r\n").encode("latin-1"))
+            answer = tls.recv(65536)
+        status = int(answer.split(b" ", 2)[1])
+        assert 400 <= status < 500, (text, answer[:300])
+
+
+# --------------------------------------------------------------------------------------
+# specific codes for invalid names and enum parameters
+# --------------------------------------------------------------------------------------
+def _creation(name: str) -> dict[str, object]:
+    return {"portfolioName": name, "marketName": "AUC_MN_2026_M03", "participantName": "ECAL",
+            "newBids": [], "newOffers": []}
+
+
+@pytest.mark.parametrize(
+    ("name", "code"),
+    [("", "POR0215"), ("   ", "POR0215"), ("a" * 101, "POR0103"), ("bad/name" * 20, "POR0103"),
+     ("bad/name", "SER0022"), ("...", "SER0022")],
+)
+def test_portfolio_name_codes(client_for: Callable[[str], CRRClient], name: str, code: str):
+    r = client_for("ecal").request("POST", "/auction/v1.0/portfolioCreation", json=_creation(name))
+    assert r.status == 400 and codes(r) == [code], r.text
+
+
+def test_portfolio_name_codes_in_query_parameters(client_for: Callable[[str], CRRClient]):
+    ecal = client_for("ecal")
+    params = {"participantName": "ECAL", "marketName": "AUC_MN_2026_M03"}
+    r = ecal.get("/auction/v1.0/portfolioStatus", params={**params, "portfolioName": " "})
+    assert r.status == 400 and codes(r) == ["POR0215"], r.text
+    r = ecal.get("/auction/v1.0/portfolioStatus", params={**params, "portfolioName": "x" * 101})
+    assert r.status == 400 and codes(r) == ["POR0103"], r.text
+
+
+@pytest.mark.parametrize(
+    ("path", "params", "code"),
+    [
+        ("/marketdata/v1.0/publicGeneralData",
+         {"publicGeneralDownloadType": "NOPE", "fileFormat": "CSV", "participantName": "ECAL"}, "DWL0001"),
+        ("/marketdata/v1.0/publicGeneralData",
+         {"publicGeneralDownloadType": "PUBLIC_EXISTING_CRR", "fileFormat": "XLS", "participantName": "ECAL"},
+         "DWL0002"),
+        ("/secondarymarket/v1.0/mySmOffersByStatus", {"participantName": "ECAL", "OfferStatusType": "NOPE"},
+         "SER0014"),
+        ("/secondarymarket/v1.0/mySmResponesByStatus", {"participantName": "ECAL", "responseStatusType": "X"},
+         "SER0014"),
+    ],
+)
+def test_enum_parameters_have_their_own_codes(
+    client_for: Callable[[str], CRRClient], path: str, params: dict[str, str], code: str
+):
+    r = client_for("ecal").get(path, params=params)
+    assert r.status == 400 and codes(r) == [code], r.text
+
+
+def test_enum_codes_only_where_the_contract_lists_them():
+    op = load_catalogue()["market_data"].operation("getPublicGeneralData")
+    query = {"publicGeneralDownloadType": "NOPE", "fileFormat": "CSV", "participantName": "ECAL"}
+    _, errors = OperationValidator(op, ()).params(query, {})
+    assert [e.code for e in errors] == ["SER0030"]
+    _, errors = OperationValidator(op, ("DWL0001", "DWL0002")).params(query, {})
+    assert [e.code for e in errors] == ["DWL0001"]
+
+
+# --------------------------------------------------------------------------------------
+# strict (closed) schemas
+# --------------------------------------------------------------------------------------
+def test_closed_schema_allows_required_names_missing_from_properties():
+    from harness.sandbox.validation import compile_schema
+
+    schema = {"type": "object", "required": ["conversionApprovalWindow"],
+              "properties": {"ConversionApprovalWindow": {"type": "string"}}}
+    closed = compile_schema(schema, closed=True)
+    assert closed.is_valid({"conversionApprovalWindow": {"any": "thing"}})
+    assert not closed.is_valid({"conversionApprovalWindow": 1, "other": 2})
+    assert not closed.is_valid({})
+    assert closed.is_valid({"conversionApprovalWindow": 1, "ConversionApprovalWindow": "x"})
+    assert not closed.is_valid({"conversionApprovalWindow": 1, "ConversionApprovalWindow": 2})
+
+
+# --------------------------------------------------------------------------------------
+# the fast path for big bodies accepts exactly what the full validator accepts
+# --------------------------------------------------------------------------------------
+def _random_body(rng: random.Random, hazards: bool = True) -> bytes:
+    """A ~20-60 KB portfolio, usually valid, with random hazards for the repeated-curve folding."""
+    curves = []
+    for _ in range(rng.randint(1, 4)):
+        points = [{"mw": round(i * rng.choice([0.5, 1.25, 0.001, 7]), 3), "price": round(90 - i * 1.5, 2)}
+                  for i in range(rng.randint(2, 20))]
+        curves.append(points)
+    bids = [{"assetOwner": "ECAL", "source": "TH_NP15_GEN-APND", "sink": "DLAP_PGAE-APND", "hedgeType": "OBL",
+             "tou": "ON", "period": "2026_M03", "crrType": "AUC", "bidCurve": rng.choice(curves),
+             "description": f"bid {i}"} for i in range(rng.randint(40, 120))]
+    body: dict[str, object] = {"portfolioName": "fold test", "marketName": "AUC_MN_2026_M03",
+                               "participantName": "ECAL", "newBids": bids, "newOffers": []}
+    hazard = rng.randrange(12) if hazards else -1
+    victim = rng.choice(bids)
+    if hazard == 0:  # off the 0.001 grid, by a little
+        victim["bidCurve"] = [dict(p) for p in victim["bidCurve"]]  # type: ignore[union-attr]
+        victim["bidCurve"][-1]["mw"] = victim["bidCurve"][-1]["mw"] + rng.choice([0.0004, 1e-9, 0.0001])  # type: ignore[index]
+    elif hazard == 1:
+        victim["bidCurve"] = [{"mw": 0, "price": 1.005}, {"mw": 1, "price": 1}]
+    elif hazard == 2:  # a curve where the key holds something else
+        victim["bidCurve"] = rng.choice([5, "x]", [[1], [2]], [{"mw": "a]b", "price": 1}], None, []])
+    elif hazard == 3:  # the key somewhere unexpected
+        body["extra"] = {"bidCurve": [{"mw": 1.0005, "price": 1}]}
+    elif hazard == 4:
+        victim["description"] = 'quote "bidCurve":[1] inside'
+    elif hazard == 5:  # too many points
+        victim["bidCurve"] = [{"mw": float(i), "price": 1.0} for i in range(21)]
+    text = json.dumps(body, separators=(",", ":"))
+    if hazard == 6:  # a duplicate key: the later value wins
+        text = text.replace('"bidCurve":[', '"bidCurve":[{"mw":0.0001,"price":1}],"bidCurve":[', 1)
+    elif hazard == 7:  # spacing after the key: not folded, still validated
+        text = text.replace('"bidCurve":', '"bidCurve" : ', 1)
+    elif hazard == 8:
+        text = text.replace('"description":"bid 0"', '"x\\"bidCurve":[{"mw":1.00001}],"description":"bid 0"', 1)
+    return text.encode()
+
+
+def test_folded_validation_matches_the_full_validator():
+    op = load_catalogue()["auction"].operation("portfolioCreation")
+    validator = OperationValidator(op, ("SER0022",))
+    assert validator.shared is not None
+    rng = random.Random(20261124)
+    outcomes = set()
+    for _ in range(250):
+        raw = _random_body(rng)
+        body, errors = validator.body(raw)
+        expected = validator.body_validator.is_valid(json.loads(raw))
+        assert (not errors) == expected, raw[:300]
+        assert body == json.loads(raw)
+        outcomes.add(expected)
+    assert outcomes == {True, False}
+
+
+def test_folding_shares_repeated_curves():
+    op = load_catalogue()["auction"].operation("portfolioCreation")
+    validator = OperationValidator(op, ("SER0022",))
+    raw = _random_body(random.Random(1), hazards=False).replace(b"fold test", b"fold share")
+    body, errors = validator.body(raw)
+    assert not errors
+    assert len({id(b["bidCurve"]) for b in body["newBids"]}) <= 4
