@@ -43,6 +43,10 @@ class Section:
     # optional bar chart: label -> value, rendered as inline SVG (no network access needed)
     chart: dict[str, float] = field(default_factory=dict)
     chart_unit: str = ""
+    # optional table: one dict per row, keys are the column headings (e.g. a service matrix)
+    rows: list[dict[str, str]] = field(default_factory=list)
+    # optional paragraphs of plain text (notes the reader must see)
+    text: list[str] = field(default_factory=list)
 
 
 @dataclass

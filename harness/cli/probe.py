@@ -1,0 +1,103 @@
+"""`crrsim probe`: certify a participant's connectivity to the CRR API.
+
+Thin: settings come from the one config loader (``harness.cli.options``), the work from
+``harness.probe``, the files from the shared report handlers. Exit codes: 0 certified, 1 not certified, 2 usage error.
+Passwords come only from $CRRSIM_PFX_PASSWORD or a hidden prompt, never from an option.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import sys
+from pathlib import Path
+
+import click
+
+from harness.cli.options import config_options, flag_given, pfx_password
+from harness.config import ConfigError, CrrsimConfig
+from harness.contract import ContractError
+from harness.probe import ProbeSettings, run_probe
+from harness.reports.handlers import render_text, write_html, write_json, write_junit
+
+SC_ID = re.compile(r"^[A-Za-z0-9._-]{1,10}$")  # the contract's participantName pattern and length
+
+
+def _dev_identity(cfg: CrrsimConfig) -> tuple[Path | None, Path | None]:
+    """Sandbox convenience: the dev PKI identity acting for the participant, if it exists."""
+    if not cfg.is_sandbox or cfg.pfx is not None or cfg.cert is not None:
+        return cfg.cert, cfg.key
+    try:
+        name = cfg.dev_identity_name()
+    except ConfigError:
+        return None, None
+    cert, key = cfg.sandbox_pki / "clients" / f"{name}.pem", cfg.sandbox_pki / "clients" / f"{name}.key"
+    if cert.is_file() and key.is_file():
+        click.echo(f"Using the dev PKI identity {name!r} ({cert}).", err=True)
+        return cert, key
+    return None, None
+
+
+def settings_from(cfg: CrrsimConfig, participant: str) -> ProbeSettings:
+    """The probe's inputs: the shared settings plus the SC ID (the password: env or prompt)."""
+    cert, key = _dev_identity(cfg)
+    if cfg.pfx is None and cert is None:
+        hint = " (or run `crrsim certs init` for the sandbox's dev identities)" if cfg.is_sandbox else ""
+        raise click.UsageError(
+            f"Give the client certificate with --pfx FILE, or --cert FILE --key FILE{hint}."
+        )
+    return ProbeSettings(
+        target=cfg.target,
+        participant=participant,
+        cert=cert,
+        key=key or cert,  # no --key: the key is inside the certificate file
+        pfx=cfg.pfx,
+        password=pfx_password(cfg, required=False),  # none: the probe reports it as a finding
+        ca=cfg.ca_path(),
+        timeout=cfg.timeout,
+        specs=cfg.specs,
+        sandbox_url=cfg.sandbox_url,
+    )
+
+
+@click.command("probe")
+@config_options("env_name", "url", "participant", "pfx", "cert", "key", "ca", "timeout", "specs", reword={
+    "participant": "SC ID to probe for, e.g. ECAL (required: here, in crrsim.yaml or $CRRSIM_PARTICIPANT).",
+    "timeout": "Bound for the whole probe in seconds.",
+    "specs": "Contract folder to probe by.",
+})
+@click.option(
+    "--json", "json_out", type=click.Path(dir_okay=False, path_type=Path), help="Write a JSON report."
+)
+@click.option("--junit", type=click.Path(dir_okay=False, path_type=Path), help="Write a JUnit XML report.")
+@click.option("--html", type=click.Path(dir_okay=False, path_type=Path), help="Write an HTML report.")
+def command(cfg: CrrsimConfig, json_out: Path | None, junit: Path | None, html: Path | None) -> None:
+    """Check certificate, network, TLS and every CRR service for one participant.
+
+    The pfx password is read from $CRRSIM_PFX_PASSWORD, or asked for on a terminal.
+    """
+    if flag_given("cert") != flag_given("key"):
+        raise click.UsageError("--cert and --key go together.")
+    participant = cfg.participant
+    if participant is None:
+        raise click.UsageError("Say which SC ID to probe for: --participant SCID.")
+    if not SC_ID.match(participant):
+        raise click.UsageError(f"--participant {participant!r} is not an SC ID (letters/digits, at most 10).")
+    settings = settings_from(cfg, participant)
+    try:
+        result = run_probe(settings)
+    except ValueError as exc:  # unusable target URL
+        raise click.UsageError(str(exc)) from None
+    except ContractError as exc:
+        raise click.UsageError(f"The contract folder cannot be used: {exc}") from None
+    report = result.to_report()
+    color = sys.stdout.isatty() and "NO_COLOR" not in os.environ
+    click.echo(render_text(report, color=color), nl=False)
+    for path, writer in ((json_out, write_json), (junit, write_junit), (html, write_html)):
+        if path is not None:
+            try:
+                writer(report, path)
+            except OSError as exc:
+                raise click.ClickException(f"Cannot write {path}: {exc.strerror or exc}") from None
+            click.echo(f"Wrote {path}", err=True)
+    sys.exit(result.exit_code)

@@ -1,0 +1,172 @@
+"""What a probe is asked to do and what it found.
+
+The probe keeps its own result types (checks with a diagnosis and a fix, services with an
+outcome class) because its verdict logic needs them; ``ProbeResult.to_report()`` turns them
+into the one ``RunReport`` every report handler understands.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from enum import StrEnum
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from harness.reports import RunReport
+
+
+class CheckStatus(StrEnum):
+    PASS = "pass"
+    WARN = "warn"  # passed, but the participant should act soon (e.g. cert expiring)
+    FAIL = "fail"
+    SKIP = "skip"  # not run because an earlier check made it meaningless
+
+
+class ServiceStatus(StrEnum):
+    OK = "OK"
+    NOT_PROVISIONED = "NOT_PROVISIONED"
+    ACCESS_DENIED = "ACCESS_DENIED"
+    NOT_FOUND = "NOT_FOUND"
+    SERVER_ERROR = "SERVER_ERROR"
+    # an answer that is neither data nor a CRR error: an HTML gateway page, a 400 for the
+    # probe's own request, an unparseable body. Kept apart so it is never mistaken for OK.
+    UNEXPECTED_RESPONSE = "UNEXPECTED_RESPONSE"
+    TIMEOUT = "TIMEOUT"
+    TLS_FAILURE = "TLS_FAILURE"
+    CONNECTION_FAILURE = "CONNECTION_FAILURE"
+
+
+@dataclass
+class ProbeSettings:
+    """Inputs of one probe run. ``password`` is never rendered (``repr=False``)."""
+
+    target: str  # "sandbox" | "mapstage" | "production" | an https URL
+    participant: str  # SC ID, e.g. "ECAL"
+    cert: Path | None = None
+    key: Path | None = None
+    pfx: Path | None = None
+    password: str | None = field(default=None, repr=False)
+    ca: Path | None = None
+    timeout: float = 30.0  # bound for the whole probe, in seconds
+    specs: Path | None = None  # contract folder; None = our own contract
+    sandbox_url: str | None = None  # where "sandbox" points when not the default port
+
+    def __post_init__(self) -> None:
+        for name in ("cert", "key", "pfx", "ca", "specs"):
+            value = getattr(self, name)
+            if value is not None and not isinstance(value, Path):
+                setattr(self, name, Path(value))
+
+
+@dataclass
+class Check:
+    """One local/network/TLS check with a plain-words diagnosis and the likely fix."""
+
+    id: str  # stable machine name, e.g. "tls.handshake"
+    group: str  # "local" | "network" | "tls"
+    title: str  # short human name, e.g. "TLS handshake"
+    status: CheckStatus
+    diagnosis: str
+    fix: str = ""
+    duration_s: float = 0.0
+    data: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def failed(self) -> bool:
+        return self.status is CheckStatus.FAIL
+
+
+def make_check(
+    check_id: str,
+    title: str,
+    status: CheckStatus,
+    diagnosis: str,
+    fix: str = "",
+    *,
+    duration_s: float = 0.0,
+    **data: object,
+) -> Check:
+    """The one way the probe steps build a Check. The group is taken from the id's prefix
+    ("tls.handshake" -> "tls") so the two can never disagree, and the duration can be given
+    here so a timed check is built in one expression."""
+    return Check(
+        id=check_id,
+        group=check_id.partition(".")[0],
+        title=title,
+        status=status,
+        diagnosis=diagnosis,
+        fix=fix,
+        duration_s=duration_s,
+        data=dict(data),
+    )
+
+
+@dataclass
+class ServiceResult:
+    """The outcome of one safe read call to one CRR service."""
+
+    service: str
+    operation_id: str
+    method: str
+    path: str
+    status: ServiceStatus
+    diagnosis: str
+    fix: str = ""
+    attempted: bool = True  # False when an earlier network/TLS failure made the call pointless
+    http_status: int | None = None
+    error_code: str | None = None  # CRR error code of the answer, e.g. "SEC0002" or "MKT0001"
+    latency_s: float | None = None
+    request_id: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.status is ServiceStatus.OK
+
+
+@dataclass
+class ProbeResult:
+    settings: ProbeSettings
+    base_url: str
+    checks: list[Check] = field(default_factory=list)
+    services: list[ServiceResult] = field(default_factory=list)
+    identity: dict[str, str] = field(default_factory=dict)  # certificate summary (no key material)
+    tls: dict[str, str] = field(default_factory=dict)  # negotiated version, cipher, server cert
+    notes: list[str] = field(default_factory=list)  # things the reader should know (e.g. writes untested)
+    started_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+    finished_at: datetime | None = None
+
+    @property
+    def certified(self) -> bool:
+        """Every check passed (warnings allowed) and every service answered OK."""
+        return (
+            bool(self.services)
+            and not any(c.failed for c in self.checks)
+            and all(s.ok for s in self.services)
+        )
+
+    @property
+    def exit_code(self) -> int:
+        return 0 if self.certified else 1
+
+    @property
+    def verdict(self) -> str:
+        return "CERTIFIED" if self.certified else "NOT CERTIFIED"
+
+    def check(self, check_id: str) -> Check | None:
+        return next((c for c in self.checks if c.id == check_id), None)
+
+    def service(self, name: str) -> ServiceResult | None:
+        return next((s for s in self.services if s.service == name), None)
+
+    def problems(self) -> list[str]:
+        """The failed checks' and services' diagnoses, most fundamental first."""
+        out = [f"{c.title}: {c.diagnosis}" for c in self.checks if c.failed]
+        out += [f"{s.service}: {s.diagnosis}" for s in self.services if not s.ok and s.attempted]
+        return out
+
+    def to_report(self) -> RunReport:
+        from harness.probe.report import probe_report  # report.py imports this module
+
+        return probe_report(self)

@@ -1,0 +1,121 @@
+"""Step 2: can this machine reach the server at all (name resolution, TCP connect)?
+
+Timed separately from TLS so a participant can tell a firewall or proxy problem from a
+certificate problem.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import errno
+import socket
+import time
+from dataclasses import dataclass
+
+from harness.probe.deadline import Deadline
+from harness.probe.model import Check, CheckStatus, make_check
+
+# RFC 6761 6.4: resolvers "SHOULD always return immediately with a negative response" for
+# .invalid names. We honour that ourselves, so probing such a name never sends a DNS query.
+NEVER_RESOLVES = (".invalid",)
+
+
+@dataclass
+class Endpoint:
+    host: str
+    port: int
+    addresses: list[str]
+
+
+async def resolve(host: str, port: int, deadline: Deadline) -> tuple[Check, list[str]]:
+    title = "DNS resolution"
+    started = time.perf_counter()
+    if host.rstrip(".").lower().endswith(NEVER_RESOLVES) or host.rstrip(".").lower() == "invalid":
+        check = make_check(
+            "network.dns",
+            title,
+            CheckStatus.FAIL,
+            f"the host name {host} cannot be resolved (.invalid names never exist)",
+            "check the URL or --env: the host name is misspelt",
+        )
+        return check, []
+    loop = asyncio.get_running_loop()
+    try:
+        infos = await asyncio.wait_for(
+            loop.getaddrinfo(host, port, type=socket.SOCK_STREAM), timeout=deadline.remaining()
+        )
+    except TimeoutError:
+        diagnosis = f"resolving {host} did not finish within the time limit"
+        fix = "check this machine's DNS settings or proxy; try again with a longer --timeout"
+    except socket.gaierror as exc:
+        diagnosis = f"the host name {host} cannot be resolved ({exc.strerror})"
+        fix = "check the URL for typos and this machine's DNS settings; CAISO's API hosts must be resolvable"
+    else:
+        addresses = list(dict.fromkeys(info[4][0] for info in infos))
+        elapsed = time.perf_counter() - started
+        check = make_check(
+            "network.dns",
+            title,
+            CheckStatus.PASS,
+            f"{host} resolves to {', '.join(addresses)} in {elapsed * 1000:.0f} ms",
+            duration_s=elapsed,
+            addresses=addresses,
+            ms=round(elapsed * 1000, 1),
+        )
+        return check, addresses
+    failed = make_check(
+        "network.dns", title, CheckStatus.FAIL, diagnosis, fix, duration_s=time.perf_counter() - started
+    )
+    return failed, []
+
+
+async def connect(host: str, address: str, port: int, deadline: Deadline) -> Check:
+    title = "TCP connect"
+    started = time.perf_counter()
+    fix_firewall = (
+        "check firewalls and proxies between this machine and the server, and that the port is right"
+    )
+    try:
+        _, writer = await asyncio.wait_for(
+            asyncio.open_connection(address, port), timeout=deadline.remaining()
+        )
+    except TimeoutError:
+        diagnosis = (
+            f"no answer to the TCP connection to {address}:{port} within the time limit (packets dropped)"
+        )
+        status_fix = fix_firewall
+    except ConnectionRefusedError:
+        diagnosis = f"connection to {address}:{port} refused: nothing is listening on that port"
+        status_fix = "check the port in the URL; for the sandbox, start it with `crrsim sandbox`"
+    except OSError as exc:
+        reason = errno.errorcode.get(exc.errno or 0, "") if exc.errno else ""
+        diagnosis = (
+            f"cannot connect to {address}:{port} ({exc.strerror or exc}{', ' + reason if reason else ''})"
+        )
+        status_fix = fix_firewall
+    else:
+        elapsed = time.perf_counter() - started
+        writer.close()
+        with contextlib.suppress(OSError, TimeoutError):
+            await asyncio.wait_for(writer.wait_closed(), timeout=1.0)
+        return make_check(
+            "network.tcp",
+            title,
+            CheckStatus.PASS,
+            f"connected to {address}:{port} in {elapsed * 1000:.0f} ms",
+            address=address,
+            port=port,
+            duration_s=elapsed,
+            ms=round(elapsed * 1000, 1),
+        )
+    return make_check(
+        "network.tcp",
+        title,
+        CheckStatus.FAIL,
+        diagnosis,
+        status_fix,
+        duration_s=time.perf_counter() - started,
+        address=address,
+        port=port,
+    )

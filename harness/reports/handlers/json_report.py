@@ -1,0 +1,25 @@
+"""RunReport as JSON: a stable document for CI and dashboards (see docs/probe-json-schema.md)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from harness.reports.handlers.scrub import scrub_tree
+from harness.reports.model import RunReport
+
+# Bump the major part when a key is removed or changes meaning; the minor part when keys are added.
+SCHEMA_VERSION = "1.0"
+
+
+def report_dict(report: RunReport) -> dict[str, Any]:
+    data = scrub_tree(report.to_dict())
+    return {"schema_version": SCHEMA_VERSION, **data}
+
+
+def write_json(report: RunReport, path: str | Path) -> Path:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(report_dict(report), indent=2, default=str) + "\n", encoding="utf-8")
+    return path
