@@ -1,0 +1,79 @@
+"""Find feature files and read their scenarios' tags without running anything.
+
+Used by the matrix (which scenarios cover which plan item), by marker registration (every tag
+must be a registered marker under ``--strict-markers``) and by the ``--week``/``--day``
+filters. Parsing goes through pytest-bdd's own parser so what we read is what it runs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from pytest_bdd.parser import FeatureParser
+
+from harness.scenarios.plan import DAYS
+
+PLAN_TAG = "plan:"
+
+
+@dataclass(frozen=True)
+class ScenarioInfo:
+    feature_file: Path
+    feature_name: str
+    name: str
+    tags: frozenset[str]  # scenario + rule + feature tags, without "@"
+
+    @property
+    def plan_ids(self) -> tuple[str, ...]:
+        return tuple(sorted(t[len(PLAN_TAG):] for t in self.tags if t.startswith(PLAN_TAG)))
+
+    @property
+    def label(self) -> str:
+        return f"{self.feature_file.name}: {self.name}"
+
+
+def feature_files(dirs: Iterable[Path]) -> list[Path]:
+    out: list[Path] = []
+    for d in dirs:
+        d = Path(d)
+        if d.is_file() and d.suffix == ".feature":
+            out.append(d.resolve())
+        elif d.is_dir():
+            out.extend(sorted(p.resolve() for p in d.rglob("*.feature")))
+    return out
+
+
+def read_scenarios(dirs: Iterable[Path]) -> Iterator[ScenarioInfo]:
+    for path in feature_files(dirs):
+        feature = FeatureParser(str(path.parent), path.name).parse()
+        for template in feature.scenarios.values():
+            rule_tags = template.rule.tags if template.rule is not None else set()
+            yield ScenarioInfo(
+                path, feature.name or path.stem, template.name,
+                frozenset(template.tags | feature.tags | rule_tags),
+            )
+
+
+def all_tags(dirs: Iterable[Path]) -> set[str]:
+    return {tag for info in read_scenarios(dirs) for tag in info.tags}
+
+
+def week_of(tags: Iterable[str]) -> int | None:
+    """``week1`` -> 1, ``week0``/``connectivity`` -> 0; None when the scenario names no week."""
+    for tag in tags:
+        if tag.startswith("week") and tag[4:].isdigit():
+            return int(tag[4:])
+    return 0 if "connectivity" in tags else None
+
+
+def day_of(tags: Iterable[str]) -> str | None:
+    return next((d for d in DAYS if d in set(tags)), None)
+
+
+def plan_order(tags: Iterable[str]) -> tuple[int, int]:
+    """Sort key that runs scenarios in calendar order (unknown week/day last)."""
+    tags = set(tags)
+    week, day = week_of(tags), day_of(tags)
+    return (99 if week is None else week, len(DAYS) if day is None else DAYS.index(day))

@@ -1,0 +1,98 @@
+"""Scenario results (Cucumber JSON from pytest-bdd, or JUnit XML) -> the shared RunReport.
+
+``crrsim report`` renders that RunReport with the common handlers; Cucumber JSON is preferred
+because it keeps the Gherkin: feature, scenario, tags and the failing step.
+"""
+
+from __future__ import annotations
+
+import json
+import xml.etree.ElementTree as ET
+from pathlib import Path
+from typing import Any
+
+from harness.reports import CaseResult, CaseStatus, RunReport, Section
+
+NS_PER_S = 1_000_000_000
+
+
+class ResultsError(ValueError):
+    """No readable results in the folder; the message says what was looked for."""
+
+
+def _scenario_case(feature: dict[str, Any], element: dict[str, Any]) -> CaseResult:
+    steps = element.get("steps", [])
+    statuses = [s.get("result", {}).get("status", "skipped") for s in steps]
+    failing = next((s for s in steps if s.get("result", {}).get("status") == "failed"), None)
+    if failing is not None:
+        status = CaseStatus.FAILED
+    elif steps and all(st == "passed" for st in statuses):
+        status = CaseStatus.PASSED
+    else:
+        status = CaseStatus.SKIPPED
+    message = ""
+    details = ""
+    if failing is not None:
+        message = f"{failing.get('keyword', '').strip()} {failing.get('name', '')}"
+        details = str(failing.get("result", {}).get("error_message", ""))
+    tags = [t.get("name", "") for t in element.get("tags", [])]
+    duration = sum(s.get("result", {}).get("duration", 0) or 0 for s in steps) / NS_PER_S
+    return CaseResult(
+        group=feature.get("name", "features"), name=element.get("name", "?"), status=status,
+        duration_s=duration, message=message, details=details[-4000:],
+        data={"tags": tags, "uri": feature.get("uri", ""), "steps": [f"{s.get('keyword', '').strip()} "
+                                                                     f"{s.get('name', '')}: {st}"
+                                                                     for s, st in zip(steps, statuses, strict=True)]},
+    )
+
+
+def from_cucumber(path: Path) -> list[CaseResult]:
+    data = json.loads(path.read_text(encoding="utf-8"))
+    return [_scenario_case(f, e) for f in data for e in f.get("elements", [])]
+
+
+def from_junit(path: Path) -> list[CaseResult]:
+    root = ET.parse(path).getroot()
+    cases = []
+    for tc in root.iter("testcase"):
+        status, message, details = CaseStatus.PASSED, "", ""
+        for child, st in (("failure", CaseStatus.FAILED), ("error", CaseStatus.ERROR), ("skipped", CaseStatus.SKIPPED)):
+            node = tc.find(child)
+            if node is not None:
+                status, message, details = st, node.get("message", ""), (node.text or "")[-4000:]
+                break
+        cases.append(CaseResult(group=tc.get("classname", ""), name=tc.get("name", "?"), status=status,
+                                duration_s=float(tc.get("time", 0) or 0), message=message, details=details))
+    return cases
+
+
+def _skips_from_junit(cases: list[CaseResult], junit_cases: list[CaseResult]) -> None:
+    """Cucumber JSON records a scenario skipped inside a step as passed steps up to the skip;
+    JUnit knows it was skipped (test names are pytest-bdd's ``test_<scenario name>``)."""
+    from pytest_bdd.scenario import make_python_name
+
+    skipped = {c.name.split("[", 1)[0]: c.message for c in junit_cases if c.status is CaseStatus.SKIPPED}
+    for case in cases:
+        name = f"test_{make_python_name(case.name)}"
+        if case.status is CaseStatus.PASSED and name in skipped:
+            case.status, case.message = CaseStatus.SKIPPED, skipped[name]
+
+
+def load_results(folder: Path, target: str = "") -> RunReport:
+    folder = Path(folder)
+    cucumber, junit = folder / "cucumber.json", folder / "junit.xml"
+    if cucumber.is_file() and cucumber.stat().st_size:
+        cases, source = from_cucumber(cucumber), cucumber
+        if junit.is_file():
+            _skips_from_junit(cases, from_junit(junit))
+    elif junit.is_file():
+        cases, source = from_junit(junit), junit
+    else:
+        raise ResultsError(f"no cucumber.json or junit.xml in {folder}; run 'crrsim scenarios' first")
+    ok = all(c.status in (CaseStatus.PASSED, CaseStatus.SKIPPED) for c in cases) and bool(cases)
+    report = RunReport(runner="scenarios", title="Market Sim scenarios", target=target or "unknown",
+                       verdict="PASSED" if ok else "FAILED", ok=ok, cases=cases)
+    counts = report.counts()
+    report.sections.append(Section("Results", facts={"source": str(source), **{k: str(v) for k, v in counts.items()}}))
+    report.finished_at = report.started_at
+    return report

@@ -1,0 +1,90 @@
+"""The whole structured plan against a real sandbox, a new user's own feature folder, the report.
+
+`crrsim scenarios` runs in a subprocess exactly as a user runs it: it starts its own embedded
+sandbox (reusing the session's dev PKI) and its control plane plays the CRR team.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+from click.testing import CliRunner
+
+from harness.cli.report import command as report_command
+
+NEW_USER_FEATURE = """\
+@week1 @wednesday @auction @monthly
+Feature: Our desk's own March checks
+  Written by a new QA engineer with nothing but the step library.
+
+  Scenario: Our usual March bid and a price that rises with MW
+    Given the Market Sim plan is set up
+    And it is Wednesday 11:00 of week 1
+    And I am the participant
+    And I work in the monthly auction market
+    When I create the auction portfolio "Desk March" with these bids:
+      | source           | sink          | tou | mw | price |
+      | TH_SP15_GEN-APND | DLAP_SCE-APND | ON  | 3  | 0.90  |
+    And I submit the auction portfolio "Desk March"
+    Then the auction portfolio "Desk March" has status "SUBMITTED"
+    When I create the auction portfolio "Desk rising" with one buy bid using the curve "rising price"
+    Then the request is refused with HTTP 400
+"""
+
+
+def crrsim(*args: str, timeout: float = 600) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "harness", *args], capture_output=True, text=True, timeout=timeout)
+
+
+def test_the_whole_structured_plan_passes_against_the_sandbox(tmp_path: Path, dev_pki) -> None:
+    results = tmp_path / "results"
+    started = time.perf_counter()
+    run = crrsim("scenarios", "--pki", str(dev_pki.directory), "--results", str(results), "--", "-q", "-rfs")
+    wall = time.perf_counter() - started
+    print(f"full structured plan against the sandbox: {wall:.1f} s wall")
+    assert run.returncode == 0, run.stdout[-4000:] + run.stderr[-2000:]
+    suite = ET.parse(results / "junit.xml").getroot()
+    suite = suite if suite.tag == "testsuite" else suite.find("testsuite")
+    assert int(suite.get("tests")) >= 80 and int(suite.get("failures")) == 0 and int(suite.get("errors")) == 0
+    assert int(suite.get("skipped")) <= 2  # only scenarios the sandbox has no data for, each saying why
+    features = json.loads((results / "cucumber.json").read_text())
+    assert {f["name"].split(" - ")[0] for f in features} >= {"Week 1 Tuesday", "Week 2 Wednesday"}
+    labels = [json.loads(p.read_text()).get("labels", []) for p in (results / "allure-results").glob("*-result.json")]
+    assert labels and all({"epic", "feature", "story"} <= {lab["name"] for lab in ls} for ls in labels)
+
+    report = CliRunner().invoke(report_command, ["--results", str(results), "--out", str(tmp_path / "r.html")])
+    assert report.exit_code == 0, report.output
+    html = (tmp_path / "r.html").read_text()
+    assert "Week 1 Tuesday - monthly allocation" in html and "<script src=\"http" not in html
+
+
+def test_a_new_users_feature_folder_runs_with_the_step_library(tmp_path: Path, dev_pki) -> None:
+    folder = tmp_path / "desk-features"
+    folder.mkdir()
+    (folder / "march.feature").write_text(NEW_USER_FEATURE)
+    results = tmp_path / "results"
+    run = crrsim("scenarios", "--features", str(folder), "--pki", str(dev_pki.directory),
+                 "--results", str(results), "--", "-q")
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-2000:]
+    assert "1 passed" in run.stdout
+
+
+def test_write_scenarios_are_skipped_on_shared_environments_without_opt_in(tmp_path: Path, dev_pki, sandbox) -> None:
+    """Pointed at a URL (no control plane, no opt-in) write scenarios skip and say why."""
+    folder = tmp_path / "f"
+    folder.mkdir()
+    (folder / "w.feature").write_text(NEW_USER_FEATURE)
+    env = {"CRRSIM_PFX_PASSWORD": dev_pki.password()}
+    pfx = dev_pki.identities["ecal"].pfx
+    run = subprocess.run(
+        [sys.executable, "-m", "harness", "scenarios", "--env", sandbox.url, "--pfx", str(pfx),
+         "--ca", str(dev_pki.ca_cert), "--features", str(folder), "--results", str(tmp_path / "r"), "--", "-q", "-rs"],
+        capture_output=True, text=True, timeout=300, env={**__import__("os").environ, **env},
+    )
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-2000:]
+    assert "1 skipped" in run.stdout and "--allow-writes" in run.stdout
