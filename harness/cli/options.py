@@ -1,0 +1,149 @@
+"""The options every command shares, and the one way they become a ``CrrsimConfig``.
+
+Each shared option maps onto one ``CrrsimConfig`` field, so a flag, a ``CRRSIM_*`` variable
+and a ``crrsim.yaml`` key mean the same thing in every command and have one default (the
+config's). ``@config_options("env_name", "pfx", ...)`` adds the named options plus
+``--config FILE`` and ``--show-config``; the command then receives ``cfg`` (the loaded
+config) instead of those options. Bad settings become a ``click.UsageError`` (exit 2).
+Passwords are never options: they come from ``CRRSIM_PFX_PASSWORD`` or a hidden prompt.
+"""
+
+from __future__ import annotations
+
+import functools
+import sys
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from harness.config import ConfigError, CrrsimConfig, load_config
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+_FILE = click.Path(dir_okay=False, path_type=Path)
+_DIR = click.Path(file_okay=False, path_type=Path)
+_DEFAULTS = {f.name: f.default for f in fields(CrrsimConfig)}
+
+
+@dataclass(frozen=True)
+class SharedOption:
+    """One click option that sets one config field (``decls`` as for ``click.option``)."""
+
+    setting: str
+    decls: tuple[str, ...]
+    help: str
+    kwargs: Mapping[str, Any] = field(default_factory=dict)
+
+    def option(self, help_text: str | None = None) -> Callable[[F], F]:
+        default = _DEFAULTS[self.setting]
+        shown = f"; default {default}" if default is not None else ""
+        where = f"[config: {self.setting} / $CRRSIM_{self.setting.upper()}{shown}]"
+        return click.option(*self.decls, default=None, help=f"{help_text or self.help} {where}", **self.kwargs)
+
+
+# click parameter name -> the option; the parameter name is what commands list in @config_options
+SHARED: dict[str, SharedOption] = {
+    "env_name": SharedOption("target", ("--env", "env_name"), "sandbox, mapstage, production or an https URL."),
+    "url": SharedOption("target", ("--url",), "Base URL instead of --env, e.g. https://host:port/crr."),
+    "participant": SharedOption("participant", ("--participant",), "SC ID the run acts for, e.g. ECAL."),
+    "pfx": SharedOption("pfx", ("--pfx",), "PKCS#12 client certificate (password: $CRRSIM_PFX_PASSWORD or prompt).",
+                        {"type": _FILE}),
+    "cert": SharedOption("cert", ("--cert",), "PEM client certificate.", {"type": _FILE}),
+    "key": SharedOption("key", ("--key",), "PEM private key of --cert.", {"type": _FILE}),
+    "ca": SharedOption("ca", ("--ca",), "CA bundle that signs the server certificate.", {"type": _FILE}),
+    "specs": SharedOption("specs", ("--specs",), "Contract folder (default: crrsim's own contract).",
+                          {"type": _DIR}),
+    "timeout": SharedOption("timeout", ("--timeout",), "Seconds to wait for the CRR API.", {"type": float}),
+    "host": SharedOption("sandbox_host", ("--host",), "Address the sandbox listens on."),
+    "port": SharedOption("sandbox_port", ("--port",), "Port of the sandbox (0 picks a free one).", {"type": int}),
+    "pki": SharedOption("sandbox_pki", ("--pki",), "Sandbox dev PKI folder (made if missing).", {"type": _DIR}),
+    "directory": SharedOption("sandbox_pki", ("--dir", "directory"), "Folder for the dev PKI.", {"type": _DIR}),
+    "db": SharedOption("sandbox_db", ("--db",), "Sandbox SQLite state file.", {"type": _FILE}),
+}
+
+
+def config_from_flags(flags: Mapping[str, Any], config_file: Path | None = None) -> CrrsimConfig:
+    """Shared-option values (by parameter name; None = not given) > env > file > defaults."""
+    given = {name: value for name, value in flags.items() if value is not None}
+    if "env_name" in given and "url" in given:
+        raise click.UsageError("Give either --env or --url, not both.")
+    if "pfx" in given and ("cert" in given or "key" in given):
+        raise click.UsageError("Give either --pfx or --cert/--key, not both.")
+    overrides = {SHARED[name].setting: value for name, value in given.items()}
+    try:
+        return load_config(config_file, overrides=overrides)
+    except ConfigError as exc:
+        raise click.UsageError(str(exc)) from None
+
+
+def config_options(*names: str, reword: Mapping[str, str] | None = None) -> Callable[[F], F]:
+    """Add ``--config``, ``--show-config`` and the named shared options; pass ``cfg`` instead.
+
+    ``reword`` rewords an option for one command (e.g. what --timeout bounds there).
+    """
+    unknown = [n for n in (*names, *(reword or {})) if n not in SHARED]
+    if unknown:
+        raise ValueError(f"not shared options: {', '.join(unknown)}")
+
+    def decorate(fn: F) -> F:
+        @functools.wraps(fn)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            flags = {name: kwargs.pop(name) for name in names}
+            config_file, show = kwargs.pop("config_file"), kwargs.pop("show_config")
+            cfg = config_from_flags(flags, config_file)
+            if show:
+                click.echo(render_config(cfg))
+                raise SystemExit(0)
+            return fn(*args, cfg=cfg, **kwargs)
+
+        decorated: Any = wrapper
+        for name in reversed(names):  # reversed: --help lists them in the order given
+            decorated = SHARED[name].option((reword or {}).get(name))(decorated)
+        decorated = click.option("--show-config", is_flag=True,
+                                 help="Print the effective settings and where each came from, then exit.")(decorated)
+        return click.option("--config", "config_file", type=_FILE, default=None,
+                            help="Settings file (default: $CRRSIM_CONFIG, else ./crrsim.yaml).")(decorated)
+
+    return decorate
+
+
+def flag_given(name: str) -> bool:
+    """Whether the shared option ``name`` was given on this command line (not from env/file)."""
+    return click.get_current_context().params.get(name) is not None
+
+
+def render_config(cfg: CrrsimConfig) -> str:
+    """One ``setting: value  (source)`` line each; secrets are not part of ``as_dict``."""
+    rows = cfg.as_dict()
+    width = max(len(name) for name in rows)
+    return "\n".join(
+        f"{name + ':':<{width + 1}} {'-' if value is None else value}  ({cfg.source_of(name)})"
+        for name, value in rows.items()
+    )
+
+
+def require_files(cfg: CrrsimConfig, *settings: str) -> None:
+    """Missing certificate/CA/contract paths as a sentence naming where the path came from."""
+    for name in settings:
+        path = getattr(cfg, name)
+        if path is not None and not Path(path).exists():
+            raise click.UsageError(f"{name} {path} does not exist ({cfg.source_of(name)}).")
+
+
+def pfx_password(cfg: CrrsimConfig, *, required: bool) -> str | None:
+    """The pfx/key password: $CRRSIM_PFX_PASSWORD (or _KEY_), else a hidden prompt on a terminal.
+
+    Without a terminal: ``required`` makes that a usage error; otherwise None is returned and
+    the runner reports the missing password as a finding (the probe does).
+    """
+    secret = cfg.pfx_password or cfg.key_password
+    if secret or cfg.pfx is None:
+        return secret
+    if not sys.stdin.isatty():
+        if required:
+            raise click.UsageError(f"Set CRRSIM_PFX_PASSWORD to the password of {cfg.pfx.name} (no terminal to ask).")
+        return None
+    return click.prompt(f"Password for {cfg.pfx.name}", hide_input=True, show_default=False)
