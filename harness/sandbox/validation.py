@@ -12,6 +12,12 @@ compiled without the decimal-grid ``multipleOf`` keywords (``0.001``, ``0.01``..
 exact Python check of those numbers (``_grid_checker``); only a body that fails either goes
 through the full validator, which then produces the errors. The fast check is never more
 lenient than the full one (anything it doubts goes the slow way), so answers are unchanged.
+
+Big bodies go one step further (``SharedArrays``): a portfolio's bids repeat a few curves, so
+each distinct curve text is parsed and validated once and the bids share the parsed list; the
+rest of the body is validated with the curves folded away. Again anything unexpected takes the
+ordinary path (``test_folded_validation_matches_the_full_validator`` checks the accepted set
+against jsonschema-rs on random bodies).
 """
 
 from __future__ import annotations
@@ -265,6 +271,21 @@ def _sans_prose(schema: Any) -> Any:
     return schema
 
 
+def _compares_values(schema: Any) -> bool:
+    """True if a keyword could compare whole records (``uniqueItems``, ``enum``/``const`` on an
+    object or array, ``not``/``oneOf``...): two equal curves written differently fold into
+    different placeholders, so such a schema must see the real arrays."""
+    if isinstance(schema, list):
+        return any(_compares_values(s) for s in schema)
+    if not isinstance(schema, dict):
+        return False
+    if schema.get("uniqueItems") or any(k in schema for k in ("not", "oneOf", "anyOf", "allOf", "dependencies")):
+        return True
+    if ("enum" in schema or "const" in schema) and schema.get("type") in ("object", "array", None):
+        return True
+    return any(_compares_values(v) for k, v in schema.items() if k not in ("enum", "const"))
+
+
 def _shared_arrays(schema: Any) -> tuple[Any, SharedArrays | None]:
     """(schema with the repeated array typed as a placeholder integer, its SharedArrays) or (schema, None)."""
     props = schema.get("properties") if isinstance(schema, dict) else None
@@ -284,7 +305,7 @@ def _shared_arrays(schema: Any) -> tuple[Any, SharedArrays | None]:
             ):
                 key, array_schema = child, child_schema
                 parents.append(name)
-    if key is None or array_schema is None:
+    if key is None or array_schema is None or _compares_values(schema):
         return schema, None
     out = copy.deepcopy(schema)
     for parent in parents:

@@ -10,8 +10,8 @@ import pytest
 
 from harness.sandbox.credit import bid_exposure, cents_to_dollars, over_limit, required_credit_cents
 from harness.sandbox.errors import CRRError
-from harness.sandbox.portfolios import EditLocks, _render_body, check_portfolio_name
-from harness.sandbox.services.auction import curve_problems
+from harness.sandbox.portfolios import EditLocks, _render_portfolio, check_portfolio_name
+from harness.sandbox.services.auction import AuctionRules, curve_problems
 from harness.sandbox.services.nomination import cap_problems
 from harness.sandbox.store import Store
 
@@ -103,10 +103,11 @@ def test_edit_lock_refuses_a_second_writer() -> None:
     assert not locks.held(key)
 
 
-def test_edit_lock_holds_across_processes(tmp_path: Path) -> None:
+@pytest.mark.parametrize("file_locks", [True, False], ids=["file-lock", "sqlite-lease"])
+def test_edit_lock_holds_across_processes(tmp_path: Path, file_locks: bool) -> None:
     """Two workers (two EditLocks over one SQLite file) refuse each other's concurrent edits."""
     one, two = Store(tmp_path / "crr.db"), Store(tmp_path / "crr.db")
-    first, second = EditLocks(), EditLocks()
+    first, second = EditLocks(file_locks), EditLocks(file_locks)
     key = ("auction", "M", "ECAL", "P")
     with first.hold(key, one):
         with pytest.raises(CRRError) as caught, second.hold(key, two):
@@ -125,17 +126,26 @@ def test_an_expired_edit_lease_is_taken_over(tmp_path: Path) -> None:
     with store.write() as conn:
         conn.execute("INSERT INTO edit_leases(lease, holder, expires) VALUES (?, 'gone', ?)",
                      ("\x1f".join(key), time.time() - 1))
-    with EditLocks().hold(key, store):
+    with EditLocks(use_file_locks=False).hold(key, store):
         pass
 
 
-def test_rendered_body_encodes_shared_curves_once_and_exactly() -> None:
+def test_rendered_portfolio_encodes_shared_curves_once_and_exactly() -> None:
     """The stored portfolio JSON is the same document however its curves are shared."""
+    rules = AuctionRules()
     shared = [{"mw": 0, "price": 12.5}, {"mw": 1.25, "price": 10}]
     other = [{"mw": 0, "price": -1.01}, {"mw": 3, "price": -2}]
-    bids = [{"bidId": i, "tou": "ON", "bidCurve": shared if i % 3 else other} for i in range(1, 50)]
-    bids.append({"bidId": 99, "tou": "OFF", "bidCurve": [{"mw": 0, "price": 1}, {"mw": 2, "price": 1}]})
-    body = {"portfolioName": "P 1", "marketName": "M", "bids": bids, "offers": []}
-    expected = json.loads(json.dumps(body))
-    assert json.loads(_render_body(body, "bidCurve")) == expected
-    assert json.loads(_render_body(json.loads(json.dumps(body)), None)) == expected
+    raw = [("BUY", {"assetOwner": "ECAL", "tou": "ON", "bidCurve": shared if i % 3 else other}) for i in range(49)]
+    raw.append(("BUY", {"tou": "OFF", "bidCurve": [{"mw": 0, "price": 1}, {"mw": 2, "price": 1}], "x": 1}))
+    raw.append(("SELL", {"crrId": 7, "tou": "OFF", "bidCurve": shared}))
+    ids = list(range(100, 100 + len(raw)))
+    text = _render_portfolio(rules, "P 1", "M", ids, raw)
+    expected = {
+        "portfolioName": "P 1",
+        "marketName": "M",
+        "bids": [{"bidId": i, **{k: v for k, v in item.items() if k != "x"}}
+                 for i, (side, item) in zip(ids, raw, strict=True) if side == "BUY"],
+        "offers": [{"bidId": ids[-1], **raw[-1][1]}],
+    }
+    assert json.loads(text) == expected
+    assert '"x"' not in text  # properties outside the contract are not rendered

@@ -265,3 +265,15 @@ def test_folding_shares_repeated_curves():
     body, errors = validator.body(raw)
     assert not errors
     assert len({id(b["bidCurve"]) for b in body["newBids"]}) <= 4
+
+
+def test_no_folding_where_a_keyword_compares_records():
+    """uniqueItems (and friends) compare whole records: such a schema always sees the real arrays."""
+    from harness.sandbox.validation import _shared_arrays
+
+    curve = {"type": "array", "items": {"type": "object", "properties": {"mw": {"type": "number"}}}}
+    bids = {"type": "array", "items": {"type": "object", "properties": {"bidCurve": curve}}}
+    _, shared = _shared_arrays({"type": "object", "properties": {"newBids": bids}})
+    assert shared is not None and shared.parents == ("newBids",)
+    _, shared = _shared_arrays({"type": "object", "properties": {"newBids": {**bids, "uniqueItems": True}}})
+    assert shared is None
