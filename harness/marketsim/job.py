@@ -98,10 +98,8 @@ def _sandbox(settings: MarketSimSettings, say: Say) -> Iterator[tuple[str, DevPK
 
     pki = ensure_dev_pki(settings.pki_dir)
     db = settings.out / "sandbox.db"
-    for stale in (db, db.with_name(db.name + "-wal"), db.with_name(db.name + "-shm")):
-        stale.unlink(missing_ok=True)
     say(f"starting the embedded sandbox (PKI {settings.pki_dir}, database {db}) ...")
-    running = start_sandbox(pki.directory, db, specs=settings.specs)
+    running = start_sandbox(pki.directory, db, specs=settings.specs, fresh=True)
     say(f"sandbox listening at {running.url}")
     try:
         yield running.url, pki

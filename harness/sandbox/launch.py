@@ -121,6 +121,12 @@ def _tls_ready(port: int, ca: Path, cert: Path, key: Path) -> bool:
         return False
 
 
+def discard_database(db: Path) -> None:
+    """Remove a sandbox database with its WAL, shared-memory and edit-lock side files."""
+    for suffix in ("", "-wal", "-shm", "-edit-locks"):
+        db.with_name(db.name + suffix).unlink(missing_ok=True)
+
+
 def start_sandbox(
     pki_dir: Path,
     db: Path,
@@ -130,10 +136,18 @@ def start_sandbox(
     env: dict[str, str] | None = None,
     workers: int = 1,
     timeout: float = READY_TIMEOUT_S,
+    fresh: bool = False,
 ) -> RunningSandbox:
+    """Start the sandbox in a child process and wait until it accepts TLS connections.
+
+    ``fresh`` discards an existing database first: a rehearsal that reuses its results folder
+    must not meet the portfolios of the previous run (POR0101 on the first upload).
+    """
     from harness.pki import ensure_dev_pki
 
     pki = ensure_dev_pki(Path(pki_dir))
+    if fresh:
+        discard_database(Path(db))
     workdir = Path(tempfile.mkdtemp(prefix="crrsim-sandbox-"))
     port_file = workdir / "port"
     log_path = workdir / "sandbox.log"

@@ -169,7 +169,10 @@ def open_env(settings: ScenarioSettings) -> ScenarioEnv:
         return ScenarioEnv(settings, plan, resolve_target(settings.url), pki=pki)
     from harness.sandbox.launch import start_sandbox
 
-    running = start_sandbox(pki.directory, Path(settings.db) if settings.db else work / "sandbox.db")
+    # an explicit --db is the user's to keep; the work folder's own database starts fresh each run
+    db = Path(settings.db) if settings.db else work / "sandbox.db"
+    running = start_sandbox(pki.directory, db, specs=Path(settings.specs) if settings.specs else None,
+                            fresh=not settings.db)
     env = ScenarioEnv(settings, plan, running.url, pki=pki)
     env._cleanup.append(running.stop)
     return env

@@ -71,3 +71,26 @@ def test_interpreter_exit_stops_a_forgotten_sandbox(dev_pki: DevPKI, tmp_path: P
     assert list(private_tmp.iterdir()) == []
     with pytest.raises(ProcessLookupError):
         os.kill(int(pid), 0)
+
+
+@pytest.mark.parametrize("fresh", [False, True])
+def test_fresh_discards_the_previous_database(dev_pki: DevPKI, tmp_path: Path, private_tmp: Path, fresh: bool):
+    """A restart keeps acknowledged state; ``fresh`` (a new rehearsal) starts from nothing."""
+    from sbutil import make_client
+
+    from harness.client.control import ControlPlane
+
+    db = tmp_path / "crr.db"
+    first = start_sandbox(dev_pki.directory, db)
+    try:
+        with make_client(dev_pki, first.url, "operator") as client:
+            ControlPlane(client).setup_plan()
+    finally:
+        first.stop()
+    again = start_sandbox(dev_pki.directory, db, fresh=fresh)
+    try:
+        with make_client(dev_pki, again.url, "operator") as client:
+            names = {m["name"] for m in ControlPlane(client).markets()}
+    finally:
+        again.stop()
+    assert ("AUC_MN_2026_M03" in names) is not fresh
