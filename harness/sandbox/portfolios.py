@@ -748,16 +748,25 @@ def _set_status(
     )
 
 
-async def submit(req: SandboxRequest, rules: PortfolioRules) -> Reply:
+@contextmanager
+def _editing(
+    req: SandboxRequest, rules: PortfolioRules, action: str
+) -> Iterator[tuple[sqlite3.Connection, sqlite3.Row, str, str]]:
+    """One edit of an existing portfolio: its edit lock, a write transaction, the market's window
+    for ``action``, and the portfolio row. Yields (conn, row, name, market_name)."""
     participant, market_name, name = _identifier(req)
-    failure: CRRError | None = None
     with (
         EDIT_LOCKS.hold((rules.service, market_name, participant, name), req.store),
         req.store.write() as conn,
     ):
         market = require_market(conn, req, rules, market_name)
-        require_window(market, rules, "submit")
-        row = find_portfolio(conn, req, rules, market_name, participant, name)
+        require_window(market, rules, action)
+        yield conn, find_portfolio(conn, req, rules, market_name, participant, name), name, market_name
+
+
+async def submit(req: SandboxRequest, rules: PortfolioRules) -> Reply:
+    failure: CRRError | None = None
+    with _editing(req, rules, "submit") as (conn, row, name, market_name):
         state = row["status"]
         if state == NEW:
             raise CRRError("POR0013", name)
@@ -783,14 +792,7 @@ async def submit(req: SandboxRequest, rules: PortfolioRules) -> Reply:
 
 
 async def retract(req: SandboxRequest, rules: PortfolioRules) -> Reply:
-    participant, market_name, name = _identifier(req)
-    with (
-        EDIT_LOCKS.hold((rules.service, market_name, participant, name), req.store),
-        req.store.write() as conn,
-    ):
-        market = require_market(conn, req, rules, market_name)
-        require_window(market, rules, "retract")
-        row = find_portfolio(conn, req, rules, market_name, participant, name)
+    with _editing(req, rules, "retract") as (conn, row, name, market_name):
         state = row["status"]
         if state == NEW:
             raise CRRError("POR0012", name)
@@ -803,14 +805,7 @@ async def retract(req: SandboxRequest, rules: PortfolioRules) -> Reply:
 
 
 async def delete(req: SandboxRequest, rules: PortfolioRules) -> Reply:
-    participant, market_name, name = _identifier(req)
-    with (
-        EDIT_LOCKS.hold((rules.service, market_name, participant, name), req.store),
-        req.store.write() as conn,
-    ):
-        market = require_market(conn, req, rules, market_name)
-        require_window(market, rules, "delete")
-        row = find_portfolio(conn, req, rules, market_name, participant, name)
+    with _editing(req, rules, "delete") as (conn, row, name, market_name):
         if row["status"] == SUBMITTED:
             raise CRRError("POR0010", name)
         conn.execute("DELETE FROM crr_portfolios WHERE portfolio_id = ?", (row["portfolio_id"],))

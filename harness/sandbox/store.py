@@ -91,6 +91,19 @@ class Store:
     @contextmanager
     def write(self) -> Iterator[sqlite3.Connection]:
         """BEGIN IMMEDIATE ... COMMIT; rollback on exception. Nested calls join the outer one."""
+        with self._transaction("BEGIN IMMEDIATE", undo="ROLLBACK") as conn:
+            yield conn
+
+    @contextmanager
+    def read(self) -> Iterator[sqlite3.Connection]:
+        """A consistent snapshot for several SELECTs (joins an open write)."""
+        with self._transaction("BEGIN DEFERRED", undo="COMMIT") as conn:
+            yield conn
+
+    @contextmanager
+    def _transaction(self, begin: str, *, undo: str) -> Iterator[sqlite3.Connection]:
+        """``begin`` ... COMMIT, ending with ``undo`` on an exception; an inner call joins the
+        transaction already open on this connection instead of starting its own."""
         with self._lock:
             if self._depth:
                 self._depth += 1
@@ -99,35 +112,16 @@ class Store:
                 finally:
                     self._depth -= 1
                 return
-            self._conn.execute("BEGIN IMMEDIATE")
+            self._conn.execute(begin)
             self._depth = 1
             try:
                 yield self._conn
             except BaseException:
                 self._depth = 0
-                self._conn.execute("ROLLBACK")
+                self._conn.execute(undo)
                 raise
             self._depth = 0
             self._conn.execute("COMMIT")
-
-    @contextmanager
-    def read(self) -> Iterator[sqlite3.Connection]:
-        """A consistent snapshot for several SELECTs (joins an open write)."""
-        with self._lock:
-            if self._depth:
-                self._depth += 1
-                try:
-                    yield self._conn
-                finally:
-                    self._depth -= 1
-                return
-            self._conn.execute("BEGIN DEFERRED")
-            self._depth = 1
-            try:
-                yield self._conn
-            finally:
-                self._depth = 0
-                self._conn.execute("COMMIT")
 
     def next_id(self, conn: sqlite3.Connection, kind: str, start: int = 1) -> int:
         return next_id(conn, kind, start)

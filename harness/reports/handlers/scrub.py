@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from typing import Any
 
 _PEM_KEY = re.compile(
-    r"-----BEGIN ([A-Z0-9 ]*)PRIVATE KEY-----.*?(?:-----END \1PRIVATE KEY-----|\Z)", re.DOTALL
+    r"-{5}BEGIN ([A-Z0-9 ]*)PRIVATE KEY-{5}.*?(?:-{5}END \1PRIVATE KEY-{5}|\Z)", re.DOTALL
 )
 REMOVED = "[private key removed]"
 
