@@ -43,6 +43,7 @@ class RunningSandbox:
     pid: int
     process: subprocess.Popen[bytes] = field(repr=False)
     log_path: Path = field(repr=False)
+    db: Path | None = None  # the SQLite file it serves from
     _log_text: str | None = field(default=None, init=False, repr=False)
     _owner_pid: int = field(default_factory=os.getpid, init=False, repr=False)
 
@@ -190,7 +191,7 @@ def start_sandbox(
         if isinstance(exc, SandboxStartError):
             raise SandboxStartError(f"{exc}:\n{output}") from None
         raise
-    return RunningSandbox(f"https://127.0.0.1:{got}/crr", got, proc.pid, proc, log_path)
+    return RunningSandbox(f"https://127.0.0.1:{got}/crr", got, proc.pid, proc, log_path, Path(db))
 
 
 def _wait_ready(proc: subprocess.Popen[bytes], port_file: Path, pki: DevPKI, timeout: float) -> int:

@@ -286,21 +286,37 @@ def test_read_only_certificate_cannot_write(ready: None, own_client: Callable[[s
     ok(ro.request("GET", f"{BASE}/portfolioList", params={"marketName": AUC, "participantName": "ECAL"}))
 
 
-def test_concurrent_edits_of_one_portfolio(ecal: Any) -> None:
-    """Same-name uploads at once: one wins; the others meet the edit lock or the saved name."""
+def test_concurrent_edits_of_one_portfolio(ecal: Any, own_sandbox: Any) -> None:
+    """While another session edits a portfolio, every edit of it gets POR0306 (and nothing waits).
+
+    The other session is this test process holding the portfolio's edit lock on the sandbox's
+    own database, the way a second sandbox worker would: deterministic, unlike a thread race.
+    """
+    from harness.sandbox.portfolios import EditLocks
+    from harness.sandbox.store import Store
+
+    name = "Locked by another session"
+    ok(create(ecal, name, [bid()]))
+    store = Store(own_sandbox.db)
+    try:
+        with EditLocks().hold(("auction", AUC, "ECAL", name), store):
+            for what in ("submit", "retract", "delete"):
+                error(act(ecal, what, name), "POR0306")
+            error(create(ecal, name, [bid()]), "POR0306")
+            assert ok(act(ecal, "status", name))["status"] == "VALID"  # reads are not blocked
+        ok(act(ecal, "submit", name))  # released: the edit goes through
+    finally:
+        store.close()
+
+
+def test_racing_uploads_of_one_name_are_serialised(ecal: Any) -> None:
+    """Same-name max-size uploads at once: exactly one is saved; each other one meets the edit
+    lock (POR0306) or the saved name (POR0101), whichever the timing gives."""
     bids = [bid(bidCurve=curve(points=20)) for _ in range(500)]
-    seen: set[str] = set()
-    for attempt in range(6):
-        name = f"Race {attempt}"
-        with cf.ThreadPoolExecutor(4) as pool:
-            results = list(pool.map(lambda n: create(ecal, n, bids), [name] * 4))
-        assert sum(r.status == 200 for r in results) == 1
-        losers = {r.json()["errorList"][0]["errorCode"] for r in results if r.status != 200}
-        assert losers <= {"POR0306", "POR0101"}
-        seen |= losers
-        if "POR0306" in seen:
-            break
-    assert "POR0306" in seen
+    with cf.ThreadPoolExecutor(4) as pool:
+        results = list(pool.map(lambda n: create(ecal, n, bids), ["Race"] * 4))
+    assert sum(r.status == 200 for r in results) == 1
+    assert {r.json()["errorList"][0]["errorCode"] for r in results if r.status != 200} <= {"POR0306", "POR0101"}
 
 
 def test_closed_window(ecal: Any, operator: Any) -> None:
