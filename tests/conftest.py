@@ -6,20 +6,20 @@ tests must not depend on each other's state anyway (each uses its own portfolio 
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
 
+from harness.contract.catalogue import official_specs_dir
+
 if TYPE_CHECKING:
     from harness.client import CRRClient
     from harness.pki import DevPKI
     from harness.sandbox.launch import RunningSandbox
 
-REPO = Path(__file__).resolve().parent.parent
-OFFICIAL_SPECS = Path(os.environ.get("CRRSIM_OFFICIAL_SPECS", REPO.parent / "shared" / "reference" / "caiso-crr-specs"))
+OFFICIAL_SPECS = official_specs_dir()
 TEST_PFX_PASSWORD = "crrsim-test-only"
 
 

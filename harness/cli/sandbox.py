@@ -17,10 +17,20 @@ from harness.cli.options import config_options
 from harness.config import CrrsimConfig
 
 
-@click.group("sandbox", invoke_without_command=True)
+class _ServeByDefault(click.Group):
+    """``crrsim sandbox --port 9443`` means ``crrsim sandbox serve --port 9443``: options given
+    before any sub-command belong to ``serve``, the group's default action."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        if args and args[0].startswith("-") and args[0] not in ctx.help_option_names:
+            args = ["serve", *args]
+        return super().parse_args(ctx, args)
+
+
+@click.group("sandbox", cls=_ServeByDefault, invoke_without_command=True)
 @click.pass_context
 def command(ctx: click.Context) -> None:
-    """Run the CRR sandbox (default: serve) or control a running one."""
+    """Run the CRR sandbox (default: serve; `crrsim sandbox --port N` works too) or control a running one."""
     if ctx.invoked_subcommand is None:
         ctx.invoke(serve)
 

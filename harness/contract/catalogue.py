@@ -28,6 +28,18 @@ HTTP_METHODS = ("get", "put", "post", "delete", "patch", "head", "options", "tra
 SPECS_ENV = "CRRSIM_SPECS"
 
 
+OFFICIAL_SPECS_ENV = "CRRSIM_OFFICIAL_SPECS"
+
+
+def official_specs_dir() -> Path:
+    """Where CAISO's published files are looked for by the agreement tests and reports:
+    ``$CRRSIM_OFFICIAL_SPECS``, else ``../shared/reference/caiso-crr-specs`` beside the checkout."""
+    env = os.environ.get(OFFICIAL_SPECS_ENV)
+    if env:
+        return Path(env)
+    return Path(__file__).resolve().parents[3] / "shared" / "reference" / "caiso-crr-specs"
+
+
 def default_specs_dir() -> Path:
     """Our own contract files, shipped inside the package."""
     return Path(__file__).parent / "specs"

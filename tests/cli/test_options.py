@@ -140,3 +140,15 @@ def test_the_pfx_password_comes_only_from_the_environment_without_a_terminal(
     monkeypatch.setenv("CRRSIM_PFX_PASSWORD", "from-env")
     assert pfx_password(config_from_flags({}), required=True) == "from-env"
     assert "from-env" not in render_config(config_from_flags({}))
+
+
+def test_sandbox_group_options_go_to_serve() -> None:
+    """`crrsim sandbox --port N` (the issue's spelling) is `crrsim sandbox serve --port N`."""
+    from click.testing import CliRunner
+
+    from harness.cli import cli
+
+    result = CliRunner().invoke(cli, ["sandbox", "--port", "9999", "--db", "x.db", "--show-config"])
+    assert result.exit_code == 0, result.output
+    assert "sandbox_port: 9999  (override)" in result.output
+    assert "x.db" in result.output
