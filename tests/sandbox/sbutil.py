@@ -51,3 +51,37 @@ def codes(response: Any) -> list[str]:
         assert set(entry) == {"errorCode", "errorDescription", "severity"}, entry
         assert entry["errorDescription"].strip()
     return [e["errorCode"] for e in body["errorList"]]
+
+
+# auction and nomination share the portfolio lifecycle paths: operation -> (method, path)
+PORTFOLIO_CALLS = {
+    "submit": ("POST", "portfolioSubmission"),
+    "retract": ("POST", "portfolioRetraction"),
+    "delete": ("DELETE", "portfolio"),
+    "status": ("GET", "portfolioStatus"),
+    "get": ("GET", "portfolio"),
+    "credit": ("GET", "portfolioRequiredCredit"),
+}
+
+
+def portfolio_act(client: CRRClient, base: str, what: str, name: str, participant: str, market: str) -> Any:
+    """One portfolio operation by name: status/get/credit/submit/retract/delete."""
+    ids = {"portfolioName": name, "marketName": market, "participantName": participant}
+    method, path = PORTFOLIO_CALLS[what]
+    if method == "POST":
+        return client.request(method, f"{base}/{path}", json=ids)
+    return client.request(method, f"{base}/{path}", params=ids)
+
+
+def error(response: Any, code: str, status: int = 400) -> list[dict[str, Any]]:
+    """Assert a CRRServiceException with ``code`` first; return its error list."""
+    assert response.status == status, response.body[:500]
+    errors = response.json()["errorList"]
+    assert errors[0]["errorCode"] == code, errors
+    return errors
+
+
+def ok(response: Any) -> Any:
+    """Assert a 200 and return its JSON body."""
+    assert response.status == 200, response.body[:800]
+    return response.json()

@@ -10,6 +10,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 import pytest
+from sbutil import error, ok, portfolio_act
 
 AUC = "AUC_MN_2026_M03"
 ALLOC = "ALLOC_MN_2026_M03_T1"
@@ -62,33 +63,8 @@ def create(client: Any, name: str, bids: Iterable[dict[str, Any]] = (), offers: 
         "newBids": list(bids), "newOffers": list(offers)})
 
 
-def ident(name: str, participant: str = "ECAL", market: str = AUC) -> dict[str, str]:
-    return {"portfolioName": name, "marketName": market, "participantName": participant}
-
-
 def act(client: Any, what: str, name: str, participant: str = "ECAL", market: str = AUC) -> Any:
-    """Run one portfolio operation by name: status/get/credit/submit/retract/delete."""
-    ids = ident(name, participant, market)
-    if what == "submit":
-        return client.request("POST", f"{BASE}/portfolioSubmission", json=ids)
-    if what == "retract":
-        return client.request("POST", f"{BASE}/portfolioRetraction", json=ids)
-    if what == "delete":
-        return client.request("DELETE", f"{BASE}/portfolio", params=ids)
-    path = {"status": "portfolioStatus", "get": "portfolio", "credit": "portfolioRequiredCredit"}[what]
-    return client.request("GET", f"{BASE}/{path}", params=ids)
-
-
-def error(response: Any, code: str, status: int = 400) -> list[dict[str, Any]]:
-    assert response.status == status, response.body[:500]
-    errors = response.json()["errorList"]
-    assert errors[0]["errorCode"] == code, errors
-    return errors
-
-
-def ok(response: Any) -> Any:
-    assert response.status == 200, response.body[:800]
-    return response.json()
+    return portfolio_act(client, BASE, what, name, participant, market)
 
 
 # --------------------------------------------------------------------------------------

@@ -6,6 +6,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 import pytest
+from sbutil import error, ok, portfolio_act
 
 ALLOC = "ALLOC_MN_2026_M03_T1"
 ALLOC_AN = "ALLOC_AN_2026_T1"  # tier window not open in week 1
@@ -36,25 +37,7 @@ def create(client: Any, name: str, noms: Iterable[dict[str, Any]] = (), particip
 
 
 def act(client: Any, what: str, name: str, participant: str = "ECAL", market: str = ALLOC) -> Any:
-    ids = {"portfolioName": name, "marketName": market, "participantName": participant}
-    if what in ("submit", "retract"):
-        path = "portfolioSubmission" if what == "submit" else "portfolioRetraction"
-        return client.request("POST", f"{BASE}/{path}", json=ids)
-    if what == "delete":
-        return client.request("DELETE", f"{BASE}/portfolio", params=ids)
-    return client.request("GET", f"{BASE}/{'portfolioStatus' if what == 'status' else 'portfolio'}", params=ids)
-
-
-def error(response: Any, code: str, status: int = 400) -> list[dict[str, Any]]:
-    assert response.status == status, response.body[:500]
-    errors = response.json()["errorList"]
-    assert errors[0]["errorCode"] == code, errors
-    return errors
-
-
-def ok(response: Any) -> Any:
-    assert response.status == 200, response.body[:800]
-    return response.json()
+    return portfolio_act(client, BASE, what, name, participant, market)
 
 
 def test_lifecycle(ecal: Any) -> None:
