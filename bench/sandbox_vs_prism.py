@@ -203,14 +203,20 @@ def main() -> None:
         statuses = ", ".join(f"{k}: {v}" for k, v in sorted(r["statuses"].items()))
         lines.append(f"| {label} | {c} | {server} | {r['rps']:.0f} | {r['p50_ms']:.1f} | {r['p99_ms']:.1f} | "
                      f"{statuses} |")
+    write_results("sandbox_vs_prism", lines)
+
+
+def write_results(stem: str, lines: list[str]) -> Path:
+    """Print the markdown table and keep it in bench/results/<stem>-<UTC time>.md (git-ignored)."""
     table = "\n".join(lines) + "\n"
     out = BENCH / "results"
     out.mkdir(exist_ok=True)
-    path = out / f"sandbox_vs_prism-{datetime.now(UTC):%Y%m%dT%H%M%S}.md"
+    path = out / f"{stem}-{datetime.now(UTC):%Y%m%dT%H%M%S}.md"
     path.write_text(table)
     print()
     print(table)
     print(f"written to {path}")
+    return path
 
 
 if __name__ == "__main__":

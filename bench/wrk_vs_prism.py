@@ -36,7 +36,15 @@ REPO = BENCH.parent
 sys.path.insert(0, str(BENCH))
 sys.path.insert(0, str(REPO))
 
-from sandbox_vs_prism import AUC, PRISM, SPECS, max_portfolio_template, seed_sandbox, start_prism  # noqa: E402
+from sandbox_vs_prism import (  # noqa: E402
+    AUC,
+    PRISM,
+    SPECS,
+    max_portfolio_template,
+    seed_sandbox,
+    start_prism,
+    write_results,
+)
 
 WRK_DIR = BENCH / "wrk"
 BUILD = BENCH / "build"
@@ -217,14 +225,7 @@ def main() -> None:
         cpu = f"{r.cpu_us:,.0f}" if r.cpu_us is not None else "-"
         lines.append(f"| {title} | {c} | {server} | {r.rps:,.1f} | {r.p50} | {r.p99} | {cpu} | {r.non2xx} | "
                      f"{r.errors or '-'} |")
-    table = "\n".join(lines) + "\n"
-    out = BENCH / "results"
-    out.mkdir(exist_ok=True)
-    path = out / f"wrk_vs_prism-{datetime.now(UTC):%Y%m%dT%H%M%S}.md"
-    path.write_text(table)
-    print()
-    print(table)
-    print(f"written to {path}")
+    write_results("wrk_vs_prism", lines)
     shutil.rmtree(work, ignore_errors=True)
 
 

@@ -19,6 +19,7 @@ from harness.sandbox import registry
 from harness.sandbox.errors import CRRError
 from harness.sandbox.store import dumps, loads
 from harness.sandbox.timefmt import iso, parse
+from harness.sandbox.windows import scheduled_status
 
 if TYPE_CHECKING:
     from harness.sandbox.clock import Clock
@@ -73,15 +74,14 @@ class Market:
     status: str = field(default="PREP", compare=False)  # computed against the clock at load time
 
     def status_at(self, now: datetime) -> str:
-        if self.posted_at is not None:
-            return "POSTED"
-        if self.status_override:
-            return self.status_override
-        if now < self.open_date:
-            return "PREP"
-        if now < self.close_date:
-            return "OPEN"
-        return "CLOSED"
+        """The same rule as every other scheduled window (``windows.scheduled_status``)."""
+        return scheduled_status(
+            now,
+            ((self.open_date, "PREP"), (self.close_date, "OPEN")),
+            "CLOSED",
+            self.status_override,
+            self.posted_at,
+        )
 
     def period(self, name: str) -> Period | None:
         return next((p for p in self.periods if p.name == name), None)
