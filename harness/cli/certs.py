@@ -13,11 +13,12 @@ from pathlib import Path
 
 import click
 
-from harness.cli.options import config_options
+from harness.cli.options import CannotRun, CheckFailed, config_options
 from harness.config import CrrsimConfig
+from harness.exitcodes import ExitCode
 from harness.pki import PFX_PASSWORD_ENV, DevPKI, ensure_dev_pki
 from harness.pki.inspect import inspect_certificate
-from harness.pki.loading import CertificateLoadError, PfxPasswordError, needs_password
+from harness.pki.loading import CertificateLoadError, needs_password
 
 
 @click.group("certs")
@@ -44,7 +45,7 @@ def init(cfg: CrrsimConfig, force: bool) -> None:
     try:
         pki = ensure_dev_pki(directory, force=force)
     except OSError as exc:
-        raise click.ClickException(f"Could not write the dev PKI in {directory}: {exc.strerror or exc}") from None
+        raise CannotRun(f"Could not write the dev PKI in {directory}: {exc.strerror or exc}") from None
     changed = {change.path: change for change in pki.changes}
     root = pki.directory
     click.echo(f"Dev PKI in {root}")
@@ -87,11 +88,12 @@ def inspect(file: Path, ca: Path | None, key: Path | None, as_json: bool) -> Non
         wanted = [p for p in (file, key) if p is not None and needs_password(p)]
         password = _obtain_password(wanted[0]) if wanted else None
         report = inspect_certificate(file, password=password, ca=ca, key=key)
-    except PfxPasswordError as exc:
-        raise click.ClickException(str(exc)) from None
-    except CertificateLoadError as exc:
-        raise click.ClickException(str(exc)) from None
+    except CertificateLoadError as exc:  # unreadable, damaged or a wrong password: a finding
+        raise CheckFailed(str(exc)) from None
     if as_json:
         click.echo(json.dumps(report.to_dict(), indent=2))
     else:
         click.echo("\n".join(report.to_lines()))
+    # a reported problem (expired, key mismatch, wrong CA, no clientAuth) fails the command, so
+    # a script can gate on `crrsim certs inspect` before it files the certificate with CAISO
+    sys.exit(ExitCode.PROBLEM if report.problems else ExitCode.OK)

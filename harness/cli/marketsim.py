@@ -2,7 +2,8 @@
 
 Thin: shared options, env and crrsim.yaml become a ``CrrsimConfig`` (``harness.cli.options``),
 that plus the job's own options a ``MarketSimSettings``.
-Exit codes: 0 everything passed, 1 something failed (the reports say what), 2 usage errors.
+Exit codes (``harness.exitcodes``): 0 everything passed, 1 something failed (the reports say
+what), 2 usage errors, 3 could not run (e.g. the sandbox did not start, reports not writable).
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from pathlib import Path
 
 import click
 
-from harness.cli.options import config_options, pfx_password, require_files
+from harness.cli.options import CannotRun, config_options, pfx_password, require_files
 from harness.config import CrrsimConfig
 from harness.marketsim import MarketSimSettings, run_marketsim
 
@@ -45,7 +46,7 @@ def command(cfg: CrrsimConfig, participants: tuple[str, ...], out: Path | None, 
     try:
         outcome = run_marketsim(settings, say=lambda line: click.echo(f"crrsim: {line}", err=True))
     except (OSError, ValueError, RuntimeError) as exc:
-        raise click.ClickException(str(exc)) from exc
+        raise CannotRun(str(exc)) from exc
     from harness.reports.handlers import render_text
 
     click.echo(render_text(outcome.report, color=sys.stdout.isatty() and not os.environ.get("CRRSIM_NO_COLOR")))

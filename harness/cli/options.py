@@ -20,12 +20,26 @@ from typing import Any, TypeVar
 import click
 
 from harness.config import ConfigError, CrrsimConfig, load_config
+from harness.exitcodes import ExitCode
 
 F = TypeVar("F", bound=Callable[..., Any])
 
 _FILE = click.Path(dir_okay=False, path_type=Path)
 _DIR = click.Path(file_okay=False, path_type=Path)
 _DEFAULTS = {f.name: f.default for f in fields(CrrsimConfig)}
+
+
+class CannotRun(click.ClickException):
+    """The command could not do its work (a report not writable, a port in use, a target the
+    runner itself cannot reach): exit 3, never 1, which means "the check found a problem"."""
+
+    exit_code = ExitCode.CANNOT_RUN
+
+
+class CheckFailed(click.ClickException):
+    """The command ran and found a problem it states in one sentence: exit 1."""
+
+    exit_code = ExitCode.PROBLEM
 
 
 @dataclass(frozen=True)

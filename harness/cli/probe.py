@@ -1,7 +1,8 @@
 """`crrsim probe`: certify a participant's connectivity to the CRR API.
 
 Thin: settings come from the one config loader (``harness.cli.options``), the work from
-``harness.probe``, the files from the shared report handlers. Exit codes: 0 certified, 1 not certified, 2 usage error.
+``harness.probe``, the files from the shared report handlers. Exit codes (``harness.exitcodes``): 0 certified, 1 not certified, 2 usage error,
+3 a report could not be written.
 Passwords come only from $CRRSIM_PFX_PASSWORD or a hidden prompt, never from an option.
 """
 
@@ -14,7 +15,7 @@ from pathlib import Path
 
 import click
 
-from harness.cli.options import config_options, flag_given, pfx_password
+from harness.cli.options import CannotRun, config_options, flag_given, pfx_password
 from harness.config import ConfigError, CrrsimConfig
 from harness.contract import ContractError
 from harness.probe import ProbeSettings, run_probe
@@ -98,6 +99,6 @@ def command(cfg: CrrsimConfig, json_out: Path | None, junit: Path | None, html: 
             try:
                 writer(report, path)
             except OSError as exc:
-                raise click.ClickException(f"Cannot write {path}: {exc.strerror or exc}") from None
+                raise CannotRun(f"Cannot write {path}: {exc.strerror or exc}") from None
             click.echo(f"Wrote {path}", err=True)
     sys.exit(result.exit_code)

@@ -13,7 +13,7 @@ from typing import Any
 
 import click
 
-from harness.cli.options import config_options
+from harness.cli.options import CannotRun, CheckFailed, config_options
 from harness.config import CrrsimConfig
 
 
@@ -50,7 +50,7 @@ def serve(cfg: CrrsimConfig, provisioning: str | None, workers: int, access_log:
         load_catalogue(cfg.specs)
         load_provisioning(provisioning)
     except (ContractError, ProvisioningError) as exc:
-        raise click.ClickException(str(exc)) from None
+        raise click.UsageError(str(exc)) from None
     host, port, db = cfg.sandbox_host, cfg.sandbox_port, cfg.sandbox_db
     argv = ["--host", host, "--port", str(port), "--pki", str(cfg.sandbox_pki), "--db", str(db),
             "--workers", str(workers)]
@@ -63,7 +63,7 @@ def serve(cfg: CrrsimConfig, provisioning: str | None, workers: int, access_log:
     click.echo(f"crrsim sandbox on https://{host}:{port}/crr (state in {db}); Ctrl+C stops it.")
     code = main(argv)
     if code:
-        raise click.ClickException(f"the sandbox could not start on {host}:{port}")
+        raise CannotRun(f"the sandbox could not start on {host}:{port}")
 
 
 def _control(cfg: CrrsimConfig, url: str) -> Any:
@@ -78,7 +78,7 @@ def _control(cfg: CrrsimConfig, url: str) -> Any:
     )
     for path in (cert, key, ca):
         if not path.is_file():
-            raise click.ClickException(f"{path} is missing; run `crrsim certs init --dir {folder}` first.")
+            raise click.UsageError(f"{path} is missing; run `crrsim certs init --dir {folder}` first.")
     identity = ClientIdentity.from_pem(cert, key)
     return ControlPlane(CRRClient(url, identity=identity, ca=ca, timeout=cfg.timeout, retries=cfg.retries))
 
@@ -92,9 +92,9 @@ def _run(cfg: CrrsimConfig, url: str | None, action: Any) -> None:
     try:
         result = action(plane)
     except CRRServiceException as exc:
-        raise click.ClickException(f"the sandbox refused: {exc}") from None
+        raise CheckFailed(f"the sandbox refused: {exc}") from None
     except CRRTransportError as exc:
-        raise click.ClickException(f"cannot reach the sandbox at {url}: {exc}") from None
+        raise CannotRun(f"cannot reach the sandbox at {url}: {exc}") from None
     finally:
         plane.client.close()
     click.echo(json.dumps(result, indent=2))

@@ -10,16 +10,18 @@ from pathlib import Path
 
 import click
 
-from harness.cli.options import config_options
+from harness.cli.options import CheckFailed, config_options
 from harness.config import CrrsimConfig
 from harness.contract import SERVICE_NAMES, Catalogue, ContractError, load_catalogue
+from harness.contract.catalogue import default_specs_dir
+from harness.contract.compare import Sides
 
 
 def _load(specs: Path | None) -> Catalogue:
     try:
         return load_catalogue(specs)
-    except ContractError as exc:
-        raise click.ClickException(str(exc)) from exc
+    except ContractError as exc:  # judging the files is this command's check: a finding, exit 1
+        raise CheckFailed(str(exc)) from exc
 
 
 def _all_warnings(cat: Catalogue) -> list[str]:
@@ -35,6 +37,18 @@ def _table(cat: Catalogue) -> str:
     return "\n".join(
         f"{r[0]:<{widths[0]}}  {r[1]:<{widths[1]}}  {r[2]:>{widths[2]}}  {r[3]}".rstrip() for r in rows
     )
+
+
+def side_labels(first: Path, second: Path) -> Sides:
+    """Name each compared folder the way a reader knows it: crrsim's bundled contract is
+    "crrsim", any other folder goes by its name; the flags break a tie."""
+    bundled = default_specs_dir().resolve()
+
+    def label(folder: Path) -> str:
+        return "crrsim" if folder.resolve() == bundled else folder.resolve().name
+
+    a, b = label(first), label(second)
+    return Sides("--specs", "--against") if a == b else Sides(a, b)
 
 
 @click.group()
@@ -75,12 +89,14 @@ def check(cfg: CrrsimConfig, against: Path | None) -> None:
         from harness.contract.compare import diff_catalogues, is_known_deviation
 
         other = _load(against)
-        found = diff_catalogues(cat, other, sorted(set(cat.services) & set(other.services)))
+        sides = side_labels(cat.directory, other.directory)
+        click.echo(f"comparing {sides.a} ({cat.directory}) with {sides.b} ({other.directory})")
+        found = diff_catalogues(cat, other, sorted(set(cat.services) & set(other.services)), sides=sides)
         for line in (d for d in found if is_known_deviation(d)):
             click.echo(f"known deviation: {line}")
         differences = [d for d in found if not is_known_deviation(d)]
         if differences:
             for line in differences:
                 click.echo(f"differs: {line}")
-            raise click.ClickException(f"{len(differences)} interface difference(s) from {other.directory}")
+            raise CheckFailed(f"{len(differences)} interface difference(s) between {sides.a} and {sides.b}")
     click.echo(f"ok: {len(cat.services)} contract files in {cat.directory} are valid OpenAPI 3.0")

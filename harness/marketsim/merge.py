@@ -34,7 +34,7 @@ def merge_reports(target: str, probes: dict[str, RunReport], scenarios: RunRepor
     ok = all(r.ok for r in probes.values()) and (scenarios is None or scenarios.ok) and bool(probes)
     headers = sorted({k for row in phase_rows for k in row} - {"phase", "verdict"})
     rows = [{"phase": r["phase"], "verdict": r["verdict"], **{h: r.get(h, "0") for h in headers}} for r in phase_rows]
-    summary = Section("Phases", rows=rows, text="\n".join(notes))
+    summary = Section("Phases", rows=rows, text=list(notes))
     return RunReport(
         runner="marketsim",
         title="crrsim Market Sim rehearsal",

@@ -150,16 +150,16 @@ def load_private_key_pem(data: bytes, password: str | bytes | None, *, source: s
         end = data.find(b"-----", end_marker + 9)
         block = data[start : end + 5]
         if _KEY_MARKER in block.split(b"\n", 1)[0]:
+            # A password belongs to encrypted keys only: CRRSIM_PFX_PASSWORD is exported for the
+            # pfx, and must not turn an unencrypted PEM key into a "wrong password" diagnosis.
+            encrypted = b"ENCRYPTED" in block
+            secret = _password_bytes(password) if encrypted else None
             try:
-                return serialization.load_pem_private_key(block, _password_bytes(password))  # type: ignore[return-value]
+                return serialization.load_pem_private_key(block, secret)  # type: ignore[return-value]
             except TypeError:
-                if _password_bytes(password) is None:
-                    raise PfxPasswordError(
-                        f"The private key in {source} is encrypted: {_ASK_FOR_PASSWORD}"
-                    ) from None
-                raise PfxPasswordError(f"{source}: this private key is not encrypted, yet a password was given") from None
+                raise PfxPasswordError(f"The private key in {source} is encrypted: {_ASK_FOR_PASSWORD}") from None
             except ValueError:
-                if _password_bytes(password) is not None and b"ENCRYPTED" in block:
+                if secret is not None:
                     raise PfxPasswordError(f"Wrong password for the private key in {source}") from None
                 raise CertificateLoadError(f"The private key in {source} does not parse") from None
         start = data.find(b"-----BEGIN ", end + 5)
@@ -177,8 +177,16 @@ def load_key_file(path: Path, password: str | bytes | None = None) -> PrivateKey
             raise CertificateLoadError(f"{path} holds no private key")
         return key
     try:
-        return serialization.load_der_private_key(data, _password_bytes(password))  # type: ignore[return-value]
-    except (ValueError, TypeError):
+        # unencrypted first: a password applies only to a key that asks for one
+        return serialization.load_der_private_key(data, None)  # type: ignore[return-value]
+    except TypeError:
+        if _password_bytes(password) is None:
+            raise PfxPasswordError(f"The private key in {path} is encrypted: {_ASK_FOR_PASSWORD}") from None
+        try:
+            return serialization.load_der_private_key(data, _password_bytes(password))  # type: ignore[return-value]
+        except ValueError:
+            raise PfxPasswordError(f"Wrong password for the private key in {path}") from None
+    except ValueError:
         raise CertificateLoadError(f"{path} is not a private key file (PEM, DER or PKCS#12)") from None
 
 

@@ -55,7 +55,7 @@ def test_init_into_an_unwritable_place_is_a_sentence(tmp_path: Path) -> None:
     blocker = tmp_path / "file"
     blocker.write_text("not a folder")
     result = run(["init", "--dir", str(blocker / "pki")])
-    assert result.exit_code == 1 and "Could not write the dev PKI" in result.output
+    assert result.exit_code == 3 and "Could not write the dev PKI" in result.output  # could not run
     assert "Traceback" not in result.output
 
 
@@ -71,7 +71,7 @@ def test_inspect_pem_with_ca_and_key(dev_pki: DevPKI) -> None:
 def test_inspect_pfx_with_password_from_env(dev_pki: DevPKI) -> None:
     pfx = dev_pki.bad["no-client-auth"].pfx
     result = run(["inspect", str(pfx), "--json"], env={ENV: dev_pki.password()})
-    assert result.exit_code == 0, result.output
+    assert result.exit_code == 1, result.output  # a reported problem fails the command (issue 9 item 6)
     data = json.loads(result.output)
     assert data["file_format"] == "PKCS#12" and data["client_auth"] is False and data["problems"]
     assert_no_secrets(result, dev_pki.password())
@@ -119,3 +119,26 @@ def test_no_password_option_exists() -> None:
     for sub in ("init", "inspect"):
         result = run([sub, "--help"])
         assert result.exit_code == 0 and "--password" not in result.output
+
+
+@pytest.mark.parametrize("bad", ["expired", "not-yet-valid", "unknown-ca", "no-client-auth"])
+def test_inspect_exits_1_on_every_reported_problem(dev_pki: DevPKI, bad: str) -> None:
+    """Issue 9 item 6: expired, not yet valid, wrong CA, no clientAuth -> exit 1; clean -> 0."""
+    files = dev_pki.bad[bad]
+    result = run(["inspect", str(files.cert), "--ca", str(dev_pki.ca_cert), "--key", str(files.key)])
+    assert result.exit_code == 1, result.output
+    assert "Problem:" in result.output
+
+
+def test_inspect_exits_1_on_a_key_that_does_not_match(dev_pki: DevPKI) -> None:
+    ecal, wcal = dev_pki.identities["ecal"], dev_pki.identities["wcal"]
+    result = run(["inspect", str(ecal.cert), "--ca", str(dev_pki.ca_cert), "--key", str(wcal.key)])
+    assert result.exit_code == 1, result.output
+    assert "Problem:" in result.output
+
+
+def test_inspect_exits_0_when_clean(dev_pki: DevPKI) -> None:
+    files = dev_pki.identities["wcal"]
+    result = run(["inspect", str(files.cert), "--ca", str(dev_pki.ca_cert), "--key", str(files.key)])
+    assert result.exit_code == 0, result.output
+    assert "Problem:" not in result.output
