@@ -40,7 +40,9 @@ def command(ctx: click.Context) -> None:
 @click.option("--provisioning", default=None, help="YAML: certificate CN -> sc_ids/access/services/role.")
 @click.option("--workers", type=int, default=1, show_default=True, help="Processes sharing the port.")
 @click.option("--access-log", is_flag=True, help="Log every request.")
-def serve(cfg: CrrsimConfig, provisioning: str | None, workers: int, access_log: bool) -> None:
+@click.option("--read-timeout", type=click.FloatRange(min=0.1), default=30.0, show_default=True,
+              help="Seconds a client may take to send a request's head or body; slower connections are closed.")
+def serve(cfg: CrrsimConfig, provisioning: str | None, workers: int, access_log: bool, read_timeout: float) -> None:
     """Serve the sandbox over mutual TLS until interrupted."""
     from harness.contract import ContractError, load_catalogue
     from harness.sandbox.provisioning import ProvisioningError, load_provisioning
@@ -53,7 +55,7 @@ def serve(cfg: CrrsimConfig, provisioning: str | None, workers: int, access_log:
         raise click.UsageError(str(exc)) from None
     host, port, db = cfg.sandbox_host, cfg.sandbox_port, cfg.sandbox_db
     argv = ["--host", host, "--port", str(port), "--pki", str(cfg.sandbox_pki), "--db", str(db),
-            "--workers", str(workers)]
+            "--workers", str(workers), "--read-timeout", str(read_timeout)]
     if cfg.specs:
         argv += ["--specs", str(cfg.specs)]
     if provisioning:

@@ -35,6 +35,7 @@ from harness.sandbox import registry
 from harness.sandbox.clock import Clock
 from harness.sandbox.context import Caller, Reply, SandboxRequest
 from harness.sandbox.errors import CRRError
+from harness.sandbox.guard import in_request, read_body
 from harness.sandbox.provisioning import load_provisioning
 from harness.sandbox.responses import (
     JSON_CONTENT_TYPE,
@@ -139,6 +140,9 @@ class Sandbox:
         return caller
 
     async def dispatch(self, request: web.Request) -> web.StreamResponse:
+        return await in_request(request, self._dispatch)
+
+    async def _dispatch(self, request: web.Request) -> web.StreamResponse:
         route: Route | None = None
         request_id: str | None = None
         try:
@@ -169,7 +173,10 @@ class Sandbox:
                 params, errors = {}, []
             body = None
             if route.reads_body:
-                body, body_errors = validator.body(await request.read())
+                if not _is_json(request.headers.get("Content-Type")):
+                    raise CRRError("SER0017", "the body must be sent as JSON with 'Content-Type: application/json' "
+                                   f"(got {request.headers.get('Content-Type') or 'no Content-Type'})")
+                body, body_errors = validator.body(await read_body(request))
                 errors += body_errors
             if errors:
                 raise CRRError(errors[0].code, *errors[0].args_, detail=errors[0].detail, more=errors[1:])
@@ -205,6 +212,15 @@ class Sandbox:
                 raise CRRError("SER0028", detail="response breaks the contract: " + "; ".join(problems)[:900])
         headers["Content-Type"] = JSON_CONTENT_TYPE
         return web.Response(body=dumps(reply.body), status=reply.status, headers=headers)
+
+
+def _is_json(content_type: str | None) -> bool:
+    """``application/json`` or a ``+json`` type, any parameters (charset) allowed. A body is
+    only ever read for operations that take one; every real client sends this header."""
+    if not content_type:
+        return False
+    media = content_type.split(";", 1)[0].strip().lower()
+    return media == "application/json" or (media.startswith("application/") and media.endswith("+json"))
 
 
 def build_app(

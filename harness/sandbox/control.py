@@ -8,7 +8,6 @@ that own the data do the work; the control plane only sequences it.
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
@@ -18,6 +17,8 @@ from aiohttp import web
 
 from harness.sandbox import markets, plan, registry
 from harness.sandbox.errors import CRRError
+from harness.sandbox.guard import in_request, read_body
+from harness.sandbox.jsoncodec import loads
 from harness.sandbox.responses import error_response, json_response
 from harness.sandbox.timefmt import iso, parse
 
@@ -218,16 +219,19 @@ ROUTES: tuple[tuple[str, str, ControlHandler], ...] = (
 
 def _wrap(sb: Sandbox, fn: ControlHandler) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
     async def handle(request: web.Request) -> web.StreamResponse:
+        return await in_request(request, run)
+
+    async def run(request: web.Request) -> web.StreamResponse:
         try:
             caller = sb.caller(request)
             if not caller.operator:
                 raise CRRError("SEC0002")
             body: Any = {}
             if request.can_read_body:
-                raw = await request.read()
+                raw = await read_body(request)
                 if raw.strip():
                     try:
-                        body = json.loads(raw)
+                        body = loads(raw)
                     except ValueError as exc:
                         raise CRRError("SER0017", "the body is not valid JSON") from exc
             if not isinstance(body, dict):

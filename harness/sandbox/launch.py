@@ -138,6 +138,8 @@ def start_sandbox(
     workers: int = 1,
     timeout: float = READY_TIMEOUT_S,
     fresh: bool = False,
+    read_timeout: float | None = None,
+    access_log: bool = False,
 ) -> RunningSandbox:
     """Start the sandbox in a child process and wait until it accepts TLS connections.
 
@@ -173,6 +175,10 @@ def start_sandbox(
         cmd += ["--specs", str(specs)]
     if provisioning is not None:
         cmd += ["--provisioning", str(provisioning)]
+    if read_timeout is not None:
+        cmd += ["--read-timeout", str(read_timeout)]
+    if access_log:
+        cmd.append("--access-log")
     child_env = {**os.environ, **(env or {})}
     try:
         with open(log_path, "wb") as log:

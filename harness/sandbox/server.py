@@ -25,7 +25,11 @@ from pathlib import Path
 
 from aiohttp import web
 
+from harness.sandbox.guard import READ_TIMEOUT_S, guarded, quiet_parse_errors
+
 READY_PREFIX = "CRRSIM_SANDBOX_LISTENING"
+ORPHAN_POLL_S = 0.5
+_PR_SET_PDEATHSIG = 1
 log = logging.getLogger("crrsim.sandbox")
 
 
@@ -53,8 +57,13 @@ async def _run(
     gc.freeze()
     runner = web.AppRunner(app, access_log=log if args.access_log else None, handle_signals=False)
     await runner.setup()
-    site = web.SockSite(runner, sock, ssl_context=ssl_ctx, backlog=1024)
-    await site.start()
+    loop = asyncio.get_running_loop()
+    # aiohttp's protocol factory behind the connection guard (read timeouts, head size limit);
+    # the TLS handshake gets the same bound, so a silent socket never holds a slot for long
+    server = await loop.create_server(
+        guarded(runner.server, read_timeout=args.read_timeout), sock=sock, ssl=ssl_ctx, backlog=1024,
+        ssl_handshake_timeout=args.read_timeout,
+    )
     port = sock.getsockname()[1]
     if announce:
         if args.port_file:
@@ -63,11 +72,24 @@ async def _run(
             tmp.replace(args.port_file)
         print(f"{READY_PREFIX} port={port} url=https://{args.host}:{port}/crr", flush=True)
     stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
+    watch = asyncio.create_task(_orphan_watch(args.parent_pid, stop)) if args.parent_pid else None
     await stop.wait()
+    if watch is not None:
+        watch.cancel()
+    server.close()
     await runner.cleanup()
+
+
+async def _orphan_watch(parent: int, stop: asyncio.Event) -> None:
+    """A worker whose parent died (even by SIGKILL, which no handler sees) stops serving: on
+    Linux the kernel re-parents it at once, and this notices within ``ORPHAN_POLL_S``. Without
+    it, orphaned workers keep the port and a restarted sandbox shares it with them."""
+    while os.getppid() == parent:
+        await asyncio.sleep(ORPHAN_POLL_S)
+    log.warning("the sandbox's parent process %s is gone; worker %s stops", parent, os.getpid())
+    stop.set()
 
 
 def _loop_factory(name: str) -> Callable[[], asyncio.AbstractEventLoop] | None:
@@ -94,6 +116,7 @@ def serve(args: argparse.Namespace) -> None:
         level=logging.INFO if args.access_log else logging.WARNING,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    quiet_parse_errors()
     from harness.pki import ensure_dev_pki
     from harness.sandbox.tls import server_context
 
@@ -105,9 +128,11 @@ def serve(args: argparse.Namespace) -> None:
         _serve_one(sock, args, ssl_ctx, announce=True)
         return
     children: list[int] = []
+    args.parent_pid = os.getpid()
     for i in range(workers):
         pid = os.fork()
         if pid == 0:  # child: share the listening socket; worker 0 announces readiness
+            _die_with_parent(args.parent_pid)
             try:
                 _serve_one(sock, args, ssl_ctx, announce=i == 0)
             finally:
@@ -126,6 +151,19 @@ def serve(args: argparse.Namespace) -> None:
             os.waitpid(child, 0)
 
 
+def _die_with_parent(parent: int) -> None:
+    """Linux: ask the kernel for SIGTERM when the parent dies (prctl PR_SET_PDEATHSIG), so a
+    worker stops at once; ``_orphan_watch`` covers other systems and the fork-time race."""
+    if sys.platform.startswith("linux"):
+        with contextlib.suppress(OSError, AttributeError):
+            import ctypes
+
+            libc = ctypes.CDLL(None, use_errno=True)
+            libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
+    if os.getppid() != parent:  # the parent died before prctl took effect
+        os._exit(0)
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m harness.sandbox", description="Run the crrsim CRR sandbox.")
     p.add_argument("--host", default="127.0.0.1")
@@ -138,6 +176,9 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--workers", type=int, default=1)
     p.add_argument("--access-log", action="store_true")
     p.add_argument("--loop", choices=("uvloop", "asyncio"), default="uvloop")
+    p.add_argument("--read-timeout", type=float, default=READ_TIMEOUT_S,
+                   help="seconds a client may take to send a request's head or body (and the TLS handshake)")
+    p.set_defaults(parent_pid=None)
     return p
 
 

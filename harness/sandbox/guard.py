@@ -1,0 +1,221 @@
+"""Connection guard: slow or oversized requests are cut off before they cost anything.
+
+aiohttp has no read timeout for a request's head (a client may trickle its headers, or send
+none, and hold the connection forever) and answers an oversized request line or header with
+a plain-text 400 and an ERROR traceback in the log. The guard sits between the transport and
+aiohttp's own protocol (``runner.server()``, the public protocol factory) and adds, per
+connection, what production HTTP servers have:
+
+* ``read_timeout`` (default 30 s): from the connection's start (after the TLS handshake) or from
+  the first byte of a later request, the whole request head must arrive within it; the body
+  must arrive within it too (``read_body``). Otherwise the connection is closed.
+* ``idle_timeout`` (default 75 s): a keep-alive connection with no request in progress.
+* ``MAX_HEAD`` (8 KiB): a request line plus headers larger than that gets a CRRServiceException
+  400 (SER0017) and the connection is closed; aiohttp never sees the bytes.
+
+It only finds where a request head ends (the blank line); parsing stays aiohttp's job. The
+handler tells the guard when a request starts and ends (``GUARDS[request.protocol]``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from aiohttp import web
+
+from harness.sandbox.errors import CRRError
+from harness.sandbox.jsoncodec import dumps
+from harness.sandbox.responses import JSON_CONTENT_TYPE, error_body
+
+READ_TIMEOUT_S = 30.0
+IDLE_TIMEOUT_S = 75.0
+MAX_HEAD = 8192  # bytes of request line + headers; a real CRR request head is well under 1 KiB
+_END_OF_HEAD = b"\r\n\r\n"
+_FLUSH_S = 0.2  # time for aiohttp to write the answer before a timed-out connection is closed
+
+# aiohttp's protocol object of a live connection -> its guard (a handler finds its own here);
+# a plain dict (aiohttp's RequestHandler takes no weak reference), emptied in connection_lost
+GUARDS: dict[Any, ConnectionGuard] = {}
+
+
+class ConnectionGuard(asyncio.Protocol):
+    """Wraps one aiohttp protocol instance; forwards every event, adds deadlines and a head limit."""
+
+    def __init__(self, inner: Any, read_timeout: float, idle_timeout: float) -> None:
+        self.inner = inner
+        self.read_timeout = read_timeout
+        self.idle_timeout = idle_timeout
+        self.transport: asyncio.Transport | None = None
+        self._timer: asyncio.TimerHandle | None = None
+        self._head_bytes = 0  # bytes of the current request head seen so far
+        self._tail = b""  # last bytes of the previous chunk: the blank line may straddle chunks
+        self._awaiting_head = True
+        self._in_request = False
+        self.body_timed_out = False  # the answer to this request closes the connection
+
+    # -- asyncio.Protocol, forwarded ------------------------------------------------------
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport  # type: ignore[assignment]
+        GUARDS[self.inner] = self
+        self.inner.connection_made(transport)
+        self._arm(self.read_timeout)  # a new connection must start its request promptly
+
+    def data_received(self, data: bytes) -> None:
+        if self._awaiting_head and not self._scan_head(data):
+            return
+        self.inner.data_received(data)
+
+    def eof_received(self) -> bool | None:
+        return self.inner.eof_received()  # type: ignore[no-any-return]
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._disarm()
+        GUARDS.pop(self.inner, None)
+        self.inner.connection_lost(exc)
+
+    def pause_writing(self) -> None:
+        self.inner.pause_writing()
+
+    def resume_writing(self) -> None:
+        self.inner.resume_writing()
+
+    # -- what the handler tells us ----------------------------------------------------------
+    def request_started(self) -> None:
+        """Headers are parsed and the handler runs: its own work is not bounded here."""
+        self._in_request = True
+        self._disarm()
+
+    def request_done(self) -> None:
+        """Wait for the next request head (idle keep-alive until its first byte); after a body
+        that never came, close once the answer is out (aiohttp would otherwise linger 10 s
+        draining a body that will not arrive)."""
+        self._in_request = False
+        if self.body_timed_out and self.transport is not None:
+            asyncio.get_running_loop().call_later(_FLUSH_S, self.transport.close)
+            return
+        self._awaiting_head, self._head_bytes, self._tail = True, 0, b""
+        self._arm(self.idle_timeout)
+
+    async def read_body(self, request: web.Request) -> bytes:
+        """The request body, which must arrive within ``read_timeout``."""
+        try:
+            async with asyncio.timeout(self.read_timeout):
+                return await request.read()
+        except TimeoutError:
+            self.body_timed_out = True
+            raise CRRError(
+                "SER0017", f"the request body did not arrive within {self.read_timeout:g} s",
+            ) from None
+
+    # -- internals ----------------------------------------------------------------------------
+    def _scan_head(self, data: bytes) -> bool:
+        """Track the request head; False when the request was refused (data not forwarded)."""
+        if self._head_bytes == 0 and not self._in_request:
+            self._arm(self.read_timeout)  # first byte of a request: the head has read_timeout
+        window = self._tail + data
+        end = window.find(_END_OF_HEAD)
+        if end == -1:
+            self._head_bytes += len(data)
+            self._tail = window[-3:]
+            if self._head_bytes > MAX_HEAD:
+                self._refuse_head()
+                return False
+            return True
+        self._head_bytes += end + len(_END_OF_HEAD) - len(self._tail)
+        if self._head_bytes > MAX_HEAD:
+            self._refuse_head()
+            return False
+        self._awaiting_head, self._tail = False, b""
+        return True
+
+    def _refuse_head(self) -> None:
+        err = CRRError("SER0017", f"the request line and headers exceed {MAX_HEAD} bytes")
+        body = dumps(error_body(err, {}, "V1.0"))
+        head = (
+            f"HTTP/1.1 400 Bad Request\r\nContent-Type: {JSON_CONTENT_TYPE}\r\n"
+            f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n"
+        ).encode()
+        self._awaiting_head = False
+        if self.transport is not None:
+            self.transport.write(head + body)
+            self.transport.close()
+
+    def _arm(self, seconds: float) -> None:
+        self._disarm()
+        self._timer = asyncio.get_running_loop().call_later(seconds, self._expire)
+
+    def _disarm(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+
+    def _expire(self) -> None:
+        self._timer = None
+        if self.transport is not None and not self._in_request:
+            self.transport.abort()
+
+
+async def in_request(request: web.Request,
+                     handler: Callable[[web.Request], Awaitable[web.StreamResponse]]) -> web.StreamResponse:
+    """Run a handler inside the connection's request bracket: the head deadline stops while it
+    works, the idle deadline starts when it is done, and a connection whose body timed out is
+    closed after its answer. Plain ``handler(request)`` where the app runs without the guard."""
+    guard = GUARDS.get(request.protocol)
+    if guard is None:
+        return await handler(request)
+    guard.request_started()
+    try:
+        response = await handler(request)
+        if guard.body_timed_out:
+            response.force_close()
+        return response
+    finally:
+        guard.request_done()
+
+
+async def read_body(request: web.Request) -> bytes:
+    """The request body, bounded by the connection's read timeout."""
+    guard = GUARDS.get(request.protocol)
+    if guard is None:
+        async with asyncio.timeout(READ_TIMEOUT_S):
+            return await request.read()
+    return await guard.read_body(request)
+
+
+def guarded(factory: Callable[[], Any], read_timeout: float = READ_TIMEOUT_S,
+            idle_timeout: float = IDLE_TIMEOUT_S) -> Callable[[], ConnectionGuard]:
+    """A protocol factory for ``loop.create_server`` wrapping aiohttp's (``runner.server``)."""
+
+    def make() -> ConnectionGuard:
+        return ConnectionGuard(factory(), read_timeout, idle_timeout)
+
+    return make
+
+
+class QuietParseErrors(logging.Filter):
+    """aiohttp logs every malformed request with a full traceback at ERROR; a client's bad
+    bytes are not the sandbox's error. Keep one WARNING line, drop the traceback."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        exc = record.exc_info[1] if record.exc_info else None
+        if exc is not None and type(exc).__name__ in _CLIENT_FAULTS:
+            record.levelno, record.levelname = logging.WARNING, "WARNING"
+            record.msg = f"{record.getMessage()}: {exc}"
+            record.args, record.exc_info, record.exc_text = (), None, None
+        return True
+
+
+# aiohttp.http_exceptions: the client's fault, not the server's
+_CLIENT_FAULTS = frozenset({
+    "BadHttpMessage", "BadHttpMethod", "BadStatusLine", "LineTooLong", "InvalidHeader",
+    "InvalidURLError", "TransferEncodingError", "ContentLengthError", "ContentEncodingError",
+})
+
+
+def quiet_parse_errors() -> None:
+    logger = logging.getLogger("aiohttp.server")
+    if not any(isinstance(f, QuietParseErrors) for f in logger.filters):
+        logger.addFilter(QuietParseErrors())

@@ -1,0 +1,181 @@
+"""Issue 9 item 7: hostile bodies, headers and media types never reach a 500, and store nothing.
+
+Every write operation of the contract gets random bytes, random JSON and pathological JSON
+(nesting past the documented limit, lone surrogates, huge numbers, NaN, BOMs, invalid UTF-8).
+The answer must always be a CRRServiceException below 500, and the database must hold exactly
+what it held before.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import socket
+import sqlite3
+import ssl
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from sbutil import codes
+
+from harness.contract import load_catalogue
+from harness.sandbox.guard import MAX_HEAD
+from harness.sandbox.jsoncodec import MAX_DEPTH
+
+WRITES = [op for service in load_catalogue(None) for op in service.operations if op.writes]
+
+
+def snapshot(db: Path) -> str:
+    """A digest of every row of every table (read-only connection beside the live server)."""
+    conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+    try:
+        digest = hashlib.sha256()
+        tables = [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table' ORDER BY name")]
+        for table in tables:
+            digest.update(table.encode())
+            for row in conn.execute(f'SELECT * FROM "{table}" ORDER BY 1'):  # noqa: S608 - names from sqlite_master
+                digest.update(repr(row).encode())
+        return digest.hexdigest()
+    finally:
+        conn.close()
+
+
+@pytest.fixture(scope="module")
+def send(ready: Any, own_client: Callable[[str], Any]) -> Callable[..., Any]:
+    ecal = own_client("ecal")
+
+    def call(op: Any, body: bytes, content_type: str | None = "application/json") -> Any:
+        params = {p.name: "ECAL" for p in op.parameters if p.location == "query" and p.required}
+        headers = {"Content-Type": content_type}
+        return ecal.request(op.method, op.path, params=params, content=body, headers=headers)
+
+    return call
+
+
+def assert_refused_cleanly(response: Any) -> list[str]:
+    assert response.status < 500, (response.status, response.text[:300])
+    assert response.status >= 400, (response.status, response.text[:300])
+    return codes(response)  # asserts the CRRServiceException shape
+
+
+PATHOLOGICAL: dict[str, bytes] = {
+    "nested 65 deep": b'{"x":' + b"[" * MAX_DEPTH + b"]" * MAX_DEPTH + b"}",
+    "nested 500 deep": b'{"x":' + b"[" * 500 + b"]" * 500 + b"}",
+    "nested 5000 deep objects": b'{"a":' * 5000 + b"1" + b"}" * 5000,
+    "lone high surrogate": b'{"portfolioName":"\\ud800","marketName":"AUC_MN_2026_M03"}',
+    "lone low surrogate in a key": b'{"\\udc00":1}',
+    "NaN": b'{"mw": NaN}',
+    "Infinity": b'{"mw": -Infinity}',
+    "integer beyond 64 bits": b'{"mw": ' + b"9" * 400 + b"}",
+    "float overflow": b'{"mw": 1e999}',
+    "BOM": b'\xef\xbb\xbf{"a":1}',
+    "invalid UTF-8": b'{"portfolioName":"\xff\xfe"}',
+    "NUL in a string": b'{"portfolioName":"a\\u0000b","marketName":"AUC_MN_2026_M03"}',
+    "duplicate keys": b'{"portfolioName":"a","portfolioName":"b"}',
+    "truncated": b'{"portfolioName":"a"',
+    "bare string": b'"hello"',
+    "bare null": b"null",
+    "huge string": b'{"portfolioName":"' + b"A" * 2_000_000 + b'"}',
+    "array of 200k": b"[" + b"0," * 200_000 + b"0]",
+}
+
+
+@pytest.mark.parametrize("name", sorted(PATHOLOGICAL))
+def test_pathological_json_on_every_write(send: Callable[..., Any], own_sandbox: Any, name: str) -> None:
+    before = snapshot(own_sandbox.db)
+    for op in WRITES:
+        assert_refused_cleanly(send(op, PATHOLOGICAL[name]))
+    assert snapshot(own_sandbox.db) == before
+
+
+def test_depth_and_surrogates_get_a_sentence(send: Callable[..., Any]) -> None:
+    create = next(op for op in WRITES if op.operation_id == "portfolioCreation" and op.service == "auction")
+    deep = send(create, PATHOLOGICAL["nested 500 deep"])
+    assert codes(deep) == ["SER0017"] and f"deeper than {MAX_DEPTH} levels" in deep.text
+    lone = send(create, PATHOLOGICAL["lone high surrogate"])
+    assert codes(lone) == ["SER0017"] and "surrogate" in lone.text
+
+
+@pytest.mark.parametrize("content_type", ["text/plain", None, "application/x-www-form-urlencoded"])
+def test_a_json_body_under_another_media_type_is_refused(send: Callable[..., Any], content_type: str | None) -> None:
+    create = next(op for op in WRITES if op.operation_id == "portfolioCreation" and op.service == "auction")
+    r = send(create, b'{"portfolioName":"x","marketName":"AUC_MN_2026_M03"}', content_type)
+    assert codes(r) == ["SER0017"]
+    assert "Content-Type: application/json" in r.text
+    assert (content_type or "no Content-Type") in r.text
+
+
+def test_json_with_a_charset_is_json(send: Callable[..., Any]) -> None:
+    create = next(op for op in WRITES if op.operation_id == "portfolioCreation" and op.service == "auction")
+    r = send(create, b"{}", "application/json; charset=utf-8")
+    assert "SER0017" not in codes(r)  # reached validation: the body's own problems are reported
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False) | st.text(),
+    lambda children: st.lists(children, max_size=5) | st.dictionaries(st.text(max_size=12), children, max_size=5),
+    max_leaves=25,
+)
+bodies = st.one_of(
+    st.binary(max_size=300),
+    json_values.map(lambda v: json.dumps(v).encode()),
+    st.dictionaries(st.sampled_from(["portfolioName", "marketName", "participantName", "newBids", "newOffers",
+                                     "newNominations", "assetOwner", "udcName", "torHolder", "hourlyLoad"]),
+                    json_values, max_size=6).map(lambda v: json.dumps(v).encode()),
+    st.sampled_from(sorted(PATHOLOGICAL.values(), key=len)[:-2]),
+)
+
+
+@settings(max_examples=250, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True)
+@given(op=st.sampled_from(WRITES), body=bodies)
+def test_property_random_bodies_never_5xx_and_store_nothing(
+    send: Callable[..., Any], own_sandbox: Any, op: Any, body: bytes
+) -> None:
+    before = snapshot(own_sandbox.db)
+    response = send(op, body)
+    assert response.status < 500, (response.status, response.text[:300])
+    if response.status >= 400:
+        codes(response)  # a CRRServiceException
+    else:  # an input that happens to be valid and empty (e.g. `[]` for a batch of offers)
+        assert response.json() in ([], {}, None), response.text[:300]
+    assert snapshot(own_sandbox.db) == before
+
+
+def _raw_request(url_port: int, pki: Any, head: bytes) -> bytes:
+    files = pki.identities["ecal"]
+    ctx = ssl.create_default_context(cafile=str(pki.ca_cert))
+    ctx.load_cert_chain(str(files.cert), str(files.key))
+    with socket.create_connection(("127.0.0.1", url_port), timeout=10) as raw, \
+            ctx.wrap_socket(raw, server_hostname="127.0.0.1") as tls:
+        tls.sendall(head)
+        chunks = []
+        while True:
+            try:
+                data = tls.recv(65536)
+            except (ConnectionResetError, ssl.SSLError):
+                break
+            if not data:
+                break
+            chunks.append(data)
+        return b"".join(chunks)
+
+
+@pytest.mark.parametrize("where", ["header", "url"])
+def test_oversized_head_gets_a_crr_error_body_and_no_traceback(dev_pki: Any, own_sandbox: Any, where: str) -> None:
+    big = "a" * (MAX_HEAD + 100)
+    path = f"/crr/status?x={big}" if where == "url" else "/crr/status"
+    extra = f"X-Big: {big}\r\n" if where == "header" else ""
+    head = (f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\ncaiso-request-id: 3f1c6f9e-8d1b-4b7a-9c1e-2a6f0f1e9d3c\r\n"
+            f"{extra}\r\n").encode()
+    answer = _raw_request(own_sandbox.port, dev_pki, head)
+    status_line, _, rest = answer.partition(b"\r\n")
+    assert status_line.startswith(b"HTTP/1.1 400"), answer[:200]
+    body = json.loads(rest.split(b"\r\n\r\n", 1)[1])
+    assert body["errorList"][0]["errorCode"] == "SER0017"
+    assert f"exceed {MAX_HEAD} bytes" in body["errorList"][0]["errorDescription"]
+    log = own_sandbox.output() if hasattr(own_sandbox, "output") else ""
+    assert "Traceback" not in log and "ERROR" not in log
