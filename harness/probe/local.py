@@ -24,7 +24,6 @@ from harness.pki.issue import PrivateKey
 from harness.pki.loading import (
     CertificateLoadError,
     PfxPasswordError,
-    load_ca_bundle,
     load_certificate_file,
     load_key_file,
     load_pfx,
@@ -219,27 +218,34 @@ def check_client_auth(cert: x509.Certificate) -> Check:
     )
 
 
-def check_chain(m: Material, ca_path: Path | None) -> Check:
-    title = "Issued by the given CA"
-    if ca_path is None:
-        return make_check("local.chain", title, CheckStatus.SKIP, "no --ca given, the issuer was not checked")
-    try:
-        anchors = load_ca_bundle(ca_path)
-    except CertificateLoadError as exc:
+def check_issuer(m: Material) -> Check:
+    """Who issued the client certificate, judged on its own: ``--ca`` is the CA that signs the
+    *server*, which CAISO's client CA need not be, so it says nothing about this certificate.
+    Whether the server trusts the issuer is the TLS handshake's verdict (``tls.client_cert``)."""
+    title = "Client certificate issuer"
+    issuer = m.cert.issuer.rfc4514_string()
+    if m.cert.issuer == m.cert.subject:
         return make_check(
-            "local.chain", title, CheckStatus.FAIL, f"the --ca file cannot be used: {exc}", "check --ca"
+            "local.issuer", title, CheckStatus.WARN,
+            f"the certificate is self-signed ({issuer}): a CRR environment only accepts certificates its CA issued",
+            "use the certificate CAISO issued for your SC ID (the .pfx from CAISO's certificate process)",
+            issuer=issuer,
         )
-    problem = chain_problem(m.cert, anchors, m.chain)
-    if problem is None:
-        return make_check("local.chain", title, CheckStatus.PASS, f"chains to the CA in {ca_path.name}")
-    # A WARN, not a FAIL: --ca names the CA that signs the *server*; the client CA can differ.
+    cas = [c for c in m.chain if c.subject == m.cert.issuer]
+    if cas:
+        problem = chain_problem(m.cert, cas, m.chain)
+        if problem is not None:
+            return make_check(
+                "local.issuer", title, CheckStatus.WARN,
+                f"issued by {issuer}, but the issuer certificate in the file does not verify it: {problem}",
+                "export the certificate again together with its issuing CA, or use the .pfx CAISO issued",
+                issuer=issuer,
+            )
+        return make_check("local.issuer", title, CheckStatus.PASS,
+                          f"issued by {issuer} (its issuing CA is in the file and verifies it)", issuer=issuer)
     return make_check(
-        "local.chain",
-        title,
-        CheckStatus.WARN,
-        f"the certificate (issuer {m.cert.issuer.rfc4514_string()}) does not chain to the CA in"
-        f" {ca_path.name}: {problem}",
-        "if the server answers 'unknown CA', this certificate comes from the wrong CA: use the one CAISO issued",
+        "local.issuer", title, CheckStatus.PASS,
+        f"issued by {issuer}; the server judges whether it trusts that CA in the TLS handshake", issuer=issuer,
     )
 
 
@@ -281,7 +287,7 @@ def run_local_checks(settings: ProbeSettings) -> tuple[list[Check], Material | N
         check_validity(material.cert),
         check_key_strength(material.cert),
         check_client_auth(material.cert),
-        check_chain(material, settings.ca),
+        check_issuer(material),
         check_file_mode(material.key_file),
     ]
     checks[0].duration_s = time.perf_counter() - started

@@ -17,6 +17,15 @@ if TYPE_CHECKING:
     from harness.reports import RunReport
 
 
+def _rdn(subject: str, key: str) -> str:
+    """The value of ``key`` (e.g. ``O``) in an RFC 4514 subject string, or ''."""
+    for part in subject.split(","):
+        name, _, value = part.partition("=")
+        if name.strip().upper() == key:
+            return value.strip()
+    return ""
+
+
 class CheckStatus(StrEnum):
     PASS = "pass"
     WARN = "warn"  # passed, but the participant should act soon (e.g. cert expiring)
@@ -161,10 +170,73 @@ class ProbeResult:
         return next((s for s in self.services if s.service == name), None)
 
     def problems(self) -> list[str]:
-        """The failed checks' and services' diagnoses, most fundamental first."""
-        out = [f"{c.title}: {c.diagnosis}" for c in self.checks if c.failed]
-        out += [f"{s.service}: {s.diagnosis}" for s in self.services if not s.ok and s.attempted]
+        """The failed checks' and services' diagnoses, most fundamental first; services that
+        all failed the same way are one root cause, not ten identical lines."""
+        return [f"{where}: {text}" for where, text, _fix, _rid in self.what_to_fix()]
+
+    def what_to_fix(self) -> list[tuple[str, str, str, str]]:
+        """(where, diagnosis, fix, caiso-request-id) for everything to fix, root causes first."""
+        out = [(c.title, c.diagnosis, c.fix, "") for c in self.checks if c.failed]
+        cause = self.root_cause()
+        if cause is not None:
+            return [*out, cause]
+        out += [(s.service, s.diagnosis, s.fix, s.request_id or "") for s in self.services
+                if not s.ok and s.attempted]
         return out
+
+    def shares_root_cause(self, service: ServiceResult) -> bool:
+        """Whether ``service`` is one of the failures ``root_cause`` speaks for."""
+        return service.attempted and not service.ok and self.root_cause() is not None
+
+    def root_cause(self) -> tuple[str, str, str, str] | None:
+        """When two or more services were reached and every failure among them is the same
+        (outcome, error code, HTTP status), the one cause behind them with its fix."""
+        failed = [s for s in self.services if s.attempted and not s.ok]
+        if len(failed) < 2 or len({(s.status, s.error_code, s.http_status) for s in failed}) != 1:
+            return None
+        first, n = failed[0], len(failed)
+        every = "every service" if n == len(self.services) else f"{n} of the {len(self.services)} services"
+        rid = first.request_id or ""
+        subject = self.identity.get("subject", "")
+        if first.status is ServiceStatus.ACCESS_DENIED and first.error_code == "SEC0001":
+            org = _rdn(subject, "O")
+            every = "every service that acts for an SC ID" if n < len(self.services) else every
+            return (
+                "Certificate and --participant",
+                f"{every} refused to let this certificate ({subject or 'its subject is unknown'}) act for "
+                f"{self.settings.participant}, the SC ID given with --participant (SEC0001)",
+                f"probe with the SC ID the certificate acts for (--participant {org})" if org
+                and org != self.settings.participant else
+                f"use the certificate CAISO issued for {self.settings.participant}, or the SC ID your certificate "
+                "is provisioned for",
+                rid,
+            )
+        if first.status is ServiceStatus.NOT_FOUND:
+            return (
+                "Base URL",
+                f"{every} answered 404: the base URL's path is probably wrong ({self.base_url})",
+                "the CRR API lives under /crr: use --env mapstage (or production), or --url https://<host>/crr",
+                rid,
+            )
+        if first.status is ServiceStatus.NOT_PROVISIONED:
+            return (
+                "Provisioning",
+                f"{every} said this certificate is not provisioned for it ({first.error_code})",
+                "ask your Local Security Administrator to provision this certificate for the CRR API services",
+                rid,
+            )
+        if first.status is ServiceStatus.SERVER_ERROR:
+            return (
+                "Environment",
+                f"{every} failed with a server error (HTTP {first.http_status}"
+                f"{' ' + first.error_code if first.error_code else ''}): the environment has a problem, not your setup",
+                "retry later; if it persists, report it to CAISO with the caiso-request-ids in the service matrix",
+                rid,
+            )
+        if first.status is ServiceStatus.TIMEOUT:
+            return ("Environment", f"{every} timed out: {first.diagnosis}",
+                    first.fix or "raise --timeout; if it persists, the environment or a proxy is holding requests", rid)
+        return (f"{n} services", f"{every} failed the same way: {first.diagnosis}", first.fix, rid)
 
     def to_report(self) -> RunReport:
         from harness.probe.report import probe_report  # report.py imports this module

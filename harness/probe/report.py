@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from harness import __version__
 from harness.probe.model import Check, CheckStatus, ProbeResult, ServiceResult
-from harness.reports import CaseResult, CaseStatus, RunReport, Section
+from harness.reports import CaseResult, CaseStatus, Finding, RunReport, Section
 
 PROBE_SCHEMA = "crrsim-probe/1"  # meta["probe_schema"]: bump when meta/data keys change meaning
 
@@ -51,7 +51,7 @@ def service_data(s: ServiceResult) -> dict[str, object]:
     }
 
 
-def service_case(s: ServiceResult) -> CaseResult:
+def service_case(s: ServiceResult, shared_cause: bool = False) -> CaseResult:
     if s.ok:
         status = CaseStatus.PASSED
     elif not s.attempted:
@@ -63,8 +63,10 @@ def service_case(s: ServiceResult) -> CaseResult:
         name=s.service,
         status=status,
         duration_s=round(s.latency_s or 0.0, 4),
-        message=f"{s.status.value}: {s.diagnosis}",
-        details=_fix(s.fix),
+        # a failure the root cause explains points there instead of repeating the same advice
+        message=f"{s.status.value} ({s.error_code or s.http_status}): the cause under 'What to fix'"
+        if shared_cause else f"{s.status.value}: {s.diagnosis}",
+        details="" if shared_cause else _fix(s.fix),
         data=service_data(s),
     )
 
@@ -97,8 +99,6 @@ def probe_report(result: ProbeResult) -> RunReport:
         ),
     ]
     problems = result.problems()
-    if problems:
-        sections.insert(0, Section("What to fix", text=problems))
     sections.append(Section("Notes", text=list(result.notes)))
     return RunReport(
         runner="probe",
@@ -106,8 +106,11 @@ def probe_report(result: ProbeResult) -> RunReport:
         target=result.base_url,
         verdict=result.verdict,
         ok=result.certified,
-        cases=[*map(check_case, result.checks), *map(service_case, result.services)],
+        cases=[*map(check_case, result.checks),
+               *(service_case(s, result.shares_root_cause(s)) for s in result.services)],
         sections=sections,
+        findings=[Finding(text=text, fix=f"Likely fix: {fix}" if fix else "", where=where, request_id=rid)
+                  for where, text, fix, rid in result.what_to_fix()],
         started_at=result.started_at,
         finished_at=result.finished_at,
         meta={

@@ -124,9 +124,17 @@ def classify_ssl_error(exc: BaseException) -> tuple[str, str, str]:
         diagnosis, fix = CLIENT_CERT_ALERTS[reason]
         return "client_cert", diagnosis, fix
     if reason in PROTOCOL_REASONS:
-        return "protocol", f"no TLS protocol version in common with the server ({reason})", ""
+        return (
+            "protocol",
+            f"no TLS protocol version in common with the server ({reason})",
+            "the server operator must enable TLS 1.2 or 1.3",
+        )
     if reason in NOT_TLS_REASONS:
-        return "not_tls", f"the server's answer is not TLS ({reason})", ""
+        return (
+            "not_tls",
+            f"the server's answer is not TLS ({reason}): this port speaks another protocol",
+            "check the port in the URL (CAISO's CRR API is on 443) and that nothing else listens there",
+        )
     if isinstance(exc, TimeoutError | socket.timeout):
         return (
             "timeout",

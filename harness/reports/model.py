@@ -50,6 +50,17 @@ class Section:
 
 
 @dataclass
+class Finding:
+    """One thing to fix, written for the person who must fix it: every report shows these
+    first, before the passing detail."""
+
+    text: str  # what is wrong, as a plain sentence
+    fix: str = ""  # the likely fix
+    where: str = ""  # what it belongs to: a plan item, a service, a check
+    request_id: str = ""  # the caiso-request-id CAISO can find the call by
+
+
+@dataclass
 class RunReport:
     runner: str  # "probe", "scenarios", ...
     title: str
@@ -61,6 +72,23 @@ class RunReport:
     started_at: datetime = field(default_factory=lambda: datetime.now(UTC))
     finished_at: datetime | None = None
     meta: dict[str, Any] = field(default_factory=dict)  # crrsim version, participant, ...
+    # what to fix first; a runner that knows root causes sets these (the probe), otherwise
+    # every failed or broken case is one finding (``fix_first``)
+    findings: list[Finding] = field(default_factory=list)
+
+    def fix_first(self) -> list[Finding]:
+        if self.findings:
+            return self.findings
+        return [
+            Finding(
+                text=f"{case.name}: {case.message}" if case.message else case.name,
+                fix=case.details if case.details.startswith("Likely fix") else "",
+                where=" ".join(case.data.get("plan", [])) or case.group,
+                request_id=str(case.data.get("caiso_request_id") or ""),
+            )
+            for case in self.cases
+            if case.status in (CaseStatus.FAILED, CaseStatus.ERROR)
+        ]
 
     @property
     def duration_s(self) -> float:
@@ -79,4 +107,5 @@ class RunReport:
         data["finished_at"] = self.finished_at.isoformat() if self.finished_at else None
         data["duration_s"] = round(self.duration_s, 3)
         data["counts"] = self.counts()
+        data["findings"] = [asdict(f) for f in self.fix_first()]
         return data

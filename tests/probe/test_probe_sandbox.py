@@ -70,7 +70,7 @@ def test_happy_path_cli_writes_valid_reports(dev_pki, sandbox, tmp_path: Path) -
     assert "VERDICT: CERTIFIED" in result.stdout
 
     data = json.loads(out["json"].read_text())
-    assert data["schema_version"] == "1.0" and data["runner"] == "probe"
+    assert data["schema_version"] == "1.1" and data["runner"] == "probe"
     assert data["ok"] is True and data["verdict"] == "CERTIFIED" and data["meta"]["certified"] is True
     services = {c["name"]: c for c in data["cases"] if c["group"] == "services"}
     assert set(services) == ALL_SERVICES
@@ -143,7 +143,7 @@ def test_certificate_acting_for_another_sc_id_is_denied(dev_pki, sandbox) -> Non
         ("expired", "local.validity", "expired"),
         ("not-yet-valid", "local.validity", "not valid yet"),
         ("no-client-auth", "local.client_auth", "not allowed for client authentication"),
-        ("unknown-ca", "local.chain", "does not chain"),
+        ("unknown-ca", "local.issuer", "crrsim untrusted CA"),
     ],
 )
 def test_dev_bad_certificates(dev_pki, sandbox, bad: str, check_id: str, phrase: str) -> None:

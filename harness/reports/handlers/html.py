@@ -62,6 +62,7 @@ def render_html(report: RunReport) -> str:
         report=report,
         groups=groups,
         counts=report.counts(),
+        findings=report.fix_first(),
         chart_for=lambda section: bar_chart(section.chart, section.chart_unit),
         generated=datetime.now(UTC),
         version=__version__,

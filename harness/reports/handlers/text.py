@@ -40,6 +40,15 @@ def table(headers: Sequence[str], rows: Sequence[Sequence[str]], indent: str = "
 
 def render_text(report: RunReport, *, color: bool = False) -> str:
     out = [report.title, f"  target: {report.target}   started: {report.started_at:%Y-%m-%d %H:%M:%S %Z}"]
+    findings = report.fix_first()
+    if findings:
+        out += ["", _paint("WHAT TO FIX", "31;1", color)]
+        for f in findings:
+            where = f"[{f.where}] " if f.where else ""
+            rid = f" (caiso-request-id {f.request_id})" if f.request_id else ""
+            out.append(f"  - {where}{f.text}{rid}")
+            if f.fix:
+                out.append(f"    {f.fix}")
     groups: dict[str, list] = {}
     for case in report.cases:
         groups.setdefault(case.group, []).append(case)
