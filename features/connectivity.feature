@@ -4,7 +4,7 @@ Feature: Connectivity before Market Sim
   services, and that the system refuses certificates it must not accept.
 
   @plan:CONN-CERTIFY @plan:CONN-SERVICES
-  Scenario Outline: A participant certifies its connectivity
+  Scenario Outline: <sc> certifies its connectivity
     When participant "<sc>" runs the connectivity probe
     Then the participant is certified
     And all 10 CRR services answered the probe
@@ -22,7 +22,7 @@ Feature: Connectivity before Market Sim
     And the probe names the services the certificate may not use
 
   @plan:CONN-BAD-CERTS @negative
-  Scenario Outline: A certificate that must not work is refused
+  Scenario Outline: A certificate that must not work is refused: <certificate>
     When the connectivity probe runs with the bad certificate "<certificate>"
     Then the participant is not certified
     And no CRR service accepted the certificate

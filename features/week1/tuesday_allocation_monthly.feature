@@ -88,7 +88,8 @@ Feature: Week 1 Tuesday - monthly allocation
 
   @plan:W1-TUE-ALLOC-RESULTS
   Scenario: Download the allocation results once the CRR team has run the market
-    Given it is Wednesday 17:30 of week 1
+    Given I have submitted the nomination portfolio "March T1 for results" from the file "nominations_monthly.csv"
+    And it is Wednesday 17:30 of week 1
     When the CRR team runs the market "ALLOC_MN_2026_M03_T1" and posts the results
     Then the market "ALLOC_MN_2026_M03_T1" is listed among the posted allocation markets
     When I download "PRIVATE_ALLOCATION_RESULT" as CSV

@@ -53,7 +53,7 @@ Feature: Week 1 Wednesday - monthly auction
     And the auction portfolio "March credit too high" is not "SUBMITTED"
 
   @plan:W1-WED-BUY-BIDS
-  Scenario Outline: Bid curves within the contract's rules are accepted
+  Scenario Outline: Bid curves within the contract's rules are accepted: <curve>
     When I create the auction portfolio "<portfolio>" with one buy bid using the curve "<curve>"
     Then the request succeeds
 
@@ -64,7 +64,7 @@ Feature: Week 1 Wednesday - monthly auction
       | March curve 3dp | three-decimal MW  |
 
   @plan:W1-WED-BUY-BIDS @negative
-  Scenario Outline: Bid curves breaking the contract's rules are refused
+  Scenario Outline: Bid curves breaking the contract's rules are refused: <curve>
     When I create the auction portfolio "<portfolio>" with one buy bid using the curve "<curve>"
     Then the request is refused with HTTP 400
     And my auction portfolio list does not contain "<portfolio>"
@@ -118,7 +118,8 @@ Feature: Week 1 Wednesday - monthly auction
 
   @plan:W1-WED-AUC-RESULTS
   Scenario: Download the auction results once the CRR team has run the auction
-    Given it is Thursday 17:30 of week 1
+    Given I have submitted the auction portfolio "March bids for results" from the file "auction_buy_bids.csv"
+    And it is Thursday 17:30 of week 1
     When the CRR team runs the market "AUC_MN_2026_M03" and posts the results
     Then the market "AUC_MN_2026_M03" is listed among the posted auction markets
     When I download "PRIVATE_AUCTION_RESULT" as CSV

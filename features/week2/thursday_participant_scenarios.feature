@@ -35,6 +35,11 @@ Feature: Week 2 Thursday - participant-requested scenarios and week 1 results
 
   @plan:W2-THU-WEEK1-RESULTS
   Scenario: View the results of the week 1 markets
+    Given it is Tuesday 10:00 of week 1
+    And I have submitted the nomination portfolio "March T1 to review" from the file "nominations_monthly.csv" in the monthly allocation market
+    And it is Wednesday 10:00 of week 1
+    And I have submitted the auction portfolio "March bids to review" from the file "auction_buy_bids.csv" in the monthly auction market
+    And it is Thursday 10:00 of week 2
     When the CRR team runs the market "ALLOC_MN_2026_M03_T1" and posts the results
     And the CRR team runs the market "AUC_MN_2026_M03" and posts the results
     And I download "PRIVATE_AUCTION_RESULT" for "AUC_MN_2026_M03" as JSON

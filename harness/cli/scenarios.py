@@ -3,17 +3,20 @@
 Thin: shared options, env and crrsim.yaml become a ``CrrsimConfig`` (``harness.cli.options``),
 that plus the plan options a ``ScenarioSettings``; ``harness.scenarios.runner`` runs pytest-bdd.
 ``--matrix`` and ``--steps`` print the traceability matrix and the step library instead.
-Exit codes: pytest's (0 all passed, 1 failures, 5 nothing selected), 2 for usage errors.
+Exit codes (``harness.exitcodes``): 0 all passed, 1 failures, 2 usage errors, 3 could not run,
+4 the selection matched nothing (the previous results are kept).
 """
 
 from __future__ import annotations
 
+import random
 from pathlib import Path
 
 import click
 
-from harness.cli.options import config_options, require_files
+from harness.cli.options import CannotRun, CheckFailed, config_options, require_files
 from harness.config import CrrsimConfig
+from harness.exitcodes import ExitCode, from_pytest
 from harness.scenarios.matrix import build_matrix
 from harness.scenarios.plan import DAYS, PlanError, load_plan
 from harness.scenarios.settings import ScenarioSettings
@@ -39,6 +42,8 @@ def _markets(values: tuple[str, ...]) -> dict[str, str]:
 @click.option("--week", "weeks", type=int, multiple=True, help="only this plan week (0 = connectivity); repeatable")
 @click.option("--day", "days", type=click.Choice(DAYS, case_sensitive=False), multiple=True, help="only this day; repeatable")
 @click.option("--tags", help="Cucumber tag expression, e.g. '@week1 and not @negative'")
+@click.option("--scenario", "names", multiple=True,
+              help="only the scenario with this exact title (as in its feature file); repeatable")
 @click.option("--features", "features", type=click.Path(exists=True, path_type=Path), multiple=True,
               help="feature folder or file to run with the step library (default: the plan's features/)")
 @click.option("--allow-writes", is_flag=True, help="let scenarios submit data on a shared environment")
@@ -49,12 +54,14 @@ def _markets(values: tuple[str, ...]) -> dict[str, str]:
               help="seconds to wait for the CRR team on Map-Stage")
 @click.option("--plan", "plan_file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="plan file (default: features/plan.yaml)")
+@click.option("--shuffle", "shuffle", type=int, is_flag=False, flag_value=-1, default=None, metavar="[SEED]",
+              help="run the selected scenarios in a random order (seeded; the seed is printed to repeat it)")
 @click.option("--matrix", is_flag=True, help="print the plan's traceability matrix and exit (1 if it has gaps)")
 @click.option("--steps", is_flag=True, help="list every step of the library with its docstring and exit")
 @click.argument("pytest_args", nargs=-1, type=click.UNPROCESSED)
 def command(cfg: CrrsimConfig, url: str | None, weeks: tuple[int, ...], days: tuple[str, ...], tags: str | None,
-            features: tuple[Path, ...], allow_writes: bool, markets: tuple[str, ...], results: Path | None,
-            wait_timeout: float, plan_file: Path | None, matrix: bool, steps: bool,
+            names: tuple[str, ...], features: tuple[Path, ...], allow_writes: bool, markets: tuple[str, ...], results: Path | None,
+            wait_timeout: float, shuffle: int | None, plan_file: Path | None, matrix: bool, steps: bool,
             pytest_args: tuple[str, ...]) -> None:
     """Run the structured Market Sim plan as Gherkin scenarios (pytest-bdd).
 
@@ -63,7 +70,8 @@ def command(cfg: CrrsimConfig, url: str | None, weeks: tuple[int, ...], days: tu
     results = results or cfg.reports_dir / "scenarios"
     settings = ScenarioSettings.from_config(
         cfg, url=url, results_dir=results, allow_writes=allow_writes, markets=_markets(markets),
-        weeks=list(weeks), days=[d.lower() for d in days], tags=tags, wait_timeout_s=wait_timeout,
+        weeks=list(weeks), days=[d.lower() for d in days], tags=tags, names=list(names), wait_timeout_s=wait_timeout,
+        shuffle_seed=random.randrange(1, 10**6) if shuffle == -1 else shuffle,
     )
     if features:
         settings.features = [str(p.resolve()) for p in features]
@@ -84,17 +92,25 @@ def command(cfg: CrrsimConfig, url: str | None, weeks: tuple[int, ...], days: tu
 
             click.echo(format_steps(collect_steps()))
             return
-    except PlanError as exc:
-        raise click.ClickException(str(exc)) from None
+    except PlanError as exc:  # --matrix judges the plan file: a problem in it is a finding
+        raise CheckFailed(str(exc)) from None
     if not settings.is_sandbox and not (settings.pfx or settings.cert):
         raise click.UsageError("outside the sandbox give your certificate: --pfx FILE (or --cert and --key)")
     require_files(cfg, "pfx", "cert", "key", "ca", "specs")
-    from harness.scenarios.runner import RunnerError, run
+    from harness.scenarios.runner import RunnerError, describe_selection, run
 
+    if settings.shuffle_seed is not None:
+        click.echo(f"Scenario order shuffled with seed {settings.shuffle_seed} "
+                   f"(repeat it with --shuffle {settings.shuffle_seed}).", err=True)
     try:
-        code = run(settings, results, pytest_args)
+        code = from_pytest(run(settings, results, pytest_args))
     except RunnerError as exc:
-        raise click.ClickException(str(exc)) from None
+        raise CannotRun(str(exc)) from None
+    if code is ExitCode.NOTHING_SELECTED:
+        click.echo(f"No scenario matches {describe_selection(settings, pytest_args)}: nothing ran, and the "
+                   f"previous results in {results} are kept. See the plan with `crrsim scenarios --matrix`.",
+                   err=True)
+        raise SystemExit(code)
     click.echo(f"Results in {results}/ (junit.xml, cucumber.json, allure-results); "
                f"HTML: crrsim report --results {results}", err=True)
     raise SystemExit(code)

@@ -33,6 +33,10 @@ class ControlPlane:
     def setup_plan(self, base: datetime | str | None = None) -> dict[str, Any]:
         return self.call("POST", "/setupPlan", {"base": _iso(base)} if base else {})
 
+    def reset(self, base: datetime | str | None = None) -> dict[str, Any]:
+        """Empty the sandbox and set the plan up again (what each scenario starts from)."""
+        return self.call("POST", "/reset", {"base": _iso(base)} if base else {})
+
     def clock(self) -> dict[str, Any]:
         """``{"now": ISO, "simulated": bool, "running": bool}``."""
         return self.call("GET", "/clock")

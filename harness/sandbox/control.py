@@ -68,6 +68,14 @@ async def setup_plan(sb: Sandbox, request: web.Request, body: dict[str, Any]) ->
     return {"markets": [m.name for m in created], **clock_view(sb)}
 
 
+async def reset(sb: Sandbox, request: web.Request, body: dict[str, Any]) -> Any:
+    """Every table emptied, then the plan set up (``setupPlan`` keeps what participants made)."""
+    base = _date(body, "base")
+    with sb.store.write() as conn:
+        created = plan.reset_plan(conn, sb.clock, base)
+    return {"markets": [m.name for m in created], **clock_view(sb)}
+
+
 async def get_clock(sb: Sandbox, request: web.Request, body: dict[str, Any]) -> Any:
     return clock_view(sb)
 
@@ -204,6 +212,7 @@ async def publish_message(sb: Sandbox, request: web.Request, body: dict[str, Any
 
 ROUTES: tuple[tuple[str, str, ControlHandler], ...] = (
     ("POST", "/setupPlan", setup_plan),
+    ("POST", "/reset", reset),
     ("GET", "/clock", get_clock),
     ("POST", "/clock", post_clock),
     ("GET", "/markets", list_all),

@@ -139,3 +139,16 @@ def setup_plan(conn: sqlite3.Connection, clock: Clock, base: datetime | None = N
             holdings.grant(conn, owner, source, sink, mw, "OBL", tou, period, "AUC", SEED_MARKET, start, end)
     registry.emit("plan.setup", conn=conn, clock=clock)
     return markets
+
+
+def reset_plan(conn: sqlite3.Connection, clock: Clock, base: datetime | None = None) -> list[Market]:
+    """Empty every table, then set the plan up: the state a rehearsal starts from.
+
+    Scenarios use it so each one sets up what it needs and passes alone, in any selection and
+    in any order; nothing one scenario leaves behind can make another pass (or fail).
+    """
+    tables = [row[0] for row in conn.execute(
+        "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'")]
+    for table in tables:
+        conn.execute(f'DELETE FROM "{table}"')  # noqa: S608 - names from sqlite_master
+    return setup_plan(conn, clock, base)

@@ -139,6 +139,14 @@ class ScenarioEnv:
                 )
         return self._team
 
+    def fresh_start(self) -> None:
+        """Before each scenario. In the sandbox: an empty sandbox with the plan set up and no
+        memory of earlier scenarios, so running a scenario after others is running it alone.
+        On a shared environment nothing can be reset; ``memory`` keeps the run from reusing
+        what an earlier scenario used up (e.g. a CRR it offered)."""
+        if self.team.fresh_start():
+            self.memory.clear()
+
     def close(self) -> None:
         for client in self._clients.values():
             client.close()

@@ -7,7 +7,8 @@ Loaded by the step library's plugin (``scenarios.plugin``). What it adds to plai
   ``key("value")`` marks, since a marker name cannot hold a colon;
 * ``--week/--day/--tags`` selection from the run settings (Cucumber tag expressions);
 * scenarios run in calendar order (week, then day) whatever the feature files are called,
-  because later days of the plan build on the state earlier days leave in the sandbox;
+  so a report reads like the plan; each one starts from a fresh sandbox (``fresh_start``)
+  and sets up what it needs, so ``--shuffle SEED`` runs them in a seeded random order;
 * Allure labels epic = week, feature = feature, story = scenario (allure-pytest-bdd);
 * scenarios with participant write steps are skipped, saying why, on shared environments
   unless the run opted in with ``--allow-writes``.
@@ -15,8 +16,14 @@ Loaded by the step library's plugin (``scenarios.plugin``). What it adds to plai
 
 from __future__ import annotations
 
+import json
+import os
+import random
 import re
+import tempfile
 from collections.abc import Iterable, Iterator
+from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -74,6 +81,12 @@ def scenario_tags(item: pytest.Item) -> frozenset[str]:
     return frozenset(template.tags | template.feature.tags | rule_tags)
 
 
+def scenario_name(item: pytest.Item) -> str:
+    """The scenario's title as written in its feature file (an outline's, placeholders and all)."""
+    template = scenario_wrapper_template_registry.get(getattr(item, "obj", None))  # type: ignore[arg-type]
+    return template.name if template is not None else ""
+
+
 def _sort_key(item: pytest.Item, tags: frozenset[str]) -> tuple[Any, ...]:
     template = scenario_wrapper_template_registry.get(getattr(item, "obj", None))  # type: ignore[arg-type]
     where = (template.feature.filename, template.line_number) if template else ("", 0)
@@ -84,12 +97,14 @@ def select(items: Iterable[pytest.Item], settings: ScenarioSettings) -> tuple[li
     keep, drop = [], []
     predicate = tagexpr.parse(settings.tags) if settings.tags else None
     days = {d.lower() for d in settings.days}
+    names = set(settings.names)
     for item in items:
         tags = scenario_tags(item)
         ok = (
             (not settings.weeks or feature_files.week_of(tags) in settings.weeks)
             and (not days or feature_files.day_of(tags) in days)
             and (predicate is None or predicate(tags))
+            and (not names or scenario_name(item) in names)
         )
         (keep if ok else drop).append(item)
     keep.sort(key=lambda it: _sort_key(it, scenario_tags(it)))
@@ -97,10 +112,23 @@ def select(items: Iterable[pytest.Item], settings: ScenarioSettings) -> tuple[li
 
 
 def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config, items: list[pytest.Item]) -> None:
-    keep, drop = select(items, settings_of(config))
+    settings = settings_of(config)
+    keep, drop = select(items, settings)
     if drop:
         config.hook.pytest_deselected(items=drop)
+    if settings.shuffle_seed is not None:
+        # every scenario starts from a fresh sandbox and sets up what it needs, so any order
+        # must pass; a seeded shuffle proves it and the seed reproduces a failing order
+        random.Random(settings.shuffle_seed).shuffle(keep)
     items[:] = keep
+
+
+def pytest_report_header(config: pytest.Config) -> list[str]:
+    settings = settings_of(config)
+    if settings.shuffle_seed is None:
+        return ["scenario order: plan order (week, day, feature)"]
+    return [f"scenario order: shuffled with seed {settings.shuffle_seed} "
+            f"(repeat this order with --shuffle {settings.shuffle_seed})"]
 
 
 def _step_functions(scenario: Scenario) -> Iterator[Any]:
@@ -135,6 +163,7 @@ def pytest_bdd_before_scenario(request: pytest.FixtureRequest, feature: Feature,
         allure.dynamic.feature(feature.name)
         allure.dynamic.story(scenario.name)
     settings = settings_of(request.config)
+    request.getfixturevalue("crr_env").fresh_start()
     if not settings.writes_allowed:
         step = writing_step(scenario)
         if step:
@@ -144,10 +173,97 @@ def pytest_bdd_before_scenario(request: pytest.FixtureRequest, feature: Feature,
             )
 
 
+# -- failures as one plain sentence ------------------------------------------------------
+FAILURE_KEY = pytest.StashKey[str]()
+TRACEBACKS_ENV = "CRRSIM_SCENARIO_TRACEBACKS"  # step-library authors: keep Python's tracebacks
+_TEMP_PATH = re.compile(re.escape(tempfile.gettempdir().rstrip("/")) + r"/[^\s'\"),]+")
+
+
+def plain(text: str) -> str:
+    """One line, temp paths reduced to their file name (they mean nothing to a reader)."""
+    text = _TEMP_PATH.sub(lambda m: os.path.basename(m.group()), text)
+    return " ".join(text.split())
+
+
+def failure_sentence(step: Any, exc: BaseException, ctx: Any = None) -> str:
+    """What a failing step tells every reader: the step, what was expected, what came back
+    (HTTP status, error codes, caiso-request-id of the last call when the message lacks it)."""
+    if isinstance(exc, AssertionError | pytest.fail.Exception):
+        what = str(getattr(exc, "msg", None) or exc).split("\nassert ", 1)[0] or "the check did not hold"
+    else:
+        what = f"it could not run ({type(exc).__name__}: {exc})"
+    response = getattr(ctx, "response", None)
+    if response is not None and response.request_id and response.request_id not in what:
+        what += f"; the last call: {ctx.describe()}"
+    return plain(f'Step "{step.keyword} {step.name}" failed: {what}')
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_bdd_step_error(request: pytest.FixtureRequest, feature: Feature, scenario: Scenario, step: Any,
+                          step_func: Any, step_func_args: dict[str, Any], exception: BaseException) -> None:
+    if os.environ.get(TRACEBACKS_ENV):
+        return
+    ctx = step_func_args.get("ctx")
+    sentence = failure_sentence(step, exception, ctx)
+    request.node.stash[FAILURE_KEY] = sentence
+    # Allure and Cucumber read the exception itself: give them the sentence and no traceback
+    exception.args = (sentence,)
+    if hasattr(exception, "msg"):
+        exception.msg = sentence
+    exception.__traceback__ = None
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
+    outcome = yield
+    report = outcome.get_result()
+    if not report.failed or os.environ.get(TRACEBACKS_ENV):
+        return
+    sentence = item.stash.get(FAILURE_KEY, None)
+    if sentence is None and call.excinfo is not None:  # set-up or tear-down, outside any step
+        exc = call.excinfo.value
+        sentence = plain(f"The scenario could not {'start' if report.when == 'setup' else 'finish'}: "
+                         f"{getattr(exc, 'msg', None) or exc}")
+    if sentence:
+        report.longrepr = sentence
+
+
+# -- what the run was, for the reports ----------------------------------------------------
+RUN_FILE = "run.json"
+_RUN_KEY = pytest.StashKey[dict[str, Any]]()
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    settings = settings_of(session.config)
+    session.config.stash[_RUN_KEY] = {
+        "target": settings.url or settings.target,
+        "started_at": datetime.now(UTC).isoformat(),
+        "shuffle_seed": settings.shuffle_seed,
+        "selection": {"weeks": settings.weeks, "days": settings.days, "tags": settings.tags,
+                      "features": settings.features},
+    }
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """``run.json`` beside the results: the real target and the run's times, so ``crrsim report``
+    can say what was tested and for how long."""
+    settings = settings_of(session.config)
+    run = session.config.stash.get(_RUN_KEY, None)
+    if not settings.results_dir or run is None:
+        return
+    run.update(finished_at=datetime.now(UTC).isoformat(), exit_status=int(exitstatus))
+    folder = Path(settings.results_dir)
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / RUN_FILE).write_text(json.dumps(run, indent=2) + "\n", encoding="utf-8")
+
+
 @pytest.fixture(scope="session")
 def crr_env(pytestconfig: pytest.Config) -> Iterator[ScenarioEnv]:
     """The target, identities, markets and CRR team of this run (starts a sandbox if needed)."""
     env = open_env(settings_of(pytestconfig))
+    run = pytestconfig.stash.get(_RUN_KEY, None)
+    if run is not None:
+        run["target"] = env.base_url  # the embedded sandbox's real URL, not just "sandbox"
     try:
         yield env
     finally:

@@ -7,13 +7,16 @@ because it keeps the Gherkin: feature, scenario, tags and the failing step.
 from __future__ import annotations
 
 import json
+import re
 import xml.etree.ElementTree as ET
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from harness.reports import CaseResult, CaseStatus, RunReport, Section
 
 NS_PER_S = 1_000_000_000
+_REQUEST_ID = re.compile(r"caiso-request-id ([0-9a-fA-F-]{36})")
 
 
 class ResultsError(ValueError):
@@ -32,15 +35,19 @@ def _scenario_case(feature: dict[str, Any], element: dict[str, Any]) -> CaseResu
         status = CaseStatus.SKIPPED
     message = ""
     details = ""
-    if failing is not None:
-        message = f"{failing.get('keyword', '').strip()} {failing.get('name', '')}"
+    if failing is not None:  # the run's one-sentence failure (harness.scenarios.pytest_plugin)
         details = str(failing.get("result", {}).get("error_message", ""))
+        message = details or f"{failing.get('keyword', '').strip()} {failing.get('name', '')} failed"
+        details = "" if details == message else details
     tags = [t.get("name", "") for t in element.get("tags", [])]
+    plan_items = sorted({t.split(":", 1)[1] for t in tags if t.lstrip("@").startswith("plan:")})
+    request_id = _REQUEST_ID.search(f"{message} {details}")
     duration = sum(s.get("result", {}).get("duration", 0) or 0 for s in steps) / NS_PER_S
     return CaseResult(
         group=feature.get("name", "features"), name=element.get("name", "?"), status=status,
         duration_s=duration, message=message, details=details[-4000:],
-        data={"tags": tags, "uri": feature.get("uri", ""), "steps": [f"{s.get('keyword', '').strip()} "
+        data={"tags": tags, "plan": plan_items, "caiso_request_id": request_id.group(1) if request_id else "",
+              "uri": feature.get("uri", ""), "steps": [f"{s.get('keyword', '').strip()} "
                                                                      f"{s.get('name', '')}: {st}"
                                                                      for s, st in zip(steps, statuses, strict=True)]},
     )
@@ -90,9 +97,45 @@ def load_results(folder: Path, target: str = "") -> RunReport:
     else:
         raise ResultsError(f"no cucumber.json or junit.xml in {folder}; run 'crrsim scenarios' first")
     ok = all(c.status in (CaseStatus.PASSED, CaseStatus.SKIPPED) for c in cases) and bool(cases)
-    report = RunReport(runner="scenarios", title="Market Sim scenarios", target=target or "unknown",
-                       verdict="PASSED" if ok else "FAILED", ok=ok, cases=cases)
+    run = _run_facts(folder)
+    started = _when(run.get("started_at")) or datetime.fromtimestamp(source.stat().st_mtime, UTC)
+    finished = _when(run.get("finished_at")) or started + timedelta(seconds=sum(c.duration_s for c in cases))
+    report = RunReport(runner="scenarios", title="Market Sim scenarios",
+                       target=target or str(run.get("target") or "") or "not recorded (results from an older crrsim)",
+                       verdict="PASSED" if ok else "FAILED", ok=ok, cases=cases, started_at=started,
+                       finished_at=finished)
     counts = report.counts()
-    report.sections.append(Section("Results", facts={"source": str(source), **{k: str(v) for k, v in counts.items()}}))
-    report.finished_at = report.started_at
+    facts = {"source": str(source), **{k: str(v) for k, v in counts.items()}}
+    if run.get("shuffle_seed") is not None:
+        facts["order"] = f"shuffled, seed {run['shuffle_seed']}"
+    report.sections.append(Section("Results", facts=facts))
     return report
+
+
+def _run_facts(folder: Path) -> dict[str, Any]:
+    """What the run recorded about itself (``run.json``, written by the scenario plugin)."""
+    try:
+        data = json.loads((folder / "run.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def _when(text: Any) -> datetime | None:
+    try:
+        return datetime.fromisoformat(str(text)) if text else None
+    except ValueError:
+        return None
+
+
+def find_results(*candidates: Path) -> Path:
+    """The folder among ``candidates`` holding the newest scenario results (``crrsim scenarios``
+    writes <reports>/scenarios, ``crrsim marketsim`` <reports>/marketsim/scenarios)."""
+    found = [c for c in candidates if (c / "cucumber.json").is_file() or (c / "junit.xml").is_file()]
+    if not found:
+        looked = " or ".join(str(c) for c in candidates)
+        raise ResultsError(
+            f"no scenario results in {looked}: run 'crrsim scenarios' or 'crrsim marketsim' first, "
+            "or point --results at the folder that holds cucumber.json"
+        )
+    return max(found, key=lambda c: max(p.stat().st_mtime for p in c.iterdir()))

@@ -8,9 +8,10 @@ results under one folder, which ``crrsim report`` turns into the shared HTML rep
 from __future__ import annotations
 
 import os
+import shutil
 import sys
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from harness.scenarios.plan import repo_root
@@ -72,20 +73,54 @@ def pytest_args(outputs: RunOutputs, extra: Sequence[str] = (), features: Sequen
 
 
 def run(settings: ScenarioSettings, results_dir: Path, extra: Sequence[str] = ()) -> int:
-    """Run pytest in this process; returns pytest's exit code."""
+    """Run pytest in this process; returns pytest's exit code.
+
+    Results are written to a sibling staging folder that replaces ``results_dir`` when the run
+    is over, so every run's folder holds that run alone (Allure would otherwise keep adding to
+    earlier runs' files), and a selection that matches nothing leaves the previous results as
+    they were (pytest's exit code 5; nothing is replaced).
+    """
     import pytest
 
-    outputs = RunOutputs(Path(results_dir))
-    outputs.results_dir.mkdir(parents=True, exist_ok=True)
+    results_dir = Path(results_dir)
+    staging = results_dir.with_name(results_dir.name + ".running")
+    shutil.rmtree(staging, ignore_errors=True)
+    staging.mkdir(parents=True)
+    outputs = RunOutputs(staging)
     root = str(step_library_root())
     if root not in sys.path:
         sys.path.insert(0, root)
+    run_settings = replace(settings, results_dir=str(staging))
+    if run_settings.work_dir and Path(run_settings.work_dir).resolve().is_relative_to(results_dir.resolve()):
+        # the embedded sandbox's PKI and database live in the results folder: in this run's
+        run_settings.work_dir = str(staging / Path(run_settings.work_dir).resolve().relative_to(results_dir.resolve()))
     previous = os.environ.get(SETTINGS_ENV)
-    settings.export()
+    run_settings.export()
     try:
-        return int(pytest.main(pytest_args(outputs, extra, settings.feature_dirs)))
+        code = int(pytest.main(pytest_args(outputs, extra, run_settings.feature_dirs)))
     finally:
         if previous is None:
             os.environ.pop(SETTINGS_ENV, None)
         else:
             os.environ[SETTINGS_ENV] = previous
+    if code == pytest.ExitCode.NO_TESTS_COLLECTED:
+        shutil.rmtree(staging, ignore_errors=True)
+        return code
+    shutil.rmtree(results_dir, ignore_errors=True)
+    results_dir.parent.mkdir(parents=True, exist_ok=True)
+    staging.rename(results_dir)
+    return code
+
+
+def describe_selection(settings: ScenarioSettings, extra: Sequence[str] = ()) -> str:
+    """The run's selection in the words of the command line, for 'nothing matched' sentences."""
+    parts = [f"--week {w}" for w in settings.weeks] + [f"--day {d}" for d in settings.days]
+    if settings.tags:
+        parts.append(f"--tags {settings.tags!r}")
+    parts += [f"--scenario {name!r}" for name in settings.names]
+    if settings.features != ScenarioSettings().features:
+        parts += [f"--features {f}" for f in settings.features]
+    selecting = [f"{flag} {value!r}" for flag, value in zip(extra, extra[1:], strict=False) if flag in ("-k", "-m")]
+    if selecting:
+        parts.append("-- " + " ".join(selecting))
+    return " ".join(parts) or "the whole plan"

@@ -42,9 +42,12 @@ class ScenarioSettings:
     weeks: list[int] = field(default_factory=list)
     days: list[str] = field(default_factory=list)
     tags: str | None = None  # Cucumber tag expression
+    names: list[str] = field(default_factory=list)  # only these scenarios (exact titles as written)
     wait_timeout_s: float = 900.0  # Map-Stage: how long to wait for the CRR team
     poll_interval_s: float = 15.0
     work_dir: str | None = None  # where an embedded sandbox keeps its PKI/db when none given
+    shuffle_seed: int | None = None  # run the selected scenarios in a seeded random order
+    results_dir: str | None = None  # where the run writes its results (the plugin adds run.json)
 
     @property
     def is_sandbox(self) -> bool:

@@ -23,6 +23,7 @@ MARKET_STATUS_PATH = "/marketstatus/v1.0/marketStatus"
 
 
 class CRRTeam(Protocol):
+    def fresh_start(self) -> bool: ...
     def setup_plan(self, base: datetime | None = None) -> None: ...
     def set_time(self, when: datetime) -> None: ...
     def open_window(self, market: str) -> None: ...
@@ -45,14 +46,20 @@ class SandboxTeam:
 
     def __init__(self, control: ControlPlane) -> None:
         self.control = control
-        self._plan_ready = False
+        self._plan_base: datetime | None = None  # the plan's base once set up in this scenario
+
+    def fresh_start(self) -> bool:
+        """Before every scenario: an empty sandbox with the plan set up, so each scenario
+        passes alone, in any selection and any order (it sets up what it needs itself)."""
+        self.control.reset()
+        self._plan_base = None
+        return True
 
     def setup_plan(self, base: datetime | None = None) -> None:
-        # Once per run: setting the plan up again would reset the windows and results that
-        # earlier days of the plan produced, and later days build on them.
-        if not self._plan_ready:
-            self.control.setup_plan(base)
-            self._plan_ready = True
+        # fresh_start already set the default plan up; only another base needs a new set-up
+        if base is not None and base != self._plan_base:
+            self.control.reset(base)
+            self._plan_base = base
 
     def set_time(self, when: datetime) -> None:
         self.control.set_clock(when)
@@ -115,6 +122,10 @@ class WaitingTeam:
                     pytrace=False,
                 )
             self.sleep(self.interval_s)
+
+    def fresh_start(self) -> bool:
+        """A shared environment is never reset: scenarios there take it as they find it."""
+        return False
 
     def setup_plan(self, base: datetime | None = None) -> None:
         """The CRR team set the markets up before Market Sim; nothing to wait for."""

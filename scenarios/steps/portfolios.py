@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from pytest_bdd import parsers, then, when
+from pytest_bdd import given, parsers, then, when
 
 from harness.scenarios.pytest_plugin import writes
 from scenarios import datafiles
@@ -115,6 +115,24 @@ def create_from_file(ctx: ScenarioContext, kind: str, name: str, file: str) -> N
     Missing periods default to the market's first period; the asset owner is my SC ID.
     """
     create(ctx, kind, name, records_from_rows(ctx, kind, datafiles.rows(file)))
+
+
+@given(parsers.re(rf'I have submitted the {KIND} portfolio {NAME} from the file "(?P<file>[^"]+)"'
+                  r"(?: in the (?P<alias>(?:monthly|annual) (?:allocation|auction)) market)?"))
+@writes
+def submitted_from_file(ctx: ScenarioContext, kind: str, name: str, file: str, alias: str | None) -> None:
+    """Set-up for a scenario that needs my submitted portfolio: upload the file and submit it,
+    in my market or the plan market named (which stays my market only for this step)."""
+    current = ctx.market
+    if alias:
+        ctx.market = ctx.env.market(alias)
+    try:
+        create(ctx, kind, name, records_from_rows(ctx, kind, datafiles.rows(file)))
+        ctx.expect_ok()
+        act(ctx, kind, "submit", name)
+        ctx.expect_ok()
+    finally:
+        ctx.market = current
 
 
 @when(parsers.re(rf"I create the {KIND} portfolio {NAME} with these (?:bids|nominations):"))

@@ -144,7 +144,8 @@ def test_marketsim_takes_target_participant_and_folders_from_config(
 
 def test_report_reads_results_under_the_configured_reports_dir(crrsim: Invoke, workdir: Path) -> None:
     result = crrsim("report", env={"CRRSIM_REPORTS_DIR": "team-reports"})
-    assert result.exit_code == 1 and str(workdir / "team-reports" / "scenarios") in result.output
+    # no results where it looked is a usage error (exit-code table), naming where it looked
+    assert result.exit_code == 2 and str(workdir / "team-reports" / "scenarios") in result.output
 
 
 def test_probe_takes_its_participant_from_config(crrsim: Invoke, workdir: Path) -> None:
