@@ -118,6 +118,14 @@ def setup_plan(base: str | None, url: str | None, cfg: CrrsimConfig) -> None:
     _run(cfg, url, lambda c: c.setup_plan(base))
 
 
+@command.command("reset")
+@click.option("--base", default=None, help="Week-1 Monday (ISO date-time); default the plan's own.")
+@control_options
+def reset(base: str | None, url: str | None, cfg: CrrsimConfig) -> None:
+    """Empty the sandbox (every portfolio, holding, message...) and set the plan up again."""
+    _run(cfg, url, lambda c: c.reset(base))
+
+
 @command.command("clock")
 @click.option("--set", "set_", default=None, help="Set the simulated time (ISO 8601).")
 @click.option("--advance", default=None, help="Move the clock forward, e.g. 1d, 2h30m, 90s.")

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import click
 
-from harness.cli.options import CheckFailed, config_options
+from harness.cli.options import CheckFailed, config_options, require_files
 from harness.config import CrrsimConfig
 from harness.contract import SERVICE_NAMES, Catalogue, ContractError, load_catalogue
 from harness.contract.catalogue import default_specs_dir
@@ -60,6 +60,7 @@ def command() -> None:
 @config_options("specs")
 def list_(cfg: CrrsimConfig) -> None:
     """Table of services, versions and operation counts; warnings follow."""
+    require_files(cfg, "specs")
     cat = _load(cfg.specs)
     click.echo(f"contract folder: {cat.directory}")
     click.echo(_table(cat))
@@ -82,6 +83,7 @@ def list_(cfg: CrrsimConfig) -> None:
 )
 def check(cfg: CrrsimConfig, against: Path | None) -> None:
     """Validate every file as OpenAPI 3.0; exit non-zero on errors (warnings are reported only)."""
+    require_files(cfg, "specs")
     cat = _load(cfg.specs)
     for warning in _all_warnings(cat):
         click.echo(f"warning: {warning}")

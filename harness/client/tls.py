@@ -23,6 +23,7 @@ import shutil
 import ssl
 import tempfile
 from pathlib import Path
+from typing import Any
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
@@ -150,7 +151,7 @@ class ClientIdentity:
 
     __str__ = __repr__
 
-    def __reduce__(self) -> object:  # pickling would copy the key somewhere we do not control
+    def __reduce__(self) -> str | tuple[Any, ...]:  # pickling would copy the key somewhere we do not control
         raise TypeError("ClientIdentity cannot be pickled (it holds a private key).")
 
     # -- loading into ssl -------------------------------------------------------------------

@@ -209,7 +209,7 @@ def load_config(
         default = getattr(_DEFAULTS, name)
         if name not in values and isinstance(default, Path) and not default.is_absolute():
             values[name] = base / default
-    secrets = {name: env[var] for name, var in SECRET_ENV.items() if env.get(var)}
+    secrets: dict[str, Any] = {name: env[var] for name, var in SECRET_ENV.items() if env.get(var)}
     cfg = CrrsimConfig(**values, **secrets, sources=sources)
     _validate(cfg)
     return cfg

@@ -41,7 +41,7 @@ CORE_RESOLVERS: tuple[tuple[str, re.Pattern[str], str], ...] = (
 _REPLACED = {_NULL, _BOOL, _INT, _FLOAT, "tag:yaml.org,2002:timestamp", "tag:yaml.org,2002:value"}
 
 
-class Yaml12Loader(_Base):  # type: ignore[misc,valid-type]
+class Yaml12Loader(_Base):
     """SafeLoader that resolves plain scalars by the YAML 1.2 core schema."""
 
     def construct_core_int(self, node: yaml.ScalarNode) -> int:

@@ -48,8 +48,10 @@ def chain_problem(
     ``trusted`` counts as trusted, so inspecting the CA against itself passes."""
     # A self-signed cert bundled in the file cannot make the chain trusted, so skip it.
     steps = [i for i in intermediates if i.subject != i.issuer]
-    current, first_reason = cert, None
+    current: x509.Certificate | None = cert
+    first_reason: str | None = None
     for _ in range(max_depth):
+        assert current is not None
         if any(current == anchor for anchor in trusted):
             return None
         reasons = [issued_by(current, anchor) for anchor in trusted]

@@ -13,6 +13,7 @@ import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes
@@ -138,7 +139,7 @@ def check_validity(cert: x509.Certificate, now: datetime | None = None) -> Check
     now = now or datetime.now(UTC)
     title = "Certificate validity period"
     start, end = cert.not_valid_before_utc, cert.not_valid_after_utc
-    data = {"not_before": start.isoformat(), "not_after": end.isoformat()}
+    data: dict[str, Any] = {"not_before": start.isoformat(), "not_after": end.isoformat()}
     if now < start:
         return make_check(
             "local.validity",

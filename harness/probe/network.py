@@ -52,7 +52,7 @@ async def resolve(host: str, port: int, deadline: Deadline) -> tuple[Check, list
         diagnosis = f"the host name {host} cannot be resolved ({exc.strerror})"
         fix = "check the URL for typos and this machine's DNS settings; CAISO's API hosts must be resolvable"
     else:
-        addresses = list(dict.fromkeys(info[4][0] for info in infos))
+        addresses = list(dict.fromkeys(str(info[4][0]) for info in infos))
         elapsed = time.perf_counter() - started
         check = make_check(
             "network.dns",

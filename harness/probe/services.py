@@ -116,73 +116,63 @@ def request_params(op: Operation, participant: str) -> dict[str, Any]:
 
 # ----------------------------------------------------------------------------- classification
 def classify_response(op: Operation, response: CRRResponse) -> ServiceResult:
-    base = {
-        "service": op.service,
-        "operation_id": op.operation_id,
-        "method": op.method,
-        "path": op.path,
-        "http_status": response.status,
-        "latency_s": response.elapsed_s,
-        "request_id": response.request_id,
-    }
-    if response.ok:
+    code: str | None = None
+
+    def result(status: ServiceStatus, diagnosis: str, fix: str = "") -> ServiceResult:
         return ServiceResult(
-            status=ServiceStatus.OK, diagnosis=f"answered {response.status} with data", **base
+            service=op.service, operation_id=op.operation_id, method=op.method, path=op.path, status=status,
+            diagnosis=diagnosis, fix=fix, http_status=response.status, error_code=code,
+            latency_s=response.elapsed_s, request_id=response.request_id,
         )
+
+    if response.ok:
+        return result(ServiceStatus.OK, f"answered {response.status} with data")
     error = response.error()
     codes = error.codes if error else []
     code = codes[0] if codes else None
     description = error.errors[0].description if error and error.errors else ""
-    base["error_code"] = code
     if code in GATEWAY_CODES:  # an HTML page or a redirect: something in front of the service answered
-        return ServiceResult(
-            status=ServiceStatus.UNEXPECTED_RESPONSE,
-            diagnosis=f"HTTP {response.status}: {description}",
-            fix="a gateway or proxy answered instead of the CRR service: check the URL and any proxy",
-            **base,
+        return result(
+            ServiceStatus.UNEXPECTED_RESPONSE,
+            f"HTTP {response.status}: {description}",
+            "a gateway or proxy answered instead of the CRR service: check the URL and any proxy",
         )
     if code in NOT_PROVISIONED_CODES:
-        return ServiceResult(
-            status=ServiceStatus.NOT_PROVISIONED,
-            diagnosis=f"the certificate is not provisioned for this service ({code})",
-            fix="ask your Local Security Administrator to provision this certificate for the service",
-            **base,
+        return result(
+            ServiceStatus.NOT_PROVISIONED,
+            f"the certificate is not provisioned for this service ({code})",
+            "ask your Local Security Administrator to provision this certificate for the service",
         )
     if (code or "").startswith(SECURITY_PREFIX) or response.status in (401, 403):
-        return ServiceResult(
-            status=ServiceStatus.ACCESS_DENIED,
-            diagnosis=f"access denied ({code or f'HTTP {response.status}'}): {description}".rstrip(": "),
-            fix="check that this certificate may act for the SC ID given with --participant",
-            **base,
+        return result(
+            ServiceStatus.ACCESS_DENIED,
+            f"access denied ({code or f'HTTP {response.status}'}): {description}".rstrip(": "),
+            "check that this certificate may act for the SC ID given with --participant",
         )
     if response.status >= 500 or code in SERVER_CODES:
-        return ServiceResult(
-            status=ServiceStatus.SERVER_ERROR,
-            diagnosis=f"server error HTTP {response.status}{' ' + code if code else ''}: {description}",
-            fix="retry later; if it persists, report it with the caiso-request-id",
-            **base,
+        return result(
+            ServiceStatus.SERVER_ERROR,
+            f"server error HTTP {response.status}{' ' + code if code else ''}: {description}",
+            "retry later; if it persists, report it with the caiso-request-id",
         )
     business = code and code not in SYNTHETIC_CODES | REQUEST_INVALID_CODES | NOT_FOUND_CODES
     if business and 400 <= response.status < 500:
-        return ServiceResult(
-            status=ServiceStatus.OK,
-            diagnosis=f"business answer {code} to the probe's made-up query ({description}):"
+        return result(
+            ServiceStatus.OK,
+            f"business answer {code} to the probe's made-up query ({description}):"
             " connectivity and authorisation proven",
-            **base,
         )
     if response.status == 404:
-        return ServiceResult(
-            status=ServiceStatus.NOT_FOUND,
-            diagnosis=f"the service path was not found (HTTP 404{', ' + code if code else ''})",
-            fix="check the base URL and that the server runs this contract version",
-            **base,
+        return result(
+            ServiceStatus.NOT_FOUND,
+            f"the service path was not found (HTTP 404{', ' + code if code else ''})",
+            "check the base URL and that the server runs this contract version",
         )
-    return ServiceResult(
-        status=ServiceStatus.UNEXPECTED_RESPONSE,
-        diagnosis=f"the service refused the probe's request (HTTP {response.status}"
+    return result(
+        ServiceStatus.UNEXPECTED_RESPONSE,
+        f"the service refused the probe's request (HTTP {response.status}"
         f"{' ' + code if code else ''}: {description})",
-        fix="the server may run another contract version: check --specs against the server",
-        **base,
+        "the server may run another contract version: check --specs against the server",
     )
 
 

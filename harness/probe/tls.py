@@ -21,6 +21,7 @@ import warnings
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from harness.client import ClientIdentity, TLSSetupError, build_ssl_context
 from harness.probe.deadline import Deadline
@@ -188,7 +189,7 @@ def _server_cert_check(peer: dict, now: datetime) -> Check:
     not_after = datetime.fromtimestamp(ssl.cert_time_to_seconds(peer["notAfter"]), UTC)
     subject = ", ".join(f"{k}={v}" for rdn in peer.get("subject", ()) for k, v in rdn)
     days = (not_after - now).days
-    data = {"subject": subject, "not_after": not_after.isoformat(), "days_left": days}
+    data: dict[str, Any] = {"subject": subject, "not_after": not_after.isoformat(), "days_left": days}
     if days < SERVER_EXPIRY_WARNING_DAYS:
         return make_check(
             "tls.server_cert",
@@ -235,12 +236,12 @@ def _handshake(
             hs_time = time.perf_counter() - started
             version, cipher = tls.version() or "?", (tls.cipher() or ("?",))[0]
             facts = {"tls_version": version, "cipher": cipher}
-            peer = tls.getpeercert() or {}
+            peer: dict[str, Any] = dict(tls.getpeercert() or {})
             facts["server_certificate"] = ", ".join(
                 f"{k}={v}" for rdn in peer.get("subject", ()) for k, v in rdn
             )
             if peer.get("notAfter"):
-                facts["server_certificate_expires"] = peer["notAfter"]
+                facts["server_certificate_expires"] = str(peer["notAfter"])
             checks = [
                 make_check(
                     "tls.handshake",

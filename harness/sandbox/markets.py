@@ -219,7 +219,8 @@ def set_window(
     status_override: str | None = None,
     clear_override: bool = True,
 ) -> None:
-    sets, args = [], []
+    sets: list[str] = []
+    args: list[str | None] = []
     if open_date is not None:
         sets.append("open_date = ?")
         args.append(iso(open_date))

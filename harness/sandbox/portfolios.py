@@ -528,8 +528,8 @@ async def create(req: SandboxRequest, rules: PortfolioRules) -> Reply:
     name = check_portfolio_name(body.get("portfolioName"))
     market_name = str(body.get("marketName", ""))
     raw: list[tuple[str, dict[str, Any]]] = []
-    for side, key, _ in rules.collections:
-        items = body.get(key) or []
+    for side, field_name, _ in rules.collections:
+        items = body.get(field_name) or []
         raw.extend((side, item) for item in items if isinstance(item, dict))
     if len(raw) > MAX_RECORDS:
         raise CRRError(

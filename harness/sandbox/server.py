@@ -58,6 +58,7 @@ async def _run(
     runner = web.AppRunner(app, access_log=log if args.access_log else None, handle_signals=False)
     await runner.setup()
     loop = asyncio.get_running_loop()
+    assert runner.server is not None  # set by setup()
     # aiohttp's protocol factory behind the connection guard (read timeouts, head size limit);
     # the TLS handshake gets the same bound, so a silent socket never holds a slot for long
     server = await loop.create_server(

@@ -47,7 +47,7 @@ class _AlertFlushingSSLObject(ssl.SSLObject):
 class _AlertFlushingContext(ssl.SSLContext):
     sslobject_class = _AlertFlushingSSLObject
 
-    def wrap_bio(  # type: ignore[override]
+    def wrap_bio(
         self, incoming: ssl.MemoryBIO, outgoing: ssl.MemoryBIO, *args: Any, **kwargs: Any
     ) -> ssl.SSLObject:
         obj = super().wrap_bio(incoming, outgoing, *args, **kwargs)

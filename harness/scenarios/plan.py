@@ -24,12 +24,17 @@ class PlanError(ValueError):
     """The plan file is missing or malformed; the message names the file and the entry."""
 
 
-def repo_root() -> Path:
-    return Path(__file__).resolve().parents[2]
+def plan_root() -> Path:
+    """The folder holding ``features/`` and the step library ``scenarios/``: the source
+    checkout's root, or ``harness/_plan`` inside an installed wheel (pyproject maps them there)."""
+    checkout = Path(__file__).resolve().parents[2]
+    if (checkout / "scenarios" / "plugin.py").is_file():
+        return checkout
+    return Path(__file__).resolve().parents[1] / "_plan"
 
 
 def default_features_dir() -> Path:
-    return repo_root() / "features"
+    return plan_root() / "features"
 
 
 def default_plan_file() -> Path:

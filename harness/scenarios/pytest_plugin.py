@@ -21,7 +21,7 @@ import os
 import random
 import re
 import tempfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Generator, Iterable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -94,7 +94,8 @@ def _sort_key(item: pytest.Item, tags: frozenset[str]) -> tuple[Any, ...]:
 
 
 def select(items: Iterable[pytest.Item], settings: ScenarioSettings) -> tuple[list[pytest.Item], list[pytest.Item]]:
-    keep, drop = [], []
+    keep: list[pytest.Item] = []
+    drop: list[pytest.Item] = []
     predicate = tagexpr.parse(settings.tags) if settings.tags else None
     days = {d.lower() for d in settings.days}
     names = set(settings.names)
@@ -154,14 +155,11 @@ def epic_of(feature: Feature) -> str:
 
 @pytest.hookimpl(trylast=True)
 def pytest_bdd_before_scenario(request: pytest.FixtureRequest, feature: Feature, scenario: Scenario) -> None:
-    try:
-        import allure
-    except ImportError:  # pragma: no cover - allure is a dependency; labels are optional
-        allure = None
-    if allure is not None:
-        allure.dynamic.epic(epic_of(feature))
-        allure.dynamic.feature(feature.name)
-        allure.dynamic.story(scenario.name)
+    import allure  # a dependency (allure-pytest-bdd); imported here, only Gherkin runs need it
+
+    allure.dynamic.epic(epic_of(feature))
+    allure.dynamic.feature(feature.name)
+    allure.dynamic.story(scenario.name)
     settings = settings_of(request.config)
     request.getfixturevalue("crr_env").fresh_start()
     if not settings.writes_allowed:
@@ -214,7 +212,7 @@ def pytest_bdd_step_error(request: pytest.FixtureRequest, feature: Feature, scen
 
 
 @pytest.hookimpl(hookwrapper=True)
-def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Generator[None, Any, None]:
     outcome = yield
     report = outcome.get_result()
     if not report.failed or os.environ.get(TRACEBACKS_ENV):

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from harness.scenarios.plan import repo_root
+from harness.scenarios.plan import plan_root
 from harness.scenarios.settings import SETTINGS_ENV, ScenarioSettings
 
 JUNIT = "junit.xml"
@@ -44,9 +44,9 @@ class RunOutputs:
 
 
 def step_library_root() -> Path:
-    root = repo_root()
+    root = plan_root()
     if not (root / "scenarios" / "plugin.py").is_file():
-        raise RunnerError(f"the step library (scenarios/) is not next to the harness package in {root}")
+        raise RunnerError(f"the step library (scenarios/) is missing from {root}: reinstall crrsim")
     return root
 
 

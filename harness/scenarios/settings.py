@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -99,9 +100,8 @@ class ScenarioSettings:
         return cls(**{k: v for k, v in data.items() if k in known})
 
     @classmethod
-    def from_env(cls, env: dict[str, str] | None = None) -> ScenarioSettings:
-        env = os.environ if env is None else env
-        raw = env.get(SETTINGS_ENV)
+    def from_env(cls, env: Mapping[str, str] | None = None) -> ScenarioSettings:
+        raw = (os.environ if env is None else env).get(SETTINGS_ENV)
         return cls.from_json(raw) if raw else cls()
 
     def export(self, env: dict[str, str] | None = None) -> None:

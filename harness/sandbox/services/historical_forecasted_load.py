@@ -285,7 +285,7 @@ def limits_for(
 def forecast_violations(records: Records, limits: dict[tuple[str, str], tuple[int, int]], owner: str) -> list[str]:
     """One sentence per sink and TOU whose worst forecast hour is above exceedance plus tolerance."""
     worst: dict[tuple[str, str], tuple[int, str, int]] = {}
-    per_hour = defaultdict(dict)
+    per_hour: defaultdict[tuple[str, str, int, str], dict[str, int]] = defaultdict(dict)
     for sink, eff, he, data_type, milli, tou in records:
         per_hour[(sink, eff, he, tou)][data_type] = milli
     for (sink, eff, he, tou), values in per_hour.items():
@@ -407,7 +407,9 @@ async def post_load(req: SandboxRequest) -> Reply:
             raise CRRError("SER0030", f"Window {window.name} accepts {kind} load only (histForecastFlag {window.flag}).")
         if window.status(now) != "OPEN":
             raise CRRError("LHFV0033", window.name, body["periodName"])
-        records, errors = validate_records(window, window.period(body["periodName"]), owner, body["hourlyLoad"])
+        period = window.period(body["periodName"])
+        assert period is not None  # _window_and_period refused an unknown period (LHFV0026)
+        records, errors = validate_records(window, period, owner, body["hourlyLoad"])
         raise_all(errors)
         status, error_messages = "VALID", None
         if window.flag == "F":
@@ -423,6 +425,7 @@ async def post_load(req: SandboxRequest) -> Reply:
             (window.name, body["periodName"], owner, status, iso(now), error_messages, json.dumps(records)),
         )
         row = _submission(conn, window.name, body["periodName"], owner)
+    assert row is not None  # written just above, in the same transaction
     return Reply(body=_status_obj(row))
 
 
