@@ -45,8 +45,8 @@ def command(ctx: click.Context) -> None:
 def serve(cfg: CrrsimConfig, provisioning: str | None, workers: int, access_log: bool, read_timeout: float) -> None:
     """Serve the sandbox over mutual TLS until interrupted."""
     from harness.contract import ContractError, load_catalogue
-    from harness.sandbox.provisioning import ProvisioningError, load_provisioning
-    from harness.sandbox.server import main
+    from harness.sandbox.web.provisioning import ProvisioningError, load_provisioning
+    from harness.sandbox.web.server import main
 
     try:  # check inputs up front: a plain sentence, not a traceback from inside the server
         load_catalogue(cfg.specs)

@@ -2,6 +2,6 @@
 
 import sys
 
-from harness.sandbox.server import main
+from harness.sandbox.web.server import main
 
 sys.exit(main())

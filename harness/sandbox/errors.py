@@ -50,3 +50,15 @@ def default_status(code: str) -> int:
     if code == "GEN0003":
         return 503
     return 400
+
+
+MAX_REPORTED_ERRORS = 100  # one answer lists at most this many problems
+
+
+def raise_all(errors: list[CRRError]) -> None:
+    """Refuse with every problem at once (the first is the error, the rest ride along), so a
+    client fixes a whole batch in one go; nothing when there are none."""
+    if errors:
+        first, *rest = errors[:MAX_REPORTED_ERRORS]
+        first.more = rest
+        raise first

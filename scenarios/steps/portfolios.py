@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from pytest_bdd import given, parsers, then, when
 
+from harness.contract.portfolios import PORTFOLIO_OPERATIONS
 from harness.scenarios.pytest_plugin import writes
 from scenarios import datafiles
 from scenarios.context import ScenarioContext
@@ -18,17 +19,7 @@ from scenarios.context import ScenarioContext
 KIND = r"(?P<kind>auction|nomination)"
 NAME = r'"(?P<name>[^"]+)"'
 
-OPS: dict[str, dict[str, str]] = {
-    "auction": {
-        "create": "portfolioCreation", "submit": "portfolioSubmission", "retract": "postPortfolioRetraction",
-        "delete": "deletePortfolio", "get": "getPortfolio", "list": "getPortfolioList",
-        "status": "getPortfolioStatus", "credit": "getPortfolioRequiredCredit",
-    },
-    "nomination": {
-        "create": "portfolioCreation", "submit": "portfolioSubmission", "retract": "portfolioRetraction",
-        "delete": "deletePortfolio", "get": "portfolio", "list": "portfolioList", "status": "portfolioStatus",
-    },
-}
+OPS = PORTFOLIO_OPERATIONS  # operationId of each lifecycle step, per service (one table)
 # request collections and the answer's collections, per kind
 COLLECTIONS = {"auction": ("newBids", "newOffers"), "nomination": ("newNominations",)}
 HELD = {"bid": "bids", "offer": "offers", "nomination": "nominations"}

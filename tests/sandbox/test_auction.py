@@ -268,8 +268,8 @@ def test_concurrent_edits_of_one_portfolio(ecal: Any, own_sandbox: Any) -> None:
     The other session is this test process holding the portfolio's edit lock on the sandbox's
     own database, the way a second sandbox worker would: deterministic, unlike a thread race.
     """
-    from harness.sandbox.portfolios import EditLocks
     from harness.sandbox.store import Store
+    from harness.sandbox.store.locks import EditLocks
 
     name = "Locked by another session"
     ok(create(ecal, name, [bid()]))

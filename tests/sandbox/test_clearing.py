@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from harness.sandbox.clearing import clear_path, curve_steps, path_capacity_milli, prorate
+from harness.sandbox.domain.clearing import clear_path, curve_steps, path_capacity_milli, prorate
 
 
 def flat(mw: float, price: float) -> list[tuple[int, int]]:

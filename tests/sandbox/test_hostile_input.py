@@ -23,8 +23,8 @@ from hypothesis import strategies as st
 from sbutil import codes
 
 from harness.contract import load_catalogue
-from harness.sandbox.guard import MAX_HEAD
 from harness.sandbox.jsoncodec import MAX_DEPTH
+from harness.sandbox.web.guard import MAX_HEAD
 
 WRITES = [op for service in load_catalogue(None) for op in service.operations if op.writes]
 

@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 from sbutil import codes
 
-from harness.sandbox import downloads
+from harness.sandbox.domain import downloads
 
 BASE = "/marketdata/v1.0"
 AUC, ALLOC = "AUC_MN_2026_M03", "ALLOC_MN_2026_M03_T1"

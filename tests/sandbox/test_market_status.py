@@ -9,7 +9,7 @@ from sbutil import codes
 
 from harness.client import CRRClient
 from harness.client.control import ControlPlane
-from harness.sandbox import plan
+from harness.sandbox.domain import plan
 
 MS = "/marketstatus/v1.0"
 MARKET_KEYS = {"name", "marketType", "marketTerm", "dataPublishDate", "submissionWindow", "products"}

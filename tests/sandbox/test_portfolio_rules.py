@@ -8,12 +8,13 @@ from pathlib import Path
 
 import pytest
 
-from harness.sandbox.credit import bid_exposure, cents_to_dollars, over_limit, required_credit_cents
+from harness.sandbox.domain.auction import AuctionRules, curve_problems
+from harness.sandbox.domain.credit import bid_exposure, cents_to_dollars, over_limit, required_credit_cents
+from harness.sandbox.domain.nomination import cap_problems
+from harness.sandbox.domain.portfolios import _render_portfolio, check_portfolio_name
 from harness.sandbox.errors import CRRError
-from harness.sandbox.portfolios import EditLocks, _render_portfolio, check_portfolio_name
-from harness.sandbox.services.auction import AuctionRules, curve_problems
-from harness.sandbox.services.nomination import cap_problems
 from harness.sandbox.store import Store
+from harness.sandbox.store.locks import EditLocks
 
 
 def pts(*pairs: tuple[float, float]) -> list[dict[str, float]]:

@@ -39,8 +39,8 @@ from sbutil import make_client
 
 from harness.contract import default_specs_dir, load_catalogue
 from harness.pki import DevPKI
+from harness.sandbox.domain.plan import ALLOC_AN, ALLOC_MN, AUC_AN, AUC_MN
 from harness.sandbox.launch import RunningSandbox, start_sandbox
-from harness.sandbox.plan import ALLOC_AN, ALLOC_MN, AUC_AN, AUC_MN
 
 pytestmark = pytest.mark.slow
 

@@ -12,7 +12,7 @@ from typing import Any
 
 from sbutil import codes
 
-from harness.sandbox.downloads import read_zip
+from harness.sandbox.domain.downloads import read_zip
 
 BASE = "/secondarymarket/v1.0"
 CONTACT = {"name": "Trading desk", "phone": "555-010-0100", "email": "desk@ecal.example"}

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from harness.sandbox import holdings, markets, network, plan
-from harness.sandbox.clock import Clock
+from harness.sandbox.domain import holdings, markets, network, plan
+from harness.sandbox.domain.clock import Clock
 from harness.sandbox.errors import CRRError
 from harness.sandbox.store import Store
 

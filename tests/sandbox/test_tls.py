@@ -13,7 +13,7 @@ import pytest
 
 from harness.pki import DevPKI
 from harness.sandbox.launch import RunningSandbox
-from harness.sandbox.tls import server_context
+from harness.sandbox.web.tls import server_context
 
 REQUEST = b"GET /crr/status HTTP/1.1\r\nHost: 127.0.0.1\r\ncaiso-request-id: 3f1c2d4e-5a6b-4c7d-8e9f-0a1b2c3d4e5f\r\n\r\n"
 

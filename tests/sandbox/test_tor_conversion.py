@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 from sbutil import codes, ext, getter
 
-from harness.sandbox.downloads import read_zip
-from harness.sandbox.plan import PACIFIC, SIM_WEEK1_MONDAY
+from harness.sandbox.domain.downloads import read_zip
+from harness.sandbox.domain.plan import PACIFIC, SIM_WEEK1_MONDAY
 
 BASE = "/torconversion/v1.0"
 OPEN = "TOR_CONVERSION_2026_M03"

@@ -15,7 +15,7 @@ from harness.client import CRRClient
 from harness.contract import load_catalogue
 from harness.pki import DevPKI
 from harness.sandbox.launch import RunningSandbox
-from harness.sandbox.validation import OperationValidator
+from harness.sandbox.web.validation import OperationValidator
 
 STATUS_PATH = "/marketstatus/v1.0/marketStatus"
 
@@ -93,7 +93,7 @@ def test_body_validation_is_exact_about_multiple_of():
     # find every multipleOf in the schema and check a value on the grid passes it exactly
     schema_text = str(op.request_schema)
     assert "multipleOf" in schema_text
-    from harness.sandbox.validation import compile_schema
+    from harness.sandbox.web.validation import compile_schema
 
     grid = compile_schema({"type": "number", "multipleOf": 0.001})
     assert all(grid.is_valid(float(f"{i}.{j:03d}")) for i in (0, 1, 37) for j in range(0, 1000, 7))
@@ -190,7 +190,7 @@ def test_enum_codes_only_where_the_contract_lists_them():
 # strict (closed) schemas
 # --------------------------------------------------------------------------------------
 def test_closed_schema_allows_required_names_missing_from_properties():
-    from harness.sandbox.validation import compile_schema
+    from harness.sandbox.web.validation import compile_schema
 
     schema = {"type": "object", "required": ["conversionApprovalWindow"],
               "properties": {"ConversionApprovalWindow": {"type": "string"}}}
@@ -269,7 +269,7 @@ def test_folding_shares_repeated_curves():
 
 def test_no_folding_where_a_keyword_compares_records():
     """uniqueItems (and friends) compare whole records: such a schema always sees the real arrays."""
-    from harness.sandbox.validation import _shared_arrays
+    from harness.sandbox.web.validation import _shared_arrays
 
     curve = {"type": "array", "items": {"type": "object", "properties": {"mw": {"type": "number"}}}}
     bids = {"type": "array", "items": {"type": "object", "properties": {"bidCurve": curve}}}

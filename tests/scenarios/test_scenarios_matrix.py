@@ -100,7 +100,7 @@ def test_bad_tag_expressions_are_refused(bad: str) -> None:
 
 
 def test_plan_agrees_with_the_sandbox_plan() -> None:
-    from harness.sandbox import plan as sandbox_plan
+    from harness.sandbox.domain import plan as sandbox_plan
 
     plan = load_plan()
     assert set(plan.markets.values()) == {pm.name for pm in sandbox_plan.PLAN_MARKETS}

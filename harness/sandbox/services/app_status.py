@@ -3,14 +3,14 @@ the sandbox's TLS + HTTP path alone (and is the benchmark's GET /status)."""
 
 from __future__ import annotations
 
-from harness.sandbox.context import Reply, SandboxRequest
-from harness.sandbox.registry import handler
+from harness.sandbox.services.request import Operations, Reply, SandboxRequest
 
 _UP = {"status": "up"}
+operations = Operations("app_status")
 
 
 # CAISO's file names the operation "get-status"; our contract calls it "getStatus".
-@handler("app_status", "getStatus")
-@handler("app_status", "get-status")
+@operations.handler("getStatus")
+@operations.handler("get-status")
 async def get_status(req: SandboxRequest) -> Reply:
     return Reply(body=_UP)

@@ -8,11 +8,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from harness.sandbox import markets
-from harness.sandbox.context import Reply, SandboxRequest
-from harness.sandbox.registry import handler
+from harness.sandbox.domain import markets
+from harness.sandbox.services.request import Operations, Reply, SandboxRequest
 
 SERVICE = "market_status"
+operations = Operations(SERVICE)
 ACTIVE = ("PREP", "OPEN", "CLOSED")
 POSTED = ("POSTED",)
 
@@ -38,7 +38,7 @@ def _status_body(req: SandboxRequest, market: markets.Market) -> Any:
     return {k: values[k] for k in schema.get("properties", {}) if k in values}
 
 
-@handler(SERVICE, "getMarketStatus")
+@operations.handler("getMarketStatus")
 async def market_status(req: SandboxRequest) -> Reply:
     _check_participant(req)
     with req.store.read() as conn:
@@ -46,7 +46,7 @@ async def market_status(req: SandboxRequest) -> Reply:
     return Reply(body=_status_body(req, market))
 
 
-@handler(SERVICE, "getMarketInfo")
+@operations.handler("getMarketInfo")
 async def market_info(req: SandboxRequest) -> Reply:
     _check_participant(req)
     with req.store.read() as conn:
@@ -64,7 +64,7 @@ def _lister(market_type: str, statuses: tuple[str, ...]) -> Any:
     return list_markets
 
 
-handler(SERVICE, "getActiveAllocationMarkets")(_lister(markets.ALLOCATION, ACTIVE))
-handler(SERVICE, "getActiveAuctionMarkets")(_lister(markets.AUCTION, ACTIVE))
-handler(SERVICE, "getPostedAllocationMarkets")(_lister(markets.ALLOCATION, POSTED))
-handler(SERVICE, "getPostedAuctionMarkets")(_lister(markets.AUCTION, POSTED))
+operations.handler("getActiveAllocationMarkets")(_lister(markets.ALLOCATION, ACTIVE))
+operations.handler("getActiveAuctionMarkets")(_lister(markets.AUCTION, ACTIVE))
+operations.handler("getPostedAllocationMarkets")(_lister(markets.ALLOCATION, POSTED))
+operations.handler("getPostedAuctionMarkets")(_lister(markets.AUCTION, POSTED))

@@ -24,152 +24,29 @@ Batches are all-or-nothing: any invalid item refuses the whole request with ever
 from __future__ import annotations
 
 import json
-import sqlite3
-from datetime import datetime
-from decimal import Decimal
 from typing import Any
 
-from harness.sandbox import registry
-from harness.sandbox.context import Reply, SandboxRequest
-from harness.sandbox.errors import CRRError
-from harness.sandbox.registry import handler
-from harness.sandbox.services.historical_forecasted_load import raise_all
-from harness.sandbox.services.messages import publish
-from harness.sandbox.services.storable import refuse_unstorable
-from harness.sandbox.services.tor_conversion import known_participant
+from harness.sandbox.domain.messages import publish
+from harness.sandbox.domain.participants import known_participant
+from harness.sandbox.domain.secondary import (
+    OFFER_STATUSES,
+    RESPONSE_STATUSES,
+    cents,
+    check_buy,
+    check_sell,
+    find_offer,
+    milli,
+    offer_view,
+    response_view,
+    status_view,
+)
+from harness.sandbox.domain.storable import refuse_unstorable
+from harness.sandbox.errors import CRRError, raise_all
+from harness.sandbox.services.request import Operations, Reply, SandboxRequest
 from harness.sandbox.timefmt import iso, parse
 
 SERVICE = "secondary_market"
-LIVE = ("POSTED", "PENDING_MP_RESPONSE", "PENDING_CREDIT_CHECK")
-OFFER_STATUSES = ("POSTED", "PENDING_MP_RESPONSE", "APPROVED", "DISAPPROVED", "PENDING_CREDIT_CHECK", "ERROR")
-RESPONSE_STATUSES = OFFER_STATUSES[1:]
-
-registry.schema(
-    "CREATE TABLE IF NOT EXISTS sm_offers (request_id INTEGER PRIMARY KEY, owner TEXT NOT NULL,"
-    " offer_type TEXT NOT NULL, post_type TEXT NOT NULL, crr_id INTEGER, source TEXT, sink TEXT, tou TEXT,"
-    " hedge TEXT, crr_type TEXT, start_date TEXT, end_date TEXT, mw_milli INTEGER, price_cents INTEGER,"
-    " target TEXT, contact TEXT, status TEXT NOT NULL, message TEXT, created_at TEXT)"
-)
-registry.schema(
-    "CREATE TABLE IF NOT EXISTS sm_responses (response_id INTEGER PRIMARY KEY, request_id INTEGER NOT NULL,"
-    " responder TEXT NOT NULL, crr_id INTEGER, status TEXT NOT NULL, message TEXT, new_crr_id INTEGER,"
-    " created_at TEXT)"
-)
-
-
-def milli(mw: Any) -> int:
-    return int(Decimal(str(mw)) * 1000)
-
-
-def cents(price: Any) -> int:
-    return int(Decimal(str(price)) * 100)
-
-
-def secondary_crr_ids(conn: sqlite3.Connection) -> set[int]:
-    """CRRs created by approved trades (market data's PRIVATE_EXISTING_CRR_SECONDARY_MARKET)."""
-    return {r[0] for r in conn.execute("SELECT new_crr_id FROM sm_responses WHERE new_crr_id IS NOT NULL")}
-
-
-# --- views -------------------------------------------------------------------------------------
-
-
-def _common(r: sqlite3.Row) -> dict[str, Any]:
-    return {"source": r["source"], "sink": r["sink"], "tou": r["tou"], "hedgeType": r["hedge"],
-            "crrType": r["crr_type"], "startDate": r["start_date"], "endDate": r["end_date"],
-            "mw": r["mw_milli"] / 1000}
-
-
-def offer_view(r: sqlite3.Row) -> dict[str, Any]:
-    out: dict[str, Any] = {"assetOwner": r["owner"], "requestId": r["request_id"], "offerType": r["offer_type"],
-                           "postType": r["post_type"]}
-    if r["crr_id"]:
-        out["crrId"] = r["crr_id"]
-    out.update(_common(r))
-    out["price"] = r["price_cents"] / 100
-    if r["target"]:
-        out["targetMpName"] = r["target"]
-    if r["contact"]:
-        out["contactInfo"] = json.loads(r["contact"])
-    return out
-
-
-def status_view(r: sqlite3.Row) -> dict[str, Any]:
-    out: dict[str, Any] = {"assetOwner": r["owner"], "requestId": r["request_id"], "offerType": r["offer_type"],
-                           "postType": r["post_type"]}
-    if r["crr_id"]:
-        out["crrId"] = r["crr_id"]
-    out.update(_common(r))
-    out["offerStatus"] = r["status"]
-    if r["message"]:
-        out["message"] = r["message"]
-    return out
-
-
-def response_view(offer: sqlite3.Row, resp: sqlite3.Row | None, responder: str) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    if resp is not None:
-        out["responseId"] = resp["response_id"]
-    out.update({"requestId": offer["request_id"], "initiatingOfferType": offer["offer_type"],
-                "initiatingAO": offer["owner"]})
-    crr_id = offer["crr_id"] or (resp["crr_id"] if resp is not None else None)
-    if crr_id:
-        out["crrId"] = crr_id
-    out.update(_common(offer))
-    out["price"] = offer["price_cents"] / 100
-    out["respondingAssetOwner"] = responder
-    return out
-
-
-def _offer(conn: sqlite3.Connection, request_id: int) -> sqlite3.Row:
-    row = conn.execute("SELECT * FROM sm_offers WHERE request_id = ?", (int(request_id),)).fetchone()
-    if row is None:
-        raise CRRError("SMT0016", request_id)
-    return row
-
-
-# --- offer creation ------------------------------------------------------------------------------
-
-
-def _check_sell(conn: sqlite3.Connection, n: int, item: dict[str, Any], owner: str, now: datetime,
-                pending: dict[int, int]) -> list[CRRError]:
-    from harness.sandbox import holdings
-
-    crr = holdings.get_crr(conn, int(item["crrId"]))
-    if crr is None or crr.owner != owner or crr.mw <= 0:
-        return [CRRError("SER0030", f"Offer {n}: CRR {item['crrId']} is not held by {owner}.")]
-    errors = []
-    if item["crrType"] != crr.crr_type:
-        errors.append(CRRError("SMT0138", detail=f"Offer {n}: CRR {crr.crr_id} is of type {crr.crr_type}, "
-                                                 f"not {item['crrType']}."))
-    wanted = (item["source"], item["sink"], item["tou"], item["hedgeType"])
-    if wanted != (crr.source, crr.sink, crr.tou, crr.hedge_type):
-        errors.append(CRRError("SER0030", f"Offer {n}: source, sink, TOU or hedge type differ from CRR {crr.crr_id} "
-                                          f"({crr.source} to {crr.sink} {crr.tou} {crr.hedge_type})."))
-    if (parse(str(item["startDate"])), parse(str(item["endDate"]))) != (crr.start, crr.end):
-        errors.append(CRRError("SER0030", f"Offer {n}: dates must be the CRR's term {iso(crr.start)} to {iso(crr.end)}."))
-    if crr.end <= now:
-        errors.append(CRRError("SER0030", f"Offer {n}: CRR {crr.crr_id} has expired."))
-    if crr.crr_id not in pending:
-        pending[crr.crr_id] = sum(r[0] for r in conn.execute(
-            "SELECT mw_milli FROM sm_offers WHERE crr_id = ? AND offer_type = 'SELL' AND status IN (?,?,?)",
-            (crr.crr_id, *LIVE)))
-    pending[crr.crr_id] += milli(item["mw"])
-    if pending[crr.crr_id] > milli(crr.mw):
-        errors.append(CRRError("SER0030", f"Offer {n}: CRR {crr.crr_id} holds {crr.mw:.3f} MW, less than offered "
-                                          "across your open sell offers."))
-    return errors
-
-
-def _check_buy(n: int, item: dict[str, Any]) -> list[CRRError]:
-    from harness.sandbox import network
-
-    errors = [CRRError("SER0030", f"Offer {n}: {item[k]} is not a node of the CRR network model.")
-              for k in ("source", "sink") if not network.is_node(item[k])]
-    if item["source"] == item["sink"]:
-        errors.append(CRRError("SER0030", f"Offer {n}: source and sink are the same node."))
-    if parse(str(item["endDate"])) <= parse(str(item["startDate"])):
-        errors.append(CRRError("SER0030", f"Offer {n}: endDate is not after startDate."))
-    return errors
+operations = Operations(SERVICE)
 
 
 def _create(req: SandboxRequest, offer_type: str, post_type: str) -> Reply:
@@ -190,7 +67,7 @@ def _create(req: SandboxRequest, offer_type: str, post_type: str) -> Reply:
             target = item.get("targetMpName")
             if post_type == "PRIVATE" and (target == sc or not known_participant(conn, target)):
                 errors.append(CRRError("SMT0107", target))
-            errors += _check_sell(conn, n, item, sc, now, pending) if offer_type == "SELL" else _check_buy(n, item)
+            errors += check_sell(conn, n, item, sc, now, pending) if offer_type == "SELL" else check_buy(n, item)
         raise_all(errors)
         out = []
         for item in items:
@@ -204,34 +81,34 @@ def _create(req: SandboxRequest, offer_type: str, post_type: str) -> Reply:
                  item.get("targetMpName") if post_type == "PRIVATE" else None,
                  json.dumps(contact, sort_keys=True) if contact else None,
                  "PENDING_MP_RESPONSE" if post_type == "PRIVATE" else "POSTED", None, iso(now)))
-            out.append(status_view(_offer(conn, request_id)))
+            out.append(status_view(find_offer(conn, request_id)))
             if post_type == "PRIVATE":
                 publish(conn, now, f"{sc} sent you a private secondary market {offer_type.lower()} offer "
                                    f"(request {request_id}).", to=item["targetMpName"])
     return Reply(body=out)
 
 
-@handler(SERVICE, "postPublicSmBuyOffers")
+@operations.handler("postPublicSmBuyOffers")
 async def public_buy(req: SandboxRequest) -> Reply:
     return _create(req, "BUY", "PUBLIC")
 
 
-@handler(SERVICE, "postPublicSmSellOffers")
+@operations.handler("postPublicSmSellOffers")
 async def public_sell(req: SandboxRequest) -> Reply:
     return _create(req, "SELL", "PUBLIC")
 
 
-@handler(SERVICE, "postPrivateSmBuyOffers")
+@operations.handler("postPrivateSmBuyOffers")
 async def private_buy(req: SandboxRequest) -> Reply:
     return _create(req, "BUY", "PRIVATE")
 
 
-@handler(SERVICE, "postPrivateSmSellOffers")
+@operations.handler("postPrivateSmSellOffers")
 async def private_sell(req: SandboxRequest) -> Reply:
     return _create(req, "SELL", "PRIVATE")
 
 
-@handler(SERVICE, "targetSmPublicOfferToMp")
+@operations.handler("targetSmPublicOfferToMp")
 async def target_offer(req: SandboxRequest) -> Reply:
     sc = req.participant()
     now = req.clock.now()
@@ -242,7 +119,7 @@ async def target_offer(req: SandboxRequest) -> Reply:
         checked = []
         for item in items:
             try:
-                offer = _offer(conn, item["requestId"])
+                offer = find_offer(conn, item["requestId"])
             except CRRError as err:
                 errors.append(err)
                 continue
@@ -261,18 +138,15 @@ async def target_offer(req: SandboxRequest) -> Reply:
         for request_id, target in checked:
             conn.execute("UPDATE sm_offers SET target = ?, status = 'PENDING_MP_RESPONSE' WHERE request_id = ?",
                          (target, request_id))
-            offer = _offer(conn, request_id)
+            offer = find_offer(conn, request_id)
             publish(conn, now, f"{sc} named you as counterparty of secondary market {offer['offer_type'].lower()} "
                                f"offer {request_id}.", to=target)
             out.append(status_view(offer))
     return Reply(body=out)
 
 
-# --- responses --------------------------------------------------------------------------------------
-
-
 def _respond(req: SandboxRequest, offer_type: str) -> Reply:
-    from harness.sandbox import holdings, participants
+    from harness.sandbox.domain import holdings, participants
 
     sc = req.participant()
     now = req.clock.now()
@@ -282,7 +156,7 @@ def _respond(req: SandboxRequest, offer_type: str) -> Reply:
         plans = []
         for item in items:
             try:
-                offer = _offer(conn, item["requestId"])
+                offer = find_offer(conn, item["requestId"])
             except CRRError as err:
                 errors.append(err)
                 continue
@@ -338,20 +212,17 @@ def _respond(req: SandboxRequest, offer_type: str) -> Reply:
     return Reply(body=out)
 
 
-@handler(SERVICE, "postSmResponseToBuyOffers")
+@operations.handler("postSmResponseToBuyOffers")
 async def respond_buy(req: SandboxRequest) -> Reply:
     return _respond(req, "BUY")
 
 
-@handler(SERVICE, "postSmResponseToSellOffers")
+@operations.handler("postSmResponseToSellOffers")
 async def respond_sell(req: SandboxRequest) -> Reply:
     return _respond(req, "SELL")
 
 
-# --- status queries ------------------------------------------------------------------------------------
-
-
-@handler(SERVICE, "getMySmOffersByStatus")
+@operations.handler("getMySmOffersByStatus")
 async def my_offers(req: SandboxRequest) -> Reply:
     sc = req.participant()
     status = req.params.get("OfferStatusType")
@@ -363,7 +234,7 @@ async def my_offers(req: SandboxRequest) -> Reply:
     return Reply(body=[offer_view(r) for r in rows])
 
 
-@handler(SERVICE, "getMySmResponsesByStatus")
+@operations.handler("getMySmResponsesByStatus")
 async def my_responses(req: SandboxRequest) -> Reply:
     sc = req.participant()
     status = req.params.get("responseStatusType")
@@ -377,5 +248,5 @@ async def my_responses(req: SandboxRequest) -> Reply:
                 out.append(response_view(offer, None, sc))
         for resp in conn.execute("SELECT * FROM sm_responses WHERE responder = ? AND status = ? ORDER BY response_id",
                                  (sc, status)).fetchall():
-            out.append(response_view(_offer(conn, resp["request_id"]), resp, sc))
+            out.append(response_view(find_offer(conn, resp["request_id"]), resp, sc))
     return Reply(body=out)

@@ -28,7 +28,7 @@ from aiohttp import web
 
 from harness.sandbox.errors import CRRError
 from harness.sandbox.jsoncodec import dumps
-from harness.sandbox.responses import JSON_CONTENT_TYPE, error_body
+from harness.sandbox.web.responses import JSON_CONTENT_TYPE, error_body
 
 READ_TIMEOUT_S = 30.0
 IDLE_TIMEOUT_S = 75.0

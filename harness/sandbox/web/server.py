@@ -25,7 +25,7 @@ from pathlib import Path
 
 from aiohttp import web
 
-from harness.sandbox.guard import READ_TIMEOUT_S, guarded, quiet_parse_errors
+from harness.sandbox.web.guard import READ_TIMEOUT_S, guarded, quiet_parse_errors
 
 READY_PREFIX = "CRRSIM_SANDBOX_LISTENING"
 ORPHAN_POLL_S = 0.5
@@ -48,7 +48,7 @@ def _bind(host: str, port: int, reuse_port: bool) -> socket.socket:
 async def _run(
     sock: socket.socket, args: argparse.Namespace, ssl_ctx: ssl.SSLContext, announce: bool
 ) -> None:
-    from harness.sandbox.app import build_app
+    from harness.sandbox.web.app import build_app
 
     app = build_app(args.db, args.specs, args.provisioning)
     # the catalogue, compiled validators and modules live as long as the process: keep them out
@@ -119,7 +119,7 @@ def serve(args: argparse.Namespace) -> None:
     )
     quiet_parse_errors()
     from harness.pki import ensure_dev_pki
-    from harness.sandbox.tls import server_context
+    from harness.sandbox.web.tls import server_context
 
     pki = ensure_dev_pki(Path(args.pki))  # once, before forking: workers must not race creating it
     ssl_ctx = server_context(pki.ca_cert, pki.server_cert, pki.server_key)

@@ -13,7 +13,7 @@ from typing import Any
 from aiohttp import web
 
 from harness.contract import Service
-from harness.sandbox.clock import utcnow
+from harness.sandbox.domain.clock import utcnow
 from harness.sandbox.errors import CRRError
 from harness.sandbox.jsoncodec import dumps
 from harness.sandbox.timefmt import iso

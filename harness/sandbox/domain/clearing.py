@@ -52,32 +52,11 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from harness.sandbox import holdings, markets, network, registry
-from harness.sandbox.clock import now_from
-from harness.sandbox.markets import AUCTION, Market
-from harness.sandbox.portfolios import Record, submitted_records
+from harness.sandbox.domain import holdings, markets, network
+from harness.sandbox.domain.clock import now_from
+from harness.sandbox.domain.markets import AUCTION, Market
+from harness.sandbox.domain.portfolios import Record, submitted_records
 from harness.sandbox.timefmt import iso
-
-registry.schema(
-    "CREATE TABLE IF NOT EXISTS clearing_awards ("
-    " award_id INTEGER PRIMARY KEY,"
-    " market TEXT NOT NULL, record_id INTEGER NOT NULL, portfolio_id INTEGER NOT NULL,"
-    " participant TEXT NOT NULL, side TEXT NOT NULL,"
-    " source TEXT NOT NULL, sink TEXT NOT NULL, hedge_type TEXT NOT NULL, tou TEXT NOT NULL,"
-    " period TEXT NOT NULL, crr_type TEXT NOT NULL,"
-    " mw_milli INTEGER NOT NULL, price_cents INTEGER NOT NULL, crr_ids TEXT NOT NULL, cleared_at TEXT NOT NULL)"
-)
-registry.schema("CREATE INDEX IF NOT EXISTS clearing_awards_market ON clearing_awards(market, participant)")
-registry.schema(
-    "CREATE TABLE IF NOT EXISTS clearing_prices ("
-    " market TEXT NOT NULL, source TEXT NOT NULL, sink TEXT NOT NULL, tou TEXT NOT NULL,"
-    " period TEXT NOT NULL, hedge_type TEXT NOT NULL,"
-    " price_cents INTEGER NOT NULL, cleared_milli INTEGER NOT NULL, capacity_milli INTEGER NOT NULL,"
-    " PRIMARY KEY (market, source, sink, tou, period, hedge_type))"
-)
-registry.schema(
-    "CREATE TABLE IF NOT EXISTS clearing_runs (market TEXT PRIMARY KEY, cleared_at TEXT NOT NULL)"
-)
 
 SAME_ZONE_CAPACITY_MW = 500
 CROSS_ZONE_CAPACITY_MW = 200
@@ -209,7 +188,6 @@ def clear_path(
 # --------------------------------------------------------------------------------------
 # the market.clear listener
 # --------------------------------------------------------------------------------------
-@registry.on("market.clear")
 def clear_market(conn: sqlite3.Connection, market: Market | str, clock: Any = None, **_: Any) -> None:
     m = market if isinstance(market, Market) else markets.require_market(conn, market, clock)
     if conn.execute("SELECT 1 FROM clearing_runs WHERE market = ?", (m.name,)).fetchone():

@@ -23,9 +23,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from harness.sandbox import jsoncodec, registry
-
-_CORE_SCHEMA = ("CREATE TABLE IF NOT EXISTS id_sequences (kind TEXT PRIMARY KEY, value INTEGER NOT NULL)",)
+from harness.sandbox import jsoncodec
+from harness.sandbox.store.schema import SCHEMA_VERSION, TABLES
 
 MAX_ID = 9_999_999_999  # CAISO ids (bids, CRRs) fit in ten digits
 
@@ -52,6 +51,19 @@ def next_id(conn: sqlite3.Connection, kind: str, start: int = 1) -> int:
     return value
 
 
+class SchemaVersionError(RuntimeError):
+    """The database file was written by another version of the sandbox's schema."""
+
+    def __init__(self, path: Path, found: int) -> None:
+        self.path, self.found = path, found
+        written = f"schema version {found}" if found else "a crrsim from before schema versions"
+        super().__init__(
+            f"The sandbox database {path} was written by {written}; this crrsim uses schema version "
+            f"{SCHEMA_VERSION}. It holds rehearsal data only: move or delete the file (and its -wal/-shm "
+            f"files) to start afresh, or give another one with --db."
+        )
+
+
 class Store:
     """One connection per process; ``write()`` is an IMMEDIATE transaction, reentrant."""
 
@@ -75,18 +87,22 @@ class Store:
         self.create_schema()
 
     def create_schema(self) -> None:
-        """Run the core DDL and every service's ``registry.schema`` DDL (idempotent)."""
+        """Create every table of ``schema.TABLES`` (idempotent), after checking that the file
+        was written by this schema version; a new file is stamped with it."""
         # executescript (not a write() transaction): DDL may hold several statements, and
         # IF NOT EXISTS makes each one idempotent, also when several workers start at once.
-        import harness.sandbox.clock  # noqa: F401  (core tables register on import)
-        import harness.sandbox.holdings  # noqa: F401
-        import harness.sandbox.markets  # noqa: F401
-        import harness.sandbox.participants  # noqa: F401
-
-        registry.load_services()
         with self._lock:
-            for ddl in (*_CORE_SCHEMA, *registry.SCHEMAS):
+            found = int(self._conn.execute("PRAGMA user_version").fetchone()[0])
+            if found not in (0, SCHEMA_VERSION) or (found == 0 and self._has_tables()):
+                raise SchemaVersionError(self.path, found)
+            for ddl in TABLES:
                 self._conn.executescript(ddl)
+            if found == 0:
+                self._conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+
+    def _has_tables(self) -> bool:
+        """A file with tables but no version stamp predates schema versions (crrsim <= 0.1)."""
+        return self._conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' LIMIT 1").fetchone() is not None
 
     @contextmanager
     def write(self) -> Iterator[sqlite3.Connection]:

@@ -15,14 +15,13 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from harness.sandbox import registry
+from harness.sandbox.domain.windows import scheduled_status
 from harness.sandbox.errors import CRRError
 from harness.sandbox.store import dumps, loads
 from harness.sandbox.timefmt import iso, parse
-from harness.sandbox.windows import scheduled_status
 
 if TYPE_CHECKING:
-    from harness.sandbox.clock import Clock
+    from harness.sandbox.domain.clock import Clock
 
 ALLOCATION = "ALLOCATION"
 AUCTION = "AUCTION"
@@ -32,20 +31,6 @@ STATUSES = ("PREP", "OPEN", "CLOSED", "POSTED")
 MARKET_TYPES = (ALLOCATION, AUCTION)
 MARKET_TERMS = (MONTHLY, ANNUAL)
 
-registry.schema(
-    "CREATE TABLE IF NOT EXISTS markets ("
-    " name TEXT PRIMARY KEY,"
-    " market_type TEXT NOT NULL,"
-    " term TEXT NOT NULL,"
-    " periods TEXT NOT NULL,"  # JSON [[name, startISO, endISO], ...]
-    " tous TEXT NOT NULL,"  # JSON ["ON", "OFF"]
-    " open_date TEXT NOT NULL,"
-    " close_date TEXT NOT NULL,"
-    " data_publish_date TEXT NOT NULL,"
-    " tier INTEGER,"
-    " status_override TEXT,"
-    " posted_at TEXT)"
-)
 
 
 @dataclass(frozen=True)
@@ -139,7 +124,7 @@ def _parse_row(row: sqlite3.Row) -> Market:
 
 def _now(conn: sqlite3.Connection, clock: Clock | None) -> datetime:
     """Status is always computed against the simulated clock stored alongside the markets."""
-    from harness.sandbox.clock import now_from
+    from harness.sandbox.domain.clock import now_from
 
     return clock.now() if clock is not None else now_from(conn)
 

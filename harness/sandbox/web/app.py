@@ -24,6 +24,7 @@ import inspect
 import logging
 import os
 import weakref
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -31,23 +32,26 @@ from typing import Any
 from aiohttp import web
 
 from harness.contract import Catalogue, Operation, Service, load_catalogue
-from harness.sandbox import registry
-from harness.sandbox.clock import Clock
-from harness.sandbox.context import Caller, Reply, SandboxRequest
+from harness.sandbox import control, services
+from harness.sandbox.control import OperatorCall
+from harness.sandbox.domain.clock import Clock
 from harness.sandbox.errors import CRRError
-from harness.sandbox.guard import in_request, read_body
-from harness.sandbox.provisioning import load_provisioning
-from harness.sandbox.responses import (
+from harness.sandbox.jsoncodec import loads
+from harness.sandbox.services.request import Caller, Handler, Reply, SandboxRequest
+from harness.sandbox.store import Store
+from harness.sandbox.web.guard import in_request, read_body
+from harness.sandbox.web.provisioning import load_provisioning
+from harness.sandbox.web.responses import (
     JSON_CONTENT_TYPE,
     REQUEST_ID_HEADER,
     dumps,
     error_response,
     error_templates,
+    json_response,
     service_version,
 )
-from harness.sandbox.store import Store
-from harness.sandbox.tls import common_name
-from harness.sandbox.validation import OperationValidator, ResponseChecker, check_request_id
+from harness.sandbox.web.tls import common_name
+from harness.sandbox.web.validation import OperationValidator, ResponseChecker, check_request_id
 
 log = logging.getLogger("crrsim.sandbox")
 
@@ -65,24 +69,16 @@ class Route:
     checker: ResponseChecker | None
     templates: dict[str, tuple[int | None, str]]
     version: str
+    handler: Handler | None  # None: the contract has it, the sandbox does not (SER0029)
     # worked out once from the operation (Operation.writes is a property that scans the tags)
     writes: bool = field(init=False)
     service_name: str = field(init=False)
     reads_body: bool = field(init=False)
-    _handler: registry.Handler | None = field(init=False, default=None)
 
     def __post_init__(self) -> None:
         self.writes = self.operation.writes
         self.service_name = self.operation.service
         self.reads_body = self.validator.body_validator is not None
-        self._handler = registry.HANDLERS.get((self.operation.service, self.operation.operation_id))
-
-    @property
-    def handler(self) -> registry.Handler | None:
-        # bound at start-up; a handler registered later is still found (the registry stays the source)
-        if self._handler is None:
-            self._handler = registry.HANDLERS.get((self.operation.service, self.operation.operation_id))
-        return self._handler
 
 
 class Sandbox:
@@ -104,6 +100,7 @@ class Sandbox:
         self.methods: dict[str, list[str]] = {}
         # verified peer certificate -> caller, once per TLS connection (see module docstring)
         self._callers: weakref.WeakKeyDictionary[Any, Caller] = weakref.WeakKeyDictionary()
+        handlers = services.handlers()
         for service in catalogue:
             templates = error_templates(service)
             for op in service.operations:
@@ -115,6 +112,7 @@ class Sandbox:
                     checker=ResponseChecker(op) if strict else None,
                     templates=templates,
                     version=service_version(op.path),
+                    handler=handlers.get((op.service, op.operation_id)),
                 )
                 self.methods.setdefault(path, []).append(op.method)
 
@@ -199,6 +197,37 @@ class Sandbox:
             )
             return error_response(CRRError("SER0028"), request_id=request_id)
 
+    def control_handler(self, operation: control.Operation) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
+        """The one way a control-plane operation is served: operator certificate only, a JSON
+        object in, JSON out, CRRServiceException bodies for refusals."""
+
+        async def run(request: web.Request) -> web.StreamResponse:
+            try:
+                if not self.caller(request).operator:
+                    raise CRRError("SEC0002")
+                body: Any = {}
+                if request.can_read_body:
+                    raw = await read_body(request)
+                    if raw.strip():
+                        try:
+                            body = loads(raw)
+                        except ValueError as exc:
+                            raise CRRError("SER0017", "the body is not valid JSON") from exc
+                if not isinstance(body, dict):
+                    raise CRRError("SER0017", "the body must be a JSON object")
+                call = OperatorCall(self.store, self.clock, request.match_info, request.query, body)
+                return json_response(operation(call))
+            except CRRError as err:
+                return error_response(err)
+            except Exception:
+                log.exception("control plane %s failed", request.path)
+                return error_response(CRRError("SER0028"))
+
+        async def handle(request: web.Request) -> web.StreamResponse:
+            return await in_request(request, run)
+
+        return handle
+
     def render(self, route: Route, reply: Reply, request_id: str) -> web.Response:
         headers = {REQUEST_ID_HEADER: request_id, **reply.headers} if reply.headers else {REQUEST_ID_HEADER: request_id}
         if reply.raw is not None:
@@ -230,9 +259,6 @@ def build_app(
     strict: bool | None = None,
 ) -> web.Application:
     """The whole sandbox as an aiohttp application (TLS is the server's job)."""
-    from harness.sandbox.control import add_control_routes
-
-    registry.load_services()
     catalogue = load_catalogue(specs)
     store = Store(db)
     if strict is None:
@@ -240,10 +266,8 @@ def build_app(
     sandbox = Sandbox(catalogue, store, load_provisioning(provisioning), strict=strict)
     app = web.Application(client_max_size=MAX_BODY)
     app[SANDBOX_KEY] = sandbox
-    add_control_routes(app, sandbox)
-    from harness.sandbox.control_ext import add_ext_routes
-
-    add_ext_routes(app, sandbox)
+    for method, path, operation in control.ROUTES:
+        app.router.add_route(method, control.PREFIX + path, sandbox.control_handler(operation))
     # every contract path as a plain (exact-match) resource: aiohttp finds it with one dict
     # look-up instead of walking up the path to the catch-all; the catch-all stays for the rest
     for path in sandbox.methods:
@@ -255,8 +279,3 @@ def build_app(
 
     app.on_cleanup.append(close_store)
     return app
-
-
-def reply_json(body: Any, status: int = 200) -> Reply:
-    """Convenience for handlers: ``return reply_json({...})``."""
-    return Reply(body=body, status=status)

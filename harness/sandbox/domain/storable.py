@@ -11,8 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from harness.sandbox.errors import CRRError
-from harness.sandbox.services.historical_forecasted_load import raise_all
+from harness.sandbox.errors import CRRError, raise_all
 from harness.sandbox.timefmt import parse
 
 MAX_STORED = 2**63 - 1  # SQLite INTEGER

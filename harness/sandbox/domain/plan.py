@@ -9,8 +9,8 @@ CAISO's. Everything is relative to ``base`` (the week-1 Monday at
 
 ``setup_plan`` also sets the simulated clock to ``base`` (frozen: every market is PREP), gives
 each participant the Market Sim credit limit, seeds holdings so sell offers and secondary
-trades are possible from day one, and emits ``plan.setup`` so service modules can seed their
-own data (load, load migration, TORs, messages).
+trades are possible from day one, and seeds what the other rules need for the plan: load
+submission windows, load migration markets, TOR conversion windows and nomination caps.
 """
 
 from __future__ import annotations
@@ -20,9 +20,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from harness.sandbox import holdings, participants, registry
-from harness.sandbox.clock import Clock
-from harness.sandbox.markets import ALLOCATION, ANNUAL, AUCTION, MONTHLY, Market, Period, create_market
+from harness.sandbox.domain import holdings, load, load_migration, nomination, participants, tor
+from harness.sandbox.domain.clock import Clock
+from harness.sandbox.domain.markets import ALLOCATION, ANNUAL, AUCTION, MONTHLY, Market, Period, create_market
 
 PACIFIC = ZoneInfo("America/Los_Angeles")
 SIM_WEEK1_MONDAY = datetime(2026, 2, 2, 0, 0, tzinfo=PACIFIC).astimezone(UTC)
@@ -137,7 +137,11 @@ def setup_plan(conn: sqlite3.Connection, clock: Clock, base: datetime | None = N
         for owner, source, sink, mw, tou, period in SEED_HOLDINGS:
             start, end = period_bounds(period)
             holdings.grant(conn, owner, source, sink, mw, "OBL", tou, period, "AUC", SEED_MARKET, start, end)
-    registry.emit("plan.setup", conn=conn, clock=clock)
+    now = clock.now()
+    load.seed_plan(conn, now)
+    load_migration.seed_plan(conn, now)
+    tor.seed_plan(conn, now)
+    nomination.seed_plan(conn)
     return markets
 
 

@@ -46,29 +46,22 @@ The lock also holds between the workers of a multi-process sandbox (see ``EditLo
 from __future__ import annotations
 
 import asyncio
-import errno
-import hashlib
-import os
 import secrets
 import sqlite3
-import struct
-import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from harness.sandbox import markets, network, registry
-from harness.sandbox.context import Reply
+from harness.sandbox.domain import markets, network
 from harness.sandbox.errors import CRRError
 from harness.sandbox.jsoncodec import dumps, dumps_text, loads
 from harness.sandbox.store import MAX_ID
 from harness.sandbox.timefmt import iso
 
 if TYPE_CHECKING:
-    from harness.sandbox.context import SandboxRequest
-    from harness.sandbox.markets import Market
-    from harness.sandbox.store import Store
+    from harness.sandbox.domain.clock import Clock
+    from harness.sandbox.domain.markets import Market
 
 MAX_RECORDS = 500  # bids + offers (or nominations) per portfolio: CAISO's upload limit
 MAX_NAME = 100
@@ -83,40 +76,7 @@ NEW, VALID, INVALID, SUBMITTED, REJECTED, DELETED = (
     "REJECTED",
     "DELETED",
 )
-SUBMITTABLE = (VALID, REJECTED)
 
-registry.schema(
-    "CREATE TABLE IF NOT EXISTS crr_portfolios ("
-    " portfolio_id INTEGER PRIMARY KEY,"
-    " service TEXT NOT NULL,"  # auction | nomination
-    " market TEXT NOT NULL,"
-    " participant TEXT NOT NULL,"
-    " name TEXT NOT NULL,"
-    " status TEXT NOT NULL,"
-    " error_message TEXT,"
-    " required_credit_cents INTEGER NOT NULL DEFAULT 0,"
-    " body TEXT NOT NULL,"  # the contract's Portfolio object, rendered once: records never change
-    " created_at TEXT NOT NULL,"
-    " updated_at TEXT NOT NULL,"
-    " UNIQUE (service, market, participant, name))"
-)
-registry.schema(
-    "CREATE TABLE IF NOT EXISTS crr_portfolio_recordsets ("
-    " portfolio_id INTEGER PRIMARY KEY REFERENCES crr_portfolios(portfolio_id) ON DELETE CASCADE,"
-    # one compact JSON document per portfolio: {"curves": [[[mw_milli, price_cents], ...], ...],
-    # "records": [[record_id, side, crr_id, asset_owner, source, sink, hedge_type, tou, period,
-    # crr_type, mw_milli, curve index or null], ...]}. Why not a row per record: records never
-    # change after creation and are only ever read a portfolio (or a market) at a time, while
-    # 500 row inserts plus their index were a fifth of a maximum-size upload; curves are stored
-    # once per distinct curve.
-    " records TEXT NOT NULL)"
-)
-registry.schema(
-    "CREATE TABLE IF NOT EXISTS edit_leases ("  # cross-worker edit locks (EditLocks)
-    " lease TEXT PRIMARY KEY,"
-    " holder TEXT NOT NULL,"
-    " expires REAL NOT NULL)"
-)
 
 RECORD_ID_KIND = "portfolio_record"  # one id sequence for bidIds and nominationIds
 
@@ -323,101 +283,6 @@ class PortfolioRules:
 
 
 # --------------------------------------------------------------------------------------
-# edit lock
-# --------------------------------------------------------------------------------------
-class EditLocks:
-    """Per-portfolio edit lock: a second concurrent writer gets POR0306 instead of waiting.
-
-    Held in this process (a set) and, when a store is given, across the workers of a
-    multi-process sandbox too: as an open-file-description byte lock (Linux ``F_OFD_SETLK``) at
-    a 62-bit hash of the key in a file beside the database -- no SQLite write per edit, and the
-    kernel drops the lock if a worker dies -- or, where that is unavailable, as a lease row in
-    SQLite whose expiry bounds how long a dead worker's lease blocks that portfolio.
-    """
-
-    LEASE_S = 60.0
-
-    def __init__(self, use_file_locks: bool = True) -> None:
-        self._held: set[tuple[str, ...]] = set()
-        self._file_locks = use_file_locks and hasattr(fcntl_module(), "F_OFD_SETLK")
-        self._files: dict[tuple[int, str], int] = {}
-
-    @property
-    def _me(self) -> str:
-        return f"{os.getpid()}-{id(self)}"  # read when used: workers fork after this object exists
-
-    @contextmanager
-    def hold(self, key: tuple[str, ...], store: Store | None = None) -> Iterator[None]:
-        if key in self._held:
-            raise CRRError("POR0306")
-        lease = "\x1f".join(key)
-        release = None if store is None else self._take(store, lease)
-        self._held.add(key)
-        try:
-            yield
-        finally:
-            self._held.discard(key)
-            if release is not None:
-                release()
-
-    def held(self, key: tuple[str, ...]) -> bool:
-        return key in self._held
-
-    def _take(self, store: Store, lease: str) -> Callable[[], None]:
-        if self._file_locks and str(store.path) != ":memory:":
-            return self._take_file_lock(store, lease)
-        self._take_lease(store, lease)
-
-        def release() -> None:
-            with store.write() as conn:
-                conn.execute("DELETE FROM edit_leases WHERE lease = ? AND holder = ?", (lease, self._me))
-
-        return release
-
-    def _take_file_lock(self, store: Store, lease: str) -> Callable[[], None]:
-        fcntl = fcntl_module()
-        where = (os.getpid(), str(store.path))  # a forked worker opens its own description
-        fd = self._files.get(where)
-        if fd is None:
-            fd = self._files[where] = os.open(f"{store.path}-edit-locks", os.O_RDWR | os.O_CREAT, 0o600)
-        offset = int.from_bytes(hashlib.blake2b(lease.encode(), digest_size=8).digest(), "big") >> 2
-
-        def lock(kind: int) -> None:
-            fcntl.fcntl(fd, fcntl.F_OFD_SETLK, struct.pack("hhqqi4x", kind, os.SEEK_SET, offset, 1, 0))
-
-        try:
-            lock(fcntl.F_WRLCK)
-        except OSError as exc:
-            if exc.errno in (errno.EAGAIN, errno.EACCES):
-                raise CRRError("POR0306") from None
-            raise
-        return lambda: lock(fcntl.F_UNLCK)
-
-    def _take_lease(self, store: Store, lease: str) -> None:
-        now = time.time()
-        with store.write() as conn:
-            conn.execute("DELETE FROM edit_leases WHERE lease = ? AND expires < ?", (lease, now))
-            taken = conn.execute(
-                "INSERT INTO edit_leases(lease, holder, expires) VALUES (?, ?, ?) ON CONFLICT(lease) DO NOTHING",
-                (lease, self._me, now + self.LEASE_S),
-            ).rowcount
-        if not taken:
-            raise CRRError("POR0306")
-
-
-def fcntl_module() -> Any:
-    """``fcntl`` where the platform has it (not on Windows), else None."""
-    try:
-        import fcntl
-    except ImportError:
-        return None
-    return fcntl
-
-
-EDIT_LOCKS = EditLocks()
-
-
-# --------------------------------------------------------------------------------------
 # shared checks
 # --------------------------------------------------------------------------------------
 def check_portfolio_name(name: Any) -> str:
@@ -432,9 +297,9 @@ def check_portfolio_name(name: Any) -> str:
     return name
 
 
-def require_market(conn: sqlite3.Connection, req: SandboxRequest, rules: PortfolioRules, name: str) -> Market:
+def require_market(conn: sqlite3.Connection, rules: PortfolioRules, name: str, clock: Clock | None) -> Market:
     """The market, which must exist *as a market of this service's type* (else MKT0001)."""
-    market = markets.get_market(conn, name, req.clock)
+    market = markets.get_market(conn, name, clock)
     if market is None or market.market_type != rules.market_type:
         raise CRRError("MKT0001", name)
     return market
@@ -447,19 +312,21 @@ def require_window(market: Market, rules: PortfolioRules, operation: str) -> Non
 
 def find_portfolio(
     conn: sqlite3.Connection,
-    req: SandboxRequest,
     rules: PortfolioRules,
     market: str,
     participant: str,
     name: str,
+    acting_for: frozenset[str] = frozenset(),
 ) -> sqlite3.Row:
+    """The portfolio of ``participant``; POR0023 when another SC the caller may act for
+    (``acting_for``) owns that name, else POR0100 (never revealing anyone else's)."""
     row = conn.execute(
         "SELECT * FROM crr_portfolios WHERE service = ? AND market = ? AND participant = ? AND name = ?",
         (rules.service, market, participant, name),
     ).fetchone()
     if row is not None:
         return row
-    others = sorted(req.caller.sc_ids - {participant})
+    others = sorted(acting_for - {participant})
     if others:
         marks = ",".join("?" * len(others))
         owner = conn.execute(
@@ -492,21 +359,8 @@ def status_body(
     return body
 
 
-def _json_reply(text: str) -> Reply:
-    return Reply(raw=text.encode(), content_type="application/json")
-
-
-def _identifier(req: SandboxRequest) -> tuple[str, str, str]:
-    """(participant, market, portfolio name) from query parameters or a PortfolioIdentifier body."""
-    src: Mapping[str, Any] = req.body if isinstance(req.body, dict) else req.params
-    market = src.get("marketName", src.get("market"))  # CAISO's nomination file says "market"
-    if not isinstance(market, str):
-        raise CRRError("SER0017", "marketName is required")
-    participant = req.participant(src.get("participantName"))
-    return participant, market, check_portfolio_name(src.get("portfolioName"))
-
-
-def _problem_errors(problems: Sequence[str], first: str | None) -> CRRError:
+def problem_errors(problems: Sequence[str], first: str | None) -> CRRError:
+    """Problems as one CRRError (each its own SER0030 entry, at most MAX_LISTED_ERRORS)."""
     errors = [CRRError("SER0030", detail=p) for p in problems[:MAX_LISTED_ERRORS]]
     if len(problems) > MAX_LISTED_ERRORS:
         errors.append(
@@ -520,13 +374,10 @@ def _problem_errors(problems: Sequence[str], first: str | None) -> CRRError:
 
 
 # --------------------------------------------------------------------------------------
-# operations
+# the lifecycle, on plain values (the services' handlers read requests and shape replies)
 # --------------------------------------------------------------------------------------
-async def create(req: SandboxRequest, rules: PortfolioRules) -> Reply:
-    body = req.body if isinstance(req.body, dict) else {}
-    participant = req.participant(body.get("participantName"))
-    name = check_portfolio_name(body.get("portfolioName"))
-    market_name = str(body.get("marketName", ""))
+def upload_records(rules: PortfolioRules, body: Mapping[str, Any]) -> list[tuple[str, dict[str, Any]]]:
+    """(side, record) for every record object of a creation body, at most MAX_RECORDS."""
     raw: list[tuple[str, dict[str, Any]]] = []
     for side, field_name, _ in rules.collections:
         items = body.get(field_name) or []
@@ -537,44 +388,39 @@ async def create(req: SandboxRequest, rules: PortfolioRules) -> Reply:
             detail=f"The portfolio holds {len(raw)} records; at most {MAX_RECORDS} bids and offers"
             f" (or nominations) are accepted in one portfolio.",
         )
-    key = (rules.service, market_name, participant, name)
-    with EDIT_LOCKS.hold(key, req.store):
-        with req.store.read() as conn:
-            market = require_market(conn, req, rules, market_name)
-            require_window(market, rules, "create")
-            _refuse_duplicate(conn, rules, market_name, participant, name)
-            ctx = CreateContext(participant, market, {})
-            rules.prepare(conn, ctx, raw)
-        records: list[Record] = []
-        problems: list[str] = []
-        labels = {side: key for side, key, _ in rules.collections}
-        counters: dict[str, int] = {}
-        for start in range(0, len(raw), CHUNK):
-            if start:
-                await asyncio.sleep(0)  # let other clients in while a big upload is checked
-            for side, item in raw[start : start + CHUNK]:
-                index = counters.get(side, 0)
-                counters[side] = index + 1
-                record, found = rules.parse(side, item, ctx)
-                if found:
-                    problems.extend(f"{labels[side]}[{index}]: {p}" for p in found)
-                elif record is not None:
-                    records.append(record)
-        if not problems:
-            problems = rules.check_portfolio(records, raw)
-        if problems:
-            raise _problem_errors(problems, rules.creation_failed_code)
-        status = VALID if records else NEW
-        with req.store.write() as conn:
-            # the window or the name may have changed while the records were checked
-            market = require_market(conn, req, rules, market_name)
-            require_window(market, rules, "create")
-            _refuse_duplicate(conn, rules, market_name, participant, name)
-            _insert(conn, req, rules, market_name, participant, name, status, raw, records)
-    return Reply(status_body(name, market_name, status))
+    return raw
 
 
-def _refuse_duplicate(
+async def check_records(
+    rules: PortfolioRules, ctx: CreateContext, raw: Sequence[tuple[str, dict[str, Any]]]
+) -> list[Record]:
+    """Every record through the service's rules; the problems of all of them as one error.
+
+    Checked in chunks with a yield to the event loop between them, so other clients stay
+    served while a 500-record upload is checked."""
+    records: list[Record] = []
+    problems: list[str] = []
+    labels = {side: key for side, key, _ in rules.collections}
+    counters: dict[str, int] = {}
+    for start in range(0, len(raw), CHUNK):
+        if start:
+            await asyncio.sleep(0)
+        for side, item in raw[start : start + CHUNK]:
+            index = counters.get(side, 0)
+            counters[side] = index + 1
+            record, found = rules.parse(side, item, ctx)
+            if found:
+                problems.extend(f"{labels[side]}[{index}]: {p}" for p in found)
+            elif record is not None:
+                records.append(record)
+    if not problems:
+        problems = rules.check_portfolio(records, raw)
+    if problems:
+        raise problem_errors(problems, rules.creation_failed_code)
+    return records
+
+
+def refuse_duplicate(
     conn: sqlite3.Connection, rules: PortfolioRules, market: str, participant: str, name: str
 ) -> None:
     exists = conn.execute(
@@ -585,9 +431,8 @@ def _refuse_duplicate(
         raise CRRError("POR0101", name)
 
 
-def _insert(
+def insert(
     conn: sqlite3.Connection,
-    req: SandboxRequest,
     rules: PortfolioRules,
     market: str,
     participant: str,
@@ -595,24 +440,15 @@ def _insert(
     status: str,
     raw: Sequence[tuple[str, dict[str, Any]]],
     records: Sequence[Record],
+    now: datetime,
 ) -> None:
-    now = iso(req.clock.now())
+    when = iso(now)
     ids = allocate_ids(conn, RECORD_ID_KIND, len(records))
     body = _render_portfolio(rules, name, market, ids, raw)
     cur = conn.execute(
         "INSERT INTO crr_portfolios(service, market, participant, name, status, required_credit_cents, body,"
         " created_at, updated_at) VALUES (?,?,?,?,?,?,?,?,?)",
-        (
-            rules.service,
-            market,
-            participant,
-            name,
-            status,
-            rules.required_credit_cents(records),
-            body,
-            now,
-            now,
-        ),
+        (rules.service, market, participant, name, status, rules.required_credit_cents(records), body, when, when),
     )
     conn.execute(
         "INSERT INTO crr_portfolio_recordsets(portfolio_id, records) VALUES (?, ?)",
@@ -694,122 +530,54 @@ def allocate_ids(conn: sqlite3.Connection, kind: str, count: int) -> list[int]:
     return list(range(last - count + 1, last + 1))
 
 
-async def get(req: SandboxRequest, rules: PortfolioRules) -> Reply:
-    participant, market, name = _identifier(req)
-    with req.store.read() as conn:
-        require_market(conn, req, rules, market)
-        row = find_portfolio(conn, req, rules, market, participant, name)
-    return _json_reply(row["body"])
-
-
-async def list_portfolios(req: SandboxRequest, rules: PortfolioRules) -> Reply:
-    participant = req.participant()
-    market = str(req.params.get("marketName", ""))
-    with req.store.read() as conn:
-        require_market(conn, req, rules, market)
-        rows = conn.execute(
-            "SELECT body FROM crr_portfolios WHERE service = ? AND market = ? AND participant = ?"
-            " ORDER BY portfolio_id",
-            (rules.service, market, participant),
-        ).fetchall()
-    return _json_reply("[" + ",".join(r[0] for r in rows) + "]")
-
-
-async def status(req: SandboxRequest, rules: PortfolioRules) -> Reply:
-    participant, market, name = _identifier(req)
-    with req.store.read() as conn:
-        require_market(conn, req, rules, market)
-        row = find_portfolio(conn, req, rules, market, participant, name)
-    return Reply(status_body(row))
-
-
-async def required_credit(req: SandboxRequest, rules: PortfolioRules) -> Reply:
-    from harness.sandbox.credit import cents_to_dollars
-
-    participant, market, name = _identifier(req)
-    with req.store.read() as conn:
-        require_market(conn, req, rules, market)
-        row = find_portfolio(conn, req, rules, market, participant, name)
-    return Reply(
-        {
-            "portfolioName": row["name"],
-            "marketName": row["market"],
-            "requiredCredit": cents_to_dollars(row["required_credit_cents"]),
-        }
-    )
-
-
-def _set_status(
-    conn: sqlite3.Connection, req: SandboxRequest, row: sqlite3.Row, status: str, error: str | None = None
-) -> None:
+def set_status(conn: sqlite3.Connection, row: sqlite3.Row, status: str, now: datetime, error: str | None = None) -> None:
     conn.execute(
         "UPDATE crr_portfolios SET status = ?, error_message = ?, updated_at = ? WHERE portfolio_id = ?",
-        (status, error, iso(req.clock.now()), row["portfolio_id"]),
+        (status, error, iso(now), row["portfolio_id"]),
     )
 
 
-@contextmanager
-def _editing(
-    req: SandboxRequest, rules: PortfolioRules, action: str
-) -> Iterator[tuple[sqlite3.Connection, sqlite3.Row, str, str]]:
-    """One edit of an existing portfolio: its edit lock, a write transaction, the market's window
-    for ``action``, and the portfolio row. Yields (conn, row, name, market_name)."""
-    participant, market_name, name = _identifier(req)
-    with (
-        EDIT_LOCKS.hold((rules.service, market_name, participant, name), req.store),
-        req.store.write() as conn,
-    ):
-        market = require_market(conn, req, rules, market_name)
-        require_window(market, rules, action)
-        yield conn, find_portfolio(conn, req, rules, market_name, participant, name), name, market_name
+def submit(conn: sqlite3.Connection, rules: PortfolioRules, row: sqlite3.Row, now: datetime) -> CRRError | None:
+    """Submit a portfolio. Refusals of the request raise; a portfolio that fails its
+    state-dependent checks is saved INVALID (or REJECTED for credit) and the error to answer
+    with is returned, so the caller commits the new status first and raises it after."""
+    name, market = row["name"], row["market"]
+    state = row["status"]
+    if state == NEW:
+        raise CRRError("POR0013", name)
+    if state == SUBMITTED:
+        raise CRRError("POR0051", name, market)
+    if state == INVALID:
+        raise CRRError(rules.in_error_code, name, market)
+    rules.refuse_submission(conn, row)
+    records = load_records(conn, "p.portfolio_id = ?", (row["portfolio_id"],))
+    problems = rules.submission_errors(conn, row, records)
+    credit = None if problems else rules.credit_problem(conn, row)
+    if problems:
+        set_status(conn, row, INVALID, now, "; ".join(problems) + ";")
+        return problem_errors(problems, None)
+    if credit:
+        set_status(conn, row, REJECTED, now, credit)
+        return CRRError("SER0030", detail=credit)
+    set_status(conn, row, SUBMITTED, now)
+    return None
 
 
-async def submit(req: SandboxRequest, rules: PortfolioRules) -> Reply:
-    failure: CRRError | None = None
-    with _editing(req, rules, "submit") as (conn, row, name, market_name):
-        state = row["status"]
-        if state == NEW:
-            raise CRRError("POR0013", name)
-        if state == SUBMITTED:
-            raise CRRError("POR0051", name, market_name)
-        if state == INVALID:
-            raise CRRError(rules.in_error_code, name, market_name)
-        rules.refuse_submission(conn, row)
-        records = load_records(conn, "p.portfolio_id = ?", (row["portfolio_id"],))
-        problems = rules.submission_errors(conn, row, records)
-        credit = None if problems else rules.credit_problem(conn, row)
-        if problems:
-            _set_status(conn, req, row, INVALID, "; ".join(problems) + ";")
-            failure = _problem_errors(problems, None)
-        elif credit:
-            _set_status(conn, req, row, REJECTED, credit)
-            failure = CRRError("SER0030", detail=credit)
-        else:
-            _set_status(conn, req, row, SUBMITTED)
-    if failure is not None:
-        raise failure  # after the commit: the INVALID/REJECTED status is saved
-    return Reply(status_body(name, market_name, SUBMITTED))
+def retract(conn: sqlite3.Connection, row: sqlite3.Row, now: datetime) -> None:
+    name, state = row["name"], row["status"]
+    if state == NEW:
+        raise CRRError("POR0012", name)
+    if state == INVALID:
+        raise CRRError("POR0011", name)
+    if state != SUBMITTED:
+        raise CRRError("POR0038", name)
+    set_status(conn, row, VALID, now)
 
 
-async def retract(req: SandboxRequest, rules: PortfolioRules) -> Reply:
-    with _editing(req, rules, "retract") as (conn, row, name, market_name):
-        state = row["status"]
-        if state == NEW:
-            raise CRRError("POR0012", name)
-        if state == INVALID:
-            raise CRRError("POR0011", name)
-        if state != SUBMITTED:
-            raise CRRError("POR0038", name)
-        _set_status(conn, req, row, VALID)
-    return Reply(status_body(name, market_name, VALID))
-
-
-async def delete(req: SandboxRequest, rules: PortfolioRules) -> Reply:
-    with _editing(req, rules, "delete") as (conn, row, name, market_name):
-        if row["status"] == SUBMITTED:
-            raise CRRError("POR0010", name)
-        conn.execute("DELETE FROM crr_portfolios WHERE portfolio_id = ?", (row["portfolio_id"],))
-    return Reply(status_body(name, market_name, DELETED))
+def delete(conn: sqlite3.Connection, row: sqlite3.Row) -> None:
+    if row["status"] == SUBMITTED:
+        raise CRRError("POR0010", row["name"])
+    conn.execute("DELETE FROM crr_portfolios WHERE portfolio_id = ?", (row["portfolio_id"],))
 
 
 def submitted_records(

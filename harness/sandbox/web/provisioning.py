@@ -16,7 +16,7 @@ from typing import Any
 
 import yaml
 
-from harness.sandbox.context import Caller
+from harness.sandbox.services.request import Caller
 
 OPERATOR = "operator"
 

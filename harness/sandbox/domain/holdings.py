@@ -13,30 +13,12 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from harness.sandbox import registry
 from harness.sandbox.errors import CRRError
 from harness.sandbox.store import next_id
 from harness.sandbox.timefmt import iso, parse
 
 CRR_ID_KIND = "crr"
 
-registry.schema(
-    "CREATE TABLE IF NOT EXISTS crr_holdings ("
-    " crr_id INTEGER PRIMARY KEY,"
-    " owner TEXT NOT NULL,"
-    " source TEXT NOT NULL,"
-    " sink TEXT NOT NULL,"
-    " mw_milli INTEGER NOT NULL,"
-    " hedge_type TEXT NOT NULL,"
-    " tou TEXT NOT NULL,"
-    " period TEXT NOT NULL,"
-    " crr_type TEXT NOT NULL,"
-    " market TEXT NOT NULL,"
-    " start_date TEXT NOT NULL,"
-    " end_date TEXT NOT NULL,"
-    " parent_id INTEGER)"
-)
-registry.schema("CREATE INDEX IF NOT EXISTS crr_holdings_owner ON crr_holdings(owner)")
 
 
 def to_milli(mw: float | int | str | Decimal) -> int:

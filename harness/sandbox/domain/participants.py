@@ -4,13 +4,8 @@ from __future__ import annotations
 
 import sqlite3
 
-from harness.sandbox import registry
-
 DEFAULT_CREDIT_LIMIT = 10_000_000.0
 
-registry.schema(
-    "CREATE TABLE IF NOT EXISTS participants ( sc_id TEXT PRIMARY KEY, credit_limit REAL NOT NULL)"
-)
 
 
 def set_credit_limit(conn: sqlite3.Connection, sc: str, limit: float = DEFAULT_CREDIT_LIMIT) -> None:
@@ -25,3 +20,12 @@ def credit_limit(conn: sqlite3.Connection, sc: str) -> float:
     """The SC's limit; SCs the plan did not seed get the Market Sim default."""
     row = conn.execute("SELECT credit_limit FROM participants WHERE sc_id = ?", (sc,)).fetchone()
     return float(row[0]) if row else DEFAULT_CREDIT_LIMIT
+
+
+def known_participant(conn: sqlite3.Connection, sc: str) -> bool:
+    """SC IDs the sandbox knows: the participants table, else the dev identities."""
+    if conn.execute("SELECT 1 FROM participants WHERE sc_id = ?", (sc,)).fetchone():
+        return True
+    from harness.pki.identities import DEV_IDENTITIES
+
+    return any(sc in ident.sc_ids for ident in DEV_IDENTITIES)

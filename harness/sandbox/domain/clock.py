@@ -11,16 +11,7 @@ from __future__ import annotations
 import sqlite3
 from datetime import UTC, datetime, timedelta
 
-from harness.sandbox import registry
 from harness.sandbox.store import Store
-
-registry.schema(
-    "CREATE TABLE IF NOT EXISTS sim_clock ("
-    " id INTEGER PRIMARY KEY CHECK (id = 1),"
-    " sim_epoch REAL NOT NULL,"  # simulated instant (POSIX seconds) at real_epoch
-    " real_epoch REAL NOT NULL,"
-    " running INTEGER NOT NULL DEFAULT 0)"
-)
 
 
 def utcnow() -> datetime:
