@@ -266,14 +266,6 @@ def _service_from(path: Path, spec: dict[str, Any]) -> Service:
     )
 
 
-def load_service(path: Path, *, validate: bool = True) -> Service:
-    """Load one contract file; ``validate`` adds the OpenAPI 3.0 structural check."""
-    spec = _read_spec(path)
-    if validate:
-        validate_document(spec, path.name)
-    return _service_from(path, spec)
-
-
 def resolve_specs_dir(explicit: str | os.PathLike[str] | None = None) -> Path:
     """Explicit folder, else $CRRSIM_SPECS, else our own contract."""
     if explicit:

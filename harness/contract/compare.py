@@ -85,7 +85,6 @@ FACET_KEYWORDS = (
     "maxProperties",
     "default",
 )
-PARAMETER_FACETS = ("type", "format", "pattern", "maxLength", "minLength", "enum", "minimum", "maximum")
 
 
 def diff_schemas(ours: Any, theirs: Any, where: str, sides: Sides = OURS_VS_CAISO) -> list[str]:

@@ -70,10 +70,6 @@ class Issued:
     key: PrivateKey
 
 
-def generate_key(*, key_spec: KeySpec = RSA_2048) -> PrivateKey:
-    return key_spec.generate()
-
-
 def parse_san(value: str | x509.GeneralName) -> x509.GeneralName:
     """'127.0.0.1' / '::1' -> IP SAN, 'uri:...' -> URI SAN, 'email:...' -> RFC822, else DNS."""
     if isinstance(value, x509.GeneralName):

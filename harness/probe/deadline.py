@@ -15,7 +15,3 @@ class Deadline:
 
     def remaining(self) -> float:
         return max(MIN_STEP_S, self.seconds - (time.monotonic() - self.start))
-
-    @property
-    def expired(self) -> bool:
-        return time.monotonic() - self.start >= self.seconds

@@ -13,6 +13,8 @@ from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from harness.probe.report import probe_report
+
 if TYPE_CHECKING:
     from harness.reports import RunReport
 
@@ -239,6 +241,4 @@ class ProbeResult:
         return (f"{n} services", f"{every} failed the same way: {first.diagnosis}", first.fix, rid)
 
     def to_report(self) -> RunReport:
-        from harness.probe.report import probe_report  # report.py imports this module
-
         return probe_report(self)

@@ -11,7 +11,6 @@ import contextlib
 import errno
 import socket
 import time
-from dataclasses import dataclass
 
 from harness.probe.deadline import Deadline
 from harness.probe.model import Check, CheckStatus, make_check
@@ -19,13 +18,6 @@ from harness.probe.model import Check, CheckStatus, make_check
 # RFC 6761 6.4: resolvers "SHOULD always return immediately with a negative response" for
 # .invalid names. We honour that ourselves, so probing such a name never sends a DNS query.
 NEVER_RESOLVES = (".invalid",)
-
-
-@dataclass
-class Endpoint:
-    host: str
-    port: int
-    addresses: list[str]
 
 
 async def resolve(host: str, port: int, deadline: Deadline) -> tuple[Check, list[str]]:

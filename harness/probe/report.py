@@ -6,17 +6,22 @@ and never the settings object (it holds the pfx password).
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from harness import __version__
-from harness.probe.model import Check, CheckStatus, ProbeResult, ServiceResult
 from harness.reports import CaseResult, CaseStatus, Finding, RunReport, Section
+
+if TYPE_CHECKING:  # the model builds its report through this module, not the other way round
+    from harness.probe.model import Check, ProbeResult, ServiceResult
 
 PROBE_SCHEMA = "crrsim-probe/1"  # meta["probe_schema"]: bump when meta/data keys change meaning
 
+# CheckStatus value -> case status
 _CHECK_STATUS = {
-    CheckStatus.PASS: CaseStatus.PASSED,
-    CheckStatus.WARN: CaseStatus.WARNING,
-    CheckStatus.FAIL: CaseStatus.FAILED,
-    CheckStatus.SKIP: CaseStatus.SKIPPED,
+    "pass": CaseStatus.PASSED,
+    "warn": CaseStatus.WARNING,
+    "fail": CaseStatus.FAILED,
+    "skip": CaseStatus.SKIPPED,
 }
 
 
@@ -28,7 +33,7 @@ def check_case(check: Check) -> CaseResult:
     return CaseResult(
         group=check.group,
         name=check.title,
-        status=_CHECK_STATUS[check.status],
+        status=_CHECK_STATUS[check.status.value],
         duration_s=round(check.duration_s, 4),
         message=check.diagnosis,
         details=_fix(check.fix),

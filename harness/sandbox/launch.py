@@ -50,11 +50,6 @@ class RunningSandbox:
     def __post_init__(self) -> None:
         _LIVE[id(self)] = self
 
-    @property
-    def root_url(self) -> str:
-        """The server root (where ``/simctl/v1`` lives)."""
-        return self.url.rsplit("/crr", 1)[0]
-
     def stop(self, timeout: float = 10.0) -> None:
         """SIGTERM and wait (graceful: the server closes its store)."""
         if self.process.poll() is None:
