@@ -19,6 +19,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import dsa, ec, ed448, ed25519, rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
+from harness.pki import judgement
 from harness.pki.checks import (
     chain_problem,
     extended_key_usages,
@@ -28,6 +29,7 @@ from harness.pki.checks import (
     utc_now,
 )
 from harness.pki.issue import PrivateKey
+from harness.pki.judgement import Judgement
 from harness.pki.loading import (
     CertificateLoadError,
     LoadedCertificate,
@@ -118,23 +120,13 @@ class CertificateReport:
     chain: ChainCheck | None = None
     key_check: KeyCheck | None = None
     checked_at: datetime = field(default_factory=utc_now)
+    judgements: tuple[Judgement, ...] = ()
 
     @property
     def problems(self) -> list[str]:
-        """Each reason this certificate would fail as a TLS client identity, as a sentence."""
-        found: list[str] = []
-        if self.validity == "EXPIRED":
-            found.append(f"The certificate expired on {_day(self.not_after)}.")
-        elif self.validity == "NOT YET VALID":
-            found.append(f"The certificate is not valid until {_day(self.not_before)}.")
-        if not self.is_ca and not self.client_auth:
-            kind = "It is a server certificate: its" if self.server_auth else "Its"
-            found.append(f"{kind} extended key usage does not allow TLS client authentication (clientAuth).")
-        if self.chain is not None and not self.chain.trusted:
-            found.append(f"It is not issued by the CA in {self.chain.ca_file}: {self.chain.detail}.")
-        if self.key_check is not None and not self.key_check.matches:
-            found.append(f"The private key from {self.key_check.key_source} does not belong to this certificate.")
-        return found
+        """Each reason this certificate would fail as a TLS client identity, as a sentence
+        (the same judgements the connectivity probe makes: ``harness.pki.judgement``)."""
+        return [j.sentence for j in self.judgements if j.failed]
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
@@ -277,6 +269,14 @@ def describe(
     if key is None and loaded.key is not None:
         key, key_source = loaded.key, "the same file"
     key_check = KeyCheck(key_source or "the key file", key_matches(cert, key)) if key is not None else None
+    judged = [judgement.validity(cert, moment)]
+    if not is_ca(cert):  # a CA certificate is not meant to log in
+        judged.append(judgement.client_auth(cert))
+    if ca_certs is not None:
+        judged.append(judgement.chain(cert, ca_certs, loaded.chain, ca_source or "the CA file"))
+    if key is not None:
+        judged.append(judgement.key_match(cert, key, key_source or "the key file"))
+    judged.append(judgement.key_strength(cert))
     return CertificateReport(
         source=str(loaded.path),
         file_format=loaded.format,
@@ -306,6 +306,7 @@ def describe(
         chain=chain,
         key_check=key_check,
         checked_at=moment,
+        judgements=tuple(judged),
     )
 
 

@@ -11,17 +11,14 @@ import os
 import stat
 import time
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.asymmetric import ec, ed448, ed25519, rsa
-from cryptography.x509.oid import ExtendedKeyUsageOID
 
-from harness.pki.checks import chain_problem, extended_key_usages, key_matches
 from harness.pki.issue import PrivateKey
+from harness.pki.judgement import Judgement, describe_key, judge_client_identity
 from harness.pki.loading import (
     CertificateLoadError,
     PfxPasswordError,
@@ -30,10 +27,6 @@ from harness.pki.loading import (
     load_pfx,
 )
 from harness.probe.model import Check, CheckStatus, ProbeSettings, make_check
-
-EXPIRY_WARNING_DAYS = 30
-MIN_RSA_BITS = 2048
-MIN_EC_BITS = 256
 
 
 class IdentityError(Exception):
@@ -110,144 +103,11 @@ def summarize(cert: x509.Certificate) -> dict[str, str]:
     }
 
 
-def describe_key(pub: object) -> str:
-    if isinstance(pub, rsa.RSAPublicKey):
-        return f"RSA {pub.key_size}"
-    if isinstance(pub, ec.EllipticCurvePublicKey):
-        return f"EC {pub.curve.name}"
-    if isinstance(pub, ed25519.Ed25519PublicKey | ed448.Ed448PublicKey):
-        return type(pub).__name__.removesuffix("PublicKey")
-    return type(pub).__name__
-
-
-def check_key_match(m: Material) -> Check:
-    title = "Key matches certificate"
-    if key_matches(m.cert, m.key):
-        return make_check(
-            "local.key_match", title, CheckStatus.PASS, "the private key belongs to the certificate"
-        )
-    return make_check(
-        "local.key_match",
-        title,
-        CheckStatus.FAIL,
-        "the private key does not belong to the certificate (key/cert mismatch)",
-        "use the key generated together with this certificate, or the .pfx CAISO issued, which holds both",
-    )
-
-
-def check_validity(cert: x509.Certificate, now: datetime | None = None) -> Check:
-    now = now or datetime.now(UTC)
-    title = "Certificate validity period"
-    start, end = cert.not_valid_before_utc, cert.not_valid_after_utc
-    data: dict[str, Any] = {"not_before": start.isoformat(), "not_after": end.isoformat()}
-    if now < start:
-        return make_check(
-            "local.validity",
-            title,
-            CheckStatus.FAIL,
-            f"the certificate is not valid yet: it starts on {start:%Y-%m-%d %H:%M} UTC",
-            "wait until the start date, or check this machine's clock and time zone",
-            **data,
-        )
-    if now > end:
-        return make_check(
-            "local.validity",
-            title,
-            CheckStatus.FAIL,
-            f"the certificate expired on {end:%Y-%m-%d %H:%M} UTC",
-            "request a renewed certificate through your Local Security Administrator",
-            **data,
-        )
-    days = (end - now).days
-    data["days_left"] = str(days)
-    if days < EXPIRY_WARNING_DAYS:
-        return make_check(
-            "local.validity",
-            title,
-            CheckStatus.WARN,
-            f"the certificate expires in {days} days ({end:%Y-%m-%d})",
-            "request the renewal now: CAISO certificates take time to issue",
-            **data,
-        )
-    return make_check(
-        "local.validity", title, CheckStatus.PASS, f"valid until {end:%Y-%m-%d} ({days} days left)", **data
-    )
-
-
-def check_key_strength(cert: x509.Certificate) -> Check:
-    pub = cert.public_key()
-    title = "Key strength"
-    desc = describe_key(pub)
-    if isinstance(pub, rsa.RSAPublicKey):
-        strong = pub.key_size >= MIN_RSA_BITS
-    elif isinstance(pub, ec.EllipticCurvePublicKey):
-        strong = pub.curve.key_size >= MIN_EC_BITS
-    else:
-        strong = isinstance(pub, ed25519.Ed25519PublicKey | ed448.Ed448PublicKey)
-    if strong:
-        return make_check("local.key_strength", title, CheckStatus.PASS, f"{desc} key", key=desc)
-    return make_check(
-        "local.key_strength",
-        title,
-        CheckStatus.FAIL,
-        f"the {desc} key is too weak (RSA needs at least {MIN_RSA_BITS} bits, EC at least P-256)",
-        "request a new certificate with an RSA 2048+ or EC P-256+ key",
-        key=desc,
-    )
-
-
-def check_client_auth(cert: x509.Certificate) -> Check:
-    title = "Usable for client authentication"
-    eku = extended_key_usages(cert)
-    if eku is None:
-        return make_check(
-            "local.client_auth",
-            title,
-            CheckStatus.WARN,
-            "the certificate has no extended key usage: most servers accept that for clients, some do not",
-            "if the server refuses it, request a certificate with the clientAuth usage",
-        )
-    if ExtendedKeyUsageOID.CLIENT_AUTH in eku:
-        return make_check("local.client_auth", title, CheckStatus.PASS, "extended key usage includes clientAuth")
-    usages = ", ".join(getattr(u, "_name", u.dotted_string) for u in eku)
-    return make_check(
-        "local.client_auth",
-        title,
-        CheckStatus.FAIL,
-        f"the certificate is not allowed for client authentication (its usages: {usages})",
-        "request a client certificate (extended key usage clientAuth); a server certificate cannot log in",
-    )
-
-
-def check_issuer(m: Material) -> Check:
-    """Who issued the client certificate, judged on its own: ``--ca`` is the CA that signs the
-    *server*, which CAISO's client CA need not be, so it says nothing about this certificate.
-    Whether the server trusts the issuer is the TLS handshake's verdict (``tls.client_cert``)."""
-    title = "Client certificate issuer"
-    issuer = m.cert.issuer.rfc4514_string()
-    if m.cert.issuer == m.cert.subject:
-        return make_check(
-            "local.issuer", title, CheckStatus.WARN,
-            f"the certificate is self-signed ({issuer}): a CRR environment only accepts certificates its CA issued",
-            "use the certificate CAISO issued for your SC ID (the .pfx from CAISO's certificate process)",
-            issuer=issuer,
-        )
-    cas = [c for c in m.chain if c.subject == m.cert.issuer]
-    if cas:
-        problem = chain_problem(m.cert, cas, m.chain)
-        if problem is not None:
-            return make_check(
-                "local.issuer", title, CheckStatus.WARN,
-                f"issued by {issuer}, but the issuer certificate in the file does not verify it: {problem}",
-                "export the certificate again together with its issuing CA, or use the .pfx CAISO issued",
-                issuer=issuer,
-            )
-        return make_check("local.issuer", title, CheckStatus.PASS,
-                          f"issued by {issuer} (its issuing CA is in the file and verifies it)", issuer=issuer)
-    return make_check(
-        "local.issuer", title, CheckStatus.PASS,
-        f"issued by {issuer}; the server judges whether it trusts that CA in the TLS handshake", issuer=issuer,
-    )
+def as_check(judgement: Judgement) -> Check:
+    """A certificate judgement (harness.pki.judgement, shared with `certs inspect`) as a probe check."""
+    data: dict[str, Any] = dict(judgement.data)
+    return make_check(f"local.{judgement.aspect}", judgement.title, CheckStatus(judgement.status),
+                      judgement.diagnosis, judgement.fix, **data)
 
 
 def check_file_mode(path: Path | None) -> Check:
@@ -277,6 +137,8 @@ def run_local_checks(settings: ProbeSettings) -> tuple[list[Check], Material | N
     except IdentityError as exc:
         exc.check.duration_s = time.perf_counter() - started
         return [exc.check], None
+    judged = judge_client_identity(material.cert, key=material.key, key_source=material.source,
+                                   bundled=material.chain)
     checks = [
         make_check(
             "local.load",
@@ -284,13 +146,9 @@ def run_local_checks(settings: ProbeSettings) -> tuple[list[Check], Material | N
             CheckStatus.PASS,
             f"loaded {material.source}: {material.cert.subject.rfc4514_string()}",
         ),
-        check_key_match(material),
-        check_validity(material.cert),
-        check_key_strength(material.cert),
-        check_client_auth(material.cert),
-        check_issuer(material),
+        *map(as_check, judged),
         check_file_mode(material.key_file),
     ]
     checks[0].duration_s = time.perf_counter() - started
-    usable = not checks[1].failed
+    usable = not any(j.aspect == "key_match" and j.failed for j in judged)
     return checks, material if usable else None
