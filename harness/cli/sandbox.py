@@ -38,34 +38,36 @@ def command(ctx: click.Context) -> None:
 @command.command("serve")
 @config_options("host", "port", "pki", "specs", "db")
 @click.option("--provisioning", default=None, help="YAML: certificate CN -> sc_ids/access/services/role.")
-@click.option("--workers", type=int, default=1, show_default=True, help="Processes sharing the port.")
+@click.option("--workers", type=click.IntRange(min=1), default=1, show_default=True, help="Processes sharing the port.")
 @click.option("--access-log", is_flag=True, help="Log every request.")
 @click.option("--read-timeout", type=click.FloatRange(min=0.1), default=30.0, show_default=True,
               help="Seconds a client may take to send a request's head or body; slower connections are closed.")
-def serve(cfg: CrrsimConfig, provisioning: str | None, workers: int, access_log: bool, read_timeout: float) -> None:
+@click.option("--loop", type=click.Choice(["uvloop", "asyncio"]), default="uvloop", show_default=True,
+              help="Event loop (uvloop: less CPU per request).")
+@click.option("--port-file", type=click.Path(dir_okay=False), default=None, hidden=True,
+              help="Write the listening port here once ready (for launchers asking for --port 0).")
+def serve(cfg: CrrsimConfig, provisioning: str | None, workers: int, access_log: bool, read_timeout: float,
+          loop: str, port_file: str | None) -> None:
     """Serve the sandbox over mutual TLS until interrupted."""
     from harness.contract import ContractError, load_catalogue
     from harness.sandbox.web.provisioning import ProvisioningError, load_provisioning
-    from harness.sandbox.web.server import main
+    from harness.sandbox.web.server import ServerOptions, run
 
     try:  # check inputs up front: a plain sentence, not a traceback from inside the server
         load_catalogue(cfg.specs)
         load_provisioning(provisioning)
     except (ContractError, ProvisioningError) as exc:
         raise click.UsageError(str(exc)) from None
-    host, port, db = cfg.sandbox_host, cfg.sandbox_port, cfg.sandbox_db
-    argv = ["--host", host, "--port", str(port), "--pki", str(cfg.sandbox_pki), "--db", str(db),
-            "--workers", str(workers), "--read-timeout", str(read_timeout)]
-    if cfg.specs:
-        argv += ["--specs", str(cfg.specs)]
-    if provisioning:
-        argv += ["--provisioning", provisioning]
-    if access_log:
-        argv.append("--access-log")
-    click.echo(f"crrsim sandbox on https://{host}:{port}/crr (state in {db}); Ctrl+C stops it.")
-    code = main(argv)
-    if code:
-        raise CannotRun(f"the sandbox could not start on {host}:{port}")
+    options = ServerOptions(
+        host=cfg.sandbox_host, port=cfg.sandbox_port, pki=str(cfg.sandbox_pki), db=str(cfg.sandbox_db),
+        specs=str(cfg.specs) if cfg.specs else None, provisioning=provisioning, port_file=port_file,
+        workers=workers, access_log=access_log, loop=loop, read_timeout=read_timeout,
+    )
+    if port_file is None:  # a launcher reads the readiness line instead
+        click.echo(f"crrsim sandbox on https://{options.host}:{options.port}/crr (state in {options.db}); "
+                   "Ctrl+C stops it.")
+    if run(options):
+        raise CannotRun(f"the sandbox could not start on {options.host}:{options.port}")
 
 
 def _control(cfg: CrrsimConfig, url: str) -> Any:

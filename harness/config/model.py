@@ -14,6 +14,7 @@ from typing import Any
 
 from harness.client.targets import resolve_target
 from harness.client.tls import ClientIdentity
+from harness.pki.identities import dev_identity_for
 from harness.pki.loading import CertificateLoadError, needs_password
 
 PasswordProvider = Callable[[], str]
@@ -81,16 +82,13 @@ class CrrsimConfig:
         if self.dev_identity:
             return self.dev_identity
         if self.participant:
-            from harness.pki.identities import DEV_IDENTITIES
-
-            wanted = self.participant.strip().upper()
-            for ident in DEV_IDENTITIES:
-                if wanted in ident.sc_ids and ident.access == "rw":
-                    return ident.name
-            raise ConfigError(
-                f"No dev identity acts for participant {wanted} in the sandbox; "
-                "choose one with dev_identity (CRRSIM_DEV_IDENTITY)."
-            )
+            try:
+                return dev_identity_for(self.participant).name
+            except LookupError:
+                raise ConfigError(
+                    f"No dev identity acts for participant {self.participant.strip().upper()} in the sandbox; "
+                    "choose one with dev_identity (CRRSIM_DEV_IDENTITY)."
+                ) from None
         return "ecal"
 
     def client_identity(self, password_provider: PasswordProvider | None = None) -> ClientIdentity | None:

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from harness.marketsim.merge import merge_reports
 from harness.pki import DEFAULT_DEV_PKI_DIR, DevPKI, ensure_dev_pki
-from harness.pki.identities import DEV_IDENTITIES
+from harness.pki.identities import dev_identity_for
 from harness.probe import ProbeSettings, run_probe
 from harness.reports import RunReport
 
@@ -82,13 +82,6 @@ class MarketSimOutcome:
         return self.report.ok
 
 
-def _dev_identity_for(sc_id: str) -> str:
-    for ident in DEV_IDENTITIES:
-        if ident.role == "participant" and ident.access == "rw" and not ident.services and sc_id in ident.sc_ids:
-            return ident.name
-    raise ValueError(f"the dev PKI has no read/write identity acting for {sc_id}")
-
-
 @contextlib.contextmanager
 def _sandbox(settings: MarketSimSettings, say: Say) -> Iterator[tuple[str, DevPKI | None]]:
     if not settings.is_sandbox:
@@ -109,7 +102,10 @@ def _sandbox(settings: MarketSimSettings, say: Say) -> Iterator[tuple[str, DevPK
 
 def _probe(settings: MarketSimSettings, url: str, pki: DevPKI | None, sc_id: str) -> RunReport:
     if pki is not None:
-        files = pki.identities[_dev_identity_for(sc_id)]
+        try:
+            files = pki.identities[dev_identity_for(sc_id).name]
+        except LookupError as exc:
+            raise ValueError(f"the dev PKI has no identity acting for {sc_id}") from exc
         probe = ProbeSettings(target=url, participant=sc_id, cert=files.cert, key=files.key, ca=pki.ca_cert,
                               timeout=settings.timeout, specs=settings.specs)
     else:

@@ -53,3 +53,19 @@ def identity(name: str) -> DevIdentity:
         if ident.name == name:
             return ident
     raise KeyError(f"no dev identity {name!r}")
+
+
+def dev_identity_for(sc_id: str) -> DevIdentity:
+    """The dev identity that stands for ``sc_id`` wherever crrsim needs one certificate for an SC
+    ID (probe, scenarios, main job, config): a participant identity acting for it, read/write
+    before read-only, fully provisioned before partly. The one rule; LookupError when none."""
+    wanted = sc_id.strip().upper()
+    candidates = [i for i in DEV_IDENTITIES if i.role == "participant" and wanted in i.sc_ids]
+    if not candidates:
+        raise LookupError(f"no dev identity acts for {wanted}")
+    return min(candidates, key=lambda i: (i.access != "rw", bool(i.services)))
+
+
+def acts_for_dev_identity(sc_id: str) -> bool:
+    """Whether any dev identity acts for ``sc_id`` (the sandbox's known participants)."""
+    return any(sc_id in i.sc_ids for i in DEV_IDENTITIES)

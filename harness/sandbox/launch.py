@@ -150,21 +150,9 @@ def start_sandbox(
     port_file = workdir / "port"
     log_path = workdir / "sandbox.log"
     cmd = [
-        sys.executable,
-        "-m",
-        "harness.sandbox",
-        "--host",
-        "127.0.0.1",
-        "--port",
-        str(port),
-        "--pki",
-        str(pki_dir),
-        "--db",
-        str(db),
-        "--port-file",
-        str(port_file),
-        "--workers",
-        str(workers),
+        sys.executable, "-m", "harness", "sandbox", "serve",
+        "--host", "127.0.0.1", "--port", str(port), "--pki", str(pki_dir), "--db", str(db),
+        "--port-file", str(port_file), "--workers", str(workers),
     ]
     if specs is not None:
         cmd += ["--specs", str(specs)]

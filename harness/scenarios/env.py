@@ -18,7 +18,7 @@ import pytest
 from harness.client import ClientIdentity, CRRClient, resolve_target
 from harness.client.control import ControlPlane
 from harness.contract import Catalogue, load_catalogue
-from harness.pki.identities import DEV_IDENTITIES
+from harness.pki.identities import dev_identity_for
 from harness.scenarios.plan import Plan, load_plan
 from harness.scenarios.settings import ScenarioSettings
 from harness.scenarios.team import CRRTeam, SandboxTeam, WaitingTeam
@@ -76,12 +76,7 @@ class ScenarioEnv:
             if identity not in self.pki.identities and identity not in self.pki.bad:
                 raise LookupError(f"no dev identity {identity!r}; known: {', '.join(self.pki.identities)}")
             return Who(identity, sc)
-        candidates = [i for i in DEV_IDENTITIES if sc in i.sc_ids and i.role == "participant"]
-        # prefer a full read/write certificate provisioned for every service
-        candidates.sort(key=lambda i: (i.access != "rw", bool(i.services)))
-        if not candidates:
-            raise LookupError(f"no dev identity acts for {sc}")
-        return Who(candidates[0].name, sc)
+        return Who(dev_identity_for(sc).name, sc)
 
     def identity_files(self, name: str) -> tuple[Path, Path]:
         if self.pki is None:

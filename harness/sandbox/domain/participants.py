@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import sqlite3
 
+from harness.pki.identities import acts_for_dev_identity
+
 DEFAULT_CREDIT_LIMIT = 10_000_000.0
 
 
@@ -26,6 +28,4 @@ def known_participant(conn: sqlite3.Connection, sc: str) -> bool:
     """SC IDs the sandbox knows: the participants table, else the dev identities."""
     if conn.execute("SELECT 1 FROM participants WHERE sc_id = ?", (sc,)).fetchone():
         return True
-    from harness.pki.identities import DEV_IDENTITIES
-
-    return any(sc in ident.sc_ids for ident in DEV_IDENTITIES)
+    return acts_for_dev_identity(sc)

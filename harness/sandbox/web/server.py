@@ -3,14 +3,13 @@
 The server prints ``CRRSIM_SANDBOX_LISTENING port=N`` (and writes N to ``--port-file``) once it
 accepts connections, so a launcher can ask for port 0 and learn the real port without racing.
 
-``--workers N`` forks N processes sharing one listening socket (SO_REUSEPORT), each with its
+``workers=N`` forks N processes sharing one listening socket (SO_REUSEPORT), each with its
 own SQLite connection; this stays correct because every piece of state (clock included) lives
 in the database and SQLite's file locks serialise writers across processes.
 """
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import contextlib
 import gc
@@ -21,6 +20,7 @@ import socket
 import ssl
 import sys
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 from aiohttp import web
@@ -28,6 +28,25 @@ from aiohttp import web
 from harness.sandbox.web.guard import READ_TIMEOUT_S, guarded, quiet_parse_errors
 
 READY_PREFIX = "CRRSIM_SANDBOX_LISTENING"
+
+
+@dataclass
+class ServerOptions:
+    """How to serve: what `crrsim sandbox serve` (the only command line) derives from the one
+    config (``CrrsimConfig``: host, port, PKI, database, contract) and its own options."""
+
+    host: str = "127.0.0.1"
+    port: int = 8443  # 0 picks a free port (announced on stdout and in port_file)
+    pki: str = "certs/dev"
+    db: str = "reports/sandbox.db"
+    specs: str | None = None
+    provisioning: str | None = None
+    port_file: str | None = None  # where a launcher learns the port once the server is ready
+    workers: int = 1
+    access_log: bool = False
+    loop: str = "uvloop"
+    read_timeout: float = READ_TIMEOUT_S
+    parent_pid: int | None = None  # set for forked workers
 ORPHAN_POLL_S = 0.5
 _PR_SET_PDEATHSIG = 1
 log = logging.getLogger("crrsim.sandbox")
@@ -46,7 +65,7 @@ def _bind(host: str, port: int, reuse_port: bool) -> socket.socket:
 
 
 async def _run(
-    sock: socket.socket, args: argparse.Namespace, ssl_ctx: ssl.SSLContext, announce: bool
+    sock: socket.socket, args: ServerOptions, ssl_ctx: ssl.SSLContext, announce: bool
 ) -> None:
     from harness.sandbox.web.app import build_app
 
@@ -106,13 +125,13 @@ def _loop_factory(name: str) -> Callable[[], asyncio.AbstractEventLoop] | None:
 
 
 def _serve_one(
-    sock: socket.socket, args: argparse.Namespace, ssl_ctx: ssl.SSLContext, announce: bool
+    sock: socket.socket, args: ServerOptions, ssl_ctx: ssl.SSLContext, announce: bool
 ) -> None:
     with contextlib.suppress(KeyboardInterrupt), asyncio.Runner(loop_factory=_loop_factory(args.loop)) as runner:
         runner.run(_run(sock, args, ssl_ctx, announce))
 
 
-def serve(args: argparse.Namespace) -> None:
+def serve(args: ServerOptions) -> None:
     logging.basicConfig(
         level=logging.INFO if args.access_log else logging.WARNING,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
@@ -165,31 +184,14 @@ def _die_with_parent(parent: int) -> None:
         os._exit(0)
 
 
-def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m harness.sandbox", description="Run the crrsim CRR sandbox.")
-    p.add_argument("--host", default="127.0.0.1")
-    p.add_argument("--port", type=int, default=8443, help="0 picks a free port (reported on stdout)")
-    p.add_argument("--pki", default="certs/dev", help="dev PKI folder (created if missing)")
-    p.add_argument("--specs", default=None, help="contract folder (default: ours, or $CRRSIM_SPECS)")
-    p.add_argument("--db", default="reports/sandbox.db")
-    p.add_argument("--provisioning", default=None, help="YAML: certificate CN -> sc_ids/access/services")
-    p.add_argument("--port-file", default=None, help="write the listening port here when ready")
-    p.add_argument("--workers", type=int, default=1)
-    p.add_argument("--access-log", action="store_true")
-    p.add_argument("--loop", choices=("uvloop", "asyncio"), default="uvloop")
-    p.add_argument("--read-timeout", type=float, default=READ_TIMEOUT_S,
-                   help="seconds a client may take to send a request's head or body (and the TLS handshake)")
-    p.set_defaults(parent_pid=None)
-    return p
-
-
-def main(argv: list[str] | None = None) -> int:
-    args = parser().parse_args(argv)
+def run(options: ServerOptions) -> int:
+    """Serve until stopped; 0 when stopped, 2 when the address cannot be listened on (said on
+    stderr). `crrsim sandbox serve` is the one command line that calls this."""
     try:
-        serve(args)
+        serve(options)
     except OSError as exc:
         print(
-            f"crrsim sandbox: cannot listen on {args.host}:{args.port}: {exc.strerror or exc}",
+            f"crrsim sandbox: cannot listen on {options.host}:{options.port}: {exc.strerror or exc}",
             file=sys.stderr,
         )
         return 2
