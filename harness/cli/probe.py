@@ -47,17 +47,9 @@ def settings_from(cfg: CrrsimConfig, participant: str) -> ProbeSettings:
         raise click.UsageError(
             f"Give the client certificate with --pfx FILE, or --cert FILE --key FILE{hint}."
         )
-    return ProbeSettings(
-        target=cfg.target,
-        participant=participant,
-        cert=cert,
-        key=key or cert,  # no --key: the key is inside the certificate file
-        pfx=cfg.pfx,
+    return ProbeSettings.from_config(
+        cfg, participant, cert=cert, key=key or cert,  # no --key: the key is inside the certificate file
         password=pfx_password(cfg, required=False),  # none: the probe reports it as a finding
-        ca=cfg.ca_path(),
-        timeout=cfg.timeout,
-        specs=cfg.specs,
-        sandbox_url=cfg.sandbox_url,
     )
 
 

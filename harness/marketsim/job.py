@@ -10,19 +10,18 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from harness.config import CrrsimConfig
 from harness.marketsim.merge import merge_reports
-from harness.pki import DEFAULT_DEV_PKI_DIR, DevPKI, ensure_dev_pki
+from harness.pki import DevPKI, ensure_dev_pki
 from harness.pki.identities import dev_identity_for
 from harness.probe import ProbeSettings, run_probe
 from harness.reports import RunReport
-
-if TYPE_CHECKING:
-    from harness.config import CrrsimConfig
+from harness.scenarios.settings import ScenarioSettings
 
 Say = Callable[[str], None]
 SANDBOX_PARTICIPANTS = ("ECAL", "WCAL")
@@ -30,46 +29,77 @@ SANDBOX_PARTICIPANTS = ("ECAL", "WCAL")
 
 @dataclass
 class MarketSimSettings:
-    target: str = "sandbox"  # "sandbox" | "mapstage" | "production" | an https URL
-    out: Path = Path("reports/marketsim")
-    pki_dir: Path = Path(DEFAULT_DEV_PKI_DIR)
-    participants: list[str] = field(default_factory=lambda: list(SANDBOX_PARTICIPANTS))
+    """The job's own choices on top of the one config; every runner's settings are derived from
+    that config (``ProbeSettings.from_config``, ``ScenarioSettings.from_config``), never copied."""
+
+    cfg: CrrsimConfig = field(default_factory=CrrsimConfig)
+    out_dir: Path | None = None  # default <reports_dir>/marketsim
+    chosen: list[str] = field(default_factory=list)  # participants given on the command line
     scenarios: bool = True
     scenario_args: list[str] = field(default_factory=list)  # extra pytest args, e.g. ["-k", "auction"]
-    timeout: float = 30.0
-    # a real environment: the participant's own certificate (the password comes from the env)
-    cert: Path | None = None
-    key: Path | None = None
-    pfx: Path | None = None
-    password: str | None = field(default=None, repr=False)
-    ca: Path | None = None
     allow_writes: bool = False
-    specs: Path | None = None  # contract folder for the sandbox, the probe and the plan; None = ours
-
-    @property
-    def is_sandbox(self) -> bool:
-        return self.target == "sandbox"
+    password: str | None = field(default=None, repr=False)  # a real environment's pfx password
 
     @classmethod
     def from_config(cls, cfg: CrrsimConfig, *, participants: list[str] | None = None, out: Path | None = None,
                     password: str | None = None, **job: Any) -> MarketSimSettings:
-        """Shared settings from the one config; ``job`` holds the run's own (scenarios, scenario_args,
-        allow_writes). Participants: as given, else the configured one, else ECAL and WCAL."""
-        chosen = participants or ([cfg.participant.strip().upper()] if cfg.participant else [])
-        return cls(
-            target=cfg.target_name,
-            out=out or cfg.reports_dir / "marketsim",
-            pki_dir=cfg.sandbox_pki,
-            participants=chosen or list(SANDBOX_PARTICIPANTS),
-            timeout=cfg.timeout,
-            cert=cfg.cert,
-            key=cfg.key,
-            pfx=cfg.pfx,
-            password=password,
-            ca=cfg.ca,
-            specs=cfg.specs,
-            **job,
-        )
+        """``job`` holds the run's own choices (scenarios, scenario_args, allow_writes)."""
+        return cls(cfg=cfg, out_dir=out, chosen=list(participants or []), password=password, **job)
+
+    # -- what the config says, under the names the job uses ------------------------------
+    @property
+    def target(self) -> str:
+        return self.cfg.target_name
+
+    @property
+    def is_sandbox(self) -> bool:
+        return self.cfg.is_sandbox
+
+    @property
+    def out(self) -> Path:
+        return self.out_dir or self.cfg.reports_dir / "marketsim"
+
+    @property
+    def pki_dir(self) -> Path:
+        return self.cfg.sandbox_pki
+
+    @property
+    def timeout(self) -> float:
+        return self.cfg.timeout
+
+    @property
+    def pfx(self) -> Path | None:
+        return self.cfg.pfx
+
+    @property
+    def specs(self) -> Path | None:
+        return self.cfg.specs
+
+    @property
+    def participants(self) -> list[str]:
+        """As given, else the configured one, else the sandbox's ECAL and WCAL."""
+        chosen = self.chosen or ([self.cfg.participant.strip().upper()] if self.cfg.participant else [])
+        return chosen or list(SANDBOX_PARTICIPANTS)
+
+    # -- the runners' settings, derived --------------------------------------------------
+    def probe_settings(self, url: str, sc_id: str, pki: DevPKI | None) -> ProbeSettings:
+        if pki is None:
+            return ProbeSettings.from_config(self.cfg, sc_id, password=self.password, target=url)
+        try:
+            files = pki.identities[dev_identity_for(sc_id).name]
+        except LookupError as exc:
+            raise ValueError(f"the dev PKI has no identity acting for {sc_id}") from exc
+        return ProbeSettings.from_config(self.cfg, sc_id, target=url, cert=files.cert, key=files.key,
+                                         pfx=None, ca=pki.ca_cert)
+
+    def scenario_settings(self, url: str, pki: DevPKI | None) -> ScenarioSettings:
+        cfg = self.cfg
+        if pki is not None:  # the job's own sandbox: reached by URL, with its dev PKI
+            cfg = replace(cfg, sandbox_pki=pki.directory)
+        settings = ScenarioSettings.from_config(cfg, url=url if pki is not None else None,
+                                                allow_writes=self.allow_writes)
+        settings.participant = self.participants[0]
+        return settings
 
 
 @dataclass
@@ -101,39 +131,15 @@ def _sandbox(settings: MarketSimSettings, say: Say) -> Iterator[tuple[str, DevPK
 
 
 def _probe(settings: MarketSimSettings, url: str, pki: DevPKI | None, sc_id: str) -> RunReport:
-    if pki is not None:
-        try:
-            files = pki.identities[dev_identity_for(sc_id).name]
-        except LookupError as exc:
-            raise ValueError(f"the dev PKI has no identity acting for {sc_id}") from exc
-        probe = ProbeSettings(target=url, participant=sc_id, cert=files.cert, key=files.key, ca=pki.ca_cert,
-                              timeout=settings.timeout, specs=settings.specs)
-    else:
-        probe = ProbeSettings(target=url, participant=sc_id, cert=settings.cert, key=settings.key or settings.cert,
-                              pfx=settings.pfx, password=settings.password, ca=settings.ca, timeout=settings.timeout,
-                              specs=settings.specs)
-    return run_probe(probe).to_report()
+    return run_probe(settings.probe_settings(url, sc_id, pki)).to_report()
 
 
 def _scenarios(settings: MarketSimSettings, url: str, pki: DevPKI | None) -> RunReport:
     from harness.scenarios.results import load_results
     from harness.scenarios.runner import run
-    from harness.scenarios.settings import ScenarioSettings
 
     results = settings.out / "scenarios"
-    scenario = ScenarioSettings(
-        target="sandbox" if pki is not None else settings.target,
-        url=url if pki is not None else None,
-        participant=settings.participants[0],
-        allow_writes=settings.allow_writes,
-        pki_dir=str(pki.directory) if pki is not None else None,
-        pfx=str(settings.pfx) if settings.pfx else None,
-        cert=str(settings.cert) if settings.cert else None,
-        key=str(settings.key) if settings.key else None,
-        ca=str(settings.ca) if settings.ca else None,
-        specs=str(settings.specs) if settings.specs else None,
-    )
-    run(scenario, results, extra=["-q", *settings.scenario_args])
+    run(settings.scenario_settings(url, pki), results, extra=["-q", *settings.scenario_args])
     return load_results(results, target=url)
 
 

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from harness.probe.report import probe_report
 
 if TYPE_CHECKING:
+    from harness.config import CrrsimConfig
     from harness.reports import RunReport
 
 
@@ -63,6 +64,18 @@ class ProbeSettings:
     timeout: float = 30.0  # bound for the whole probe, in seconds
     specs: Path | None = None  # contract folder; None = our own contract
     sandbox_url: str | None = None  # where "sandbox" points when not the default port
+
+    @classmethod
+    def from_config(cls, cfg: CrrsimConfig, participant: str, *, password: str | None = None,
+                    **overrides: Any) -> ProbeSettings:
+        """The probe's inputs from the one config (target, certificate, CA, timeout, contract);
+        ``overrides`` replace what a caller knows better (e.g. the dev identity's files)."""
+        values: dict[str, Any] = {
+            "target": cfg.target, "participant": participant, "cert": cfg.cert, "key": cfg.key or cfg.cert,
+            "pfx": cfg.pfx, "password": password, "ca": cfg.ca_path(), "timeout": cfg.timeout, "specs": cfg.specs,
+            "sandbox_url": cfg.sandbox_url,
+        }
+        return cls(**{**values, **overrides})
 
     def __post_init__(self) -> None:
         for name in ("cert", "key", "pfx", "ca", "specs"):
