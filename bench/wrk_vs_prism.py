@@ -155,7 +155,7 @@ def main() -> None:
     from harness.sandbox.launch import start_sandbox
 
     work = Path(tempfile.mkdtemp(prefix="crrsim-wrk-"))
-    # the sandbox runs `python -m harness.sandbox` in our working directory, which comes first on its
+    # the sandbox runs `python -m harness ...` in our working directory, which comes first on its
     # sys.path: leave the repo so that --tree's PYTHONPATH (and otherwise the installed package) decides
     os.chdir(work)
     pki = ensure_dev_pki(work / "pki", password="bench-only")
@@ -178,7 +178,10 @@ def main() -> None:
     for tree_label, tree in trees:
         env = {"PYTHONPATH": str(tree)} if tree else None
         label = f"{tree_label} (mTLS, {a.workers} workers)"
-        sandbox = start_sandbox(pki.directory, work / f"{tree_label}.db", workers=a.workers, env=env)
+        # trees from before the sandbox was served by the click CLI start with -m harness.sandbox
+        legacy = tree is not None and (Path(tree) / "harness" / "sandbox" / "__main__.py").is_file()
+        entry = ("-m", "harness.sandbox") if legacy else ("-m", "harness", "sandbox", "serve")
+        sandbox = start_sandbox(pki.directory, work / f"{tree_label}.db", workers=a.workers, env=env, entry=entry)
         try:
             seed_sandbox(sandbox.url, pki)
             for key in rows:

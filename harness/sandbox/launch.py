@@ -135,6 +135,7 @@ def start_sandbox(
     fresh: bool = False,
     read_timeout: float | None = None,
     access_log: bool = False,
+    entry: tuple[str, ...] = ("-m", "harness", "sandbox", "serve"),
 ) -> RunningSandbox:
     """Start the sandbox in a child process and wait until it accepts TLS connections.
 
@@ -149,8 +150,10 @@ def start_sandbox(
     workdir = Path(tempfile.mkdtemp(prefix="crrsim-sandbox-"))
     port_file = workdir / "port"
     log_path = workdir / "sandbox.log"
+    # ``entry``: how to start the server; a benchmark of an older source tree passes that
+    # tree's own (``-m harness.sandbox`` before the sandbox's command line was the click CLI)
     cmd = [
-        sys.executable, "-m", "harness", "sandbox", "serve",
+        sys.executable, *entry,
         "--host", "127.0.0.1", "--port", str(port), "--pki", str(pki_dir), "--db", str(db),
         "--port-file", str(port_file), "--workers", str(workers),
     ]
