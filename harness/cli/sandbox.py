@@ -50,13 +50,15 @@ def serve(cfg: CrrsimConfig, provisioning: str | None, workers: int, access_log:
           loop: str, port_file: str | None) -> None:
     """Serve the sandbox over mutual TLS until interrupted."""
     from harness.contract import ContractError, load_catalogue
+    from harness.sandbox.store import SchemaVersionError, Store
     from harness.sandbox.web.provisioning import ProvisioningError, load_provisioning
     from harness.sandbox.web.server import ServerOptions, run
 
     try:  # check inputs up front: a plain sentence, not a traceback from inside the server
         load_catalogue(cfg.specs)
         load_provisioning(provisioning)
-    except (ContractError, ProvisioningError) as exc:
+        Store(cfg.sandbox_db).close()  # a database of another schema version is refused here
+    except (ContractError, ProvisioningError, SchemaVersionError) as exc:
         raise click.UsageError(str(exc)) from None
     options = ServerOptions(
         host=cfg.sandbox_host, port=cfg.sandbox_port, pki=str(cfg.sandbox_pki), db=str(cfg.sandbox_db),
