@@ -39,7 +39,7 @@ from harness.sandbox.errors import CRRError
 from harness.sandbox.jsoncodec import loads
 from harness.sandbox.services.request import Caller, Handler, Reply, SandboxRequest
 from harness.sandbox.store import Store
-from harness.sandbox.web.guard import in_request, read_body
+from harness.sandbox.web.guard import GUARDS, in_request, read_body
 from harness.sandbox.web.provisioning import load_provisioning
 from harness.sandbox.web.responses import (
     JSON_CONTENT_TYPE,
@@ -138,7 +138,18 @@ class Sandbox:
         return caller
 
     async def dispatch(self, request: web.Request) -> web.StreamResponse:
-        return await in_request(request, self._dispatch)
+        # the connection guard's request bracket (guard.in_request), inlined on the hot path
+        guard = GUARDS.get(request.protocol)
+        if guard is None:
+            return await self._dispatch(request)
+        guard.request_started()
+        try:
+            response = await self._dispatch(request)
+            if guard.body_timed_out:
+                response.force_close()
+            return response
+        finally:
+            guard.request_done()
 
     async def _dispatch(self, request: web.Request) -> web.StreamResponse:
         route: Route | None = None

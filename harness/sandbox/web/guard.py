@@ -49,7 +49,8 @@ class ConnectionGuard(asyncio.Protocol):
         self.read_timeout = read_timeout
         self.idle_timeout = idle_timeout
         self.transport: asyncio.Transport | None = None
-        self._timer: asyncio.TimerHandle | None = None
+        self.deadline = 0.0  # loop time after which the connection is cut (0: none), see _sweep
+        self._loop = asyncio.get_running_loop()
         self._head_bytes = 0  # bytes of the current request head seen so far
         self._tail = b""  # last bytes of the previous chunk: the blank line may straddle chunks
         self._awaiting_head = True
@@ -115,7 +116,7 @@ class ConnectionGuard(asyncio.Protocol):
         """Track the request head; False when the request was refused (data not forwarded)."""
         if self._head_bytes == 0 and not self._in_request:
             self._arm(self.read_timeout)  # first byte of a request: the head has read_timeout
-        window = self._tail + data
+        window = self._tail + data if self._tail else data
         end = window.find(_END_OF_HEAD)
         if end == -1:
             self._head_bytes += len(data)
@@ -144,18 +145,40 @@ class ConnectionGuard(asyncio.Protocol):
             self.transport.close()
 
     def _arm(self, seconds: float) -> None:
-        self._disarm()
-        self._timer = asyncio.get_running_loop().call_later(seconds, self._expire)
+        # a deadline, not a timer: two timers per request cost more than the request's routing;
+        # one sweep per SWEEP_S looks at every connection instead
+        self.deadline = self._loop.time() + seconds
+        _ensure_sweep(self._loop)
 
     def _disarm(self) -> None:
-        if self._timer is not None:
-            self._timer.cancel()
-            self._timer = None
+        self.deadline = 0.0
 
     def _expire(self) -> None:
-        self._timer = None
+        self.deadline = 0.0
         if self.transport is not None and not self._in_request:
             self.transport.abort()
+
+
+SWEEP_S = 0.5  # how often deadlines are looked at: a timeout fires up to this much late
+_sweeping: set[asyncio.AbstractEventLoop] = set()
+
+
+def _ensure_sweep(loop: asyncio.AbstractEventLoop) -> None:
+    if loop not in _sweeping:
+        _sweeping.add(loop)
+        loop.call_later(SWEEP_S, _sweep, loop)
+
+
+def _sweep(loop: asyncio.AbstractEventLoop) -> None:
+    """Cut every connection of this loop whose deadline has passed; keep sweeping while any
+    connection is open."""
+    now = loop.time()
+    for guard in [g for g in GUARDS.values() if g._loop is loop and 0.0 < g.deadline <= now]:
+        guard._expire()
+    if any(g._loop is loop for g in GUARDS.values()):
+        loop.call_later(SWEEP_S, _sweep, loop)
+    else:
+        _sweeping.discard(loop)
 
 
 async def in_request(request: web.Request,
