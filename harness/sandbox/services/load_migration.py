@@ -35,10 +35,7 @@ from harness.sandbox.domain.load_migration import (
     udc_of,
 )
 from harness.sandbox.domain.storable import refuse_unstorable
-from harness.sandbox.errors import CRRError
-from harness.sandbox.services.historical_forecasted_load import (
-    raise_all,
-)
+from harness.sandbox.errors import CRRError, raise_all
 from harness.sandbox.services.request import Operations, Reply, SandboxRequest, listing
 from harness.sandbox.timefmt import iso, parse
 
