@@ -21,6 +21,7 @@ COMMANDS: dict[str, str] = {
     "scenarios": "scenarios",
     "report": "report",
     "marketsim": "marketsim",
+    "fuzz": "fuzz",
 }
 
 

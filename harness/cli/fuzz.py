@@ -1,0 +1,124 @@
+"""`crrsim fuzz`: schemathesis against every CRR operation, CAISO-aware and safe on shared environments.
+
+Thin: the one config plus the run's options become a ``FuzzSettings``; ``harness.fuzz`` runs
+schemathesis' engine. The default target is a fresh embedded sandbox with the Market Sim plan
+set up and its clock where every monthly window is open. Exit codes (``harness.exitcodes``):
+0 no failure, 1 failures found, 2 usage error, 3 could not run.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sys
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import click
+
+from harness.cli.options import CannotRun, config_options, pfx_password, require_files
+from harness.config import CrrsimConfig
+from harness.contract import SERVICE_NAMES
+from harness.exitcodes import ExitCode
+from harness.fuzz.settings import MODES, PHASES, FuzzSettings
+
+PLAN_WEDNESDAY = "2026-02-04T18:00:00Z"  # 10:00 Pacific, plan week 1: every monthly window OPEN
+
+
+@contextlib.contextmanager
+def _embedded_sandbox(settings: FuzzSettings) -> Iterator[str]:
+    """A fresh sandbox on a free loopback port, the plan set up, the dev identity's files chosen."""
+    from harness.client import ClientIdentity, CRRClient
+    from harness.client.control import ControlPlane
+    from harness.pki import ensure_dev_pki
+    from harness.pki.identities import dev_identity_for
+    from harness.sandbox.launch import start_sandbox
+
+    pki = ensure_dev_pki(settings.cfg.sandbox_pki)
+    work = Path(tempfile.mkdtemp(prefix="crrsim-fuzz-"))
+    running = start_sandbox(pki.directory, work / "sandbox.db", specs=settings.specs, fresh=True)
+    try:
+        operator = pki.identities["operator"]
+        with CRRClient(running.url, identity=ClientIdentity.from_pem(operator.cert, operator.key),
+                       ca=pki.ca_cert) as client:
+            plane = ControlPlane(client)
+            plane.reset()
+            plane.set_clock(PLAN_WEDNESDAY)
+        files = pki.identities[dev_identity_for(settings.participant).name]
+        settings.cert, settings.key, settings.pfx, settings.ca = files.cert, files.key, None, pki.ca_cert
+        yield running.url
+    finally:
+        running.stop()
+
+
+def _dev_identity_for_url(settings: FuzzSettings) -> None:
+    """--url with the dev PKI and no certificate of one's own: the dev identities are used."""
+    cfg = settings.cfg
+    if settings.cert is not None or settings.pfx is not None or not (cfg.sandbox_pki / "ca.pem").is_file():
+        return
+    from harness.pki.identities import dev_identity_for
+
+    name = dev_identity_for(settings.participant).name
+    settings.cert, settings.key = cfg.sandbox_pki / "clients" / f"{name}.pem", cfg.sandbox_pki / "clients" / f"{name}.key"
+    settings.ca = settings.ca or cfg.sandbox_pki / "ca.pem"
+
+
+@click.command("fuzz")
+@config_options("env_name", "url", "participant", "pfx", "cert", "key", "ca", "pki", "specs", reword={
+    "participant": "SC ID the generated requests act for (default ECAL).",
+})
+@click.option("--service", "services", multiple=True, type=click.Choice(SERVICE_NAMES),
+              help="Only this service; repeatable (default: all ten).")
+@click.option("--operation", "operations", multiple=True, help="Only this operationId; repeatable.")
+@click.option("--mode", type=click.Choice(MODES), default="all", show_default=True,
+              help="Generate data the contract accepts (positive), breaks (negative), or both.")
+@click.option("--phases", default=",".join(PHASES), show_default=True, help="Comma-separated schemathesis phases.")
+@click.option("--max-examples", type=click.IntRange(min=1), default=10, show_default=True,
+              help="Generated cases per operation and phase.")
+@click.option("--seed", type=int, default=None, help="Hypothesis seed (the report records it).")
+@click.option("--workers", type=click.IntRange(min=1, max=16), default=1, show_default=True)
+@click.option("--allow-writes", is_flag=True, help="Send write operations to a shared environment (never production).")
+@click.option("--rate", type=click.FloatRange(min=0.1), default=None,
+              help="Requests per second (default: unlimited on the sandbox, 2 elsewhere).")
+@click.option("--json", "json_out", type=click.Path(dir_okay=False, path_type=Path), help="Write a JSON report.")
+@click.option("--junit", type=click.Path(dir_okay=False, path_type=Path), help="Write a JUnit XML report.")
+@click.option("--html", type=click.Path(dir_okay=False, path_type=Path), help="Write an HTML report.")
+def command(cfg: CrrsimConfig, services: tuple[str, ...], operations: tuple[str, ...], mode: str, phases: str,
+            max_examples: int, seed: int | None, workers: int, allow_writes: bool, rate: float | None,
+            json_out: Path | None, junit: Path | None, html: Path | None) -> None:
+    """Property-test every CRR operation against its contract with schemathesis (CAISO-aware)."""
+    chosen = tuple(p.strip() for p in phases.split(",") if p.strip())
+    bad = [p for p in chosen if p not in PHASES]
+    if bad or not chosen:
+        raise click.UsageError(f"--phases takes {', '.join(PHASES)} (comma-separated), got {phases!r}")
+    require_files(cfg, "pfx", "cert", "key", "ca", "specs")
+    settings = FuzzSettings.from_config(
+        cfg, services=list(services), operations=list(operations), mode=mode, phases=chosen,
+        max_examples=max_examples, seed=seed, workers=workers, allow_writes=allow_writes, rate=rate,
+        password=pfx_password(cfg, required=True) if cfg.pfx else None,
+    )
+    from harness.fuzz.runner import run_fuzz
+    from harness.reports.handlers import render_text, write_html, write_json, write_junit
+
+    try:
+        if settings.target_kind == "sandbox":
+            with _embedded_sandbox(settings) as url:
+                outcome = run_fuzz(settings, url)
+        else:
+            _dev_identity_for_url(settings)
+            outcome = run_fuzz(settings, cfg.base_url())
+    except ValueError as exc:
+        raise click.UsageError(str(exc)) from None
+    except (OSError, RuntimeError) as exc:
+        raise CannotRun(str(exc)) from None
+    color = sys.stdout.isatty() and "NO_COLOR" not in os.environ
+    click.echo(render_text(outcome.report, color=color), nl=False)
+    for path, writer in ((json_out, write_json), (junit, write_junit), (html, write_html)):
+        if path is not None:
+            try:
+                writer(outcome.report, path)
+            except OSError as exc:
+                raise CannotRun(f"Cannot write {path}: {exc.strerror or exc}") from None
+            click.echo(f"Wrote {path}", err=True)
+    sys.exit(ExitCode.OK if outcome.ok else ExitCode.PROBLEM)

@@ -1,0 +1,161 @@
+"""CAISO-aware checks and hooks, plugged into schemathesis through its extension points.
+
+Registered once per process when a fuzz run starts (``register``): schemathesis keeps checks
+and hooks in global registries, and a run enables or disables checks by name.
+
+* ``crr_positive_data_acceptance`` replaces schemathesis' ``positive_data_acceptance``: CAISO
+  refuses schema-valid data for business reasons with a 400 carrying a business code of that
+  service's contract (market unknown, window closed, portfolio not found); that is the data
+  shape being accepted. A 400 with SER0017/SER0030 (malformed, schema violation) for data the
+  contract says is valid is a failure.
+* ``crr_error_body``: every 4xx/5xx answer is a CRRServiceException whose codes the service's
+  contract lists.
+* ``crr_no_html_success``: a 2xx with an HTML body is a gateway's page, not the CRR service.
+* ``before_call``: a fresh ``caiso-request-id`` for every call whose id is well formed (the
+  examples and coverage phases reuse one), leaving deliberately malformed ones alone.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import uuid
+from typing import Any
+
+import schemathesis
+from schemathesis.core.failures import Failure
+
+REQUEST_ID = "caiso-request-id"
+_UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
+# codes that say the request itself is malformed or breaks the schema (not a business answer)
+SHAPE_CODES = frozenset({"SER0017", "SER0030", "SER0022"})
+CHECK_NAMES = ("crr_positive_data_acceptance", "crr_error_body", "crr_no_html_success")
+
+# Where the contract itself cannot hold, listed once with the reason: (check, operationId) ->
+# why. A failure of that check on that operation is reported as a known deviation, not a failure.
+KNOWN_DEVIATIONS: dict[tuple[str, str], str] = {
+    ("status_code_conformance", "get-status"): "app_status documents only 200, yet a request without a valid "
+    "caiso-request-id is refused with 400 like every other operation",
+    ("status_code_conformance", "getStatus"): "app_status documents only 200, yet a request without a valid "
+    "caiso-request-id is refused with 400 like every other operation",
+    ("crr_error_body", "get-status"): "app_status lists no error codes, yet refuses a missing request id with SER0017",
+    ("crr_error_body", "getStatus"): "app_status lists no error codes, yet refuses a missing request id with SER0017",
+}
+
+# operation label ("GET /auction/v1.0/portfolioList") -> error codes its service's contract lists
+ERROR_CODES: dict[str, frozenset[str]] = {}
+_registered = False
+
+
+OPTIONAL_BODY = ("the contracts leave every request body optional, yet an operation that needs one "
+                 "refuses a request without it (SER0017), as CAISO does")
+# descriptions that point at the schema (a parameter or the body), not at a business rule
+_SCHEMA_PATHS = ("body", "query", "header", "path")
+
+
+def _absent_body(case: Any) -> bool:
+    from schemathesis.core import NOT_SET
+
+    return case.body is NOT_SET or case.body is None
+
+
+def crr_errors(response: Any) -> list[tuple[str, str]]:
+    """(errorCode, errorDescription) of a CRRServiceException body; [] when it is not one."""
+    try:
+        body = json.loads(response.content or b"null")
+    except (ValueError, UnicodeDecodeError):
+        return []
+    if not isinstance(body, dict) or not isinstance(body.get("errorList"), list):
+        return []
+    return [(str(e.get("errorCode")), str(e.get("errorDescription") or "")) for e in body["errorList"]
+            if isinstance(e, dict) and isinstance(e.get("errorCode"), str)]
+
+
+def crr_codes(response: Any) -> list[str] | None:
+    """The error codes of a CRRServiceException body, or None when the body is not one."""
+    try:
+        body = json.loads(response.content or b"null")
+    except (ValueError, UnicodeDecodeError):
+        return None
+    if not isinstance(body, dict) or not isinstance(body.get("errorList"), list):
+        return None
+    codes = [e.get("errorCode") for e in body["errorList"] if isinstance(e, dict)]
+    return [c for c in codes if isinstance(c, str)] if codes else None
+
+
+def _media(response: Any) -> str:
+    return str(response.headers.get("content-type", [""])[0] if isinstance(response.headers.get("content-type"), list)
+               else response.headers.get("content-type", "")).split(";")[0].strip().lower()
+
+
+def _positive(case: Any) -> bool:
+    meta = getattr(case, "meta", None)
+    return bool(meta is not None and meta.generation.mode.is_positive)
+
+
+def register() -> None:
+    """Register the checks and the hook with schemathesis (once per process)."""
+    global _registered
+    if _registered:
+        return
+    _registered = True
+
+    @schemathesis.check
+    def crr_positive_data_acceptance(ctx: Any, response: Any, case: Any) -> bool | None:
+        if not _positive(case) or not 400 <= response.status_code < 500:
+            return None
+        if response.status_code in (401, 403, 404, 405, 409):
+            return None  # identity, provisioning and "no such resource" are not about the data's shape
+        refused = [(code, text) for code, text in crr_errors(response) if code in SHAPE_CODES]
+        if not refused:
+            return None  # a business code of the service: the shape was accepted
+        if _absent_body(case):
+            return None  # OPTIONAL_BODY: a known deviation, listed once in the report
+        schema_level = [(c, t) for c, t in refused if c == "SER0017" or t.startswith(_SCHEMA_PATHS)]
+        if schema_level:
+            code, text = schema_level[0]
+            raise Failure(
+                operation=case.operation.label, title="Schema-valid request refused as malformed",
+                message=f"The contract says this request is valid, but it was refused with {code} "
+                        f"(HTTP {response.status_code}): {text[:200]}",
+            )
+        return None
+
+    @schemathesis.check
+    def crr_error_body(ctx: Any, response: Any, case: Any) -> bool | None:
+        if response.status_code < 400:
+            return None
+        codes = crr_codes(response)
+        if codes is None:
+            raise Failure(
+                operation=case.operation.label, title="Error answer is not a CRRServiceException",
+                message=f"HTTP {response.status_code} came back without a CRRServiceException body "
+                        "(errorList of errorCode/errorDescription/severity).",
+            )
+        listed = ERROR_CODES.get(case.operation.label)
+        unknown = [c for c in codes if listed is not None and c not in listed]
+        if unknown:
+            raise Failure(
+                operation=case.operation.label, title="Error code not in the service's contract",
+                message=f"The answer carries {', '.join(unknown)}, which this service's contract does not list.",
+            )
+        return None
+
+    @schemathesis.check
+    def crr_no_html_success(ctx: Any, response: Any, case: Any) -> bool | None:
+        if 200 <= response.status_code < 300 and _media(response) == "text/html":
+            raise Failure(
+                operation=case.operation.label, title="HTML page answered with success",
+                message=f"HTTP {response.status_code} with an HTML body: a gateway or login page answered, "
+                        "not the CRR service.",
+            )
+        return None
+
+    @schemathesis.hook
+    def before_call(context: Any, case: Any, kwargs: dict[str, Any]) -> None:
+        headers = case.headers if case.headers is not None else None
+        if headers is None:
+            return
+        for name in list(headers):
+            if name.lower() == REQUEST_ID and isinstance(headers[name], str) and _UUID.match(headers[name]):
+                headers[name] = str(uuid.uuid4())

@@ -1,0 +1,199 @@
+"""Run schemathesis' engine on each CRR service and turn its event stream into one report.
+
+Schemathesis does the work: its phases (examples, coverage, fuzzing, stateful), generation
+modes, built-in checks, rate limit and workers. crrsim adds, through schemathesis' own
+extension points: the CAISO checks and the fresh request id (``checks``), which operations
+may run where (``safety``), the mTLS identity from the one config (a pfx is unpacked to PEM
+files in a private temp folder for the run), and the report (``RunReport`` with per-operation
+figures: calls, status codes, how many reached business logic, failures with a curl line).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import schemathesis
+from schemathesis.engine import events as st_events
+from schemathesis.engine import from_schema
+from schemathesis.generation import GenerationMode
+
+from harness import __version__
+from harness.contract import Catalogue, Service, load_catalogue
+from harness.fuzz import checks
+from harness.fuzz.safety import Selection, select_operations
+from harness.fuzz.settings import FuzzSettings
+from harness.pki.loading import pfx_as_pem_files
+from harness.reports import CaseResult, CaseStatus, Finding, RunReport, Section
+
+BUILTIN_EXCLUDED = ("positive_data_acceptance", "max_response_time")  # replaced / belongs to bench/
+
+
+@dataclass
+class OperationFigures:
+    service: str
+    label: str
+    calls: int = 0
+    statuses: Counter[int] = field(default_factory=Counter)
+    business: int = 0  # answers that reached business logic: 2xx, or a 4xx with a business code
+    failures: list[dict[str, str]] = field(default_factory=list)
+    known: dict[str, str] = field(default_factory=dict)  # check -> why the contract cannot hold (checks.KNOWN_DEVIATIONS)
+
+    @property
+    def reached_share(self) -> float:
+        return self.business / self.calls if self.calls else 0.0
+
+
+@dataclass
+class FuzzOutcome:
+    report: RunReport
+    figures: list[OperationFigures]
+    selection: Selection
+
+    @property
+    def ok(self) -> bool:
+        return self.report.ok
+
+
+@contextlib.contextmanager
+def identity_files(settings: FuzzSettings) -> Iterator[tuple[str, str]]:
+    """(certificate, key) PEM paths for schemathesis, which cannot read a pfx."""
+    if settings.pfx is not None:
+        with pfx_as_pem_files(settings.pfx, settings.password) as files:
+            yield str(files.cert), str(files.key)
+        return
+    if settings.cert is None:
+        raise ValueError("give the client certificate: --pfx FILE, or --cert FILE --key FILE")
+    yield str(settings.cert), str(settings.key or settings.cert)
+
+
+def _business(response: Any) -> bool:
+    if 200 <= response.status_code < 300:
+        return True
+    codes = checks.crr_codes(response) or []
+    return 400 <= response.status_code < 500 and bool(codes) and not any(
+        c in checks.SHAPE_CODES or c.startswith("SEC") or c == "SER0029" for c in codes)
+
+
+def _fuzz_service(service: Service, selection: Selection, settings: FuzzSettings, url: str, cert: str,
+                  key: str, figures: dict[str, OperationFigures]) -> None:
+    allowed = selection.allowed.get(service.name, [])
+    if not allowed:
+        return
+    schema = schemathesis.openapi.from_path(str(service.path)).include(operation_id=allowed)
+    for op in service.operations:
+        checks.ERROR_CODES[f"{op.method} {op.path}"] = frozenset(service.error_codes)
+    config = schema.config
+    config.update(base_url=url, tls_verify=str(settings.ca) if settings.ca else True, request_cert=cert,
+                  request_cert_key=key, workers=settings.workers,
+                  rate_limit=f"{settings.rate:g}/s" if settings.rate else None)
+    modes = {"positive": [GenerationMode.POSITIVE], "negative": [GenerationMode.NEGATIVE],
+             "all": [GenerationMode.POSITIVE, GenerationMode.NEGATIVE]}[settings.mode]
+    config.generation.update(modes=modes, max_examples=settings.max_examples)
+    config.phases.update(phases=list(settings.phases))
+    config.checks.update(excluded_check_names=list(BUILTIN_EXCLUDED))
+    if not selection.writes_ok:
+        # the coverage phase also sends methods an operation does not have (POST, PUT, DELETE,
+        # TRACE ... expecting 405): none of that reaches a shared environment without --allow-writes
+        config.phases.coverage.unexpected_methods = {"get", "head", "options"} & config.phases.coverage.unexpected_methods
+    if settings.seed is not None:
+        config.seed = settings.seed
+    for event in from_schema(schema).execute():
+        if not isinstance(event, st_events.ScenarioFinished) or event.label is None:
+            continue
+        recorder = event.recorder
+        for case_id, interaction in recorder.interactions.items():
+            node = recorder.cases.get(case_id)
+            label = node.value.operation.label if node is not None else event.label
+            figure = figures.setdefault(label, OperationFigures(service.name, label))
+            figure.calls += 1
+            if interaction.response is not None:
+                figure.statuses[interaction.response.status_code] += 1
+                figure.business += _business(interaction.response)
+        for case_id, results in recorder.checks.items():
+            for result in results:
+                if result.failure_info is None:
+                    continue
+                node = recorder.cases.get(case_id)
+                label = node.value.operation.label if node is not None else event.label
+                operation_id = node.value.operation.definition.raw.get("operationId", "") if node is not None else ""
+                known = checks.KNOWN_DEVIATIONS.get((result.name, operation_id))
+                if known is not None:
+                    figures.setdefault(label, OperationFigures(service.name, label)).known[result.name] = known
+                    continue
+                failure = result.failure_info.failure
+                curl = ""
+                if node is not None:
+                    with contextlib.suppress(Exception):
+                        curl = node.value.as_curl_command(base_url=url)
+                figures.setdefault(label, OperationFigures(service.name, label)).failures.append({
+                    "check": result.name, "title": str(getattr(failure, "title", "")),
+                    "message": " ".join(str(getattr(failure, "message", failure)).split())[:500], "curl": curl,
+                })
+
+
+def run_fuzz(settings: FuzzSettings, url: str) -> FuzzOutcome:
+    """Fuzz every selected operation of the contract at ``url``; the report says what ran where."""
+    checks.register()
+    started = datetime.now(UTC)
+    clock = time.perf_counter()
+    catalogue: Catalogue = load_catalogue(settings.specs)
+    selection = select_operations(catalogue, settings)
+    figures: dict[str, OperationFigures] = {}
+    with identity_files(settings) as (cert, key):
+        for service in catalogue:
+            _fuzz_service(service, selection, settings, url, cert, key, figures)
+    report = fuzz_report(settings, url, selection, list(figures.values()), started)
+    report.meta["wall_s"] = round(time.perf_counter() - clock, 2)
+    return FuzzOutcome(report, list(figures.values()), selection)
+
+
+def fuzz_report(settings: FuzzSettings, url: str, selection: Selection, figures: list[OperationFigures],
+                started: datetime) -> RunReport:
+    cases: list[CaseResult] = []
+    findings: list[Finding] = []
+    for f in sorted(figures, key=lambda f: (f.service, f.label)):
+        seen: set[tuple[str, str]] = set()
+        distinct = []
+        for failure in f.failures:
+            key = (failure["check"], failure["title"])
+            if key not in seen:
+                seen.add(key)
+                distinct.append(failure)
+        status = CaseStatus.FAILED if distinct else (CaseStatus.WARNING if f.known else CaseStatus.PASSED)
+        message = (f"{f.calls} calls, {f.business} reached business logic ({f.reached_share:.0%}); "
+                   + ", ".join(f"{code}: {n}" for code, n in sorted(f.statuses.items()))
+                   + "".join(f"; known deviation ({check}): {why}" for check, why in f.known.items()))
+        cases.append(CaseResult(group=f.service, name=f.label, status=status, message=message,
+                                details="\n".join(f"{d['check']}: {d['title']} - {d['message']}" for d in distinct),
+                                data={"calls": f.calls, "business": f.business,
+                                      "statuses": {str(k): v for k, v in f.statuses.items()},
+                                      "failures": distinct, "known_deviations": f.known}))
+        findings += [Finding(text=f"{f.label}: {d['title']}: {d['message']}", fix=d["curl"], where=d["check"])
+                     for d in distinct]
+    ok = bool(cases) and not findings
+    calls = sum(f.calls for f in figures)
+    sections = [
+        Section("Run", facts={
+            "target": url, "participant": settings.participant, "mode": settings.mode,
+            "phases": ", ".join(settings.phases), "max examples": str(settings.max_examples),
+            "seed": str(settings.seed) if settings.seed is not None else "random",
+            "operations fuzzed": str(len(cases)), "calls": str(calls),
+            "writes": selection.writes_note,
+        }),
+        Section("Not fuzzed here", text=selection.notes) if selection.notes else Section("Not fuzzed here"),
+        Section("Known deviations of the contract", text=[checks.OPTIONAL_BODY,
+                                                           *sorted(set(checks.KNOWN_DEVIATIONS.values()))]),
+    ]
+    return RunReport(
+        runner="fuzz", title="CRR property-based conformance (schemathesis)", target=url,
+        verdict="PASSED" if ok else "FAILED", ok=ok, cases=cases, sections=sections, started_at=started,
+        finished_at=datetime.now(UTC), findings=findings,
+        meta={"crrsim_version": __version__, "participant": settings.participant, "calls": calls,
+              "operations": len(cases)},
+    )

@@ -1,0 +1,52 @@
+"""What one fuzz run needs: the one config (target, identity, CA, contract) plus its own choices."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from harness.config import CrrsimConfig
+
+PHASES = ("examples", "coverage", "fuzzing", "stateful")
+MODES = ("positive", "negative", "all")
+SHARED_RATE = 2.0  # requests per second off the sandbox unless --rate says otherwise
+
+
+@dataclass
+class FuzzSettings:
+    cfg: CrrsimConfig = field(default_factory=CrrsimConfig)
+    participant: str = "ECAL"
+    services: list[str] = field(default_factory=list)  # empty: all
+    operations: list[str] = field(default_factory=list)  # operationIds; empty: all
+    mode: str = "all"
+    phases: tuple[str, ...] = PHASES
+    max_examples: int = 10
+    seed: int | None = None
+    workers: int = 1
+    allow_writes: bool = False
+    rate: float | None = None  # requests per second; None: unlimited on the sandbox, SHARED_RATE elsewhere
+    password: str | None = field(default=None, repr=False)
+    # the identity actually used (the dev PKI's on the sandbox, else the config's)
+    cert: Path | None = None
+    key: Path | None = None
+    pfx: Path | None = None
+    ca: Path | None = None
+
+    @property
+    def target_kind(self) -> str:
+        """sandbox | production | shared (Map-Stage or any other URL)."""
+        name = self.cfg.target_name
+        return name if name in ("sandbox", "production") else "shared"
+
+    @property
+    def specs(self) -> Path | None:
+        return self.cfg.specs
+
+    @classmethod
+    def from_config(cls, cfg: CrrsimConfig, **run: object) -> FuzzSettings:
+        settings = cls(cfg=cfg, cert=cfg.cert, key=cfg.key, pfx=cfg.pfx, ca=cfg.ca_path(), **run)  # type: ignore[arg-type]
+        if cfg.participant:
+            settings.participant = cfg.participant.strip().upper()
+        if settings.rate is None and settings.target_kind != "sandbox":
+            settings.rate = SHARED_RATE
+        return settings

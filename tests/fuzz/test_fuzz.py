@@ -1,0 +1,75 @@
+"""`crrsim fuzz` (issue 11, first part): schemathesis' engine against the sandbox, CAISO-aware
+checks, and the safety rule for shared environments. Runs as a subprocess, as a user runs it
+(schemathesis keeps global registries of checks and hooks)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from harness.config import load_config
+from harness.contract import load_catalogue
+from harness.fuzz.safety import select_operations
+from harness.fuzz.settings import FuzzSettings
+
+
+def crrsim(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "harness", *args], capture_output=True, text=True, timeout=600,
+                          cwd=cwd)
+
+
+def test_fuzz_against_the_embedded_sandbox_reports_every_operation(dev_pki, tmp_path: Path) -> None:
+    out = tmp_path / "fuzz.json"
+    run = crrsim("fuzz", "--pki", str(dev_pki.directory), "--service", "market_status", "--service", "auction",
+                 "--max-examples", "5", "--seed", "7", "--json", str(out), "--junit", str(tmp_path / "f.xml"),
+                 cwd=tmp_path)
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-2000:]
+    data = json.loads(out.read_text())
+    names = {c["name"] for c in data["cases"]}
+    assert len(names) == 6 + 8 and "POST /auction/v1.0/portfolioCreation" in names  # every operation, writes too
+    assert all(c["data"]["calls"] > 0 for c in data["cases"])
+    assert data["meta"]["calls"] >= 100 and data["ok"] is True
+    assert any(c["data"]["business"] > 0 for c in data["cases"])  # some calls reached business logic
+    run_facts = data["sections"][0]["facts"]
+    assert run_facts["seed"] == "7" and run_facts["writes"].startswith("allowed")
+
+
+def test_off_the_sandbox_no_write_is_sent_without_allow_writes(dev_pki, tmp_path: Path) -> None:
+    from harness.sandbox.launch import start_sandbox
+
+    running = start_sandbox(dev_pki.directory, tmp_path / "shared.db", access_log=True)
+    try:
+        out = tmp_path / "fuzz.json"
+        run = crrsim("fuzz", "--url", running.url, "--pki", str(dev_pki.directory), "--service", "auction",
+                     "--max-examples", "3", "--rate", "500", "--json", str(out), cwd=tmp_path)
+        assert run.returncode in (0, 1), run.stderr[-2000:]
+        log = running.output()
+    finally:
+        running.stop()
+    data = json.loads(out.read_text())
+    assert {c["name"].split()[0] for c in data["cases"]} == {"GET"}
+    assert "write operations left out" in json.dumps(data["sections"])
+    crr_calls = [line for line in log.splitlines() if '"POST /crr/' in line or '"DELETE /crr/' in line]
+    assert crr_calls == [], crr_calls[:5]
+    assert any('"GET /crr/auction/' in line for line in log.splitlines())  # the reads did reach it
+
+
+@pytest.mark.parametrize(("target", "allow", "writes"), [
+    ("sandbox", False, True), ("mapstage", False, False), ("mapstage", True, True),
+    ("production", False, False), ("production", True, False),  # no flag writes to production
+])
+def test_which_operations_run_where(target: str, allow: bool, writes: bool, tmp_path: Path,
+                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    settings = FuzzSettings.from_config(load_config(None, overrides={"target": target}), allow_writes=allow)
+    catalogue = load_catalogue(None)
+    chosen = select_operations(catalogue, settings)
+    write_ids = {(s.name, op.operation_id) for s in catalogue for op in s.operations if op.writes}
+    picked = {(svc, op) for svc, ops in chosen.allowed.items() for op in ops}
+    assert bool(picked & write_ids) is writes
+    assert len(picked) == 69 if writes else len(picked) == 69 - len(write_ids)
+    assert (settings.rate is None) is (target == "sandbox")  # a rate cap off the sandbox
