@@ -47,8 +47,9 @@ ERROR_CODES: dict[str, frozenset[str]] = {}
 _registered = False
 
 
-OPTIONAL_BODY = ("the contracts leave every request body optional, yet an operation that needs one "
-                 "refuses a request without it (SER0017), as CAISO does")
+OPTIONAL_BODY = ("the contracts leave every request body optional and record lists without minItems, yet an "
+                 "operation that needs records refuses a request without a body or with an empty list (SER0017), "
+                 "as CAISO does")
 # descriptions that point at the schema (a parameter or the body), not at a business rule
 _SCHEMA_PATHS = ("body", "query", "header", "path")
 
@@ -56,7 +57,7 @@ _SCHEMA_PATHS = ("body", "query", "header", "path")
 def _absent_body(case: Any) -> bool:
     from schemathesis.core import NOT_SET
 
-    return case.body is NOT_SET or case.body is None
+    return case.body is NOT_SET or case.body is None or case.body == []
 
 
 def crr_errors(response: Any) -> list[tuple[str, str]]:

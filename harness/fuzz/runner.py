@@ -12,20 +12,25 @@ from __future__ import annotations
 
 import contextlib
 import time
+import uuid
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import schemathesis
+from schemathesis.config import SchemathesisConfig
 from schemathesis.engine import events as st_events
 from schemathesis.engine import from_schema
 from schemathesis.generation import GenerationMode
 
 from harness import __version__
+from harness.client import ClientIdentity, CRRClient
 from harness.contract import Catalogue, Service, load_catalogue
 from harness.fuzz import checks
+from harness.fuzz.live import LiveValues, read_live_values
 from harness.fuzz.safety import Selection, select_operations
 from harness.fuzz.settings import FuzzSettings
 from harness.pki.loading import pfx_as_pem_files
@@ -41,12 +46,15 @@ class OperationFigures:
     calls: int = 0
     statuses: Counter[int] = field(default_factory=Counter)
     business: int = 0  # answers that reached business logic: 2xx, or a 4xx with a business code
+    positive: int = 0  # calls with data the contract accepts (positive mode)
+    positive_business: int = 0  # ... of which reached business logic
     failures: list[dict[str, str]] = field(default_factory=list)
     known: dict[str, str] = field(default_factory=dict)  # check -> why the contract cannot hold (checks.KNOWN_DEVIATIONS)
 
     @property
     def reached_share(self) -> float:
-        return self.business / self.calls if self.calls else 0.0
+        """Share of the positive cases that reached business logic (negative ones should not)."""
+        return self.positive_business / self.positive if self.positive else 0.0
 
 
 @dataclass
@@ -81,11 +89,12 @@ def _business(response: Any) -> bool:
 
 
 def _fuzz_service(service: Service, selection: Selection, settings: FuzzSettings, url: str, cert: str,
-                  key: str, figures: dict[str, OperationFigures]) -> None:
+                  key: str, figures: dict[str, OperationFigures], live: LiveValues) -> None:
     allowed = selection.allowed.get(service.name, [])
     if not allowed:
         return
-    schema = schemathesis.openapi.from_path(str(service.path)).include(operation_id=allowed)
+    project = SchemathesisConfig.from_dict(live.schemathesis_config())
+    schema = schemathesis.openapi.from_path(str(service.path), config=project).include(operation_id=allowed)
     for op in service.operations:
         checks.ERROR_CODES[f"{op.method} {op.path}"] = frozenset(service.error_codes)
     config = schema.config
@@ -112,9 +121,13 @@ def _fuzz_service(service: Service, selection: Selection, settings: FuzzSettings
             label = node.value.operation.label if node is not None else event.label
             figure = figures.setdefault(label, OperationFigures(service.name, label))
             figure.calls += 1
+            positive = node is not None and node.value.meta is not None and node.value.meta.generation.mode.is_positive
+            figure.positive += positive
             if interaction.response is not None:
                 figure.statuses[interaction.response.status_code] += 1
-                figure.business += _business(interaction.response)
+                reached = _business(interaction.response)
+                figure.business += reached
+                figure.positive_business += reached and positive
         for case_id, results in recorder.checks.items():
             for result in results:
                 if result.failure_info is None:
@@ -145,16 +158,20 @@ def run_fuzz(settings: FuzzSettings, url: str) -> FuzzOutcome:
     catalogue: Catalogue = load_catalogue(settings.specs)
     selection = select_operations(catalogue, settings)
     figures: dict[str, OperationFigures] = {}
+    run_id = uuid.uuid4().hex[:8]
     with identity_files(settings) as (cert, key):
+        identity = ClientIdentity.from_pem(Path(cert), Path(key))
+        with CRRClient(url, identity=identity, ca=settings.ca, retries=0) as client:
+            live = read_live_values(client, catalogue, settings.participant, run_id)
         for service in catalogue:
-            _fuzz_service(service, selection, settings, url, cert, key, figures)
-    report = fuzz_report(settings, url, selection, list(figures.values()), started)
-    report.meta["wall_s"] = round(time.perf_counter() - clock, 2)
+            _fuzz_service(service, selection, settings, url, cert, key, figures, live)
+    report = fuzz_report(settings, url, selection, list(figures.values()), started, live)
+    report.meta.update(wall_s=round(time.perf_counter() - clock, 2), run_id=run_id)
     return FuzzOutcome(report, list(figures.values()), selection)
 
 
 def fuzz_report(settings: FuzzSettings, url: str, selection: Selection, figures: list[OperationFigures],
-                started: datetime) -> RunReport:
+                started: datetime, live: LiveValues) -> RunReport:
     cases: list[CaseResult] = []
     findings: list[Finding] = []
     for f in sorted(figures, key=lambda f: (f.service, f.label)):
@@ -166,12 +183,14 @@ def fuzz_report(settings: FuzzSettings, url: str, selection: Selection, figures:
                 seen.add(key)
                 distinct.append(failure)
         status = CaseStatus.FAILED if distinct else (CaseStatus.WARNING if f.known else CaseStatus.PASSED)
-        message = (f"{f.calls} calls, {f.business} reached business logic ({f.reached_share:.0%}); "
+        message = (f"{f.calls} calls; {f.positive_business} of {f.positive} positive cases reached business logic "
+                   f"({f.reached_share:.0%}); "
                    + ", ".join(f"{code}: {n}" for code, n in sorted(f.statuses.items()))
                    + "".join(f"; known deviation ({check}): {why}" for check, why in f.known.items()))
         cases.append(CaseResult(group=f.service, name=f.label, status=status, message=message,
                                 details="\n".join(f"{d['check']}: {d['title']} - {d['message']}" for d in distinct),
-                                data={"calls": f.calls, "business": f.business,
+                                data={"calls": f.calls, "business": f.business, "positive": f.positive,
+                                      "positive_business": f.positive_business,
                                       "statuses": {str(k): v for k, v in f.statuses.items()},
                                       "failures": distinct, "known_deviations": f.known}))
         findings += [Finding(text=f"{f.label}: {d['title']}: {d['message']}", fix=d["curl"], where=d["check"])
@@ -187,6 +206,8 @@ def fuzz_report(settings: FuzzSettings, url: str, selection: Selection, figures:
             "writes": selection.writes_note,
         }),
         Section("Not fuzzed here", text=selection.notes) if selection.notes else Section("Not fuzzed here"),
+        Section("Live values", facts={name: ", ".join(values[:8]) + (" ..." if len(values) > 8 else "")
+                                      for name, values in live.dictionaries().items()}, text=live.notes),
         Section("Known deviations of the contract", text=[checks.OPTIONAL_BODY,
                                                            *sorted(set(checks.KNOWN_DEVIATIONS.values()))]),
     ]

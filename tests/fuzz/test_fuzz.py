@@ -36,6 +36,12 @@ def test_fuzz_against_the_embedded_sandbox_reports_every_operation(dev_pki, tmp_
     assert any(c["data"]["business"] > 0 for c in data["cases"])  # some calls reached business logic
     run_facts = data["sections"][0]["facts"]
     assert run_facts["seed"] == "7" and run_facts["writes"].startswith("allowed")
+    live = next(s["facts"] for s in data["sections"] if s["title"] == "Live values")
+    assert live["participant"] == "ECAL" and "AUC_MN_2026_M03" in live["market"]  # read from the target
+    assert live["portfolio"].startswith(f"crrsim fuzz {data['meta']['run_id']} ")  # the run's namespace
+    status = next(c for c in data["cases"] if c["name"] == "GET /marketstatus/v1.0/marketStatus")
+    # live names reach the rules: most positive cases get past "unknown market" and "not your SC ID"
+    assert status["data"]["positive_business"] / status["data"]["positive"] > 0.5
 
 
 def test_off_the_sandbox_no_write_is_sent_without_allow_writes(dev_pki, tmp_path: Path) -> None:

@@ -1,0 +1,119 @@
+"""Live values, scoped to the participant: what positive cases draw on to reach business logic.
+
+Random strings stop at "unknown market" or "not your SC ID"; a conformance test that never gets
+past them proves little. Before fuzzing, crrsim reads (GET only, as the participant, through the
+one client) the names the target knows: its markets (open windows first), load submission
+windows, load migration markets and TOR conversion windows; the caller's own SC ID goes into
+every participant-like field, and portfolio names come from the run's own namespace
+(``crrsim fuzz <run id> n``). They reach schemathesis as dictionaries bound to parameters and
+body fields (its own mechanism), each with a probability below 1 so refusal paths stay tested.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from harness.client import CRRClient
+from harness.contract import Catalogue
+
+# (service, operationId) of the listings names are read from, and the dictionary they feed
+LISTINGS: tuple[tuple[str, str, str], ...] = (
+    ("market_status", "getActiveAuctionMarkets", "market"),
+    ("market_status", "getActiveAllocationMarkets", "market"),
+    ("market_status", "getPostedAuctionMarkets", "market"),
+    ("market_status", "getPostedAllocationMarkets", "market"),
+    ("historical_forecasted_load", "getOpenHistoricalLoadSubmissionWindowList", "load_window"),
+    ("historical_forecasted_load", "getOpenForecastLoadSubmissionWindowList", "load_window"),
+    ("load_migration", "getActiveLoadMigrationMarketList", "lm_market"),
+    ("tor_conversion", "getNewConversionWindowForRequest", "tor_window"),
+    ("tor_conversion", "getNewConversionWindowForApproval", "tor_window"),
+)
+NAME_KEYS = {"market": ("marketName", "name"), "load_window": ("name", "windowName"),
+             "lm_market": ("name", "loadMigrationMarketName", "marketName"),
+             "tor_window": ("name", "torConversionWindow", "windowName")}
+
+# where each dictionary's values go: schemathesis parameter keys (query/header/body paths)
+BINDINGS: dict[str, tuple[str, float]] = {
+    "query.participantName": ("participant", 0.9),
+    "body.participantName": ("participant", 0.9),
+    "body.assetOwner": ("participant", 0.8),
+    "body.torHolder": ("participant", 0.8),
+    "body.newBids[*].assetOwner": ("participant", 0.8),
+    "body.newOffers[*].assetOwner": ("participant", 0.8),
+    "body.newNominations[*].assetOwner": ("participant", 0.8),
+    "body.[*].assetOwner": ("participant", 0.8),
+    "query.marketName": ("market", 0.8),
+    "body.marketName": ("market", 0.8),
+    "query.portfolioName": ("portfolio", 0.8),
+    "body.portfolioName": ("portfolio", 0.8),
+    "query.loadSubmissionWindowName": ("load_window", 0.8),
+    "body.loadSubmissionWindowName": ("load_window", 0.8),
+    "query.loadMigrationMarketName": ("lm_market", 0.8),
+    "body.loadMigrationMarket": ("lm_market", 0.8),
+    "query.torConversionWindow": ("tor_window", 0.8),
+    "body.torConversionWindow": ("tor_window", 0.8),
+}
+
+
+@dataclass
+class LiveValues:
+    participant: str
+    run_id: str
+    names: dict[str, list[str]] = field(default_factory=dict)  # dictionary -> values, in order found
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def portfolios(self) -> list[str]:
+        return [f"crrsim fuzz {self.run_id} {n}" for n in (1, 2, 3)]
+
+    def dictionaries(self) -> dict[str, list[str]]:
+        out = {"participant": [self.participant], "portfolio": self.portfolios}
+        out.update({k: v for k, v in self.names.items() if v})
+        return out
+
+    def schemathesis_config(self) -> dict[str, Any]:
+        """The ``dictionaries`` and ``parameters`` tables of a schemathesis config, for the
+        dictionaries that have values (a binding to an empty one would be refused)."""
+        dictionaries = self.dictionaries()
+        return {
+            "dictionaries": {name: {"values": values} for name, values in dictionaries.items()},
+            "parameters": {key: {"dictionary": name, "probability": probability}
+                           for key, (name, probability) in BINDINGS.items() if name in dictionaries},
+        }
+
+
+def _names(items: Any, keys: Iterable[str]) -> list[str]:
+    if not isinstance(items, list):
+        return []
+    found = []
+    for item in items:
+        if isinstance(item, str):
+            found.append(item)
+        elif isinstance(item, dict):
+            found += [str(item[k]) for k in keys if isinstance(item.get(k), str)][:1]
+    return found
+
+
+def read_live_values(client: CRRClient, catalogue: Catalogue, participant: str, run_id: str) -> LiveValues:
+    """Read the names the target knows (GET listings only); a listing that fails is a note."""
+    live = LiveValues(participant, run_id)
+    for service, operation_id, dictionary in LISTINGS:
+        if service not in catalogue.services:
+            continue
+        try:
+            op = catalogue[service].operation(operation_id)
+        except KeyError:
+            continue
+        response = client.request("GET", op.path, params={"participantName": participant})
+        if not response.ok:
+            error = response.error()
+            code = ",".join(error.codes) if error is not None else ""
+            live.notes.append(f"{service}.{operation_id} answered HTTP {response.status} {code}".strip())
+            continue
+        bucket = live.names.setdefault(dictionary, [])
+        for name in _names(response.json(), NAME_KEYS[dictionary]):
+            if name not in bucket:
+                bucket.append(name)
+    return live
