@@ -25,6 +25,8 @@ from typing import Any
 import schemathesis
 from schemathesis.core.failures import Failure
 
+from harness.fuzz.bodies import confine, make_valid
+
 REQUEST_ID = "caiso-request-id"
 _UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 # codes that say the request itself is malformed or breaks the schema (not a business answer)
@@ -41,6 +43,9 @@ KNOWN_DEVIATIONS: dict[tuple[str, str], str] = {
     ("crr_error_body", "get-status"): "app_status lists no error codes, yet refuses a missing request id with SER0017",
     ("crr_error_body", "getStatus"): "app_status lists no error codes, yet refuses a missing request id with SER0017",
 }
+
+# the run's live values (harness.fuzz.live), read by the hook that makes big bodies valid
+LIVE: dict[str, Any] = {"participant": None, "products": {}, "confined": ()}
 
 # operation label ("GET /auction/v1.0/portfolioList") -> error codes its service's contract lists
 ERROR_CODES: dict[str, frozenset[str]] = {}
@@ -154,6 +159,10 @@ def register() -> None:
 
     @schemathesis.hook
     def before_call(context: Any, case: Any, kwargs: dict[str, Any]) -> None:
+        if LIVE["participant"]:
+            make_valid(case, LIVE["participant"], LIVE["products"])
+        if LIVE["confined"]:
+            confine(case, LIVE["confined"])
         headers = case.headers if case.headers is not None else None
         if headers is None:
             return

@@ -62,6 +62,7 @@ class LiveValues:
     participant: str
     run_id: str
     names: dict[str, list[str]] = field(default_factory=dict)  # dictionary -> values, in order found
+    products: dict[str, list[tuple[str, str]]] = field(default_factory=dict)  # market -> (period, TOU) offered
     notes: list[str] = field(default_factory=list)
 
     @property
@@ -73,14 +74,19 @@ class LiveValues:
         out.update({k: v for k, v in self.names.items() if v})
         return out
 
-    def schemathesis_config(self) -> dict[str, Any]:
+    def schemathesis_config(self, confined: bool = False) -> dict[str, Any]:
         """The ``dictionaries`` and ``parameters`` tables of a schemathesis config, for the
-        dictionaries that have values (a binding to an empty one would be refused)."""
+        dictionaries that have values (a binding to an empty one would be refused). ``confined``
+        (writes on a shared environment): every portfolio name is one of the run's own."""
         dictionaries = self.dictionaries()
+
+        def probability(name: str, default: float) -> float:
+            return 1.0 if confined and name == "portfolio" else default
+
         return {
             "dictionaries": {name: {"values": values} for name, values in dictionaries.items()},
-            "parameters": {key: {"dictionary": name, "probability": probability}
-                           for key, (name, probability) in BINDINGS.items() if name in dictionaries},
+            "parameters": {key: {"dictionary": name, "probability": probability(name, p)}
+                           for key, (name, p) in BINDINGS.items() if name in dictionaries},
         }
 
 
@@ -113,7 +119,22 @@ def read_live_values(client: CRRClient, catalogue: Catalogue, participant: str, 
             live.notes.append(f"{service}.{operation_id} answered HTTP {response.status} {code}".strip())
             continue
         bucket = live.names.setdefault(dictionary, [])
-        for name in _names(response.json(), NAME_KEYS[dictionary]):
+        items = response.json()
+        for name in _names(items, NAME_KEYS[dictionary]):
             if name not in bucket:
                 bucket.append(name)
+        if dictionary == "market" and isinstance(items, list):
+            for item in items:
+                if isinstance(item, dict) and isinstance(item.get("name"), str):
+                    live.products[item["name"]] = _products(item)
     return live
+
+
+def _products(market: dict[str, Any]) -> list[tuple[str, str]]:
+    """(period name, TOU) pairs a contract Market object offers."""
+    out = []
+    for product in market.get("products") or []:
+        period = (product.get("period") or {}).get("name") if isinstance(product, dict) else None
+        if isinstance(period, str) and isinstance(product.get("tou"), str):
+            out.append((period, product["tou"]))
+    return out

@@ -29,6 +29,7 @@ from schemathesis.generation import GenerationMode
 from harness import __version__
 from harness.client import ClientIdentity, CRRClient
 from harness.contract import Catalogue, Service, load_catalogue
+from harness.contract.portfolios import PORTFOLIO_OPERATIONS
 from harness.fuzz import checks
 from harness.fuzz.live import LiveValues, read_live_values
 from harness.fuzz.safety import Selection, select_operations
@@ -93,7 +94,8 @@ def _fuzz_service(service: Service, selection: Selection, settings: FuzzSettings
     allowed = selection.allowed.get(service.name, [])
     if not allowed:
         return
-    project = SchemathesisConfig.from_dict(live.schemathesis_config())
+    confined = selection.writes_ok and settings.target_kind != "sandbox"
+    project = SchemathesisConfig.from_dict(live.schemathesis_config(confined=confined))
     schema = schemathesis.openapi.from_path(str(service.path), config=project).include(operation_id=allowed)
     for op in service.operations:
         checks.ERROR_CODES[f"{op.method} {op.path}"] = frozenset(service.error_codes)
@@ -163,11 +165,49 @@ def run_fuzz(settings: FuzzSettings, url: str) -> FuzzOutcome:
         identity = ClientIdentity.from_pem(Path(cert), Path(key))
         with CRRClient(url, identity=identity, ca=settings.ca, retries=0) as client:
             live = read_live_values(client, catalogue, settings.participant, run_id)
+        shared_writes = selection.writes_ok and settings.target_kind != "sandbox"
+        checks.LIVE.update(participant=settings.participant, products=live.products,
+                           confined=tuple(live.portfolios) if shared_writes else ())
         for service in catalogue:
             _fuzz_service(service, selection, settings, url, cert, key, figures, live)
+        cleanup: list[str] = []
+        if selection.writes_ok and settings.target_kind != "sandbox":
+            with CRRClient(url, identity=identity, ca=settings.ca, retries=0) as client:
+                cleanup = clean_up(client, catalogue, live) or ["no portfolio of the run's namespace was left"]
     report = fuzz_report(settings, url, selection, list(figures.values()), started, live)
+    if cleanup:
+        report.sections.append(Section("Clean-up of the run's own resources", text=cleanup))
+        report.findings += [Finding(text=line, where="clean-up") for line in cleanup if line.startswith("LEFT")]
+        report.ok = report.ok and not any(line.startswith("LEFT") for line in cleanup)
+        report.verdict = "PASSED" if report.ok else "FAILED"
     report.meta.update(wall_s=round(time.perf_counter() - clock, 2), run_id=run_id)
     return FuzzOutcome(report, list(figures.values()), selection)
+
+
+def clean_up(client: CRRClient, catalogue: Catalogue, live: LiveValues) -> list[str]:
+    """Retract and delete every portfolio of the run's namespace in every market it knows; one
+    line each (``LEFT ...`` when one could not be removed)."""
+    lines: list[str] = []
+    mine = set(live.portfolios)
+    for service in ("auction", "nomination"):
+        if service not in catalogue.services:
+            continue
+        steps = {step: catalogue[service].operation(op) for step, op in PORTFOLIO_OPERATIONS[service].items()}
+        for market in live.names.get("market", []):
+            listed = client.request("GET", steps["list"].path,
+                                    params={"marketName": market, "participantName": live.participant})
+            if not listed.ok:
+                continue
+            for item in listed.json() or []:
+                name = item.get("portfolioName") if isinstance(item, dict) else None
+                if name not in mine:
+                    continue
+                ident = {"marketName": market, "participantName": live.participant, "portfolioName": name}
+                client.request("POST", steps["retract"].path, json=ident)  # refused unless SUBMITTED: fine
+                gone = client.request("DELETE", steps["delete"].path, params=ident)
+                lines.append(f"{'deleted' if gone.ok else 'LEFT'} {service} portfolio {name!r} in {market}"
+                             + ("" if gone.ok else f" (HTTP {gone.status}, caiso-request-id {gone.request_id})"))
+    return lines
 
 
 def fuzz_report(settings: FuzzSettings, url: str, selection: Selection, figures: list[OperationFigures],

@@ -2,7 +2,9 @@
 
 * The sandbox (crrsim's own, default): every operation.
 * Production: read operations only, always; no flag changes that.
-* Any other target (Map-Stage, a URL): read operations only, unless ``--allow-writes``.
+* Any other target (Map-Stage, a URL): read operations only, unless ``--allow-writes``; even
+  then only writes whose resource carries a name (portfolios), every name is one of the run's
+  own (``crrsim fuzz <run id> n``, whatever the phase generated) and each is deleted at the end.
 
 "Read" is the contract's word, not the HTTP method's: ``Operation.writes`` (the catalogue's
 one judgement of which operations change state).
@@ -14,6 +16,10 @@ from dataclasses import dataclass, field
 
 from harness.contract import Catalogue
 from harness.fuzz.settings import FuzzSettings
+
+# services whose writes name their resource (portfolioName): on a shared environment every such
+# name is the run's own, and every resource is deleted at the end (runner.clean_up)
+NAMESPACED = ("auction", "nomination")
 
 
 @dataclass
@@ -40,6 +46,8 @@ def select_operations(catalogue: Catalogue, settings: FuzzSettings) -> Selection
     else:
         selection.writes_note = "none: write operations need --allow-writes off the sandbox"
     skipped_writes: list[str] = []
+    unnamed: list[str] = []
+    shared_writes = writes_ok and settings.target_kind != "sandbox"
     for service in catalogue:
         if settings.services and service.name not in settings.services:
             continue
@@ -49,10 +57,18 @@ def select_operations(catalogue: Catalogue, settings: FuzzSettings) -> Selection
             if op.writes and not writes_ok:
                 skipped_writes.append(f"{service.name}.{op.operation_id}")
                 continue
+            if op.writes and shared_writes and service.name not in NAMESPACED:
+                unnamed.append(f"{service.name}.{op.operation_id}")
+                continue
             selection.allowed.setdefault(service.name, []).append(op.operation_id)
     if skipped_writes:
         selection.notes.append(f"{len(skipped_writes)} write operations left out ({selection.writes_note}): "
                                + ", ".join(skipped_writes))
+    if unnamed:
+        selection.notes.append(
+            f"{len(unnamed)} write operations left out even with --allow-writes: what they make cannot carry the "
+            "run's namespace or be removed afterwards (load, load migration and TOR uploads, secondary-market "
+            "offers): " + ", ".join(unnamed))
     unknown = [s for s in settings.services if s not in catalogue.services]
     if unknown:
         selection.notes.append(f"no contract file for {', '.join(unknown)}")

@@ -13,7 +13,7 @@ import pytest
 
 from harness.config import load_config
 from harness.contract import load_catalogue
-from harness.fuzz.safety import select_operations
+from harness.fuzz.safety import NAMESPACED, select_operations
 from harness.fuzz.settings import FuzzSettings
 
 
@@ -77,5 +77,43 @@ def test_which_operations_run_where(target: str, allow: bool, writes: bool, tmp_
     write_ids = {(s.name, op.operation_id) for s in catalogue for op in s.operations if op.writes}
     picked = {(svc, op) for svc, ops in chosen.allowed.items() for op in ops}
     assert bool(picked & write_ids) is writes
-    assert len(picked) == 69 if writes else len(picked) == 69 - len(write_ids)
+    if target == "sandbox":
+        assert len(picked) == 69
+    elif writes:  # shared + --allow-writes: only writes whose resources carry the run's namespace
+        assert picked & write_ids == {w for w in write_ids if w[0] in NAMESPACED}
+    else:
+        assert len(picked) == 69 - len(write_ids)
     assert (settings.rate is None) is (target == "sandbox")  # a rate cap off the sandbox
+
+
+def test_with_allow_writes_only_the_runs_own_resources_are_made_and_all_are_gone_at_the_end(
+        dev_pki, tmp_path: Path) -> None:
+    import sqlite3
+
+    from harness.client import ClientIdentity, CRRClient
+    from harness.client.control import ControlPlane
+    from harness.sandbox.launch import start_sandbox
+
+    running = start_sandbox(dev_pki.directory, tmp_path / "shared.db")
+    try:
+        operator = dev_pki.identities["operator"]
+        with CRRClient(running.url, identity=ClientIdentity.from_pem(operator.cert, operator.key),
+                       ca=dev_pki.ca_cert) as client:
+            ControlPlane(client).reset()
+            ControlPlane(client).set_clock("2026-02-04T18:00:00Z")  # plan Wednesday: monthly windows open
+        out = tmp_path / "fuzz.json"
+        run = crrsim("fuzz", "--url", running.url, "--pki", str(dev_pki.directory), "--service", "auction",
+                     "--allow-writes", "--max-examples", "5", "--seed", "3", "--rate", "500", "--json", str(out),
+                     cwd=tmp_path)
+        assert run.returncode in (0, 1), run.stderr[-2000:]
+        data = json.loads(out.read_text())
+        assert "ALLOWED (--allow-writes)" in json.dumps(data["sections"])
+        conn = sqlite3.connect(f"file:{tmp_path / 'shared.db'}?mode=ro", uri=True)
+        left = [r[0] for r in conn.execute("SELECT name FROM crr_portfolios")]
+        conn.close()
+    finally:
+        running.stop()
+    assert left == [], left  # created ones were all in the run's namespace, and all were deleted
+    cleanup = next(s for s in data["sections"] if s["title"].startswith("Clean-up"))["text"]
+    run_id = data["meta"]["run_id"]
+    assert cleanup and all(f"crrsim fuzz {run_id} " in line and line.startswith("deleted") for line in cleanup)
