@@ -11,6 +11,7 @@ figures: calls, status codes, how many reached business logic, failures with a c
 from __future__ import annotations
 
 import contextlib
+import re
 import time
 import uuid
 from collections import Counter
@@ -145,11 +146,26 @@ def _fuzz_service(service: Service, selection: Selection, settings: FuzzSettings
                 curl = ""
                 if node is not None:
                     with contextlib.suppress(Exception):
-                        curl = node.value.as_curl_command(base_url=url)
+                        curl = reproduction(node.value.as_curl_command(base_url=url), settings)
                 figures.setdefault(label, OperationFigures(service.name, label)).failures.append({
                     "check": result.name, "title": str(getattr(failure, "title", "")),
                     "message": " ".join(str(getattr(failure, "message", failure)).split())[:500], "curl": curl,
                 })
+
+
+def reproduction(curl: str, settings: FuzzSettings) -> str:
+    """Schemathesis' curl line, made to work with the participant's own certificate: the pfx with
+    its password from $CRRSIM_PFX_PASSWORD (the variable, never the value), the CA, and a fresh
+    caiso-request-id so CAISO support can find exactly this call."""
+    parts = [curl.replace("curl ", "curl --fail-with-body ", 1)]
+    if settings.cfg.pfx is not None:
+        parts.append(f'--cert-type P12 --cert "{settings.cfg.pfx}:$CRRSIM_PFX_PASSWORD"')
+    elif settings.cert is not None:
+        parts.append(f"--cert {settings.cert} --key {settings.key or settings.cert}")
+    if settings.ca is not None:
+        parts.append(f"--cacert {settings.ca}")
+    text = " ".join(parts)
+    return re.sub(r"(-H '?caiso-request-id: )[0-9a-fA-F-]{36}", lambda m: m.group(1) + str(uuid.uuid4()), text)
 
 
 def run_fuzz(settings: FuzzSettings, url: str) -> FuzzOutcome:

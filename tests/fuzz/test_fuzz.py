@@ -117,3 +117,60 @@ def test_with_allow_writes_only_the_runs_own_resources_are_made_and_all_are_gone
     cleanup = next(s for s in data["sections"] if s["title"].startswith("Clean-up"))["text"]
     run_id = data["meta"]["run_id"]
     assert cleanup and all(f"crrsim fuzz {run_id} " in line and line.startswith("deleted") for line in cleanup)
+
+
+def _serve(dev_pki, status: int, content_type: str, body: bytes):  # noqa: ANN202 - (server, thread)
+    """A real TLS server on 127.0.0.1 that answers every request the same way (a faulty gateway)."""
+    import ssl
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    class Handler(BaseHTTPRequestHandler):
+        def _answer(self) -> None:
+            length = int(self.headers.get("Content-Length") or 0)
+            if length:
+                self.rfile.read(length)
+            self.send_response(status)
+            self.send_header("Content-Type", content_type)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        do_GET = do_POST = do_DELETE = do_PUT = do_OPTIONS = do_HEAD = _answer
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH, cafile=str(dev_pki.ca_cert))
+    ctx.load_cert_chain(str(dev_pki.server_cert), str(dev_pki.server_key))
+    ctx.verify_mode = ssl.CERT_REQUIRED
+    server.socket = ctx.wrap_socket(server.socket, server_side=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    return server
+
+
+@pytest.mark.parametrize(("status", "content_type", "body", "check"), [
+    (200, "text/html; charset=utf-8", b"<html><body>Sign in</body></html>", "crr_no_html_success"),
+    (400, "text/plain", b"bad request", "crr_error_body"),
+])
+def test_fuzz_names_the_operation_and_check_of_a_faulty_answer(dev_pki, tmp_path: Path, status: int,
+                                                               content_type: str, body: bytes, check: str) -> None:
+    server = _serve(dev_pki, status, content_type, body)
+    try:
+        ecal = dev_pki.identities["ecal"]
+        url = f"https://127.0.0.1:{server.server_address[1]}/crr"
+        out = tmp_path / "fuzz.json"
+        run = crrsim("fuzz", "--url", url, "--cert", str(ecal.cert), "--key", str(ecal.key), "--ca",
+                     str(dev_pki.ca_cert), "--service", "market_status", "--max-examples", "3", "--rate", "500",
+                     "--phases", "examples,fuzzing", "--json", str(out), cwd=tmp_path)
+    finally:
+        server.shutdown()
+    assert run.returncode == 1, run.stdout[-2000:] + run.stderr[-2000:]
+    data = json.loads(out.read_text())
+    failing = {f["where"] for f in data["findings"]}
+    assert check in failing, failing
+    finding = next(f for f in data["findings"] if f["where"] == check)
+    assert finding["text"].startswith("GET /marketstatus/v1.0/")  # the operation, named
+    assert "--cert" in finding["fix"] and "--cacert" in finding["fix"]  # a curl line with the identity
