@@ -20,6 +20,7 @@ from __future__ import annotations
 import json
 import re
 import uuid
+from collections import Counter
 from typing import Any
 
 import schemathesis
@@ -31,7 +32,9 @@ REQUEST_ID = "caiso-request-id"
 _UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 # codes that say the request itself is malformed or breaks the schema (not a business answer)
 SHAPE_CODES = frozenset({"SER0017", "SER0030", "SER0022"})
-CHECK_NAMES = ("crr_positive_data_acceptance", "crr_error_body", "crr_no_html_success")
+CHECK_NAMES = ("crr_positive_data_acceptance", "crr_error_body", "crr_no_html_success",
+               "crr_other_participant_refused")
+ORACLE_CALLS_PER_OPERATION = 3  # the second-identity oracle re-sends at most this many calls of each operation
 
 # Where the contract itself cannot hold, listed once with the reason: (check, operationId) ->
 # why. A failure of that check on that operation is reported as a known deviation, not a failure.
@@ -46,6 +49,10 @@ KNOWN_DEVIATIONS: dict[tuple[str, str], str] = {
 
 # the run's live values (harness.fuzz.live), read by the hook that makes big bodies valid
 LIVE: dict[str, Any] = {"participant": None, "products": {}, "confined": ()}
+
+# the second identity's client (another participant's certificate) and the read operations
+# that act for an SC ID, for the isolation oracle; None/empty when the run has no second identity
+ORACLE: dict[str, Any] = {"client": None, "labels": frozenset(), "sent": Counter()}
 
 # operation label ("GET /auction/v1.0/portfolioList") -> error codes its service's contract lists
 ERROR_CODES: dict[str, frozenset[str]] = {}
@@ -154,6 +161,28 @@ def register() -> None:
                 operation=case.operation.label, title="HTML page answered with success",
                 message=f"HTTP {response.status_code} with an HTML body: a gateway or login page answered, "
                         "not the CRR service.",
+            )
+        return None
+
+    @schemathesis.check
+    def crr_other_participant_refused(ctx: Any, response: Any, case: Any) -> bool | None:
+        """The same request, acting for the same SC ID but with another participant's certificate,
+        must be refused with SEC0001: one participant never reads another's data."""
+        client = ORACLE["client"]
+        label = case.operation.label
+        if client is None or label not in ORACLE["labels"] or not 200 <= response.status_code < 300:
+            return None
+        if ORACLE["sent"][label] >= ORACLE_CALLS_PER_OPERATION:
+            return None
+        ORACLE["sent"][label] += 1
+        sent = case.as_transport_kwargs(base_url=client.base_url)
+        headers = {k: v for k, v in (sent.get("headers") or {}).items() if k.lower() != REQUEST_ID}
+        other = client.request(sent["method"], sent["url"], params=sent.get("params"), headers=headers)
+        if other.status != 403 or "SEC0001" not in (other.error().codes if other.error() else []):
+            raise Failure(
+                operation=label, title="Another participant's certificate was not refused",
+                message=f"The same request with the certificate of another participant answered HTTP {other.status}"
+                        f" (caiso-request-id {other.request_id}); it must be refused with SEC0001.",
             )
         return None
 

@@ -153,6 +153,15 @@ def _fuzz_service(service: Service, selection: Selection, settings: FuzzSettings
                 })
 
 
+def _second_identity(settings: FuzzSettings, url: str) -> CRRClient | None:
+    """A client with another participant's certificate (the dev PKI's, on the sandbox or a --url
+    sandbox), for the isolation oracle; None when there is none."""
+    files = settings.other_identity_files()
+    if files is None:
+        return None
+    return CRRClient(url, identity=ClientIdentity.from_pem(*files), ca=settings.ca, retries=0)
+
+
 def reproduction(curl: str, settings: FuzzSettings) -> str:
     """Schemathesis' curl line, made to work with the participant's own certificate: the pfx with
     its password from $CRRSIM_PFX_PASSWORD (the variable, never the value), the CA, and a fresh
@@ -181,6 +190,10 @@ def run_fuzz(settings: FuzzSettings, url: str) -> FuzzOutcome:
         identity = ClientIdentity.from_pem(Path(cert), Path(key))
         with CRRClient(url, identity=identity, ca=settings.ca, retries=0) as client:
             live = read_live_values(client, catalogue, settings.participant, run_id)
+        oracle = _second_identity(settings, url)
+        checks.ORACLE.update(client=oracle, sent=Counter(), labels=frozenset(
+            f"{op.method} {op.path}" for s in catalogue for op in s.operations
+            if op.takes_participant and not op.writes))
         shared_writes = selection.writes_ok and settings.target_kind != "sandbox"
         checks.LIVE.update(participant=settings.participant, products=live.products,
                            confined=tuple(live.portfolios) if shared_writes else ())
@@ -190,7 +203,16 @@ def run_fuzz(settings: FuzzSettings, url: str) -> FuzzOutcome:
         if selection.writes_ok and settings.target_kind != "sandbox":
             with CRRClient(url, identity=identity, ca=settings.ca, retries=0) as client:
                 cleanup = clean_up(client, catalogue, live) or ["no portfolio of the run's namespace was left"]
+    oracle_calls = sum(checks.ORACLE["sent"].values())
+    if oracle is not None:
+        oracle.close()
+        checks.ORACLE["client"] = None
     report = fuzz_report(settings, url, selection, list(figures.values()), started, live)
+    report.sections[0].facts["isolation oracle"] = (
+        f"another participant's certificate ({settings.other_identity}) re-sends up to "
+        f"{checks.ORACLE_CALLS_PER_OPERATION} successful reads per operation ({oracle_calls} sent); each must be "
+        "refused with SEC0001"
+        if oracle is not None else "not run: no second participant's certificate (the dev PKI has them on the sandbox)")
     if cleanup:
         report.sections.append(Section("Clean-up of the run's own resources", text=cleanup))
         report.findings += [Finding(text=line, where="clean-up") for line in cleanup if line.startswith("LEFT")]

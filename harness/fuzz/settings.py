@@ -39,6 +39,26 @@ class FuzzSettings:
         return name if name in ("sandbox", "production") else "shared"
 
     @property
+    def other_identity(self) -> str | None:
+        """A dev identity acting for another SC than the participant (for the isolation oracle)."""
+        from harness.pki.identities import DEV_IDENTITIES
+
+        for ident in DEV_IDENTITIES:
+            if ident.role == "participant" and self.participant not in ident.sc_ids and ident.access == "rw":
+                return ident.name
+        return None
+
+    def other_identity_files(self) -> tuple[Path, Path] | None:
+        """(cert, key) of ``other_identity`` when the dev PKI is at hand (sandbox or --url with --pki)."""
+        name = self.other_identity
+        folder = self.cfg.sandbox_pki / "clients"
+        if name is None or self.target_kind == "production" or not (folder / f"{name}.pem").is_file():
+            return None
+        if self.target_kind != "sandbox" and self.cert is not None and not str(self.cert).startswith(str(folder)):
+            return None  # a participant's own certificate on a shared environment: no dev identities there
+        return folder / f"{name}.pem", folder / f"{name}.key"
+
+    @property
     def specs(self) -> Path | None:
         return self.cfg.specs
 

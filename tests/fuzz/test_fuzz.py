@@ -174,3 +174,31 @@ def test_fuzz_names_the_operation_and_check_of_a_faulty_answer(dev_pki, tmp_path
     finding = next(f for f in data["findings"] if f["where"] == check)
     assert finding["text"].startswith("GET /marketstatus/v1.0/")  # the operation, named
     assert "--cert" in finding["fix"] and "--cacert" in finding["fix"]  # a curl line with the identity
+
+
+def test_the_isolation_oracle_catches_a_service_that_answers_anyone(dev_pki, tmp_path: Path) -> None:
+    """A server that hands ECAL's data to any certificate: the second identity's re-send is not
+    refused with SEC0001, and the oracle says so."""
+    server = _serve(dev_pki, 200, "application/json", b"[]")
+    try:
+        ecal = dev_pki.identities["ecal"]
+        url = f"https://127.0.0.1:{server.server_address[1]}/crr"
+        out = tmp_path / "fuzz.json"
+        run = crrsim("fuzz", "--url", url, "--pki", str(dev_pki.directory), "--cert", str(ecal.cert), "--key",
+                     str(ecal.key), "--ca", str(dev_pki.ca_cert), "--service", "market_status", "--max-examples",
+                     "3", "--rate", "500", "--phases", "examples,fuzzing", "--json", str(out), cwd=tmp_path)
+    finally:
+        server.shutdown()
+    assert run.returncode == 1, run.stdout[-2000:] + run.stderr[-2000:]
+    data = json.loads(out.read_text())
+    assert "crr_other_participant_refused" in {f["where"] for f in data["findings"]}
+    assert "(0 sent)" not in data["sections"][0]["facts"]["isolation oracle"]
+
+
+def test_the_isolation_oracle_passes_on_the_sandbox(dev_pki, tmp_path: Path) -> None:
+    out = tmp_path / "fuzz.json"
+    run = crrsim("fuzz", "--pki", str(dev_pki.directory), "--service", "market_status", "--max-examples", "5",
+                 "--phases", "examples,fuzzing", "--json", str(out), cwd=tmp_path)
+    assert run.returncode == 0, run.stdout[-2000:] + run.stderr[-2000:]
+    oracle = json.loads(out.read_text())["sections"][0]["facts"]["isolation oracle"]
+    assert "(wcal)" in oracle and "(0 sent)" not in oracle
