@@ -81,12 +81,16 @@ def _dev_identity_for_url(settings: FuzzSettings) -> None:
 @click.option("--allow-writes", is_flag=True, help="Send write operations to a shared environment (never production).")
 @click.option("--rate", type=click.FloatRange(min=0.1), default=None,
               help="Requests per second (default: unlimited on the sandbox, 2 elsewhere).")
+@click.option("--max-requests", type=click.IntRange(min=1), default=None,
+              help="Request budget of the run (default: none on the sandbox, 2000 elsewhere).")
+@click.option("--stop-on-5xx/--no-stop-on-5xx", default=None,
+              help="Stop at the first server error (default: on off the sandbox).")
 @click.option("--json", "json_out", type=click.Path(dir_okay=False, path_type=Path), help="Write a JSON report.")
 @click.option("--junit", type=click.Path(dir_okay=False, path_type=Path), help="Write a JUnit XML report.")
 @click.option("--html", type=click.Path(dir_okay=False, path_type=Path), help="Write an HTML report.")
 def command(cfg: CrrsimConfig, services: tuple[str, ...], operations: tuple[str, ...], mode: str, phases: str,
             max_examples: int, seed: int | None, workers: int, allow_writes: bool, rate: float | None,
-            json_out: Path | None, junit: Path | None, html: Path | None) -> None:
+            max_requests: int | None, stop_on_5xx: bool | None, json_out: Path | None, junit: Path | None, html: Path | None) -> None:
     """Property-test every CRR operation against its contract with schemathesis (CAISO-aware)."""
     chosen = tuple(p.strip() for p in phases.split(",") if p.strip())
     bad = [p for p in chosen if p not in PHASES]
@@ -96,6 +100,7 @@ def command(cfg: CrrsimConfig, services: tuple[str, ...], operations: tuple[str,
     settings = FuzzSettings.from_config(
         cfg, services=list(services), operations=list(operations), mode=mode, phases=chosen,
         max_examples=max_examples, seed=seed, workers=workers, allow_writes=allow_writes, rate=rate,
+        max_requests=max_requests, stop_on_5xx=stop_on_5xx,
         password=pfx_password(cfg, required=True) if cfg.pfx else None,
     )
     from harness.fuzz.runner import run_fuzz

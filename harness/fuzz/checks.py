@@ -54,6 +54,22 @@ LIVE: dict[str, Any] = {"participant": None, "products": {}, "confined": ()}
 # that act for an SC ID, for the isolation oracle; None/empty when the run has no second identity
 ORACLE: dict[str, Any] = {"client": None, "labels": frozenset(), "sent": Counter()}
 
+# the run's limits: a request budget and a stop at the first server error (off the sandbox);
+# the current engine stream is stopped through its own stop event when one is reached
+LIMITS: dict[str, Any] = {"budget": None, "sent": 0, "stop_on_5xx": False, "stream": None, "stopped": ""}
+
+
+class BudgetSpent(Exception):
+    """The run's request budget is spent: the case is not sent."""
+
+
+def _stop(reason: str) -> None:
+    if not LIMITS["stopped"]:
+        LIMITS["stopped"] = reason
+    stream = LIMITS["stream"]
+    if stream is not None:
+        stream.stop()
+
 # operation label ("GET /auction/v1.0/portfolioList") -> error codes its service's contract lists
 ERROR_CODES: dict[str, frozenset[str]] = {}
 _registered = False
@@ -187,7 +203,18 @@ def register() -> None:
         return None
 
     @schemathesis.hook
+    def after_call(context: Any, case: Any, response: Any) -> None:
+        if LIMITS["stop_on_5xx"] and response.status_code >= 500:
+            _stop(f"the first server error (HTTP {response.status_code} from {case.operation.label}) stopped the run")
+
+    @schemathesis.hook
     def before_call(context: Any, case: Any, kwargs: dict[str, Any]) -> None:
+        budget = LIMITS["budget"]
+        if budget is not None:
+            if LIMITS["sent"] >= budget:
+                _stop(f"the request budget of {budget} was spent")
+                raise BudgetSpent(f"request budget of {budget} spent")
+            LIMITS["sent"] += 1
         if LIVE["participant"]:
             make_valid(case, LIVE["participant"], LIVE["products"])
         if LIVE["confined"]:

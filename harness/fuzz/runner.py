@@ -115,7 +115,11 @@ def _fuzz_service(service: Service, selection: Selection, settings: FuzzSettings
         config.phases.coverage.unexpected_methods = {"get", "head", "options"} & config.phases.coverage.unexpected_methods
     if settings.seed is not None:
         config.seed = settings.seed
-    for event in from_schema(schema).execute():
+    if checks.LIMITS["stopped"]:
+        return  # an earlier service spent the budget or met a server error
+    stream = from_schema(schema).execute()
+    checks.LIMITS["stream"] = stream
+    for event in stream:
         if not isinstance(event, st_events.ScenarioFinished) or event.label is None:
             continue
         recorder = event.recorder
@@ -194,6 +198,8 @@ def run_fuzz(settings: FuzzSettings, url: str) -> FuzzOutcome:
         checks.ORACLE.update(client=oracle, sent=Counter(), labels=frozenset(
             f"{op.method} {op.path}" for s in catalogue for op in s.operations
             if op.takes_participant and not op.writes))
+        checks.LIMITS.update(budget=settings.max_requests, sent=0, stop_on_5xx=settings.stop_on_5xx, stream=None,
+                             stopped="")
         shared_writes = selection.writes_ok and settings.target_kind != "sandbox"
         checks.LIVE.update(participant=settings.participant, products=live.products,
                            confined=tuple(live.portfolios) if shared_writes else ())
@@ -208,6 +214,9 @@ def run_fuzz(settings: FuzzSettings, url: str) -> FuzzOutcome:
         oracle.close()
         checks.ORACLE["client"] = None
     report = fuzz_report(settings, url, selection, list(figures.values()), started, live)
+    report.sections[0].facts["stopped early"] = checks.LIMITS["stopped"] or "no"
+    report.sections[0].facts["request budget"] = (f"{checks.LIMITS['sent']} of {settings.max_requests}"
+                                                  if settings.max_requests else "none")
     report.sections[0].facts["isolation oracle"] = (
         f"another participant's certificate ({settings.other_identity}) re-sends up to "
         f"{checks.ORACLE_CALLS_PER_OPERATION} successful reads per operation ({oracle_calls} sent); each must be "

@@ -10,6 +10,7 @@ from harness.config import CrrsimConfig
 PHASES = ("examples", "coverage", "fuzzing", "stateful")
 MODES = ("positive", "negative", "all")
 SHARED_RATE = 2.0  # requests per second off the sandbox unless --rate says otherwise
+SHARED_BUDGET = 2000  # requests per run off the sandbox unless --max-requests says otherwise
 
 
 @dataclass
@@ -25,6 +26,8 @@ class FuzzSettings:
     workers: int = 1
     allow_writes: bool = False
     rate: float | None = None  # requests per second; None: unlimited on the sandbox, SHARED_RATE elsewhere
+    max_requests: int | None = None  # request budget; None: unlimited on the sandbox, SHARED_BUDGET elsewhere
+    stop_on_5xx: bool | None = None  # stop at the first server error; None: off on the sandbox, on elsewhere
     password: str | None = field(default=None, repr=False)
     # the identity actually used (the dev PKI's on the sandbox, else the config's)
     cert: Path | None = None
@@ -67,6 +70,11 @@ class FuzzSettings:
         settings = cls(cfg=cfg, cert=cfg.cert, key=cfg.key, pfx=cfg.pfx, ca=cfg.ca_path(), **run)  # type: ignore[arg-type]
         if cfg.participant:
             settings.participant = cfg.participant.strip().upper()
-        if settings.rate is None and settings.target_kind != "sandbox":
+        shared = settings.target_kind != "sandbox"
+        if settings.rate is None and shared:
             settings.rate = SHARED_RATE
+        if settings.max_requests is None and shared:
+            settings.max_requests = SHARED_BUDGET
+        if settings.stop_on_5xx is None:
+            settings.stop_on_5xx = shared
         return settings

@@ -202,3 +202,33 @@ def test_the_isolation_oracle_passes_on_the_sandbox(dev_pki, tmp_path: Path) -> 
     assert run.returncode == 0, run.stdout[-2000:] + run.stderr[-2000:]
     oracle = json.loads(out.read_text())["sections"][0]["facts"]["isolation oracle"]
     assert "(wcal)" in oracle and "(0 sent)" not in oracle
+
+
+def test_the_request_budget_stops_the_run_and_says_so(dev_pki, tmp_path: Path) -> None:
+    out = tmp_path / "fuzz.json"
+    run = crrsim("fuzz", "--pki", str(dev_pki.directory), "--service", "market_status", "--service", "messages",
+                 "--max-requests", "40", "--json", str(out), cwd=tmp_path)
+    assert run.returncode in (0, 1), run.stderr[-2000:]
+    data = json.loads(out.read_text())
+    facts = data["sections"][0]["facts"]
+    assert facts["stopped early"] == "the request budget of 40 was spent"
+    assert facts["request budget"] == "40 of 40"
+    assert data["meta"]["calls"] <= 40 + 10  # the oracle's few re-sends are not part of the fuzz budget
+
+
+def test_the_first_server_error_stops_a_shared_run(dev_pki, tmp_path: Path) -> None:
+    server = _serve(dev_pki, 500, "application/json",
+                    b'{"errorList":[{"errorCode":"SER0028","errorDescription":"x","severity":"ERROR"}]}')
+    try:
+        ecal = dev_pki.identities["ecal"]
+        url = f"https://127.0.0.1:{server.server_address[1]}/crr"
+        out = tmp_path / "fuzz.json"
+        run = crrsim("fuzz", "--url", url, "--cert", str(ecal.cert), "--key", str(ecal.key), "--ca",
+                     str(dev_pki.ca_cert), "--service", "market_status", "--rate", "500", "--json", str(out),
+                     cwd=tmp_path)
+    finally:
+        server.shutdown()
+    assert run.returncode == 1
+    data = json.loads(out.read_text())
+    assert data["sections"][0]["facts"]["stopped early"].startswith("the first server error (HTTP 500")
+    assert data["meta"]["calls"] < 20
