@@ -44,13 +44,20 @@ def command(ctx: click.Context) -> None:
               help="Seconds a client may take to send a request's head or body; slower connections are closed.")
 @click.option("--loop", type=click.Choice(["uvloop", "asyncio"]), default="uvloop", show_default=True,
               help="Event loop (uvloop: less CPU per request).")
+@click.option("--fault", "faults", default=None, metavar="NAME[,NAME]",
+              help="Misbehave on purpose (to test a client): wrong-type, missing-field, server-error, "
+                   "undocumented-status, bad-error-body, html-200, maintenance-503, slow, reset, large-ids, leak.")
+@click.option("--fault-rate", type=click.FloatRange(0.0, 1.0), default=0.2, show_default=True,
+              help="Share of answers a fault is applied to.")
+@click.option("--fault-seed", type=int, default=0, show_default=True, help="Seed of the fault draws.")
 @click.option("--port-file", type=click.Path(dir_okay=False), default=None, hidden=True,
               help="Write the listening port here once ready (for launchers asking for --port 0).")
 def serve(cfg: CrrsimConfig, provisioning: str | None, workers: int, access_log: bool, read_timeout: float,
-          loop: str, port_file: str | None) -> None:
+          loop: str, faults: str | None, fault_rate: float, fault_seed: int, port_file: str | None) -> None:
     """Serve the sandbox over mutual TLS until interrupted."""
     from harness.contract import ContractError, load_catalogue
     from harness.sandbox.store import SchemaVersionError, Store
+    from harness.sandbox.web.faults import FaultError, FaultInjector
     from harness.sandbox.web.provisioning import ProvisioningError, load_provisioning
     from harness.sandbox.web.server import ServerOptions, run
 
@@ -58,12 +65,14 @@ def serve(cfg: CrrsimConfig, provisioning: str | None, workers: int, access_log:
         load_catalogue(cfg.specs)
         load_provisioning(provisioning)
         Store(cfg.sandbox_db).close()  # a database of another schema version is refused here
-    except (ContractError, ProvisioningError, SchemaVersionError) as exc:
+        FaultInjector.parse(faults, fault_rate, fault_seed)
+    except (ContractError, ProvisioningError, SchemaVersionError, FaultError) as exc:
         raise click.UsageError(str(exc)) from None
     options = ServerOptions(
         host=cfg.sandbox_host, port=cfg.sandbox_port, pki=str(cfg.sandbox_pki), db=str(cfg.sandbox_db),
         specs=str(cfg.specs) if cfg.specs else None, provisioning=provisioning, port_file=port_file,
         workers=workers, access_log=access_log, loop=loop, read_timeout=read_timeout,
+        faults=faults, fault_rate=fault_rate, fault_seed=fault_seed,
     )
     if port_file is None:  # a launcher reads the readiness line instead
         click.echo(f"crrsim sandbox on https://{options.host}:{options.port}/crr (state in {options.db}); "

@@ -33,7 +33,8 @@ _UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4
 # codes that say the request itself is malformed or breaks the schema (not a business answer)
 SHAPE_CODES = frozenset({"SER0017", "SER0030", "SER0022"})
 CHECK_NAMES = ("crr_positive_data_acceptance", "crr_error_body", "crr_no_html_success",
-               "crr_other_participant_refused")
+               "crr_other_participant_refused", "crr_no_foreign_data")
+OWNER_FIELDS = ("participantName", "assetOwner")
 ORACLE_CALLS_PER_OPERATION = 3  # the second-identity oracle re-sends at most this many calls of each operation
 
 # Where the contract itself cannot hold, listed once with the reason: (check, operationId) ->
@@ -178,6 +179,31 @@ def register() -> None:
                 message=f"HTTP {response.status_code} with an HTML body: a gateway or login page answered, "
                         "not the CRR service.",
             )
+        return None
+
+    @schemathesis.check
+    def crr_no_foreign_data(ctx: Any, response: Any, case: Any) -> bool | None:
+        """A list answered for one SC ID holds only that SC ID's records."""
+        if not 200 <= response.status_code < 300:
+            return None
+        wanted = (case.query or {}).get("participantName") if isinstance(case.query, dict) else None
+        if not isinstance(wanted, str):
+            return None
+        try:
+            items = json.loads(response.content or b"null")
+        except (ValueError, UnicodeDecodeError):
+            return None
+        if not isinstance(items, list):
+            return None
+        for item in items:
+            if not isinstance(item, dict):
+                continue
+            owner = next((item[k] for k in OWNER_FIELDS if isinstance(item.get(k), str)), None)
+            if owner is not None and owner != wanted:
+                raise Failure(
+                    operation=case.operation.label, title="Another participant's record in the answer",
+                    message=f"Asked as {wanted}, the answer lists a record of {owner}.",
+                )
         return None
 
     @schemathesis.check

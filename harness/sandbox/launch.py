@@ -136,6 +136,9 @@ def start_sandbox(
     read_timeout: float | None = None,
     access_log: bool = False,
     entry: tuple[str, ...] = ("-m", "harness", "sandbox", "serve"),
+    faults: str | None = None,
+    fault_rate: float = 0.2,
+    fault_seed: int = 0,
 ) -> RunningSandbox:
     """Start the sandbox in a child process and wait until it accepts TLS connections.
 
@@ -165,6 +168,8 @@ def start_sandbox(
         cmd += ["--read-timeout", str(read_timeout)]
     if access_log:
         cmd.append("--access-log")
+    if faults:
+        cmd += ["--fault", faults, "--fault-rate", str(fault_rate), "--fault-seed", str(fault_seed)]
     child_env = {**os.environ, **(env or {})}
     try:
         with open(log_path, "wb") as log:

@@ -39,6 +39,7 @@ from harness.sandbox.errors import CRRError
 from harness.sandbox.jsoncodec import loads
 from harness.sandbox.services.request import Caller, Handler, Reply, SandboxRequest
 from harness.sandbox.store import Store
+from harness.sandbox.web.faults import FaultInjector
 from harness.sandbox.web.guard import GUARDS, in_request, read_body
 from harness.sandbox.web.provisioning import load_provisioning
 from harness.sandbox.web.responses import (
@@ -90,7 +91,9 @@ class Sandbox:
         store: Store,
         provisioning: dict[str, Caller],
         strict: bool = False,
+        faults: FaultInjector | None = None,
     ) -> None:
+        self.faults = faults  # off unless `sandbox serve --fault ...`
         self.catalogue = catalogue
         self.store = store
         self.clock = Clock(store)
@@ -192,12 +195,19 @@ class Sandbox:
             ctx = SandboxRequest(caller, route.operation, params, body, request_id, self.store, self.clock)
             result = handler(ctx)
             reply: Reply = await result if inspect.isawaitable(result) else result
+            if self.faults is not None and reply.raw is None:
+                faulty = await self.faults.on_success(
+                    request, reply.body, reply.status, {REQUEST_ID_HEADER: request_id},
+                    _required_fields(route.operation), params.get("participantName"))
+                if faulty is not None:
+                    return faulty
             return self.render(route, reply, request_id)
         except CRRError as err:
             templates = route.templates if route else {}
             version = route.version if route else "V1.0"
             headers = {"Allow": ", ".join(self.methods.get(request.path, []))} if err.status == 405 else None
-            return error_response(err, templates, version, request_id, headers)
+            response = error_response(err, templates, version, request_id, headers)
+            return self.faults.on_error(response) if self.faults is not None else response
         except web.HTTPRequestEntityTooLarge:
             return error_response(
                 CRRError("SER0017", f"the body exceeds {MAX_BODY} bytes"), request_id=request_id
@@ -254,6 +264,15 @@ class Sandbox:
         return web.Response(body=dumps(reply.body), status=reply.status, headers=headers)
 
 
+def _required_fields(operation: Operation) -> list[str]:
+    """The required properties of a successful answer's object (or of its list's items)."""
+    schema = operation.responses.get("200") or {}
+    if isinstance(schema, dict) and schema.get("type") == "array":
+        schema = schema.get("items") or {}
+    required = schema.get("required") if isinstance(schema, dict) else None
+    return [str(r) for r in required] if isinstance(required, list) else []
+
+
 def _is_json(content_type: str | None) -> bool:
     """``application/json`` or a ``+json`` type, any parameters (charset) allowed. A body is
     only ever read for operations that take one; every real client sends this header."""
@@ -268,13 +287,14 @@ def build_app(
     specs: str | Path | None = None,
     provisioning: str | Path | None = None,
     strict: bool | None = None,
+    faults: FaultInjector | None = None,
 ) -> web.Application:
     """The whole sandbox as an aiohttp application (TLS is the server's job)."""
     catalogue = load_catalogue(specs)
     store = Store(db)
     if strict is None:
         strict = os.environ.get(STRICT_ENV, "") not in ("", "0", "false")
-    sandbox = Sandbox(catalogue, store, load_provisioning(provisioning), strict=strict)
+    sandbox = Sandbox(catalogue, store, load_provisioning(provisioning), strict=strict, faults=faults)
     app = web.Application(client_max_size=MAX_BODY)
     app[SANDBOX_KEY] = sandbox
     for method, path, operation in control.ROUTES:

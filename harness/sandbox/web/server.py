@@ -25,6 +25,7 @@ from pathlib import Path
 
 from aiohttp import web
 
+from harness.sandbox.web.faults import FaultInjector
 from harness.sandbox.web.guard import READ_TIMEOUT_S, guarded, quiet_parse_errors
 
 READY_PREFIX = "CRRSIM_SANDBOX_LISTENING"
@@ -46,6 +47,9 @@ class ServerOptions:
     access_log: bool = False
     loop: str = "uvloop"
     read_timeout: float = READ_TIMEOUT_S
+    faults: str | None = None  # comma-separated fault names (web.faults), off by default
+    fault_rate: float = 0.2
+    fault_seed: int = 0
     parent_pid: int | None = None  # set for forked workers
 ORPHAN_POLL_S = 0.5
 _PR_SET_PDEATHSIG = 1
@@ -69,7 +73,8 @@ async def _run(
 ) -> None:
     from harness.sandbox.web.app import build_app
 
-    app = build_app(args.db, args.specs, args.provisioning)
+    app = build_app(args.db, args.specs, args.provisioning,
+                    faults=FaultInjector.parse(args.faults, args.fault_rate, args.fault_seed))
     # the catalogue, compiled validators and modules live as long as the process: keep them out
     # of the garbage collector's full scans (each request's garbage is young and short-lived)
     gc.collect()
