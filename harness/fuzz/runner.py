@@ -142,7 +142,8 @@ def _fuzz_service(service: Service, selection: Selection, settings: FuzzSettings
                 node = recorder.cases.get(case_id)
                 label = node.value.operation.label if node is not None else event.label
                 operation_id = node.value.operation.definition.raw.get("operationId", "") if node is not None else ""
-                known = checks.KNOWN_DEVIATIONS.get((result.name, operation_id))
+                known = (checks.KNOWN_DEVIATIONS.get((result.name, operation_id))
+                         or checks.KNOWN_DEVIATIONS.get((result.name, label)))
                 if known is not None:
                     figures.setdefault(label, OperationFigures(service.name, label)).known[result.name] = known
                     continue
