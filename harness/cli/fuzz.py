@@ -64,6 +64,43 @@ def _dev_identity_for_url(settings: FuzzSettings) -> None:
     settings.ca = settings.ca or cfg.sandbox_pki / "ca.pem"
 
 
+def _replay(cfg: CrrsimConfig, ident: str) -> None:
+    """Send a recorded failure's request again with a fresh caiso-request-id and the configured
+    identity (the dev identity on a --url sandbox with --pki), then say what came back."""
+    import uuid
+
+    from harness.client import ClientIdentity, CRRClient
+    from harness.fuzz.bundles import bundle_dir, load_bundle
+
+    try:
+        bundle = load_bundle(bundle_dir(cfg.reports_dir), ident)
+    except LookupError as exc:
+        raise click.UsageError(str(exc)) from None
+    request = bundle.data["request"]
+    settings = FuzzSettings.from_config(cfg, password=pfx_password(cfg, required=True) if cfg.pfx else None)
+    _dev_identity_for_url(settings)
+    if settings.pfx is not None:
+        identity = ClientIdentity.from_pfx(settings.pfx, settings.password)
+    elif settings.cert is not None:
+        identity = ClientIdentity.from_pem(settings.cert, settings.key)
+    else:
+        raise click.UsageError("give the certificate to replay with: --pfx FILE, or --cert FILE --key FILE")
+    headers = {k: v for k, v in request["headers"].items()
+               if k.lower() not in ("caiso-request-id", "content-length", "host")}
+    headers["caiso-request-id"] = str(uuid.uuid4())
+    url = request["url"]
+    base = bundle.data["target"]
+    if cfg.target_name != "sandbox" and url.startswith(base):
+        url = cfg.base_url() + url[len(base):]  # the same call against the target given now
+    body = request["body"].encode() if isinstance(request["body"], str) else None
+    with CRRClient(url.split("/crr", 1)[0] + "/crr", identity=identity, ca=settings.ca, retries=0) as client:
+        answer = client.request(request["method"], url, content=body, headers=headers)
+    click.echo(f"{bundle.data['check']}: {bundle.data['title']} ({bundle.data['operation']})")
+    click.echo(f"replayed {request['method']} {url} -> HTTP {answer.status} (caiso-request-id {answer.request_id})")
+    click.echo(answer.text[:1000])
+    sys.exit(ExitCode.OK)
+
+
 @click.command("fuzz")
 @config_options("env_name", "url", "participant", "pfx", "cert", "key", "ca", "pki", "specs", reword={
     "participant": "SC ID the generated requests act for (default ECAL).",
@@ -85,13 +122,17 @@ def _dev_identity_for_url(settings: FuzzSettings) -> None:
               help="Request budget of the run (default: none on the sandbox, 2000 elsewhere).")
 @click.option("--stop-on-5xx/--no-stop-on-5xx", default=None,
               help="Stop at the first server error (default: on off the sandbox).")
+@click.option("--replay", "replay_id", default=None, metavar="ID",
+              help="Send a recorded failure again (its support bundle in <reports_dir>/fuzz/failures) and exit.")
 @click.option("--json", "json_out", type=click.Path(dir_okay=False, path_type=Path), help="Write a JSON report.")
 @click.option("--junit", type=click.Path(dir_okay=False, path_type=Path), help="Write a JUnit XML report.")
 @click.option("--html", type=click.Path(dir_okay=False, path_type=Path), help="Write an HTML report.")
 def command(cfg: CrrsimConfig, services: tuple[str, ...], operations: tuple[str, ...], mode: str, phases: str,
             max_examples: int, seed: int | None, workers: int, allow_writes: bool, rate: float | None,
-            max_requests: int | None, stop_on_5xx: bool | None, json_out: Path | None, junit: Path | None, html: Path | None) -> None:
+            max_requests: int | None, stop_on_5xx: bool | None, replay_id: str | None, json_out: Path | None, junit: Path | None, html: Path | None) -> None:
     """Property-test every CRR operation against its contract with schemathesis (CAISO-aware)."""
+    if replay_id is not None:
+        _replay(cfg, replay_id)
     chosen = tuple(p.strip() for p in phases.split(",") if p.strip())
     bad = [p for p in chosen if p not in PHASES]
     if bad or not chosen:

@@ -32,6 +32,7 @@ from harness.client import ClientIdentity, CRRClient
 from harness.contract import Catalogue, Service, load_catalogue
 from harness.contract.portfolios import PORTFOLIO_OPERATIONS
 from harness.fuzz import checks
+from harness.fuzz.bundles import bundle_dir, make_bundle
 from harness.fuzz.live import LiveValues, read_live_values
 from harness.fuzz.safety import Selection, select_operations
 from harness.fuzz.settings import FuzzSettings
@@ -152,10 +153,18 @@ def _fuzz_service(service: Service, selection: Selection, settings: FuzzSettings
                 if node is not None:
                     with contextlib.suppress(Exception):
                         curl = reproduction(node.value.as_curl_command(base_url=url), settings)
-                figures.setdefault(label, OperationFigures(service.name, label)).failures.append({
-                    "check": result.name, "title": str(getattr(failure, "title", "")),
-                    "message": " ".join(str(getattr(failure, "message", failure)).split())[:500], "curl": curl,
-                })
+                message = " ".join(str(getattr(failure, "message", failure)).split())[:500]
+                title = str(getattr(failure, "title", ""))
+                entry = {"check": result.name, "title": title, "message": message, "curl": curl}
+                recorded = recorder.interactions.get(case_id)
+                if recorded is not None:
+                    bundle = make_bundle(
+                        check=result.name, label=label, title=title, message=message, request=recorded.request,
+                        response=recorded.response, target=url, seed=settings.seed, curl=curl,
+                        contract={s.name: str(s.version) for s in [service]})
+                    bundle.write(bundle_dir(settings.cfg.reports_dir))
+                    entry["id"] = bundle.id
+                figures.setdefault(label, OperationFigures(service.name, label)).failures.append(entry)
 
 
 def _second_identity(settings: FuzzSettings, url: str) -> CRRClient | None:
@@ -281,7 +290,9 @@ def fuzz_report(settings: FuzzSettings, url: str, selection: Selection, figures:
                                       "positive_business": f.positive_business,
                                       "statuses": {str(k): v for k, v in f.statuses.items()},
                                       "failures": distinct, "known_deviations": f.known}))
-        findings += [Finding(text=f"{f.label}: {d['title']}: {d['message']}", fix=d["curl"], where=d["check"])
+        findings += [Finding(text=f"{f.label}: {d['title']}: {d['message']}"
+                             + (f" (support bundle {d['id']}: crrsim fuzz --replay {d['id']})" if d.get("id") else ""),
+                             fix=d["curl"], where=d["check"])
                      for d in distinct]
     ok = bool(cases) and not findings
     calls = sum(f.calls for f in figures)

@@ -246,3 +246,28 @@ def test_caisos_own_files_pass_with_their_deviations_listed(official_specs: Path
     assert len(data["cases"]) == 69 and data["ok"] is True
     warned = [c for c in data["cases"] if c["status"] == "warning"]
     assert any("nomination" in c["name"] for c in warned) and any(c["name"] == "GET /status" for c in warned)
+
+
+def test_a_failure_has_a_support_bundle_and_replays(dev_pki, tmp_path: Path) -> None:
+    server = _serve(dev_pki, 200, "text/html", b"<html>Sign in</html>")
+    try:
+        ecal = dev_pki.identities["ecal"]
+        url = f"https://127.0.0.1:{server.server_address[1]}/crr"
+        common = ["--url", url, "--cert", str(ecal.cert), "--key", str(ecal.key), "--ca", str(dev_pki.ca_cert)]
+        out = tmp_path / "fuzz.json"
+        run = crrsim("fuzz", *common, "--service", "app_status", "--max-examples", "2", "--rate", "500",
+                     "--phases", "examples", "--seed", "11", "--json", str(out), cwd=tmp_path)
+        assert run.returncode == 1, run.stderr[-2000:]
+        finding = json.loads(out.read_text())["findings"][0]
+        ident = finding["text"].split("crrsim fuzz --replay ")[1].rstrip(")")
+        bundle = json.loads((tmp_path / "reports" / "fuzz" / "failures" / f"{ident}.json").read_text())
+        assert bundle["seed"] == 11 and bundle["operation"] == "GET /status" and bundle["caiso_request_id"]
+        assert bundle["response"]["status"] == 200 and bundle["contract"] == {"app_status": "1.0.1"}
+        assert bundle["replay"] == f"crrsim fuzz --replay {ident}" and "--cert" in bundle["curl"]
+        replay = crrsim("fuzz", *common, "--replay", ident, cwd=tmp_path)
+        assert replay.returncode == 0, replay.stderr[-2000:]
+        assert "-> HTTP 200" in replay.stdout and "Sign in" in replay.stdout
+        unknown = crrsim("fuzz", *common, "--replay", "000000000000", cwd=tmp_path)
+        assert unknown.returncode == 2 and "no recorded failure 000000000000" in unknown.stderr
+    finally:
+        server.shutdown()
