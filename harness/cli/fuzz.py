@@ -21,9 +21,27 @@ from harness.cli.options import CannotRun, config_options, pfx_password, require
 from harness.config import CrrsimConfig
 from harness.contract import SERVICE_NAMES
 from harness.exitcodes import ExitCode
+from harness.fuzz.compare import Comparison
 from harness.fuzz.settings import MODES, PHASES, FuzzSettings
 
 PLAN_WEDNESDAY = "2026-02-04T18:00:00Z"  # 10:00 Pacific, plan week 1: every monthly window OPEN
+
+
+@contextlib.contextmanager
+def _reference_sandbox(settings: FuzzSettings) -> Iterator[Comparison]:
+    """--compare-with sandbox: a fresh sandbox (plan set up, monthly windows open) and a client
+    with the dev identity acting for the same SC ID."""
+    from harness.client import ClientIdentity, CRRClient
+    from harness.pki import ensure_dev_pki
+    from harness.pki.identities import dev_identity_for
+
+    reference = FuzzSettings(cfg=settings.cfg, participant=settings.participant)
+    with _embedded_sandbox(reference) as url:
+        pki = ensure_dev_pki(settings.cfg.sandbox_pki)
+        files = pki.identities[dev_identity_for(settings.participant).name]
+        with CRRClient(url, identity=ClientIdentity.from_pem(files.cert, files.key), ca=pki.ca_cert,
+                       retries=0) as client:
+            yield Comparison(client, "the sandbox")
 
 
 @contextlib.contextmanager
@@ -122,6 +140,8 @@ def _replay(cfg: CrrsimConfig, ident: str) -> None:
               help="Request budget of the run (default: none on the sandbox, 2000 elsewhere).")
 @click.option("--stop-on-5xx/--no-stop-on-5xx", default=None,
               help="Stop at the first server error (default: on off the sandbox).")
+@click.option("--compare-with", "compare_with", type=click.Choice(["sandbox"]), default=None,
+              help="Send every generated read to a fresh sandbox too and list where the answers differ.")
 @click.option("--replay", "replay_id", default=None, metavar="ID",
               help="Send a recorded failure again (its support bundle in <reports_dir>/fuzz/failures) and exit.")
 @click.option("--json", "json_out", type=click.Path(dir_okay=False, path_type=Path), help="Write a JSON report.")
@@ -129,7 +149,8 @@ def _replay(cfg: CrrsimConfig, ident: str) -> None:
 @click.option("--html", type=click.Path(dir_okay=False, path_type=Path), help="Write an HTML report.")
 def command(cfg: CrrsimConfig, services: tuple[str, ...], operations: tuple[str, ...], mode: str, phases: str,
             max_examples: int, seed: int | None, workers: int, allow_writes: bool, rate: float | None,
-            max_requests: int | None, stop_on_5xx: bool | None, replay_id: str | None, json_out: Path | None, junit: Path | None, html: Path | None) -> None:
+            max_requests: int | None, stop_on_5xx: bool | None, compare_with: str | None, replay_id: str | None,
+            json_out: Path | None, junit: Path | None, html: Path | None) -> None:
     """Property-test every CRR operation against its contract with schemathesis (CAISO-aware)."""
     if replay_id is not None:
         _replay(cfg, replay_id)
@@ -141,16 +162,22 @@ def command(cfg: CrrsimConfig, services: tuple[str, ...], operations: tuple[str,
     settings = FuzzSettings.from_config(
         cfg, services=list(services), operations=list(operations), mode=mode, phases=chosen,
         max_examples=max_examples, seed=seed, workers=workers, allow_writes=allow_writes, rate=rate,
-        max_requests=max_requests, stop_on_5xx=stop_on_5xx,
+        max_requests=max_requests, stop_on_5xx=stop_on_5xx, reads_only=compare_with is not None,
         password=pfx_password(cfg, required=True) if cfg.pfx else None,
     )
     from harness.fuzz.runner import run_fuzz
     from harness.reports.handlers import render_text, write_html, write_json, write_junit
 
+    if compare_with and settings.target_kind == "sandbox":
+        raise click.UsageError("--compare-with sandbox compares another target with the sandbox: give --env or --url")
     try:
         if settings.target_kind == "sandbox":
             with _embedded_sandbox(settings) as url:
                 outcome = run_fuzz(settings, url)
+        elif compare_with:
+            _dev_identity_for_url(settings)
+            with _reference_sandbox(settings) as comparison:
+                outcome = run_fuzz(settings, cfg.base_url(), comparison)
         else:
             _dev_identity_for_url(settings)
             outcome = run_fuzz(settings, cfg.base_url())

@@ -64,6 +64,10 @@ ORACLE: dict[str, Any] = {"client": None, "labels": frozenset(), "sent": Counter
 LIMITS: dict[str, Any] = {"budget": None, "sent": 0, "stop_on_5xx": False, "stream": None, "stopped": ""}
 
 
+# differential mode (harness.fuzz.compare): the reference every read is sent to again, or None
+COMPARE: dict[str, Any] = {"comparison": None}
+
+
 class BudgetSpent(Exception):
     """The run's request budget is spent: the case is not sent."""
 
@@ -234,6 +238,9 @@ def register() -> None:
 
     @schemathesis.hook
     def after_call(context: Any, case: Any, response: Any) -> None:
+        comparison = COMPARE["comparison"]
+        if comparison is not None and case.method.upper() == "GET":
+            comparison.compare(case, response)
         if LIMITS["stop_on_5xx"] and response.status_code >= 500:
             _stop(f"the first server error (HTTP {response.status_code} from {case.operation.label}) stopped the run")
 

@@ -33,6 +33,7 @@ from harness.contract import Catalogue, Service, load_catalogue
 from harness.contract.portfolios import PORTFOLIO_OPERATIONS
 from harness.fuzz import checks
 from harness.fuzz.bundles import bundle_dir, make_bundle
+from harness.fuzz.compare import Comparison
 from harness.fuzz.live import LiveValues, read_live_values
 from harness.fuzz.safety import Selection, select_operations
 from harness.fuzz.settings import FuzzSettings
@@ -191,7 +192,7 @@ def reproduction(curl: str, settings: FuzzSettings) -> str:
     return re.sub(r"(-H '?caiso-request-id: )[0-9a-fA-F-]{36}", lambda m: m.group(1) + str(uuid.uuid4()), text)
 
 
-def run_fuzz(settings: FuzzSettings, url: str) -> FuzzOutcome:
+def run_fuzz(settings: FuzzSettings, url: str, comparison: Comparison | None = None) -> FuzzOutcome:
     """Fuzz every selected operation of the contract at ``url``; the report says what ran where."""
     checks.register()
     started = datetime.now(UTC)
@@ -208,6 +209,7 @@ def run_fuzz(settings: FuzzSettings, url: str) -> FuzzOutcome:
         checks.ORACLE.update(client=oracle, sent=Counter(), labels=frozenset(
             f"{op.method} {op.path}" for s in catalogue for op in s.operations
             if op.takes_participant and not op.writes))
+        checks.COMPARE["comparison"] = comparison
         checks.LIMITS.update(budget=settings.max_requests, sent=0, stop_on_5xx=settings.stop_on_5xx, stream=None,
                              stopped="")
         shared_writes = selection.writes_ok and settings.target_kind != "sandbox"
@@ -219,12 +221,16 @@ def run_fuzz(settings: FuzzSettings, url: str) -> FuzzOutcome:
         if selection.writes_ok and settings.target_kind != "sandbox":
             with CRRClient(url, identity=identity, ca=settings.ca, retries=0) as client:
                 cleanup = clean_up(client, catalogue, live) or ["no portfolio of the run's namespace was left"]
+    checks.COMPARE["comparison"] = None
     oracle_calls = sum(checks.ORACLE["sent"].values())
     if oracle is not None:
         oracle.close()
         checks.ORACLE["client"] = None
     report = fuzz_report(settings, url, selection, list(figures.values()), started, live)
     report.sections[0].facts["stopped early"] = checks.LIMITS["stopped"] or "no"
+    if comparison is not None:
+        report.sections.insert(1, Section(f"Divergences from {comparison.label}", text=comparison.lines()))
+        report.meta.update(compared=comparison.compared, divergences=sum(comparison.divergences.values()))
     report.sections[0].facts["request budget"] = (f"{checks.LIMITS['sent']} of {settings.max_requests}"
                                                   if settings.max_requests else "none")
     report.sections[0].facts["isolation oracle"] = (

@@ -36,9 +36,12 @@ class Selection:
 
 def select_operations(catalogue: Catalogue, settings: FuzzSettings) -> Selection:
     production = settings.target_kind == "production"
-    writes_ok = settings.target_kind == "sandbox" or (settings.allow_writes and not production)
+    writes_ok = not settings.reads_only and (
+        settings.target_kind == "sandbox" or (settings.allow_writes and not production))
     selection = Selection(writes_ok=writes_ok)
-    if production:
+    if settings.reads_only:
+        selection.writes_note = "none: a comparison sends read operations only"
+    elif production:
         selection.writes_note = "none: production is fuzzed with read operations only, whatever the flags"
     elif writes_ok:
         selection.writes_note = ("allowed (the sandbox)" if settings.target_kind == "sandbox"

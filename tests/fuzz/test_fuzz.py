@@ -271,3 +271,41 @@ def test_a_failure_has_a_support_bundle_and_replays(dev_pki, tmp_path: Path) -> 
         assert unknown.returncode == 2 and "no recorded failure 000000000000" in unknown.stderr
     finally:
         server.shutdown()
+
+
+def _prepared_sandbox(dev_pki, db: Path, **faults: object):  # noqa: ANN202 - RunningSandbox
+    from harness.client import ClientIdentity, CRRClient
+    from harness.client.control import ControlPlane
+    from harness.sandbox.launch import start_sandbox
+
+    running = start_sandbox(dev_pki.directory, db, **faults)  # type: ignore[arg-type]
+    operator = dev_pki.identities["operator"]
+    with CRRClient(running.url, identity=ClientIdentity.from_pem(operator.cert, operator.key),
+                   ca=dev_pki.ca_cert) as client:
+        ControlPlane(client).reset()
+        ControlPlane(client).set_clock("2026-02-04T18:00:00Z")
+    return running
+
+
+@pytest.mark.parametrize("faulty", [False, True])
+def test_differential_mode_lists_where_the_target_and_the_sandbox_differ(dev_pki, tmp_path: Path,
+                                                                         faulty: bool) -> None:
+    extra = {"faults": "undocumented-status", "fault_rate": 1.0} if faulty else {}
+    target = _prepared_sandbox(dev_pki, tmp_path / "target.db", **extra)
+    try:
+        out = tmp_path / "fuzz.json"
+        run = crrsim("fuzz", "--url", target.url, "--pki", str(dev_pki.directory), "--service", "market_status",
+                     "--compare-with", "sandbox", "--max-examples", "3", "--rate", "500", "--phases",
+                     "examples,fuzzing", "--no-stop-on-5xx", "--json", str(out), cwd=tmp_path)
+    finally:
+        target.stop()
+    assert run.returncode in (0, 1), run.stderr[-2000:]
+    data = json.loads(out.read_text())
+    lines = next(s for s in data["sections"] if s["title"] == "Divergences from the sandbox")["text"]
+    assert data["meta"]["compared"] > 10
+    if faulty:
+        assert data["meta"]["divergences"] > 0
+        assert any("status 418 here, 200 on the sandbox" in line for line in lines), lines
+    else:
+        assert data["meta"]["divergences"] == 0, lines
+    assert "a comparison sends read operations only" in json.dumps(data["sections"])
