@@ -11,6 +11,7 @@ figures: calls, status codes, how many reached business logic, failures with a c
 from __future__ import annotations
 
 import contextlib
+import copy
 import re
 import time
 import uuid
@@ -99,7 +100,9 @@ def _fuzz_service(service: Service, selection: Selection, settings: FuzzSettings
         return
     confined = selection.writes_ok and settings.target_kind != "sandbox"
     project = SchemathesisConfig.from_dict(live.schemathesis_config(confined=confined))
-    schema = schemathesis.openapi.from_path(str(service.path), config=project).include(operation_id=allowed)
+    document, added = with_links(service)
+    selection.link_notes += [f"{service.name}: {n}" for n in added]
+    schema = schemathesis.openapi.from_dict(document, config=project).include(operation_id=allowed)
     for op in service.operations:
         checks.ERROR_CODES[f"{op.method} {op.path}"] = frozenset(service.error_codes)
     config = schema.config
@@ -166,6 +169,40 @@ def _fuzz_service(service: Service, selection: Selection, settings: FuzzSettings
                     bundle.write(bundle_dir(settings.cfg.reports_dir))
                     entry["id"] = bundle.id
                 figures.setdefault(label, OperationFigures(service.name, label)).failures.append(entry)
+
+
+def with_links(service: Service) -> tuple[dict[str, Any], list[str]]:
+    """The service's document, with the OpenAPI links of crrsim's own contract added by operationId
+    when the file declares none (CAISO's files do not), so the stateful phase follows real
+    lifecycles (create -> read -> submit -> retract -> delete) on them too."""
+    document = service.spec
+    if _has_links(document):
+        return document, []
+    ours = load_catalogue(None).services.get(service.name)
+    if ours is None or not _has_links(ours.spec):
+        return document, []
+    document = copy.deepcopy(document)
+    targets = {op.get("operationId"): op for item in (document.get("paths") or {}).values() if isinstance(item, dict)
+               for op in item.values() if isinstance(op, dict)}
+    added = []
+    for item in (ours.spec.get("paths") or {}).values():
+        for op in item.values() if isinstance(item, dict) else []:
+            if not isinstance(op, dict) or op.get("operationId") not in targets:
+                continue
+            for status, answer in (op.get("responses") or {}).items():
+                links = answer.get("links") if isinstance(answer, dict) else None
+                target = (targets[op["operationId"]].get("responses") or {}).get(status)
+                if links and isinstance(target, dict):
+                    target["links"] = copy.deepcopy(links)
+                    added.append(f"{op['operationId']} {status}: {', '.join(sorted(links))}")
+    return document, added
+
+
+def _has_links(document: dict[str, Any]) -> bool:
+    return any(isinstance(answer, dict) and answer.get("links")
+               for item in (document.get("paths") or {}).values() if isinstance(item, dict)
+               for op in item.values() if isinstance(op, dict)
+               for answer in (op.get("responses") or {}).values())
 
 
 def _second_identity(settings: FuzzSettings, url: str) -> CRRClient | None:
@@ -313,6 +350,7 @@ def fuzz_report(settings: FuzzSettings, url: str, selection: Selection, figures:
         Section("Not fuzzed here", text=selection.notes) if selection.notes else Section("Not fuzzed here"),
         Section("Live values", facts={name: ", ".join(values[:8]) + (" ..." if len(values) > 8 else "")
                                       for name, values in live.dictionaries().items()}, text=live.notes),
+        Section("Links added for the stateful phase (the file declares none)", text=selection.link_notes),
         Section("Known deviations of the contract", text=[checks.OPTIONAL_BODY,
                                                            *sorted(set(checks.KNOWN_DEVIATIONS.values()))]),
     ]

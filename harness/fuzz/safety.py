@@ -28,6 +28,7 @@ class Selection:
     notes: list[str] = field(default_factory=list)  # what was left out, and why
     writes_note: str = ""
     writes_ok: bool = False  # write operations (and other methods' probes) may be sent
+    link_notes: list[str] = field(default_factory=list)  # links crrsim added to a file without any
 
     @property
     def count(self) -> int:

@@ -246,6 +246,8 @@ def test_caisos_own_files_pass_with_their_deviations_listed(official_specs: Path
     assert len(data["cases"]) == 69 and data["ok"] is True
     warned = [c for c in data["cases"] if c["status"] == "warning"]
     assert any("nomination" in c["name"] for c in warned) and any(c["name"] == "GET /status" for c in warned)
+    links = [s for s in data["sections"] if s["title"].startswith("Links added")]
+    assert links and links[0]["text"], "CAISO's files declare no links: ours should be added for the stateful phase"
 
 
 def test_a_failure_has_a_support_bundle_and_replays(dev_pki, tmp_path: Path) -> None:
