@@ -61,7 +61,8 @@ ORACLE: dict[str, Any] = {"client": None, "labels": frozenset(), "sent": Counter
 
 # the run's limits: a request budget and a stop at the first server error (off the sandbox);
 # the current engine stream is stopped through its own stop event when one is reached
-LIMITS: dict[str, Any] = {"budget": None, "sent": 0, "stop_on_5xx": False, "stream": None, "stopped": ""}
+LIMITS: dict[str, Any] = {"budget": None, "sent": 0, "stop_on_5xx": False, "stream": None, "stopped": "",
+                          "timeouts_in_row": 0}
 
 
 # differential mode (harness.fuzz.compare): the reference every read is sent to again, or None
@@ -72,7 +73,8 @@ class BudgetSpent(Exception):
     """The run's request budget is spent: the case is not sent."""
 
 
-def _stop(reason: str) -> None:
+def stop(reason: str) -> None:
+    """End the run at the engine's next step; the first reason is the one the report gives."""
     if not LIMITS["stopped"]:
         LIMITS["stopped"] = reason
     stream = LIMITS["stream"]
@@ -242,14 +244,14 @@ def register() -> None:
         if comparison is not None and case.method.upper() == "GET":
             comparison.compare(case, response)
         if LIMITS["stop_on_5xx"] and response.status_code >= 500:
-            _stop(f"the first server error (HTTP {response.status_code} from {case.operation.label}) stopped the run")
+            stop(f"the first server error (HTTP {response.status_code} from {case.operation.label}) stopped the run")
 
     @schemathesis.hook
     def before_call(context: Any, case: Any, kwargs: dict[str, Any]) -> None:
         budget = LIMITS["budget"]
         if budget is not None:
             if LIMITS["sent"] >= budget:
-                _stop(f"the request budget of {budget} was spent")
+                stop(f"the request budget of {budget} was spent")
                 raise BudgetSpent(f"request budget of {budget} spent")
             LIMITS["sent"] += 1
         if LIVE["participant"]:

@@ -15,7 +15,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from harness.client import CRRClient
+from harness.client import CRRClient, CRRTransportError
 from harness.contract import Catalogue
 
 # (service, operationId) of the listings names are read from, and the dictionary they feed
@@ -105,6 +105,8 @@ def _names(items: Any, keys: Iterable[str]) -> list[str]:
 def read_live_values(client: CRRClient, catalogue: Catalogue, participant: str, run_id: str) -> LiveValues:
     """Read the names the target knows (GET listings only); a listing that fails is a note."""
     live = LiveValues(participant, run_id)
+    unreachable: CRRTransportError | None = None
+    answered = False
     for service, operation_id, dictionary in LISTINGS:
         if service not in catalogue.services:
             continue
@@ -112,14 +114,26 @@ def read_live_values(client: CRRClient, catalogue: Catalogue, participant: str, 
             op = catalogue[service].operation(operation_id)
         except KeyError:
             continue
-        response = client.request("GET", op.path, params={"participantName": participant})
+        try:
+            response = client.request("GET", op.path, params={"participantName": participant})
+        except CRRTransportError as exc:
+            # a target that drops some calls is still fuzzed (that is a finding); one that
+            # answers none of these reads cannot be, and says so below
+            unreachable = exc
+            live.notes.append(f"{service}.{operation_id} got no answer: {exc}")
+            continue
+        answered = True
         if not response.ok:
             error = response.error()
             code = ",".join(error.codes) if error is not None else ""
             live.notes.append(f"{service}.{operation_id} answered HTTP {response.status} {code}".strip())
             continue
         bucket = live.names.setdefault(dictionary, [])
-        items = response.json()
+        try:
+            items = response.json()
+        except ValueError as exc:
+            live.notes.append(str(exc))
+            continue
         for name in _names(items, NAME_KEYS[dictionary]):
             if name not in bucket:
                 bucket.append(name)
@@ -127,6 +141,8 @@ def read_live_values(client: CRRClient, catalogue: Catalogue, participant: str, 
             for item in items:
                 if isinstance(item, dict) and isinstance(item.get("name"), str):
                     live.products[item["name"]] = _products(item)
+    if unreachable is not None and not answered:
+        raise unreachable
     return live
 
 

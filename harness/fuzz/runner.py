@@ -42,6 +42,7 @@ from harness.pki.loading import pfx_as_pem_files
 from harness.reports import CaseResult, CaseStatus, Finding, RunReport, Section
 
 BUILTIN_EXCLUDED = ("positive_data_acceptance", "max_response_time")  # replaced / belongs to bench/
+TIMEOUTS_IN_ROW = 3  # consecutive calls without an answer that stop a run
 
 
 @dataclass
@@ -107,7 +108,7 @@ def _fuzz_service(service: Service, selection: Selection, settings: FuzzSettings
         checks.ERROR_CODES[f"{op.method} {op.path}"] = frozenset(service.error_codes)
     config = schema.config
     config.update(base_url=url, tls_verify=str(settings.ca) if settings.ca else True, request_cert=cert,
-                  request_cert_key=key, workers=settings.workers,
+                  request_cert_key=key, workers=settings.workers, request_timeout=settings.cfg.timeout,
                   rate_limit=f"{settings.rate:g}/s" if settings.rate else None)
     modes = {"positive": [GenerationMode.POSITIVE], "negative": [GenerationMode.NEGATIVE],
              "all": [GenerationMode.POSITIVE, GenerationMode.NEGATIVE]}[settings.mode]
@@ -124,9 +125,16 @@ def _fuzz_service(service: Service, selection: Selection, settings: FuzzSettings
         return  # an earlier service spent the budget or met a server error
     stream = from_schema(schema).execute()
     checks.LIMITS["stream"] = stream
+    timed_out = False  # in the scenario under way (its ScenarioFinished follows its errors)
     for event in stream:
+        if isinstance(event, st_events.NonFatalError) and event.related_to_operation:
+            timed_out = _transport_error(event, service.name, figures, settings) or timed_out
+            continue
         if not isinstance(event, st_events.ScenarioFinished) or event.label is None:
             continue
+        if not timed_out:
+            checks.LIMITS["timeouts_in_row"] = 0
+        timed_out = False
         recorder = event.recorder
         for case_id, interaction in recorder.interactions.items():
             node = recorder.cases.get(case_id)
@@ -169,6 +177,26 @@ def _fuzz_service(service: Service, selection: Selection, settings: FuzzSettings
                     bundle.write(bundle_dir(settings.cfg.reports_dir))
                     entry["id"] = bundle.id
                 figures.setdefault(label, OperationFigures(service.name, label)).failures.append(entry)
+
+
+def _transport_error(event: Any, service: str, figures: dict[str, OperationFigures], settings: FuzzSettings) -> bool:
+    """A call that got no answer (timeout, reset, TLS) is a failure of its operation, not a
+    silent gap; the third timeout in a row stops the run, since a target that stopped answering
+    only collects more of them. True when this one was a timeout."""
+    import requests
+
+    error = event.value
+    timeout = isinstance(error, requests.Timeout | TimeoutError)
+    title = "No answer in time" if timeout else "No answer"
+    message = " ".join(f"{event.info.title}: {event.info.message}".split())[:500]
+    figure = figures.setdefault(event.label, OperationFigures(service, event.label))
+    figure.failures.append({"check": "transport", "title": title, "message": message, "curl": ""})
+    if timeout:
+        checks.LIMITS["timeouts_in_row"] = checks.LIMITS.get("timeouts_in_row", 0) + 1
+        if checks.LIMITS["timeouts_in_row"] >= TIMEOUTS_IN_ROW:
+            checks.stop(f"{TIMEOUTS_IN_ROW} calls in a row got no answer within {settings.cfg.timeout:g} s "
+                        f"(the last to {event.label}) stopped the run")
+    return timeout
 
 
 def with_links(service: Service) -> tuple[dict[str, Any], list[str]]:
@@ -248,7 +276,7 @@ def run_fuzz(settings: FuzzSettings, url: str, comparison: Comparison | None = N
             if op.takes_participant and not op.writes))
         checks.COMPARE["comparison"] = comparison
         checks.LIMITS.update(budget=settings.max_requests, sent=0, stop_on_5xx=settings.stop_on_5xx, stream=None,
-                             stopped="")
+                             stopped="", timeouts_in_row=0)
         shared_writes = selection.writes_ok and settings.target_kind != "sandbox"
         checks.LIVE.update(participant=settings.participant, products=live.products,
                            confined=tuple(live.portfolios) if shared_writes else ())
