@@ -219,7 +219,9 @@ def register() -> None:
     @schemathesis.check
     def crr_other_participant_refused(ctx: Any, response: Any, case: Any) -> bool | None:
         """The same request, acting for the same SC ID but with another participant's certificate,
-        must be refused with SEC0001: one participant never reads another's data."""
+        must be refused with SEC0001: one participant never reads another's data, nor creates,
+        submits, retracts or deletes a portfolio in its name. Writes are re-sent only where the
+        run may write at all (the sandbox, or --allow-writes inside the run's own namespace)."""
         client = ORACLE["client"]
         label = case.operation.label
         if client is None or label not in ORACLE["labels"] or not 200 <= response.status_code < 300:
@@ -229,7 +231,9 @@ def register() -> None:
         ORACLE["sent"][label] += 1
         sent = case.as_transport_kwargs(base_url=client.base_url)
         headers = {k: v for k, v in (sent.get("headers") or {}).items() if k.lower() != REQUEST_ID}
-        other = client.request(sent["method"], sent["url"], params=sent.get("params"), headers=headers)
+        body = sent.get("data")
+        other = client.request(sent["method"], sent["url"], params=sent.get("params"), headers=headers,
+                               json=sent.get("json"), content=body.encode() if isinstance(body, str) else body)
         if other.status != 403 or "SEC0001" not in (other.error().codes if other.error() else []):
             raise Failure(
                 operation=label, title="Another participant's certificate was not refused",

@@ -273,7 +273,7 @@ def run_fuzz(settings: FuzzSettings, url: str, comparison: Comparison | None = N
         oracle = _second_identity(settings, url)
         checks.ORACLE.update(client=oracle, sent=Counter(), labels=frozenset(
             f"{op.method} {op.path}" for s in catalogue for op in s.operations
-            if op.takes_participant and not op.writes))
+            if op.takes_participant))
         checks.COMPARE["comparison"] = comparison
         checks.LIMITS.update(budget=settings.max_requests, sent=0, stop_on_5xx=settings.stop_on_5xx, stream=None,
                              stopped="", timeouts_in_row=0)
@@ -288,6 +288,8 @@ def run_fuzz(settings: FuzzSettings, url: str, comparison: Comparison | None = N
                 cleanup = clean_up(client, catalogue, live) or ["no portfolio of the run's namespace was left"]
     checks.COMPARE["comparison"] = None
     oracle_calls = sum(checks.ORACLE["sent"].values())
+    write_labels = {f"{op.method} {op.path}" for s in catalogue for op in s.operations if op.writes}
+    oracle_writes = sum(n for label, n in checks.ORACLE["sent"].items() if label in write_labels)
     if oracle is not None:
         oracle.close()
         checks.ORACLE["client"] = None
@@ -300,8 +302,9 @@ def run_fuzz(settings: FuzzSettings, url: str, comparison: Comparison | None = N
                                                   if settings.max_requests else "none")
     report.sections[0].facts["isolation oracle"] = (
         f"another participant's certificate ({settings.other_identity}) re-sends up to "
-        f"{checks.ORACLE_CALLS_PER_OPERATION} successful reads per operation ({oracle_calls} sent); each must be "
-        "refused with SEC0001"
+        f"{checks.ORACLE_CALLS_PER_OPERATION} successful calls per operation ({oracle_calls} sent, {oracle_writes} of "
+        "them writes: create, submit, retract, delete naming the participant's portfolio); each must be refused "
+        "with SEC0001"
         if oracle is not None else "not run: no second participant's certificate (the dev PKI has them on the sandbox)")
     if cleanup:
         report.sections.append(Section("Clean-up of the run's own resources", text=cleanup))

@@ -5,6 +5,7 @@ checks, and the safety rule for shared environments. Runs as a subprocess, as a 
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -202,6 +203,35 @@ def test_the_isolation_oracle_passes_on_the_sandbox(dev_pki, tmp_path: Path) -> 
     assert run.returncode == 0, run.stdout[-2000:] + run.stderr[-2000:]
     oracle = json.loads(out.read_text())["sections"][0]["facts"]["isolation oracle"]
     assert "(wcal)" in oracle and "(0 sent)" not in oracle
+
+
+def test_the_isolation_oracle_resends_writes_on_the_sandbox(dev_pki, tmp_path: Path) -> None:
+    """Another participant submitting, retracting or deleting ECAL's portfolios is refused too."""
+    out = tmp_path / "fuzz.json"
+    run = crrsim("fuzz", "--pki", str(dev_pki.directory), "--service", "auction", "--service", "nomination",
+                 "--max-examples", "5", "--seed", "3", "--json", str(out), cwd=tmp_path)
+    assert run.returncode == 0, run.stdout[-2000:] + run.stderr[-2000:]
+    oracle = json.loads(out.read_text())["sections"][0]["facts"]["isolation oracle"]
+    writes = int(re.search(r"(\d+) of them writes", oracle).group(1))
+    assert writes > 0, oracle
+
+
+def test_the_isolation_oracle_catches_writes_accepted_from_anyone(dev_pki, tmp_path: Path) -> None:
+    """A server that lets any certificate submit in ECAL's name: the re-sent submission is not refused."""
+    server = _serve(dev_pki, 200, "application/json", b"[]")
+    try:
+        ecal = dev_pki.identities["ecal"]
+        url = f"https://127.0.0.1:{server.server_address[1]}/crr"
+        out = tmp_path / "fuzz.json"
+        run = crrsim("fuzz", "--url", url, "--pki", str(dev_pki.directory), "--cert", str(ecal.cert), "--key",
+                     str(ecal.key), "--ca", str(dev_pki.ca_cert), "--service", "auction", "--operation",
+                     "portfolioSubmission", "--allow-writes", "--max-examples", "3", "--rate", "500",
+                     "--phases", "examples,fuzzing", "--json", str(out), cwd=tmp_path)
+    finally:
+        server.shutdown()
+    assert run.returncode == 1, run.stdout[-2000:] + run.stderr[-2000:]
+    found = [f for f in json.loads(out.read_text())["findings"] if f["where"] == "crr_other_participant_refused"]
+    assert found and found[0]["text"].startswith("POST /auction/v1.0/portfolioSubmission"), found
 
 
 def test_the_request_budget_stops_the_run_and_says_so(dev_pki, tmp_path: Path) -> None:
