@@ -11,6 +11,8 @@ and hooks in global registries, and a run enables or disables checks by name.
 * ``crr_error_body``: every 4xx/5xx answer is a CRRServiceException whose codes the service's
   contract lists.
 * ``crr_no_html_success``: a 2xx with an HTML body is a gateway's page, not the CRR service.
+* ``crr_created_reads_back``: a portfolio the target acknowledged creating reads back (with the
+  participant's own certificate) holding the records sent, each field unchanged.
 * ``before_call``: a fresh ``caiso-request-id`` for every call whose id is well formed (the
   examples and coverage phases reuse one), leaving deliberately malformed ones alone.
 """
@@ -32,7 +34,7 @@ REQUEST_ID = "caiso-request-id"
 _UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 # codes that say the request itself is malformed or breaks the schema (not a business answer)
 SHAPE_CODES = frozenset({"SER0017", "SER0030", "SER0022"})
-CHECK_NAMES = ("crr_positive_data_acceptance", "crr_error_body", "crr_no_html_success",
+CHECK_NAMES = ("crr_positive_data_acceptance", "crr_error_body", "crr_no_html_success", "crr_created_reads_back",
                "crr_other_participant_refused", "crr_no_foreign_data")
 OWNER_FIELDS = ("participantName", "assetOwner")
 ORACLE_CALLS_PER_OPERATION = 3  # the second-identity oracle re-sends at most this many calls of each operation
@@ -63,6 +65,37 @@ ORACLE: dict[str, Any] = {"client": None, "labels": frozenset(), "sent": Counter
 # the current engine stream is stopped through its own stop event when one is reached
 LIMITS: dict[str, Any] = {"budget": None, "sent": 0, "stop_on_5xx": False, "stream": None, "stopped": "",
                           "timeouts_in_row": 0}
+
+
+# the read-back oracle: the participant's own client and, per creation label, the path of the
+# same service's portfolio read; None/empty when the run has none
+READBACK: dict[str, Any] = {"client": None, "gets": {}, "sent": 0}
+READBACKS_PER_OPERATION = 5
+
+
+def _records(body: Any) -> list[dict[str, Any]]:
+    """The record objects of a portfolio body: every top-level list's objects (bids, offers,
+    nominations under whichever names the contract gives them)."""
+    if not isinstance(body, dict):
+        return []
+    return [r for v in body.values() if isinstance(v, list) for r in v if isinstance(r, dict)]
+
+
+def unmatched_records(sent: list[dict[str, Any]], read: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The sent records no read-back record carries unchanged: a read-back record matches a sent one
+    when they share at least one field and agree on every field they share (the read-back adds
+    its record id; a target may drop fields the contract does not define)."""
+    left = list(read)
+    missing = []
+    for record in sent:
+        for i, candidate in enumerate(left):
+            shared = record.keys() & candidate.keys()
+            if shared and all(record[k] == candidate[k] for k in shared):
+                del left[i]
+                break
+        else:
+            missing.append(record)
+    return missing
 
 
 # differential mode (harness.fuzz.compare): the reference every read is sent to again, or None
@@ -239,6 +272,41 @@ def register() -> None:
                 operation=label, title="Another participant's certificate was not refused",
                 message=f"The same request with the certificate of another participant answered HTTP {other.status}"
                         f" (caiso-request-id {other.request_id}); it must be refused with SEC0001.",
+            )
+        return None
+
+    @schemathesis.check
+    def crr_created_reads_back(ctx: Any, response: Any, case: Any) -> bool | None:
+        """What a target acknowledged is what it keeps: the portfolio just created reads back with
+        every record sent, field for field."""
+        client = READBACK["client"]
+        path = READBACK["gets"].get(case.operation.label)
+        body = case.body if isinstance(case.body, dict) else None
+        if client is None or path is None or body is None or not 200 <= response.status_code < 300:
+            return None
+        if READBACK["sent"] >= READBACKS_PER_OPERATION * len(READBACK["gets"]):
+            return None
+        READBACK["sent"] += 1
+        params = {k: body.get(k) for k in ("participantName", "marketName", "portfolioName")}
+        answer = client.request("GET", path, params=params)
+        sent = _records(body)
+        try:
+            read = _records(answer.json()) if answer.ok else None
+        except ValueError:
+            read = None
+        if read is None:
+            raise Failure(
+                operation=case.operation.label, title="An acknowledged portfolio does not read back",
+                message=f"The creation of {body.get('portfolioName')!r} answered HTTP {response.status_code}, but "
+                        f"reading it back answered HTTP {answer.status} (caiso-request-id {answer.request_id}).",
+            )
+        missing = unmatched_records(sent, read)
+        if missing or len(read) != len(sent):
+            raise Failure(
+                operation=case.operation.label, title="An acknowledged portfolio reads back changed",
+                message=f"{len(sent)} records were sent and acknowledged; {len(read)} read back "
+                        f"(caiso-request-id {answer.request_id}), {len(missing)} of the sent ones not unchanged, "
+                        f"e.g. {json.dumps(missing[0])[:300] if missing else '(count differs)'}.",
             )
         return None
 

@@ -233,6 +233,21 @@ def _has_links(document: dict[str, Any]) -> bool:
                for answer in (op.get("responses") or {}).values())
 
 
+def _readback_paths(catalogue: Catalogue) -> dict[str, str]:
+    """Creation label -> path of the same service's portfolio read (the read-back oracle)."""
+    out = {}
+    for name, steps in PORTFOLIO_OPERATIONS.items():
+        service = catalogue.services.get(name)
+        if service is None:
+            continue
+        try:
+            create, get = service.operation(steps["create"]), service.operation(steps["get"])
+        except KeyError:
+            continue
+        out[f"{create.method} {create.path}"] = get.path
+    return out
+
+
 def _second_identity(settings: FuzzSettings, url: str) -> CRRClient | None:
     """A client with another participant's certificate (the dev PKI's, on the sandbox or a --url
     sandbox), for the isolation oracle; None when there is none."""
@@ -275,6 +290,8 @@ def run_fuzz(settings: FuzzSettings, url: str, comparison: Comparison | None = N
             f"{op.method} {op.path}" for s in catalogue for op in s.operations
             if op.takes_participant))
         checks.COMPARE["comparison"] = comparison
+        own = CRRClient(url, identity=identity, ca=settings.ca, retries=0)
+        checks.READBACK.update(client=own, gets=_readback_paths(catalogue), sent=0)
         checks.LIMITS.update(budget=settings.max_requests, sent=0, stop_on_5xx=settings.stop_on_5xx, stream=None,
                              stopped="", timeouts_in_row=0)
         shared_writes = selection.writes_ok and settings.target_kind != "sandbox"
@@ -287,6 +304,9 @@ def run_fuzz(settings: FuzzSettings, url: str, comparison: Comparison | None = N
             with CRRClient(url, identity=identity, ca=settings.ca, retries=0) as client:
                 cleanup = clean_up(client, catalogue, live) or ["no portfolio of the run's namespace was left"]
     checks.COMPARE["comparison"] = None
+    own.close()
+    readbacks = checks.READBACK["sent"]
+    checks.READBACK.update(client=None, gets={})
     oracle_calls = sum(checks.ORACLE["sent"].values())
     write_labels = {f"{op.method} {op.path}" for s in catalogue for op in s.operations if op.writes}
     oracle_writes = sum(n for label, n in checks.ORACLE["sent"].items() if label in write_labels)
@@ -306,6 +326,9 @@ def run_fuzz(settings: FuzzSettings, url: str, comparison: Comparison | None = N
         "them writes: create, submit, retract, delete naming the participant's portfolio); each must be refused "
         "with SEC0001"
         if oracle is not None else "not run: no second participant's certificate (the dev PKI has them on the sandbox)")
+    report.sections[0].facts["read-back oracle"] = (
+        f"{readbacks} acknowledged portfolio creations read back with the participant's own certificate; each must "
+        "hold the records sent, unchanged")
     if cleanup:
         report.sections.append(Section("Clean-up of the run's own resources", text=cleanup))
         report.findings += [Finding(text=line, where="clean-up") for line in cleanup if line.startswith("LEFT")]

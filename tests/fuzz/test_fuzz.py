@@ -234,6 +234,43 @@ def test_the_isolation_oracle_catches_writes_accepted_from_anyone(dev_pki, tmp_p
     assert found and found[0]["text"].startswith("POST /auction/v1.0/portfolioSubmission"), found
 
 
+def test_acknowledged_portfolios_read_back_unchanged_on_the_sandbox(dev_pki, tmp_path: Path) -> None:
+    out = tmp_path / "fuzz.json"
+    run = crrsim("fuzz", "--pki", str(dev_pki.directory), "--service", "auction", "--service", "nomination",
+                 "--operation", "portfolioCreation", "--max-examples", "10", "--seed", "3", "--json", str(out),
+                 cwd=tmp_path)
+    assert run.returncode == 0, run.stdout[-2000:] + run.stderr[-2000:]
+    fact = json.loads(out.read_text())["sections"][0]["facts"]["read-back oracle"]
+    assert int(fact.split()[0]) > 0, fact
+
+
+def test_the_read_back_oracle_catches_a_target_that_loses_records(dev_pki, tmp_path: Path) -> None:
+    """A server that acknowledges every creation and keeps nothing: the read-back finds no records."""
+    server = _serve(dev_pki, 200, "application/json", b"{}")
+    try:
+        ecal = dev_pki.identities["ecal"]
+        url = f"https://127.0.0.1:{server.server_address[1]}/crr"
+        out = tmp_path / "fuzz.json"
+        run = crrsim("fuzz", "--url", url, "--cert", str(ecal.cert), "--key", str(ecal.key), "--ca",
+                     str(dev_pki.ca_cert), "--service", "auction", "--operation", "portfolioCreation",
+                     "--allow-writes", "--mode", "positive", "--max-examples", "10", "--rate", "500",
+                     "--phases", "examples,fuzzing", "--seed", "3", "--json", str(out), cwd=tmp_path)
+    finally:
+        server.shutdown()
+    assert run.returncode == 1, run.stdout[-2000:] + run.stderr[-2000:]
+    found = [f for f in json.loads(out.read_text())["findings"] if f["where"] == "crr_created_reads_back"]
+    assert found and "read back" in found[0]["text"], found
+
+
+def test_record_matching_ignores_added_ids_but_not_changed_fields() -> None:
+    from harness.fuzz.checks import unmatched_records
+
+    sent = [{"source": "A", "mw": 1.5}, {"source": "B", "mw": 2}]
+    assert unmatched_records(sent, [{"bidId": 7, "source": "B", "mw": 2}, {"bidId": 8, "source": "A", "mw": 1.5}]) == []
+    assert unmatched_records(sent, [{"source": "A", "mw": 1.5}, {"source": "B", "mw": 3}]) == [sent[1]]
+    assert unmatched_records(sent, [{"bidId": 9}]) == sent  # nothing shared is no match
+
+
 def test_the_request_budget_stops_the_run_and_says_so(dev_pki, tmp_path: Path) -> None:
     out = tmp_path / "fuzz.json"
     run = crrsim("fuzz", "--pki", str(dev_pki.directory), "--service", "market_status", "--service", "messages",
