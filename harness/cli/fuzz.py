@@ -141,6 +141,8 @@ def _replay(cfg: CrrsimConfig, ident: str) -> None:
               help="Request budget of the run (default: none on the sandbox, 2000 elsewhere).")
 @click.option("--stop-on-5xx/--no-stop-on-5xx", default=None,
               help="Stop at the first server error (default: on off the sandbox).")
+@click.option("--continue-on-failure", is_flag=True,
+              help="Keep testing an operation after its first failure (finds every kind, takes longer).")
 @click.option("--compare-with", "compare_with", type=click.Choice(["sandbox"]), default=None,
               help="Send every generated read to a fresh sandbox too and list where the answers differ.")
 @click.option("--replay", "replay_id", default=None, metavar="ID",
@@ -150,7 +152,7 @@ def _replay(cfg: CrrsimConfig, ident: str) -> None:
 @click.option("--html", type=click.Path(dir_okay=False, path_type=Path), help="Write an HTML report.")
 def command(cfg: CrrsimConfig, services: tuple[str, ...], operations: tuple[str, ...], mode: str, phases: str,
             max_examples: int, seed: int | None, workers: int, allow_writes: bool, rate: float | None,
-            max_requests: int | None, stop_on_5xx: bool | None, compare_with: str | None, replay_id: str | None,
+            max_requests: int | None, stop_on_5xx: bool | None, continue_on_failure: bool, compare_with: str | None, replay_id: str | None,
             json_out: Path | None, junit: Path | None, html: Path | None) -> None:
     """Property-test every CRR operation against its contract with schemathesis (CAISO-aware)."""
     if replay_id is not None:
@@ -163,7 +165,7 @@ def command(cfg: CrrsimConfig, services: tuple[str, ...], operations: tuple[str,
     settings = FuzzSettings.from_config(
         cfg, services=list(services), operations=list(operations), mode=mode, phases=chosen,
         max_examples=max_examples, seed=seed, workers=workers, allow_writes=allow_writes, rate=rate,
-        max_requests=max_requests, stop_on_5xx=stop_on_5xx, reads_only=compare_with is not None,
+        max_requests=max_requests, stop_on_5xx=stop_on_5xx, continue_on_failure=continue_on_failure, reads_only=compare_with is not None,
         password=pfx_password(cfg, required=True) if cfg.pfx else None,
     )
     from harness.fuzz.runner import run_fuzz

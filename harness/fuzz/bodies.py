@@ -6,6 +6,12 @@ creation would all stop at the record checks. For half of them (chosen by the ca
 repeats the run) the records are replaced by 1-3 records built from the market's own products
 and the caller's SC ID; the other half keep schemathesis' data and exercise the refusals.
 Negative cases are never touched: they must break the contract.
+
+A third of the rewritten uploads then break exactly one business rule in one record (another
+SC ID as asset owner, the same node as source and sink, a node outside the network model, a
+bid curve whose MW goes down): still schema-valid, so the contract cannot catch it, and the
+target must refuse it with a business code (``checks.crr_broken_rule_refused``). One rule at a
+time, so a refusal that is missing names the rule.
 """
 
 from __future__ import annotations
@@ -41,25 +47,58 @@ def valid_records(service: str, participant: str, products: list[tuple[str, str]
     return records
 
 
-def make_valid(case: Any, participant: str, products: dict[str, list[tuple[str, str]]]) -> None:
-    """Rewrite a positive portfolio creation case in place (half of them), see the module doc."""
+def _other_owner(record: dict[str, Any], participant: str) -> None:
+    record["assetOwner"] = "WCAL" if participant != "WCAL" else "ECAL"
+
+
+def _same_node(record: dict[str, Any], participant: str) -> None:
+    record["sink"] = record["source"]
+
+
+def _unknown_node(record: dict[str, Any], participant: str) -> None:
+    record["source"] = "CRRSIM_NO_SUCH_NODE-APND"
+
+
+def _falling_curve(record: dict[str, Any], participant: str) -> None:
+    first, last = record["bidCurve"][0], record["bidCurve"][-1]
+    record["bidCurve"] = [{"mw": last["mw"], "price": first["price"]}, {"mw": 0, "price": last["price"]}]
+
+
+# rule broken -> how to break it in one record; the services it applies to
+BROKEN_RULES: dict[str, tuple[Any, tuple[str, ...]]] = {
+    "a record owned by another SC ID": (_other_owner, ("auction", "nomination")),
+    "the same node as source and sink": (_same_node, ("auction", "nomination")),
+    "a node outside the network model": (_unknown_node, ("auction", "nomination")),
+    "a bid curve whose MW goes down": (_falling_curve, ("auction",)),
+}
+
+
+def make_valid(case: Any, participant: str, products: dict[str, list[tuple[str, str]]]) -> str | None:
+    """Rewrite a positive portfolio creation case in place (half of them), see the module doc;
+    the business rule the upload breaks on purpose, or None."""
     meta = getattr(case, "meta", None)
     body = case.body
     if meta is None or not meta.generation.mode.is_positive or not isinstance(body, dict):
-        return
+        return None
     if case.operation.definition.raw.get("operationId") != "portfolioCreation":
-        return
+        return None
     service = next((s for s in RECORD_FIELDS if f"/{s}/" in case.operation.path), None)
     offered = products.get(str(body.get("marketName")))
     if service is None or not offered:
-        return
+        return None
     rng = random.Random(str(case.id))
     if rng.random() < 0.5:
-        return
-    body[RECORD_FIELDS[service]] = valid_records(service, participant, offered, rng)
+        return None
+    records = valid_records(service, participant, offered, rng)
+    body[RECORD_FIELDS[service]] = records
     if service == "auction":
         body["newOffers"] = []
     body["participantName"] = participant
+    if rng.random() >= 1 / 3:
+        return None
+    rule = rng.choice([name for name, (_, services) in BROKEN_RULES.items() if service in services])
+    BROKEN_RULES[rule][0](rng.choice(records), participant)
+    return rule
 
 
 def confine(case: Any, names: tuple[str, ...]) -> None:

@@ -35,6 +35,7 @@ _UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4
 # codes that say the request itself is malformed or breaks the schema (not a business answer)
 SHAPE_CODES = frozenset({"SER0017", "SER0030", "SER0022"})
 CHECK_NAMES = ("crr_positive_data_acceptance", "crr_error_body", "crr_no_html_success", "crr_created_reads_back",
+               "crr_broken_rule_refused",
                "crr_other_participant_refused", "crr_no_foreign_data")
 OWNER_FIELDS = ("participantName", "assetOwner")
 ORACLE_CALLS_PER_OPERATION = 3  # the second-identity oracle re-sends at most this many calls of each operation
@@ -66,6 +67,12 @@ ORACLE: dict[str, Any] = {"client": None, "labels": frozenset(), "sent": Counter
 LIMITS: dict[str, Any] = {"budget": None, "sent": 0, "stop_on_5xx": False, "stream": None, "stopped": "",
                           "timeouts_in_row": 0}
 
+
+# case id -> the one business rule its upload breaks on purpose (harness.fuzz.bodies); the
+# check pops each entry, so what is left at the end was never answered
+BROKEN: dict[str, str] = {}
+# rule -> [refused, accepted] over the run, for the report
+BROKEN_TALLY: dict[str, list[int]] = {}
 
 # the read-back oracle: the participant's own client and, per creation label, the path of the
 # same service's portfolio read; None/empty when the run has none
@@ -276,6 +283,29 @@ def register() -> None:
         return None
 
     @schemathesis.check
+    def crr_broken_rule_refused(ctx: Any, response: Any, case: Any) -> bool | None:
+        """An upload that breaks one business rule on purpose is schema-valid, so only the target's
+        business checks can refuse it: it must be, with a business code."""
+        rule = BROKEN.pop(str(case.id), None)
+        if rule is None:
+            return None
+        tally = BROKEN_TALLY.setdefault(rule, [0, 0])
+        errors = crr_errors(response)
+        codes = [code for code, _ in errors]
+        # a business code, or a record-level problem (SER0030 about "newBids[0]: ...", not the schema)
+        if 400 <= response.status_code < 500 and any(
+                code not in SHAPE_CODES or (code == "SER0030" and not text.startswith(_SCHEMA_PATHS))
+                for code, text in errors):
+            tally[0] += 1
+            return None
+        tally[1] += 1
+        raise Failure(
+            operation=case.operation.label, title="An upload breaking a business rule was not refused",
+            message=f"One record breaks a business rule ({rule}); the upload answered HTTP {response.status_code}"
+                    f"{' with ' + ', '.join(codes) if codes else ''} instead of a refusal with a business code.",
+        )
+
+    @schemathesis.check
     def crr_created_reads_back(ctx: Any, response: Any, case: Any) -> bool | None:
         """What a target acknowledged is what it keeps: the portfolio just created reads back with
         every record sent, field for field."""
@@ -327,7 +357,9 @@ def register() -> None:
                 raise BudgetSpent(f"request budget of {budget} spent")
             LIMITS["sent"] += 1
         if LIVE["participant"]:
-            make_valid(case, LIVE["participant"], LIVE["products"])
+            rule = make_valid(case, LIVE["participant"], LIVE["products"])
+            if rule is not None:
+                BROKEN[str(case.id)] = rule
         if LIVE["confined"]:
             confine(case, LIVE["confined"])
         headers = case.headers if case.headers is not None else None

@@ -109,6 +109,7 @@ def _fuzz_service(service: Service, selection: Selection, settings: FuzzSettings
     config = schema.config
     config.update(base_url=url, tls_verify=str(settings.ca) if settings.ca else True, request_cert=cert,
                   request_cert_key=key, workers=settings.workers, request_timeout=settings.cfg.timeout,
+                  continue_on_failure=settings.continue_on_failure,
                   rate_limit=f"{settings.rate:g}/s" if settings.rate else None)
     modes = {"positive": [GenerationMode.POSITIVE], "negative": [GenerationMode.NEGATIVE],
              "all": [GenerationMode.POSITIVE, GenerationMode.NEGATIVE]}[settings.mode]
@@ -292,6 +293,8 @@ def run_fuzz(settings: FuzzSettings, url: str, comparison: Comparison | None = N
         checks.COMPARE["comparison"] = comparison
         own = CRRClient(url, identity=identity, ca=settings.ca, retries=0)
         checks.READBACK.update(client=own, gets=_readback_paths(catalogue), sent=0)
+        checks.BROKEN.clear()
+        checks.BROKEN_TALLY.clear()
         checks.LIMITS.update(budget=settings.max_requests, sent=0, stop_on_5xx=settings.stop_on_5xx, stream=None,
                              stopped="", timeouts_in_row=0)
         shared_writes = selection.writes_ok and settings.target_kind != "sandbox"
@@ -326,6 +329,10 @@ def run_fuzz(settings: FuzzSettings, url: str, comparison: Comparison | None = N
         "them writes: create, submit, retract, delete naming the participant's portfolio); each must be refused "
         "with SEC0001"
         if oracle is not None else "not run: no second participant's certificate (the dev PKI has them on the sandbox)")
+    tally = checks.BROKEN_TALLY
+    report.sections[0].facts["business rules broken one at a time"] = "; ".join(
+        f"{rule}: {refused} of {refused + accepted} refused" for rule, (refused, accepted) in sorted(tally.items())
+    ) or "none sent (no portfolio upload with records valid for a market ran)"
     report.sections[0].facts["read-back oracle"] = (
         f"{readbacks} acknowledged portfolio creations read back with the participant's own certificate; each must "
         "hold the records sent, unchanged")

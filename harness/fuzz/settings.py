@@ -28,6 +28,7 @@ class FuzzSettings:
     rate: float | None = None  # requests per second; None: unlimited on the sandbox, SHARED_RATE elsewhere
     max_requests: int | None = None  # request budget; None: unlimited on the sandbox, SHARED_BUDGET elsewhere
     stop_on_5xx: bool | None = None  # stop at the first server error; None: off on the sandbox, on elsewhere
+    continue_on_failure: bool = False  # keep generating for an operation after its first failure
     reads_only: bool = False  # differential mode: a comparison never writes, anywhere
     password: str | None = field(default=None, repr=False)
     # the identity actually used (the dev PKI's on the sandbox, else the config's)

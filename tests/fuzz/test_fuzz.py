@@ -120,8 +120,10 @@ def test_with_allow_writes_only_the_runs_own_resources_are_made_and_all_are_gone
     assert cleanup and all(f"crrsim fuzz {run_id} " in line and line.startswith("deleted") for line in cleanup)
 
 
-def _serve(dev_pki, status: int, content_type: str, body: bytes):  # noqa: ANN202 - (server, thread)
-    """A real TLS server on 127.0.0.1 that answers every request the same way (a faulty gateway)."""
+def _serve(dev_pki, status: int, content_type: str, body: bytes,  # noqa: ANN202 - (server, thread)
+           routes: dict[str, bytes] | None = None):
+    """A real TLS server on 127.0.0.1 that answers every request the same way (a faulty gateway),
+    except paths ending in a ``routes`` key, answered 200 with that JSON."""
     import ssl
     import threading
     from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -131,11 +133,14 @@ def _serve(dev_pki, status: int, content_type: str, body: bytes):  # noqa: ANN20
             length = int(self.headers.get("Content-Length") or 0)
             if length:
                 self.rfile.read(length)
-            self.send_response(status)
-            self.send_header("Content-Type", content_type)
-            self.send_header("Content-Length", str(len(body)))
+            path = self.path.split("?")[0]
+            routed = next((b for p, b in (routes or {}).items() if path.endswith(p)), None)
+            answer = routed if routed is not None else body
+            self.send_response(200 if routed is not None else status)
+            self.send_header("Content-Type", "application/json" if routed is not None else content_type)
+            self.send_header("Content-Length", str(len(answer)))
             self.end_headers()
-            self.wfile.write(body)
+            self.wfile.write(answer)
 
         do_GET = do_POST = do_DELETE = do_PUT = do_OPTIONS = do_HEAD = _answer
 
@@ -260,6 +265,41 @@ def test_the_read_back_oracle_catches_a_target_that_loses_records(dev_pki, tmp_p
     assert run.returncode == 1, run.stdout[-2000:] + run.stderr[-2000:]
     found = [f for f in json.loads(out.read_text())["findings"] if f["where"] == "crr_created_reads_back"]
     assert found and "read back" in found[0]["text"], found
+
+
+def test_uploads_breaking_one_business_rule_are_refused_by_the_sandbox(dev_pki, tmp_path: Path) -> None:
+    out = tmp_path / "fuzz.json"
+    run = crrsim("fuzz", "--pki", str(dev_pki.directory), "--service", "auction", "--service", "nomination",
+                 "--operation", "portfolioCreation", "--max-examples", "30", "--seed", "3", "--json", str(out),
+                 cwd=tmp_path)
+    assert run.returncode == 0, run.stdout[-2000:] + run.stderr[-2000:]
+    fact = json.loads(out.read_text())["sections"][0]["facts"]["business rules broken one at a time"]
+    tallies = re.findall(r"(\d+) of (\d+) refused", fact)
+    assert len(tallies) == 4 and all(a == b for a, b in tallies), fact
+
+
+def test_a_target_accepting_a_broken_rule_is_named_with_the_rule(dev_pki, tmp_path: Path) -> None:
+    """A server that lists a market and then acknowledges every upload: the ones breaking a business
+    rule on purpose are reported with the rule."""
+    market = json.dumps([{"name": "2027_JAN_MONTHLY_AUC", "products": [
+        {"period": {"name": "JAN"}, "tou": "ON"}, {"period": {"name": "JAN"}, "tou": "OFF"}]}]).encode()
+    acknowledged = json.dumps({"portfolioName": "p", "marketName": "2027_JAN_MONTHLY_AUC", "status": "VALID"}).encode()
+    server = _serve(dev_pki, 200, "application/json", acknowledged, routes={"activeAuctionMarkets": market})
+    try:
+        ecal = dev_pki.identities["ecal"]
+        url = f"https://127.0.0.1:{server.server_address[1]}/crr"
+        out = tmp_path / "fuzz.json"
+        run = crrsim("fuzz", "--url", url, "--cert", str(ecal.cert), "--key", str(ecal.key), "--ca",
+                     str(dev_pki.ca_cert), "--service", "auction", "--operation", "portfolioCreation",
+                     "--allow-writes", "--mode", "positive", "--max-examples", "30", "--rate", "500",
+                     "--phases", "examples,fuzzing", "--seed", "3", "--continue-on-failure", "--json", str(out),
+                     cwd=tmp_path)
+    finally:
+        server.shutdown()
+    assert run.returncode == 1, run.stdout[-2000:] + run.stderr[-2000:]
+    data = json.loads(out.read_text())
+    found = [f for f in data["findings"] if f["where"] == "crr_broken_rule_refused"]
+    assert found and "breaks a business rule (" in found[0]["text"], data["sections"][0]["facts"]
 
 
 def test_record_matching_ignores_added_ids_but_not_changed_fields() -> None:
