@@ -157,24 +157,33 @@ def _serve(dev_pki, status: int, content_type: str, body: bytes,  # noqa: ANN202
     return server
 
 
+def _fuzz_stub(dev_pki, tmp_path: Path, *args: str, status: int = 200, content_type: str = "application/json",
+               body: bytes = b"[]", routes: dict[str, bytes] | None = None,
+               pki: bool = False) -> tuple[subprocess.CompletedProcess, dict]:
+    """`crrsim fuzz ARGS` as ECAL against a ``_serve`` stub (with the dev PKI's second identity when
+    ``pki``), at 500 requests/s; the run and its JSON report."""
+    server = _serve(dev_pki, status, content_type, body, routes)
+    try:
+        ecal = dev_pki.identities["ecal"]
+        url = f"https://127.0.0.1:{server.server_address[1]}/crr"
+        out = tmp_path / "fuzz.json"
+        second = ["--pki", str(dev_pki.directory)] if pki else []
+        run = crrsim("fuzz", "--url", url, *second, "--cert", str(ecal.cert), "--key", str(ecal.key), "--ca",
+                     str(dev_pki.ca_cert), "--rate", "500", *args, "--json", str(out), cwd=tmp_path)
+    finally:
+        server.shutdown()
+    return run, (json.loads(out.read_text()) if out.is_file() else {})
+
+
 @pytest.mark.parametrize(("status", "content_type", "body", "check"), [
     (200, "text/html; charset=utf-8", b"<html><body>Sign in</body></html>", "crr_no_html_success"),
     (400, "text/plain", b"bad request", "crr_error_body"),
 ])
 def test_fuzz_names_the_operation_and_check_of_a_faulty_answer(dev_pki, tmp_path: Path, status: int,
                                                                content_type: str, body: bytes, check: str) -> None:
-    server = _serve(dev_pki, status, content_type, body)
-    try:
-        ecal = dev_pki.identities["ecal"]
-        url = f"https://127.0.0.1:{server.server_address[1]}/crr"
-        out = tmp_path / "fuzz.json"
-        run = crrsim("fuzz", "--url", url, "--cert", str(ecal.cert), "--key", str(ecal.key), "--ca",
-                     str(dev_pki.ca_cert), "--service", "market_status", "--max-examples", "3", "--rate", "500",
-                     "--phases", "examples,fuzzing", "--json", str(out), cwd=tmp_path)
-    finally:
-        server.shutdown()
+    run, data = _fuzz_stub(dev_pki, tmp_path, "--service", "market_status", "--max-examples", "3",
+                           "--phases", "examples,fuzzing", status=status, content_type=content_type, body=body)
     assert run.returncode == 1, run.stdout[-2000:] + run.stderr[-2000:]
-    data = json.loads(out.read_text())
     failing = {f["where"] for f in data["findings"]}
     assert check in failing, failing
     finding = next(f for f in data["findings"] if f["where"] == check)
@@ -185,18 +194,9 @@ def test_fuzz_names_the_operation_and_check_of_a_faulty_answer(dev_pki, tmp_path
 def test_the_isolation_oracle_catches_a_service_that_answers_anyone(dev_pki, tmp_path: Path) -> None:
     """A server that hands ECAL's data to any certificate: the second identity's re-send is not
     refused with SEC0001, and the oracle says so."""
-    server = _serve(dev_pki, 200, "application/json", b"[]")
-    try:
-        ecal = dev_pki.identities["ecal"]
-        url = f"https://127.0.0.1:{server.server_address[1]}/crr"
-        out = tmp_path / "fuzz.json"
-        run = crrsim("fuzz", "--url", url, "--pki", str(dev_pki.directory), "--cert", str(ecal.cert), "--key",
-                     str(ecal.key), "--ca", str(dev_pki.ca_cert), "--service", "market_status", "--max-examples",
-                     "3", "--rate", "500", "--phases", "examples,fuzzing", "--json", str(out), cwd=tmp_path)
-    finally:
-        server.shutdown()
+    run, data = _fuzz_stub(dev_pki, tmp_path, "--service", "market_status", "--max-examples", "3",
+                           "--phases", "examples,fuzzing", pki=True)
     assert run.returncode == 1, run.stdout[-2000:] + run.stderr[-2000:]
-    data = json.loads(out.read_text())
     assert "crr_other_participant_refused" in {f["where"] for f in data["findings"]}
     assert "(0 sent)" not in data["sections"][0]["facts"]["isolation oracle"]
 
@@ -223,19 +223,10 @@ def test_the_isolation_oracle_resends_writes_on_the_sandbox(dev_pki, tmp_path: P
 
 def test_the_isolation_oracle_catches_writes_accepted_from_anyone(dev_pki, tmp_path: Path) -> None:
     """A server that lets any certificate submit in ECAL's name: the re-sent submission is not refused."""
-    server = _serve(dev_pki, 200, "application/json", b"[]")
-    try:
-        ecal = dev_pki.identities["ecal"]
-        url = f"https://127.0.0.1:{server.server_address[1]}/crr"
-        out = tmp_path / "fuzz.json"
-        run = crrsim("fuzz", "--url", url, "--pki", str(dev_pki.directory), "--cert", str(ecal.cert), "--key",
-                     str(ecal.key), "--ca", str(dev_pki.ca_cert), "--service", "auction", "--operation",
-                     "portfolioSubmission", "--allow-writes", "--max-examples", "3", "--rate", "500",
-                     "--phases", "examples,fuzzing", "--json", str(out), cwd=tmp_path)
-    finally:
-        server.shutdown()
+    run, data = _fuzz_stub(dev_pki, tmp_path, "--service", "auction", "--operation", "portfolioSubmission",
+                           "--allow-writes", "--max-examples", "3", "--phases", "examples,fuzzing", pki=True)
     assert run.returncode == 1, run.stdout[-2000:] + run.stderr[-2000:]
-    found = [f for f in json.loads(out.read_text())["findings"] if f["where"] == "crr_other_participant_refused"]
+    found = [f for f in data["findings"] if f["where"] == "crr_other_participant_refused"]
     assert found and found[0]["text"].startswith("POST /auction/v1.0/portfolioSubmission"), found
 
 
@@ -251,19 +242,11 @@ def test_acknowledged_portfolios_read_back_unchanged_on_the_sandbox(dev_pki, tmp
 
 def test_the_read_back_oracle_catches_a_target_that_loses_records(dev_pki, tmp_path: Path) -> None:
     """A server that acknowledges every creation and keeps nothing: the read-back finds no records."""
-    server = _serve(dev_pki, 200, "application/json", b"{}")
-    try:
-        ecal = dev_pki.identities["ecal"]
-        url = f"https://127.0.0.1:{server.server_address[1]}/crr"
-        out = tmp_path / "fuzz.json"
-        run = crrsim("fuzz", "--url", url, "--cert", str(ecal.cert), "--key", str(ecal.key), "--ca",
-                     str(dev_pki.ca_cert), "--service", "auction", "--operation", "portfolioCreation",
-                     "--allow-writes", "--mode", "positive", "--max-examples", "10", "--rate", "500",
-                     "--phases", "examples,fuzzing", "--seed", "3", "--json", str(out), cwd=tmp_path)
-    finally:
-        server.shutdown()
+    run, data = _fuzz_stub(dev_pki, tmp_path, "--service", "auction", "--operation", "portfolioCreation",
+                           "--allow-writes", "--mode", "positive", "--max-examples", "10", "--phases",
+                           "examples,fuzzing", "--seed", "3", body=b"{}")
     assert run.returncode == 1, run.stdout[-2000:] + run.stderr[-2000:]
-    found = [f for f in json.loads(out.read_text())["findings"] if f["where"] == "crr_created_reads_back"]
+    found = [f for f in data["findings"] if f["where"] == "crr_created_reads_back"]
     assert found and "read back" in found[0]["text"], found
 
 
@@ -284,20 +267,11 @@ def test_a_target_accepting_a_broken_rule_is_named_with_the_rule(dev_pki, tmp_pa
     market = json.dumps([{"name": "2027_JAN_MONTHLY_AUC", "products": [
         {"period": {"name": "JAN"}, "tou": "ON"}, {"period": {"name": "JAN"}, "tou": "OFF"}]}]).encode()
     acknowledged = json.dumps({"portfolioName": "p", "marketName": "2027_JAN_MONTHLY_AUC", "status": "VALID"}).encode()
-    server = _serve(dev_pki, 200, "application/json", acknowledged, routes={"activeAuctionMarkets": market})
-    try:
-        ecal = dev_pki.identities["ecal"]
-        url = f"https://127.0.0.1:{server.server_address[1]}/crr"
-        out = tmp_path / "fuzz.json"
-        run = crrsim("fuzz", "--url", url, "--cert", str(ecal.cert), "--key", str(ecal.key), "--ca",
-                     str(dev_pki.ca_cert), "--service", "auction", "--operation", "portfolioCreation",
-                     "--allow-writes", "--mode", "positive", "--max-examples", "30", "--rate", "500",
-                     "--phases", "examples,fuzzing", "--seed", "3", "--continue-on-failure", "--json", str(out),
-                     cwd=tmp_path)
-    finally:
-        server.shutdown()
+    run, data = _fuzz_stub(dev_pki, tmp_path, "--service", "auction", "--operation", "portfolioCreation",
+                           "--allow-writes", "--mode", "positive", "--max-examples", "30", "--phases",
+                           "examples,fuzzing", "--seed", "3", "--continue-on-failure", body=acknowledged,
+                           routes={"activeAuctionMarkets": market})
     assert run.returncode == 1, run.stdout[-2000:] + run.stderr[-2000:]
-    data = json.loads(out.read_text())
     found = [f for f in data["findings"] if f["where"] == "crr_broken_rule_refused"]
     assert found and "breaks a business rule (" in found[0]["text"], data["sections"][0]["facts"]
 
@@ -324,19 +298,9 @@ def test_the_request_budget_stops_the_run_and_says_so(dev_pki, tmp_path: Path) -
 
 
 def test_the_first_server_error_stops_a_shared_run(dev_pki, tmp_path: Path) -> None:
-    server = _serve(dev_pki, 500, "application/json",
-                    b'{"errorList":[{"errorCode":"SER0028","errorDescription":"x","severity":"ERROR"}]}')
-    try:
-        ecal = dev_pki.identities["ecal"]
-        url = f"https://127.0.0.1:{server.server_address[1]}/crr"
-        out = tmp_path / "fuzz.json"
-        run = crrsim("fuzz", "--url", url, "--cert", str(ecal.cert), "--key", str(ecal.key), "--ca",
-                     str(dev_pki.ca_cert), "--service", "market_status", "--rate", "500", "--json", str(out),
-                     cwd=tmp_path)
-    finally:
-        server.shutdown()
+    run, data = _fuzz_stub(dev_pki, tmp_path, "--service", "market_status", status=500,
+                           body=b'{"errorList":[{"errorCode":"SER0028","errorDescription":"x","severity":"ERROR"}]}')
     assert run.returncode == 1
-    data = json.loads(out.read_text())
     assert data["sections"][0]["facts"]["stopped early"].startswith("the first server error (HTTP 500")
     assert data["meta"]["calls"] < 20
 

@@ -43,12 +43,18 @@ def _common(r: sqlite3.Row) -> dict[str, Any]:
             "mw": r["mw_milli"] / 1000}
 
 
-def offer_view(r: sqlite3.Row) -> dict[str, Any]:
+def _offer_head(r: sqlite3.Row) -> dict[str, Any]:
+    """The fields an offer and its status share, in the contract's order."""
     out: dict[str, Any] = {"assetOwner": r["owner"], "requestId": r["request_id"], "offerType": r["offer_type"],
                            "postType": r["post_type"]}
     if r["crr_id"]:
         out["crrId"] = r["crr_id"]
     out.update(_common(r))
+    return out
+
+
+def offer_view(r: sqlite3.Row) -> dict[str, Any]:
+    out = _offer_head(r)
     out["price"] = r["price_cents"] / 100
     if r["target"]:
         out["targetMpName"] = r["target"]
@@ -58,11 +64,7 @@ def offer_view(r: sqlite3.Row) -> dict[str, Any]:
 
 
 def status_view(r: sqlite3.Row) -> dict[str, Any]:
-    out: dict[str, Any] = {"assetOwner": r["owner"], "requestId": r["request_id"], "offerType": r["offer_type"],
-                           "postType": r["post_type"]}
-    if r["crr_id"]:
-        out["crrId"] = r["crr_id"]
-    out.update(_common(r))
+    out = _offer_head(r)
     out["offerStatus"] = r["status"]
     if r["message"]:
         out["message"] = r["message"]
