@@ -80,12 +80,13 @@ READBACK: dict[str, Any] = {"client": None, "gets": {}, "sent": 0}
 READBACKS_PER_OPERATION = 5
 
 
-def _records(body: Any) -> list[dict[str, Any]]:
-    """The record objects of a portfolio body: every top-level list's objects (bids, offers,
-    nominations under whichever names the contract gives them)."""
+def _records(body: Any, keys: tuple[str, ...] | None = None) -> list[dict[str, Any]]:
+    """The record objects of a portfolio body: the objects of its top-level lists named ``keys``
+    (the creation's record lists), or of every top-level list (a read-back, whose names differ)."""
     if not isinstance(body, dict):
         return []
-    return [r for v in body.values() if isinstance(v, list) for r in v if isinstance(r, dict)]
+    return [r for k, v in body.items() if isinstance(v, list) and (keys is None or k in keys)
+            for r in v if isinstance(r, dict)]
 
 
 def unmatched_records(sent: list[dict[str, Any]], read: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -310,16 +311,17 @@ def register() -> None:
         """What a target acknowledged is what it keeps: the portfolio just created reads back with
         every record sent, field for field."""
         client = READBACK["client"]
-        path = READBACK["gets"].get(case.operation.label)
+        target = READBACK["gets"].get(case.operation.label)
         body = case.body if isinstance(case.body, dict) else None
-        if client is None or path is None or body is None or not 200 <= response.status_code < 300:
+        if client is None or target is None or body is None or not 200 <= response.status_code < 300:
             return None
+        path, lists = target
         if READBACK["sent"] >= READBACKS_PER_OPERATION * len(READBACK["gets"]):
             return None
         READBACK["sent"] += 1
         params = {k: body.get(k) for k in ("participantName", "marketName", "portfolioName")}
         answer = client.request("GET", path, params=params)
-        sent = _records(body)
+        sent = _records(body, lists)
         try:
             read = _records(answer.json()) if answer.ok else None
         except ValueError:

@@ -234,8 +234,9 @@ def _has_links(document: dict[str, Any]) -> bool:
                for answer in (op.get("responses") or {}).values())
 
 
-def _readback_paths(catalogue: Catalogue) -> dict[str, str]:
-    """Creation label -> path of the same service's portfolio read (the read-back oracle)."""
+def _readback_paths(catalogue: Catalogue) -> dict[str, tuple[str, tuple[str, ...]]]:
+    """Creation label -> (path of the same service's portfolio read, the creation body's record
+    lists) for the read-back oracle; only those lists count, not properties a case adds."""
     out = {}
     for name, steps in PORTFOLIO_OPERATIONS.items():
         service = catalogue.services.get(name)
@@ -245,7 +246,9 @@ def _readback_paths(catalogue: Catalogue) -> dict[str, str]:
             create, get = service.operation(steps["create"]), service.operation(steps["get"])
         except KeyError:
             continue
-        out[f"{create.method} {create.path}"] = get.path
+        lists = tuple(k for k, v in ((create.request_schema or {}).get("properties") or {}).items()
+                      if isinstance(v, dict) and v.get("type") == "array")
+        out[f"{create.method} {create.path}"] = (get.path, lists)
     return out
 
 
