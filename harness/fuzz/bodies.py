@@ -27,12 +27,15 @@ NODE_PAIRS: tuple[tuple[str, str], ...] = (
     ("TH_SP15_GEN-APND", "DLAP_SDGE-APND"),
 )
 RECORD_FIELDS = {"auction": "newBids", "nomination": "newNominations"}
+MAX_RECORDS = 500  # records in one portfolio upload (bids and offers, or nominations)
 
 
 def valid_records(service: str, participant: str, products: list[tuple[str, str]], rng: random.Random) -> list[dict[str, Any]]:
-    """1-3 records a participant could really upload to a market offering ``products``."""
+    """Records a participant could really upload to a market offering ``products``: 1-3, and one
+    upload in eight a big one (100 up to the 500-record limit), where size problems live."""
     records = []
-    for _ in range(rng.randint(1, 3)):
+    count = rng.randint(100, MAX_RECORDS) if rng.random() < 1 / 8 else rng.randint(1, 3)
+    for _ in range(count):
         period, tou = rng.choice(products)
         source, sink = rng.choice(NODE_PAIRS)
         record: dict[str, Any] = {"assetOwner": participant, "source": source, "sink": sink, "hedgeType": "OBL",

@@ -392,3 +392,13 @@ def test_differential_mode_lists_where_the_target_and_the_sandbox_differ(dev_pki
     else:
         assert data["meta"]["divergences"] == 0, lines
     assert "a comparison sends read operations only" in json.dumps(data["sections"])
+
+
+def test_market_valid_uploads_include_big_ones_up_to_the_limit() -> None:
+    import random
+
+    from harness.fuzz.bodies import MAX_RECORDS, valid_records
+
+    sizes = [len(valid_records("auction", "ECAL", [("JAN", "ON")], random.Random(seed))) for seed in range(200)]
+    assert min(sizes) == 1 and 100 <= max(sizes) <= MAX_RECORDS
+    assert 0 < sum(size >= 100 for size in sizes) < 60  # about one in eight
