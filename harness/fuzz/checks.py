@@ -35,7 +35,7 @@ _UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4
 # codes that say the request itself is malformed or breaks the schema (not a business answer)
 SHAPE_CODES = frozenset({"SER0017", "SER0030", "SER0022"})
 CHECK_NAMES = ("crr_positive_data_acceptance", "crr_error_body", "crr_no_html_success", "crr_created_reads_back",
-               "crr_broken_rule_refused",
+               "crr_broken_rule_refused", "crr_owner_must_be_named",
                "crr_other_participant_refused", "crr_no_foreign_data")
 OWNER_FIELDS = ("participantName", "assetOwner")
 ORACLE_CALLS_PER_OPERATION = 3  # the second-identity oracle re-sends at most this many calls of each operation
@@ -76,7 +76,7 @@ BROKEN_TALLY: dict[str, list[int]] = {}
 
 # the read-back oracle: the participant's own client and, per creation label, the path of the
 # same service's portfolio read; None/empty when the run has none
-READBACK: dict[str, Any] = {"client": None, "gets": {}, "sent": 0}
+READBACK: dict[str, Any] = {"client": None, "gets": {}, "sent": 0, "owner_labels": frozenset(), "owner_sent": 0}
 READBACKS_PER_OPERATION = 5
 
 
@@ -304,6 +304,28 @@ def register() -> None:
             operation=case.operation.label, title="An upload breaking a business rule was not refused",
             message=f"One record breaks a business rule ({rule}); the upload answered HTTP {response.status_code}"
                     f"{' with ' + ', '.join(codes) if codes else ''} instead of a refusal with a business code.",
+        )
+
+    @schemathesis.check
+    def crr_owner_must_be_named(ctx: Any, response: Any, case: Any) -> bool | None:
+        """A submission or retraction must name the portfolio's owner: the same body with the
+        portfolio's name as participantName (what one public CAISO client sends) is refused."""
+        client = READBACK["client"]
+        body = case.body if isinstance(case.body, dict) else None
+        if (client is None or case.operation.label not in READBACK["owner_labels"] or body is None
+                or not isinstance(body.get("portfolioName"), str) or not 200 <= response.status_code < 300):
+            return None
+        if READBACK["owner_sent"] >= READBACKS_PER_OPERATION * len(READBACK["owner_labels"]):
+            return None
+        READBACK["owner_sent"] += 1
+        wrong = {**body, "participantName": body["portfolioName"]}
+        answer = client.request(case.method.upper(), case.operation.path, json=wrong)
+        if 400 <= answer.status < 500 and answer.error() is not None:
+            return None
+        raise Failure(
+            operation=case.operation.label, title="A portfolio was acted on without naming its owner",
+            message=f"The same request with participantName = portfolioName ({body['portfolioName']!r}) answered "
+                    f"HTTP {answer.status} (caiso-request-id {answer.request_id}); it must be refused.",
         )
 
     @schemathesis.check

@@ -295,7 +295,9 @@ def run_fuzz(settings: FuzzSettings, url: str, comparison: Comparison | None = N
             if op.takes_participant))
         checks.COMPARE["comparison"] = comparison
         own = CRRClient(url, identity=identity, ca=settings.ca, retries=0)
-        checks.READBACK.update(client=own, gets=_readback_paths(catalogue), sent=0)
+        checks.READBACK.update(client=own, gets=_readback_paths(catalogue), sent=0, owner_sent=0, owner_labels=frozenset(
+            f"{op.method} {op.path}" for name, steps in PORTFOLIO_OPERATIONS.items() if name in catalogue.services
+            for op in catalogue[name].operations if op.operation_id in (steps["submit"], steps["retract"])))
         checks.BROKEN.clear()
         checks.BROKEN_TALLY.clear()
         checks.LIMITS.update(budget=settings.max_requests, sent=0, stop_on_5xx=settings.stop_on_5xx, stream=None,
@@ -311,7 +313,7 @@ def run_fuzz(settings: FuzzSettings, url: str, comparison: Comparison | None = N
                 cleanup = clean_up(client, catalogue, live) or ["no portfolio of the run's namespace was left"]
     checks.COMPARE["comparison"] = None
     own.close()
-    readbacks = checks.READBACK["sent"]
+    readbacks, owner_checks = checks.READBACK["sent"], checks.READBACK["owner_sent"]
     checks.READBACK.update(client=None, gets={})
     oracle_calls = sum(checks.ORACLE["sent"].values())
     write_labels = {f"{op.method} {op.path}" for s in catalogue for op in s.operations if op.writes}
@@ -338,7 +340,9 @@ def run_fuzz(settings: FuzzSettings, url: str, comparison: Comparison | None = N
     ) or "none sent (no portfolio upload with records valid for a market ran)"
     report.sections[0].facts["read-back oracle"] = (
         f"{readbacks} acknowledged portfolio creations read back with the participant's own certificate; each must "
-        "hold the records sent, unchanged")
+        "hold the records sent, unchanged; "
+        f"{owner_checks} successful submissions and retractions re-sent with the portfolio's name as participantName, "
+        "each must be refused")
     if cleanup:
         report.sections.append(Section("Clean-up of the run's own resources", text=cleanup))
         report.findings += [Finding(text=line, where="clean-up") for line in cleanup if line.startswith("LEFT")]

@@ -402,3 +402,23 @@ def test_market_valid_uploads_include_big_ones_up_to_the_limit() -> None:
     sizes = [len(valid_records("auction", "ECAL", [("JAN", "ON")], random.Random(seed))) for seed in range(200)]
     assert min(sizes) == 1 and 100 <= max(sizes) <= MAX_RECORDS
     assert 0 < sum(size >= 100 for size in sizes) < 60  # about one in eight
+
+
+def test_submissions_must_name_the_owner_on_the_sandbox(dev_pki, tmp_path: Path) -> None:
+    out = tmp_path / "fuzz.json"
+    run = crrsim("fuzz", "--pki", str(dev_pki.directory), "--service", "auction", "--service", "nomination",
+                 "--max-examples", "10", "--seed", "3", "--json", str(out), cwd=tmp_path)
+    assert run.returncode == 0, run.stdout[-2000:] + run.stderr[-2000:]
+    fact = json.loads(out.read_text())["sections"][0]["facts"]["read-back oracle"]
+    assert int(re.search(r"(\d+) successful submissions and retractions re-sent", fact).group(1)) > 0, fact
+
+
+def test_a_target_acting_without_the_owner_named_is_reported(dev_pki, tmp_path: Path) -> None:
+    """A gateway that acknowledges every submission, whoever is named as participant."""
+    status = json.dumps({"portfolioName": "p", "marketName": "m", "status": "SUBMITTED"}).encode()
+    run, data = _fuzz_stub(dev_pki, tmp_path, "--service", "auction", "--operation", "portfolioSubmission",
+                           "--allow-writes", "--mode", "positive", "--max-examples", "5", "--phases",
+                           "examples,fuzzing", "--continue-on-failure", body=status)
+    assert run.returncode == 1, run.stdout[-2000:] + run.stderr[-2000:]
+    found = [f for f in data["findings"] if f["where"] == "crr_owner_must_be_named"]
+    assert found and "participantName = portfolioName" in found[0]["text"], data["findings"][:3]
