@@ -68,6 +68,11 @@ class Operation:
     raw: dict[str, Any] = field(repr=False, compare=False)
 
     @property
+    def label(self) -> str:
+        """'METHOD /path', the name schemathesis (and every fuzz report) gives the operation."""
+        return f"{self.method} {self.path}"
+
+    @property
     def writes(self) -> bool:
         """True for operations that change state (CAISO tags them '... Write')."""
         if any(t.lower().endswith("write") for t in self.tags):

@@ -2,7 +2,7 @@
 
 Auction and nomination share one lifecycle (create, read, list, status, submit, retract,
 delete; auction adds the required credit) under different operationIds. This table is the
-one place that says which is which: the sandbox binds its handlers with it, the scenario
+one place that says which is which (and how many records one upload may hold): the sandbox binds its handlers with it, the scenario
 steps call through it, and tests find the operations by it.
 """
 
@@ -19,3 +19,5 @@ PORTFOLIO_OPERATIONS: dict[str, dict[str, str]] = {
         "delete": "deletePortfolio", "get": "portfolio", "list": "portfolioList", "status": "portfolioStatus",
     },
 }
+
+MAX_RECORDS = 500  # bids + offers (or nominations) in one portfolio upload: CAISO's limit

@@ -19,6 +19,8 @@ from __future__ import annotations
 import random
 from typing import Any
 
+from harness.contract.portfolios import MAX_RECORDS
+
 # trading hub and load zone pairs every CRR network model has (sources and sinks that are biddable)
 NODE_PAIRS: tuple[tuple[str, str], ...] = (
     ("TH_NP15_GEN-APND", "DLAP_PGAE-APND"),
@@ -27,7 +29,6 @@ NODE_PAIRS: tuple[tuple[str, str], ...] = (
     ("TH_SP15_GEN-APND", "DLAP_SDGE-APND"),
 )
 RECORD_FIELDS = {"auction": "newBids", "nomination": "newNominations"}
-MAX_RECORDS = 500  # records in one portfolio upload (bids and offers, or nominations)
 
 
 def valid_records(service: str, participant: str, products: list[tuple[str, str]], rng: random.Random) -> list[dict[str, Any]]:

@@ -74,10 +74,19 @@ BROKEN: dict[str, str] = {}
 # rule -> [refused, accepted] over the run, for the report
 BROKEN_TALLY: dict[str, list[int]] = {}
 
-# the read-back oracle: the participant's own client and, per creation label, the path of the
-# same service's portfolio read; None/empty when the run has none
-READBACK: dict[str, Any] = {"client": None, "gets": {}, "sent": 0, "owner_labels": frozenset(), "owner_sent": 0}
+# the participant's own client for two oracles: per creation label, the path of the same service's
+# portfolio read and the creation's record lists (read-back); the submit/retract labels (owner
+# check); ``sent`` counts the re-sends per label
+READBACK: dict[str, Any] = {"client": None, "gets": {}, "owner_labels": frozenset(), "sent": Counter()}
 READBACKS_PER_OPERATION = 5
+
+
+def _take_turn(sent: Counter[str], label: str, limit: int) -> bool:
+    """Whether an oracle may re-send a call of ``label`` once more; counts it when it may."""
+    if sent[label] >= limit:
+        return False
+    sent[label] += 1
+    return True
 
 
 def _records(body: Any, keys: tuple[str, ...] | None = None) -> list[dict[str, Any]]:
@@ -267,9 +276,8 @@ def register() -> None:
         label = case.operation.label
         if client is None or label not in ORACLE["labels"] or not 200 <= response.status_code < 300:
             return None
-        if ORACLE["sent"][label] >= ORACLE_CALLS_PER_OPERATION:
+        if not _take_turn(ORACLE["sent"], label, ORACLE_CALLS_PER_OPERATION):
             return None
-        ORACLE["sent"][label] += 1
         sent = case.as_transport_kwargs(base_url=client.base_url)
         headers = {k: v for k, v in (sent.get("headers") or {}).items() if k.lower() != REQUEST_ID}
         body = sent.get("data")
@@ -315,9 +323,8 @@ def register() -> None:
         if (client is None or case.operation.label not in READBACK["owner_labels"] or body is None
                 or not isinstance(body.get("portfolioName"), str) or not 200 <= response.status_code < 300):
             return None
-        if READBACK["owner_sent"] >= READBACKS_PER_OPERATION * len(READBACK["owner_labels"]):
+        if not _take_turn(READBACK["sent"], case.operation.label, READBACKS_PER_OPERATION):
             return None
-        READBACK["owner_sent"] += 1
         wrong = {**body, "participantName": body["portfolioName"]}
         answer = client.request(case.method.upper(), case.operation.path, json=wrong)
         if 400 <= answer.status < 500 and answer.error() is not None:
@@ -338,9 +345,8 @@ def register() -> None:
         if client is None or target is None or body is None or not 200 <= response.status_code < 300:
             return None
         path, lists = target
-        if READBACK["sent"] >= READBACKS_PER_OPERATION * len(READBACK["gets"]):
+        if not _take_turn(READBACK["sent"], case.operation.label, READBACKS_PER_OPERATION):
             return None
-        READBACK["sent"] += 1
         params = {k: body.get(k) for k in ("participantName", "marketName", "portfolioName")}
         answer = client.request("GET", path, params=params)
         sent = _records(body, lists)

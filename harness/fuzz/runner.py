@@ -12,11 +12,12 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import functools
 import re
 import time
 import uuid
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -95,17 +96,18 @@ def _business(response: Any) -> bool:
 
 
 def _fuzz_service(service: Service, selection: Selection, settings: FuzzSettings, url: str, cert: str,
-                  key: str, figures: dict[str, OperationFigures], live: LiveValues) -> None:
+                  key: str, figures: dict[str, OperationFigures], live: LiveValues,
+                  ours_catalogue: Callable[[], Catalogue]) -> None:
     allowed = selection.allowed.get(service.name, [])
     if not allowed:
         return
     confined = selection.writes_ok and settings.target_kind != "sandbox"
     project = SchemathesisConfig.from_dict(live.schemathesis_config(confined=confined))
-    document, added = with_links(service)
+    document, added = with_links(service, ours_catalogue)
     selection.link_notes += [f"{service.name}: {n}" for n in added]
     schema = schemathesis.openapi.from_dict(document, config=project).include(operation_id=allowed)
     for op in service.operations:
-        checks.ERROR_CODES[f"{op.method} {op.path}"] = frozenset(service.error_codes)
+        checks.ERROR_CODES[op.label] = frozenset(service.error_codes)
     config = schema.config
     config.update(base_url=url, tls_verify=str(settings.ca) if settings.ca else True, request_cert=cert,
                   request_cert_key=key, workers=settings.workers, request_timeout=settings.cfg.timeout,
@@ -200,14 +202,15 @@ def _transport_error(event: Any, service: str, figures: dict[str, OperationFigur
     return timeout
 
 
-def with_links(service: Service) -> tuple[dict[str, Any], list[str]]:
+def with_links(service: Service, ours_catalogue: Callable[[], Catalogue]) -> tuple[dict[str, Any], list[str]]:
     """The service's document, with the OpenAPI links of crrsim's own contract added by operationId
     when the file declares none (CAISO's files do not), so the stateful phase follows real
-    lifecycles (create -> read -> submit -> retract -> delete) on them too."""
+    lifecycles (create -> read -> submit -> retract -> delete) on them too. ``ours_catalogue``
+    gives crrsim's contract, loaded only when a file needs it and then once per run."""
     document = service.spec
     if _has_links(document):
         return document, []
-    ours = load_catalogue(None).services.get(service.name)
+    ours = ours_catalogue().services.get(service.name)
     if ours is None or not _has_links(ours.spec):
         return document, []
     document = copy.deepcopy(document)
@@ -248,8 +251,15 @@ def _readback_paths(catalogue: Catalogue) -> dict[str, tuple[str, tuple[str, ...
             continue
         lists = tuple(k for k, v in ((create.request_schema or {}).get("properties") or {}).items()
                       if isinstance(v, dict) and v.get("type") == "array")
-        out[f"{create.method} {create.path}"] = (get.path, lists)
+        out[create.label] = (get.path, lists)
     return out
+
+
+def _owner_labels(catalogue: Catalogue) -> frozenset[str]:
+    """The submit and retract labels of the portfolio services (the owner check)."""
+    return frozenset(
+        op.label for name, steps in PORTFOLIO_OPERATIONS.items() if name in catalogue.services
+        for op in catalogue[name].operations if op.operation_id in (steps["submit"], steps["retract"]))
 
 
 def _second_identity(settings: FuzzSettings, url: str) -> CRRClient | None:
@@ -285,19 +295,16 @@ def run_fuzz(settings: FuzzSettings, url: str, comparison: Comparison | None = N
     selection = select_operations(catalogue, settings)
     figures: dict[str, OperationFigures] = {}
     run_id = uuid.uuid4().hex[:8]
-    with identity_files(settings) as (cert, key):
-        identity = ClientIdentity.from_pem(Path(cert), Path(key))
-        with CRRClient(url, identity=identity, ca=settings.ca, retries=0) as client:
-            live = read_live_values(client, catalogue, settings.participant, run_id)
+    ours_catalogue = functools.cache(lambda: load_catalogue(None))
+    with identity_files(settings) as (cert, key), CRRClient(
+            url, identity=ClientIdentity.from_pem(Path(cert), Path(key)), ca=settings.ca, retries=0) as own:
+        live = read_live_values(own, catalogue, settings.participant, run_id)
         oracle = _second_identity(settings, url)
         checks.ORACLE.update(client=oracle, sent=Counter(), labels=frozenset(
-            f"{op.method} {op.path}" for s in catalogue for op in s.operations
-            if op.takes_participant))
+            op.label for s in catalogue for op in s.operations if op.takes_participant))
         checks.COMPARE["comparison"] = comparison
-        own = CRRClient(url, identity=identity, ca=settings.ca, retries=0)
-        checks.READBACK.update(client=own, gets=_readback_paths(catalogue), sent=0, owner_sent=0, owner_labels=frozenset(
-            f"{op.method} {op.path}" for name, steps in PORTFOLIO_OPERATIONS.items() if name in catalogue.services
-            for op in catalogue[name].operations if op.operation_id in (steps["submit"], steps["retract"])))
+        checks.READBACK.update(client=own, gets=_readback_paths(catalogue), owner_labels=_owner_labels(catalogue),
+                               sent=Counter())
         checks.BROKEN.clear()
         checks.BROKEN_TALLY.clear()
         checks.LIMITS.update(budget=settings.max_requests, sent=0, stop_on_5xx=settings.stop_on_5xx, stream=None,
@@ -306,17 +313,17 @@ def run_fuzz(settings: FuzzSettings, url: str, comparison: Comparison | None = N
         checks.LIVE.update(participant=settings.participant, products=live.products,
                            confined=tuple(live.portfolios) if shared_writes else ())
         for service in catalogue:
-            _fuzz_service(service, selection, settings, url, cert, key, figures, live)
+            _fuzz_service(service, selection, settings, url, cert, key, figures, live, ours_catalogue)
         cleanup: list[str] = []
-        if selection.writes_ok and settings.target_kind != "sandbox":
-            with CRRClient(url, identity=identity, ca=settings.ca, retries=0) as client:
-                cleanup = clean_up(client, catalogue, live) or ["no portfolio of the run's namespace was left"]
+        if shared_writes:
+            cleanup = clean_up(own, catalogue, live) or ["no portfolio of the run's namespace was left"]
     checks.COMPARE["comparison"] = None
-    own.close()
-    readbacks, owner_checks = checks.READBACK["sent"], checks.READBACK["owner_sent"]
-    checks.READBACK.update(client=None, gets={})
+    resent = checks.READBACK["sent"]
+    readbacks = sum(n for label, n in resent.items() if label in checks.READBACK["gets"])
+    owner_checks = sum(n for label, n in resent.items() if label in checks.READBACK["owner_labels"])
+    checks.READBACK.update(client=None, gets={}, owner_labels=frozenset())
     oracle_calls = sum(checks.ORACLE["sent"].values())
-    write_labels = {f"{op.method} {op.path}" for s in catalogue for op in s.operations if op.writes}
+    write_labels = {op.label for s in catalogue for op in s.operations if op.writes}
     oracle_writes = sum(n for label, n in checks.ORACLE["sent"].items() if label in write_labels)
     if oracle is not None:
         oracle.close()

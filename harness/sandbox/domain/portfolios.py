@@ -53,6 +53,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from harness.contract.portfolios import MAX_RECORDS
 from harness.sandbox.domain import markets, network
 from harness.sandbox.errors import CRRError
 from harness.sandbox.jsoncodec import dumps, dumps_text, loads
@@ -63,7 +64,6 @@ if TYPE_CHECKING:
     from harness.sandbox.domain.clock import Clock
     from harness.sandbox.domain.markets import Market
 
-MAX_RECORDS = 500  # bids + offers (or nominations) per portfolio: CAISO's upload limit
 MAX_NAME = 100
 CHUNK = 100  # records validated between two yields to the event loop
 MAX_LISTED_ERRORS = 50
