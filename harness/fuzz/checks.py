@@ -24,6 +24,7 @@ import re
 import uuid
 from collections import Counter
 from typing import Any
+from urllib.parse import urlsplit
 
 import schemathesis
 from schemathesis.core.failures import Failure
@@ -54,6 +55,30 @@ KNOWN_DEVIATIONS: dict[tuple[str, str], str] = {
     ("crr_error_body", "get-status"): "app_status lists no error codes, yet refuses a missing request id with SER0017",
     ("crr_error_body", "getStatus"): "app_status lists no error codes, yet refuses a missing request id with SER0017",
 }
+
+HEAD_LIMIT = 8192  # bytes of request line and headers a gateway (and the sandbox) reads before refusing
+OVERSIZED_HEAD = (f"schemathesis sometimes generates a request line and headers above {HEAD_LIMIT} bytes; a "
+                  "gateway refuses those (400 or 431) before it looks at the method or the operation, so checks "
+                  "expecting an operation's answer (e.g. 405 for an unsupported method) cannot hold for them")
+
+
+def known_deviation(check: str, operation_id: str, label: str, request: Any, status: int | None) -> str | None:
+    """Why a failure of ``check`` is a known deviation rather than a finding, or None: the table
+    above by operation, or a refused oversized head (any operation, any check)."""
+    known = KNOWN_DEVIATIONS.get((check, operation_id)) or KNOWN_DEVIATIONS.get((check, label))
+    if known is None and request is not None and status in (400, 431) and _head_size(request) > HEAD_LIMIT:
+        return OVERSIZED_HEAD
+    return known
+
+
+def _head_size(request: Any) -> int:
+    """Bytes of the request line and headers as sent (schemathesis records header values as lists)."""
+    target = urlsplit(request.uri)
+    line = f"{request.method} {target.path}{'?' + target.query if target.query else ''} HTTP/1.1\r\n"
+    values = [(name, value) for name, given in (request.headers or {}).items()
+              for value in (given if isinstance(given, list) else [given])]
+    return len(line.encode()) + sum(len(f"{name}: {value}\r\n".encode()) for name, value in values)
+
 
 # the run's live values (harness.fuzz.live), read by the hook that makes big bodies valid
 LIVE: dict[str, Any] = {"participant": None, "products": {}, "confined": ()}

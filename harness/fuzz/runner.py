@@ -158,8 +158,10 @@ def _fuzz_service(service: Service, selection: Selection, settings: FuzzSettings
                 node = recorder.cases.get(case_id)
                 label = node.value.operation.label if node is not None else event.label
                 operation_id = node.value.operation.definition.raw.get("operationId", "") if node is not None else ""
-                known = (checks.KNOWN_DEVIATIONS.get((result.name, operation_id))
-                         or checks.KNOWN_DEVIATIONS.get((result.name, label)))
+                recorded = recorder.interactions.get(case_id)
+                known = checks.known_deviation(
+                    result.name, operation_id, label, recorded.request if recorded is not None else None,
+                    recorded.response.status_code if recorded is not None and recorded.response is not None else None)
                 if known is not None:
                     figures.setdefault(label, OperationFigures(service.name, label)).known[result.name] = known
                     continue
@@ -171,7 +173,6 @@ def _fuzz_service(service: Service, selection: Selection, settings: FuzzSettings
                 message = " ".join(str(getattr(failure, "message", failure)).split())[:500]
                 title = str(getattr(failure, "title", ""))
                 entry = {"check": result.name, "title": title, "message": message, "curl": curl}
-                recorded = recorder.interactions.get(case_id)
                 if recorded is not None:
                     bundle = make_bundle(
                         check=result.name, label=label, title=title, message=message, request=recorded.request,
@@ -427,7 +428,8 @@ def fuzz_report(settings: FuzzSettings, url: str, selection: Selection, figures:
                                       for name, values in live.dictionaries().items()}, text=live.notes),
         Section("Links added for the stateful phase (the file declares none)", text=selection.link_notes),
         Section("Known deviations of the contract", text=[checks.OPTIONAL_BODY,
-                                                           *sorted(set(checks.KNOWN_DEVIATIONS.values()))]),
+                                                           *sorted(set(checks.KNOWN_DEVIATIONS.values())),
+                                                           checks.OVERSIZED_HEAD]),
     ]
     return RunReport(
         runner="fuzz", title="CRR property-based conformance (schemathesis)", target=url,

@@ -422,3 +422,19 @@ def test_a_target_acting_without_the_owner_named_is_reported(dev_pki, tmp_path: 
     assert run.returncode == 1, run.stdout[-2000:] + run.stderr[-2000:]
     found = [f for f in data["findings"] if f["where"] == "crr_owner_must_be_named"]
     assert found and "participantName = portfolioName" in found[0]["text"], data["findings"][:3]
+
+
+def test_a_refused_oversized_head_is_a_known_deviation_not_a_finding() -> None:
+    """schemathesis' unsupported-method probe once carried a 9 KB head; the sandbox (like a gateway)
+    refused it with 400 before routing, and the run failed on 'expected 405'."""
+    from types import SimpleNamespace
+
+    from harness.fuzz.checks import HEAD_LIMIT, OVERSIZED_HEAD, known_deviation
+    from harness.sandbox.web.guard import MAX_HEAD
+
+    assert HEAD_LIMIT == MAX_HEAD
+    big = SimpleNamespace(method="QUERY", uri="https://127.0.0.1:8443/crr/x?a=1", headers={"X-Big": ["y" * 9000]})
+    small = SimpleNamespace(method="QUERY", uri="https://127.0.0.1:8443/crr/x", headers={"X-Small": ["y"]})
+    assert known_deviation("unsupported_method", "portfolioCreation", "POST /x", big, 400) == OVERSIZED_HEAD
+    assert known_deviation("unsupported_method", "portfolioCreation", "POST /x", small, 400) is None
+    assert known_deviation("unsupported_method", "portfolioCreation", "POST /x", big, 200) is None
