@@ -7,6 +7,13 @@ windows, load migration markets and TOR conversion windows; the caller's own SC 
 every participant-like field, and portfolio names come from the run's own namespace
 (``crrsim fuzz <run id> n``). They reach schemathesis as dictionaries bound to parameters and
 body fields (its own mechanism), each with a probability below 1 so refusal paths stay tested.
+
+Then, from the market-data downloads a participant's own tools read (ZIP archives, read
+through ``harness.contract.downloads``): the biddable sources and sinks of the first market's
+node list (SOURCE_SINK), the CRRs the participant holds (PRIVATE_EXISTING_CRR_*, unexpired,
+for sell offers) and the other SC IDs that hold CRRs (PUBLIC_EXISTING_CRR, counterparties for
+private offers). Those fields go together in one record, so ``harness.fuzz.bodies`` builds
+whole records from them rather than binding one parameter at a time.
 """
 
 from __future__ import annotations
@@ -16,7 +23,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from harness.client import CRRClient, CRRTransportError
-from harness.contract import Catalogue
+from harness.contract import Catalogue, downloads
+from harness.contract.downloads import DOWNLOADS, EXISTING_CRR_ORIGINS, DownloadError
 
 # (service, operationId) of the listings names are read from, and the dictionary they feed
 LISTINGS: tuple[tuple[str, str, str], ...] = (
@@ -30,6 +38,7 @@ LISTINGS: tuple[tuple[str, str, str], ...] = (
     ("tor_conversion", "getNewConversionWindowForRequest", "tor_window"),
     ("tor_conversion", "getNewConversionWindowForApproval", "tor_window"),
 )
+HELD_FIELDS = ("Source", "Sink", "TOU", "HedgeType", "CRRType", "StartDate", "EndDate")
 NAME_KEYS = {"market": ("marketName", "name"), "load_window": ("name", "windowName"),
              "lm_market": ("name", "loadMigrationMarketName", "marketName"),
              "tor_window": ("name", "torConversionWindow", "windowName")}
@@ -63,6 +72,9 @@ class LiveValues:
     run_id: str
     names: dict[str, list[str]] = field(default_factory=dict)  # dictionary -> values, in order found
     products: dict[str, list[tuple[str, str]]] = field(default_factory=dict)  # market -> (period, TOU) offered
+    nodes: list[str] = field(default_factory=list)  # biddable sources and sinks of the node list
+    holdings: list[dict[str, Any]] = field(default_factory=list)  # the participant's unexpired CRRs (file records)
+    counterparties: list[str] = field(default_factory=list)  # other SC IDs holding CRRs on the target
     notes: list[str] = field(default_factory=list)
 
     @property
@@ -73,6 +85,14 @@ class LiveValues:
         out = {"participant": [self.participant], "portfolio": self.portfolios}
         out.update({k: v for k, v in self.names.items() if v})
         return out
+
+    def summary(self) -> dict[str, list[str]]:
+        """What the report lists: the dictionaries, then the values whole records are built from."""
+        out = dict(self.dictionaries())
+        out.update({"biddable nodes": self.nodes, "CRRs held (for sell offers)": [
+            f"{h['CRRID']} {h['Source']} to {h['Sink']} {h['TOU']} {h['MW']} MW" for h in self.holdings],
+            "counterparties": self.counterparties})
+        return {k: v for k, v in out.items() if v}
 
     def schemathesis_config(self, confined: bool = False) -> dict[str, Any]:
         """The ``dictionaries`` and ``parameters`` tables of a schemathesis config, for the
@@ -143,7 +163,66 @@ def read_live_values(client: CRRClient, catalogue: Catalogue, participant: str, 
                     live.products[item["name"]] = _products(item)
     if unreachable is not None and not answered:
         raise unreachable
+    _read_market_files(client, catalogue, live)
     return live
+
+
+def _download(client: CRRClient, catalogue: Catalogue, live: LiveValues, kind: str,
+              market: str | None = None) -> list[dict[str, Any]] | None:
+    """The records of one JSON download, or None (with a note) when the target has none to give."""
+    spec = DOWNLOADS[kind]
+    try:
+        op = catalogue[downloads.SERVICE].operation(spec.operation)
+    except KeyError:
+        return None
+    try:
+        response = client.request("GET", op.path, params=spec.params(kind, "JSON", live.participant, market))
+    except CRRTransportError as exc:
+        live.notes.append(f"the {kind} download got no answer: {exc}")
+        return None
+    if not response.ok:
+        error = response.error()
+        codes = ",".join(error.codes) if error is not None else ""
+        # no records of that kind is an ordinary answer (DWL0005/DWL0006), not worth a note
+        if not {"DWL0005", "DWL0006"} & set(codes.split(",")):
+            live.notes.append(f"the {kind} download answered HTTP {response.status} {codes}".strip())
+        return None
+    try:
+        return downloads.records(downloads.unpack(response.body, "JSON", response.content_type)[1], "JSON")
+    except (DownloadError, ValueError) as exc:
+        live.notes.append(f"the {kind} download could not be read: {exc}")
+        return None
+
+
+def _read_market_files(client: CRRClient, catalogue: Catalogue, live: LiveValues) -> None:
+    if downloads.SERVICE not in catalogue.services:
+        return
+    markets = live.names.get("market", [])
+    if markets:
+        for record in _download(client, catalogue, live, "SOURCE_SINK", markets[0]) or []:
+            name = record.get("SourceSink")
+            biddable = str(record.get("BiddableFlag", "Yes")).lower() in ("yes", "y", "true")
+            if isinstance(name, str) and biddable and name not in live.nodes:
+                live.nodes.append(name)
+    for origin in EXISTING_CRR_ORIGINS:
+        live.holdings += [r for r in _download(client, catalogue, live, f"PRIVATE_EXISTING_CRR_{origin}") or []
+                          if _held(r, live.participant)]
+    # the target's clock is not ours (a sandbox may run in its plan's month): the latest-ending
+    # CRRs first, and an expired one simply meets the target's own refusal
+    live.holdings.sort(key=lambda r: str(r["EndDate"]), reverse=True)
+    for record in _download(client, catalogue, live, "PUBLIC_EXISTING_CRR") or []:
+        owner = record.get("AssetOwner")
+        if isinstance(owner, str) and owner != live.participant and owner not in live.counterparties:
+            live.counterparties.append(owner)
+
+
+def _held(record: dict[str, Any], participant: str) -> bool:
+    """A CRR record a sell offer can name: the participant's, with MW left, with its term."""
+    try:
+        return (record.get("AssetOwner") in (participant, None) and int(record["CRRID"]) > 0
+                and float(record["MW"]) > 0 and all(isinstance(record.get(k), str) for k in HELD_FIELDS))
+    except (KeyError, TypeError, ValueError):
+        return False
 
 
 def _products(market: dict[str, Any]) -> list[tuple[str, str]]:

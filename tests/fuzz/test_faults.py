@@ -6,10 +6,12 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
+from harness.client import CRRClient
 from harness.sandbox.web.faults import FAULTS, FaultError, FaultInjector
 
 # fault -> the check that must report it
@@ -36,10 +38,11 @@ def test_fault_names_and_rates_are_checked() -> None:
     assert set(SEEN_BY) <= set(FAULTS)
 
 
-def _fuzz_faulty(dev_pki, tmp_path: Path, fault: str, *extra: str,
-                 rate: float = 1.0) -> tuple[subprocess.CompletedProcess, dict]:
-    """`crrsim fuzz` on market_status of a sandbox answering calls (all, by default) with ``fault``."""
-    from harness.client import ClientIdentity, CRRClient
+def _fuzz_faulty(dev_pki, tmp_path: Path, fault: str, *extra: str, rate: float = 1.0, service: str = "market_status",
+                 as_ecal: Callable[[CRRClient], None] | None = None) -> tuple[subprocess.CompletedProcess, dict]:
+    """`crrsim fuzz` on ``service`` of a sandbox answering calls (all, by default) with ``fault``;
+    ``as_ecal`` acts on the sandbox with ECAL's certificate before the run and after it."""
+    from harness.client import ClientIdentity
     from harness.client.control import ControlPlane
     from harness.sandbox.launch import start_sandbox
 
@@ -49,12 +52,18 @@ def _fuzz_faulty(dev_pki, tmp_path: Path, fault: str, *extra: str,
         with CRRClient(running.url, identity=ClientIdentity.from_pem(operator.cert, operator.key),
                        ca=dev_pki.ca_cert) as client:
             ControlPlane(client).reset()  # markets to list: faults bend real answers
-        out = tmp_path / "fuzz.json"
-        run = subprocess.run(
-            [sys.executable, "-m", "harness", "fuzz", "--url", running.url, "--pki", str(dev_pki.directory),
-             "--service", "market_status", "--phases", "examples,coverage,fuzzing", "--max-examples", "3",
-             "--rate", "500", "--no-stop-on-5xx", "--json", str(out), *extra],
-            capture_output=True, text=True, timeout=600, cwd=tmp_path)
+        ecal = dev_pki.identities["ecal"]
+        with CRRClient(running.url, identity=ClientIdentity.from_pem(ecal.cert, ecal.key), ca=dev_pki.ca_cert) as me:
+            if as_ecal is not None:
+                as_ecal(me)
+            out = tmp_path / "fuzz.json"
+            run = subprocess.run(
+                [sys.executable, "-m", "harness", "fuzz", "--url", running.url, "--pki", str(dev_pki.directory),
+                 "--service", service, "--phases", "examples,coverage,fuzzing", "--max-examples", "3",
+                 "--rate", "500", "--no-stop-on-5xx", "--json", str(out), *extra],
+                capture_output=True, text=True, timeout=600, cwd=tmp_path)
+            if as_ecal is not None:
+                as_ecal(me)
     finally:
         running.stop()
     return run, (json.loads(out.read_text()) if out.is_file() else {})
@@ -86,3 +95,26 @@ def test_a_target_resetting_every_call_cannot_be_fuzzed(dev_pki, tmp_path: Path)
     run, _ = _fuzz_faulty(dev_pki, tmp_path, "reset")
     assert run.returncode == 3, run.stdout[-2000:] + run.stderr[-2000:]
     assert "failed (protocol)" in run.stderr and "Traceback" not in run.stderr
+
+
+def test_ids_above_2_31_within_the_contract_are_not_a_finding(dev_pki, tmp_path: Path) -> None:
+    """``large-ids`` is for a participant's own client (an int32 id overflows there); the contract
+    allows ids up to 9999999999, so a fuzzer must pass the same answers without a finding."""
+    seen: list[int] = []
+
+    def offer_and_read(me: CRRClient) -> None:
+        if not seen:
+            me.post("/secondarymarket/v1.0/publicSmBuyOfferCreation", params={"participantName": "ECAL"}, json=[{
+                "assetOwner": "ECAL", "source": "TH_NP15_GEN-APND", "sink": "DLAP_PGAE-APND", "tou": "ON",
+                "hedgeType": "OBL", "crrType": "AUC", "startDate": "2026-03-01T08:00:00Z",
+                "endDate": "2026-04-01T07:00:00Z", "mw": 1.5, "price": 2.25,
+                "contactInfo": {"name": "Pat", "phone": "916-555-0142", "email": "pat@ecal.example"}}]).raise_for_error()
+        listed = me.get("/secondarymarket/v1.0/mySmOffersByStatus",
+                        params={"participantName": "ECAL", "OfferStatusType": "POSTED"}).raise_for_error().json()
+        seen.append(listed[0]["requestId"])
+
+    run, data = _fuzz_faulty(dev_pki, tmp_path, "large-ids", "--operation", "getMySmOffersByStatus",
+                             service="secondary_market", as_ecal=offer_and_read)
+    assert run.returncode == 0, run.stdout[-2000:] + run.stderr[-2000:]
+    assert data["findings"] == [] and data["counts"]["passed"] == 1, data["findings"]
+    assert seen[-1] == 2**31 + 7, seen  # the fault was on: the offer's id came back above 2^31

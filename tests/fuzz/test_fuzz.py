@@ -276,6 +276,59 @@ def test_a_target_accepting_a_broken_rule_is_named_with_the_rule(dev_pki, tmp_pa
     assert found and "breaks a business rule (" in found[0]["text"], data["sections"][0]["facts"]
 
 
+def test_a_refusal_that_is_not_about_the_broken_rule_is_not_counted_as_proof(dev_pki, tmp_path: Path) -> None:
+    """A server that refuses every upload with the same business code (a closed window, say): the
+    uploads breaking a rule are refused, but re-sent without the break they are refused the same
+    way, and the report says the refusals were not shown to be about the rule."""
+    market = json.dumps([{"name": "2027_JAN_MONTHLY_AUC", "products": [
+        {"period": {"name": "JAN"}, "tou": "ON"}, {"period": {"name": "JAN"}, "tou": "OFF"}]}]).encode()
+    closed = json.dumps({"errorList": [{"errorCode": "MKT0004", "errorDescription": "The market is not open for bids.",
+                                        "severity": "ERROR"}], "creationTime": "2027-01-05T18:00:00Z"}).encode()
+    run, data = _fuzz_stub(dev_pki, tmp_path, "--service", "auction", "--operation", "portfolioCreation",
+                           "--allow-writes", "--mode", "positive", "--max-examples", "30", "--phases",
+                           "examples,fuzzing", "--seed", "3", status=400, body=closed,
+                           routes={"activeAuctionMarkets": market})
+    fact = data["sections"][0]["facts"]["business rules broken one at a time"]
+    assert "refused the same way without the break, so not shown to be about it" in fact, fact
+    assert "crr_broken_rule_refused" not in {f["where"] for f in data["findings"]}, data["findings"]
+
+
+def test_offers_are_built_from_what_the_participant_holds(dev_pki, tmp_path: Path) -> None:
+    """Sell offers name a CRR the participant holds (read from its existing-CRR downloads), buy
+    offers two nodes of the market's node list, private ones another SC ID holding CRRs: so
+    positive offer cases reach the secondary market's rules, and the offer rules broken on
+    purpose are refused, shown to be about the rule."""
+    out = tmp_path / "fuzz.json"
+    run = crrsim("fuzz", "--pki", str(dev_pki.directory), "--service", "secondary_market",
+                 "--operation", "postPublicSmSellOffers", "--operation", "postPrivateSmSellOffers",
+                 "--operation", "postPrivateSmBuyOffers", "--mode", "positive", "--phases", "examples,fuzzing",
+                 "--max-examples", "30", "--seed", "3", "--json", str(out), cwd=tmp_path)
+    assert run.returncode == 0, run.stdout[-2000:] + run.stderr[-2000:]
+    data = json.loads(out.read_text())
+    live = next(s for s in data["sections"] if s["title"] == "Live values")["facts"]
+    assert "TH_NP15_GEN-APND to DLAP_PGAE-APND" in live["CRRs held (for sell offers)"], live
+    assert "WCAL" in live["counterparties"] and "DLAP_VEA-APND" in live["biddable nodes"], live
+    for case in data["cases"]:
+        share = case["data"]["positive_business"] / case["data"]["positive"]
+        assert share >= 0.3, (case["name"], case["message"])
+    fact = data["sections"][0]["facts"]["business rules broken one at a time"]
+    tallies = re.findall(r"([^:;]+): (\d+) of (\d+) refused", fact)
+    offer_rules = {"an offer of a CRR nobody holds", "an offer of more MW than the CRR holds"}
+    assert offer_rules & {rule.strip() for rule, _, _ in tallies}, fact  # the case picks the rule: one at least
+    assert all(a == b for _, a, b in tallies), fact
+
+
+def test_an_unbroken_copy_restores_only_the_broken_record() -> None:
+    from harness.fuzz.bodies import Break
+
+    body = {"newBids": [{"source": "A"}, {"source": "B", "sink": "B"}], "portfolioName": "p"}
+    unbroken = Break("the same node as source and sink", "newBids", 1, {"source": "B", "sink": "C"}).unbroken(body)
+    assert unbroken == {"newBids": [{"source": "A"}, {"source": "B", "sink": "C"}], "portfolioName": "p"}
+    assert body["newBids"][1]["sink"] == "B"  # the sent body is left as it was
+    offers = [{"crrId": 9_999_999_999}]
+    assert Break("an offer of a CRR nobody holds", None, 0, {"crrId": 7}).unbroken(offers) == [{"crrId": 7}]
+
+
 def test_record_matching_ignores_added_ids_but_not_changed_fields() -> None:
     from harness.fuzz.checks import unmatched_records
 
@@ -398,8 +451,10 @@ def test_market_valid_uploads_include_big_ones_up_to_the_limit() -> None:
     import random
 
     from harness.fuzz.bodies import MAX_RECORDS, valid_records
+    from harness.fuzz.live import LiveValues
 
-    sizes = [len(valid_records("auction", "ECAL", [("JAN", "ON")], random.Random(seed))) for seed in range(200)]
+    live = LiveValues("ECAL", "run")
+    sizes = [len(valid_records("auction", live, [("JAN", "ON")], random.Random(seed))) for seed in range(200)]
     assert min(sizes) == 1 and 100 <= max(sizes) <= MAX_RECORDS
     assert 0 < sum(size >= 100 for size in sizes) < 60  # about one in eight
 
