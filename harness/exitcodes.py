@@ -16,6 +16,7 @@ class ExitCode(IntEnum):
     USAGE = 2  # usage or configuration error: bad flag, missing file, bad settings
     CANNOT_RUN = 3  # could not run: report not writable, port in use, target unreachable for the runner
     NOTHING_SELECTED = 4  # a selection (week, day, tags, features) matched nothing; nothing was run
+    SLO_BREACHED = 5  # crrsim load ran and a service level objective was not met (k6's thresholds exit 99)
 
 
 MEANING: dict[ExitCode, str] = {
@@ -24,6 +25,7 @@ MEANING: dict[ExitCode, str] = {
     ExitCode.USAGE: "usage or configuration error (a flag, a file or a setting)",
     ExitCode.CANNOT_RUN: "could not run (report not writable, port in use, target unreachable)",
     ExitCode.NOTHING_SELECTED: "the selection matched nothing, so nothing ran",
+    ExitCode.SLO_BREACHED: "the load test ran and an SLO was breached (the report names each)",
 }
 
 # pytest's own exit codes -> ours (pytest.ExitCode: 0 OK, 1 TESTS_FAILED, 2 INTERRUPTED,

@@ -22,6 +22,7 @@ COMMANDS: dict[str, str] = {
     "report": "report",
     "marketsim": "marketsim",
     "fuzz": "fuzz",
+    "load": "load",
 }
 
 

@@ -11,20 +11,18 @@ from __future__ import annotations
 import contextlib
 import os
 import sys
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
 import click
 
+from harness.cli.embedded import embedded_sandbox
 from harness.cli.options import CannotRun, config_options, pfx_password, require_files
 from harness.config import CrrsimConfig
 from harness.contract import SERVICE_NAMES
 from harness.exitcodes import ExitCode
 from harness.fuzz.compare import Comparison
 from harness.fuzz.settings import MODES, PHASES, FuzzSettings
-
-PLAN_WEDNESDAY = "2026-02-04T18:00:00Z"  # 10:00 Pacific, plan week 1: every monthly window OPEN
 
 
 @contextlib.contextmanager
@@ -46,28 +44,13 @@ def _reference_sandbox(settings: FuzzSettings) -> Iterator[Comparison]:
 
 @contextlib.contextmanager
 def _embedded_sandbox(settings: FuzzSettings) -> Iterator[str]:
-    """A fresh sandbox on a free loopback port, the plan set up, the dev identity's files chosen."""
-    from harness.client import ClientIdentity, CRRClient
-    from harness.client.control import ControlPlane
-    from harness.pki import ensure_dev_pki
+    """A fresh sandbox (see ``embedded_sandbox``) with the dev identity's files chosen."""
     from harness.pki.identities import dev_identity_for
-    from harness.sandbox.launch import start_sandbox
 
-    pki = ensure_dev_pki(settings.cfg.sandbox_pki)
-    work = Path(tempfile.mkdtemp(prefix="crrsim-fuzz-"))
-    running = start_sandbox(pki.directory, work / "sandbox.db", specs=settings.specs, fresh=True)
-    try:
-        operator = pki.identities["operator"]
-        with CRRClient(running.url, identity=ClientIdentity.from_pem(operator.cert, operator.key),
-                       ca=pki.ca_cert) as client:
-            plane = ControlPlane(client)
-            plane.reset()
-            plane.set_clock(PLAN_WEDNESDAY)
+    with embedded_sandbox(settings.cfg.sandbox_pki, settings.specs, "fuzz") as (url, pki):
         files = pki.identities[dev_identity_for(settings.participant).name]
         settings.cert, settings.key, settings.pfx, settings.ca = files.cert, files.key, None, pki.ca_cert
-        yield running.url
-    finally:
-        running.stop()
+        yield url
 
 
 def _dev_identity_for_url(settings: FuzzSettings) -> None:

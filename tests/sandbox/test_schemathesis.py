@@ -37,6 +37,7 @@ from pathlib import Path
 import pytest
 from sbutil import make_client
 
+from harness.cli.embedded import PLAN_WEDNESDAY
 from harness.contract import default_specs_dir, load_catalogue
 from harness.pki import DevPKI
 from harness.sandbox.domain.plan import ALLOC_AN, ALLOC_MN, AUC_AN, AUC_MN
@@ -52,7 +53,6 @@ STATEFUL_STEPS = 10
 # link sequences per service: the portfolio lifecycles get most of the stateful budget
 STATEFUL_EXAMPLES = {"auction": 30, "nomination": 20}
 STATEFUL_EXAMPLES_DEFAULT = 8
-PLAN_WEDNESDAY = "2026-02-04T18:00:00Z"  # 10:00 Pacific, plan week 1: every monthly window OPEN
 RUN_TIMEOUT_S = 300
 SERVICES = (
     "auction",  # longest first: the runs share two workers

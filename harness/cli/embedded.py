@@ -1,0 +1,35 @@
+"""A fresh embedded sandbox for a runner's default target: a free loopback port, the Market Sim
+plan set up, the clock where every monthly window is open (the runners' common starting point)."""
+
+from __future__ import annotations
+
+import contextlib
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+PLAN_WEDNESDAY = "2026-02-04T18:00:00Z"  # 10:00 Pacific, plan week 1: every monthly window OPEN
+
+
+@contextlib.contextmanager
+def embedded_sandbox(pki_dir: Path, specs: Path | None, prefix: str, **launch: Any) -> Iterator[tuple[str, Any]]:
+    """(base URL, the dev PKI) of a sandbox that lives as long as the ``with`` block."""
+    from harness.client import ClientIdentity, CRRClient
+    from harness.client.control import ControlPlane
+    from harness.pki import ensure_dev_pki
+    from harness.sandbox.launch import start_sandbox
+
+    pki = ensure_dev_pki(pki_dir)
+    work = Path(tempfile.mkdtemp(prefix=f"crrsim-{prefix}-"))
+    running = start_sandbox(pki.directory, work / "sandbox.db", specs=specs, fresh=True, **launch)
+    try:
+        operator = pki.identities["operator"]
+        with CRRClient(running.url, identity=ClientIdentity.from_pem(operator.cert, operator.key),
+                       ca=pki.ca_cert) as client:
+            plane = ControlPlane(client)
+            plane.reset()
+            plane.set_clock(PLAN_WEDNESDAY)
+        yield running.url, pki
+    finally:
+        running.stop()

@@ -1,0 +1,207 @@
+"""`crrsim load`: the staging window's load and performance tests, on locust.
+
+Thin: the one config plus the run's options become a ``LoadSettings``; ``harness.load`` runs
+locust as a subprocess and judges the run. The default target is a fresh embedded sandbox with
+the dev PKI's participants (ECAL, WCAL, NCAL), each virtual user presenting its own certificate.
+Exit codes (``harness.exitcodes``): 0 passed, 1 the integrity check found lost writes, 2 usage
+error, 3 could not run, 5 an SLO was breached.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import sys
+import time
+from pathlib import Path
+
+import click
+
+from harness.cli.embedded import embedded_sandbox
+from harness.cli.options import CannotRun, config_options, require_files
+from harness.config import CrrsimConfig
+from harness.exitcodes import ExitCode
+from harness.load.settings import RATE_CEILING, SHARED_RATE, LoadParticipant, LoadSettings, ParticipantsError
+
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|h)?\s*$")
+
+
+def parse_duration(value: str | None) -> float | None:
+    """'90', '90s', '5m', '1h' -> seconds."""
+    if value is None:
+        return None
+    found = _DURATION.match(value)
+    if not found or float(found.group(1)) <= 0:
+        raise click.BadParameter(f"{value!r} is not a duration such as 90s, 5m or 1h")
+    return float(found.group(1)) * {"s": 1, "m": 60, "h": 3600}[found.group(2) or "s"]
+
+
+def _participants(settings: LoadSettings, participants_file: Path | None, pki_dir: Path) -> tuple[
+        list[LoadParticipant], dict[str, str]]:
+    """Who the virtual users are, and the pfx passwords (asked once) as variables for locust."""
+    from harness.load.settings import dev_participants, load_participants
+
+    if participants_file is not None:
+        found = load_participants(participants_file)
+    elif settings.target_kind == "sandbox" or (pki_dir / "ca.pem").is_file() and settings.cfg.cert is None \
+            and settings.cfg.pfx is None:
+        found = dev_participants(pki_dir)
+    else:
+        cfg = settings.cfg
+        found = [LoadParticipant((cfg.participant or "ECAL").upper(), cfg.cert, cfg.key, cfg.pfx,
+                                 "CRRSIM_PFX_PASSWORD" if cfg.pfx else None)]
+    secrets: dict[str, str] = {}
+    for n, p in enumerate(found):
+        if p.pfx is None:
+            continue
+        name = p.password_env or f"CRRSIM_PFX_PASSWORD_{p.sc}"
+        if not os.environ.get(name):
+            if not sys.stdin.isatty():
+                raise click.UsageError(f"Set {name} to the password of {p.pfx.name} (no terminal to ask).")
+            secrets[f"CRRSIM_LOAD_PASSWORD_{n}"] = click.prompt(f"Password for {p.pfx.name} ({p.sc})",
+                                                                hide_input=True, show_default=False)
+            name = f"CRRSIM_LOAD_PASSWORD_{n}"
+        found[n] = LoadParticipant(p.sc, p.cert, p.key, p.pfx, name)
+    return found, secrets
+
+
+def _progress() -> object:
+    """A live line while locust runs: a rich bar on a terminal, a plain line every 10 s otherwise."""
+    if sys.stdout.isatty():
+        from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+        bar = Progress(TextColumn("load"), BarColumn(), TextColumn("{task.completed:.0f}/{task.total:.0f} s"),
+                       TimeElapsedColumn(), transient=True)
+        bar.start()
+        state: dict[str, object] = {}
+
+        def update(elapsed: float, total: float) -> None:
+            if "task" not in state:
+                state["task"] = bar.add_task("load", total=total)
+            bar.update(state["task"], completed=min(elapsed, total))  # type: ignore[arg-type]
+
+        update.stop = bar.stop  # type: ignore[attr-defined]
+        return update
+    last = [0.0]
+
+    def plain(elapsed: float, total: float) -> None:
+        if elapsed - last[0] >= 10:
+            last[0] = elapsed
+            click.echo(f"load: {elapsed:.0f} of {total:.0f} s", err=True)
+
+    return plain
+
+
+@click.command("load")
+@config_options("env_name", "url", "participant", "pfx", "cert", "key", "ca", "pki", "specs", reword={
+    "participant": "SC ID of the virtual users when one certificate is given (default ECAL).",
+})
+@click.option("--participants", "participants_file", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="YAML listing SC IDs with their pfx (or cert/key) files; passwords from password_env or a prompt.")
+@click.option("--profile", default="steady", show_default=True,
+              help="steady, ramp, window-close, soak, or a YAML profile file of one's own.")
+@click.option("--users", type=click.IntRange(min=1), default=None,
+              help="Peak users (closed profiles) or the arrival pool (window-close).")
+@click.option("--spawn-rate", type=click.FloatRange(min=0.1), default=None, help="Users started per second.")
+@click.option("--arrival-rate", type=click.FloatRange(min=0.1), default=None,
+              help="Peak arrivals per second of an arrival profile (window-close).")
+@click.option("--run-time", default=None, help="Total length, e.g. 90s, 5m, 1h (the profile's stages keep their proportions).")
+@click.option("--slo", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="SLO file (YAML); a breach exits 5. Example: load/slo/default.yaml.")
+@click.option("--processes", type=click.IntRange(min=1, max=64), default=1, show_default=True,
+              help="locust worker processes on this machine.")
+@click.option("--master", is_flag=True, help="Be the master of workers on other machines (--expect-workers).")
+@click.option("--expect-workers", type=click.IntRange(min=1), default=1, show_default=True)
+@click.option("--worker", is_flag=True, help="Be a worker of the master at --master-host.")
+@click.option("--master-host", default=None, help="Where the master runs (with --worker).")
+@click.option("--ui", is_flag=True, help="locust's web UI instead of headless (http://localhost:8089).")
+@click.option("--allow-load", is_flag=True, help="Load a shared environment such as Map-Stage (never production).")
+@click.option("--max-rps", type=click.FloatRange(min=0.1), default=None,
+              help=f"Request rate cap off the sandbox (default {SHARED_RATE:g}/s, at most {RATE_CEILING:g}/s).")
+@click.option("--raw-latencies", type=click.Path(file_okay=False, path_type=Path), default=None, hidden=True,
+              help="Also keep every raw latency in this folder (to check the histograms against).")
+@click.option("--json", "json_out", type=click.Path(dir_okay=False, path_type=Path), help="Write a JSON report.")
+@click.option("--junit", type=click.Path(dir_okay=False, path_type=Path), help="Write a JUnit XML report (one case per SLO).")
+@click.option("--html", type=click.Path(dir_okay=False, path_type=Path), help="Write an HTML report.")
+def command(cfg: CrrsimConfig, participants_file: Path | None, profile: str, users: int | None,
+            spawn_rate: float | None, arrival_rate: float | None, run_time: str | None, slo: Path | None,
+            processes: int, master: bool, expect_workers: int, worker: bool, master_host: str | None, ui: bool,
+            allow_load: bool, max_rps: float | None, raw_latencies: Path | None, json_out: Path | None,
+            junit: Path | None, html: Path | None) -> None:
+    """Load and performance test with locust: participant-like users over mTLS, SLO gates."""
+    from harness.load.profiles import ProfileError, load_profile
+    from harness.load.slo import SLOError, load_slos
+
+    require_files(cfg, "pfx", "cert", "key", "ca", "specs")
+    settings = LoadSettings(cfg=cfg, profile=profile, users=users, spawn_rate=spawn_rate, arrival_rate=arrival_rate,
+                            run_time=parse_duration(run_time), slo=slo, processes=processes, master=master,
+                            worker=worker, master_host=master_host, expect_workers=expect_workers, ui=ui,
+                            allow_load=allow_load, max_rps=max_rps, raw_dir=raw_latencies)
+    if settings.target_kind == "production":
+        raise click.UsageError("crrsim load never loads production: use --env mapstage (with --allow-load) or the sandbox")
+    if settings.target_kind == "shared":
+        if not allow_load:
+            raise click.UsageError(f"{cfg.target_name} is a shared environment: add --allow-load to load it "
+                                   f"(capped at {SHARED_RATE:g} requests/s, --max-rps up to {RATE_CEILING:g})")
+        if max_rps is not None and max_rps > RATE_CEILING:
+            raise click.UsageError(f"--max-rps {max_rps:g} is above the ceiling of {RATE_CEILING:g} for a shared "
+                                   "environment")
+        settings.max_rps = max_rps or SHARED_RATE
+    if worker and not master_host:
+        raise click.UsageError("--worker needs --master-host")
+    try:
+        load_profile(profile).scaled(users, spawn_rate, arrival_rate, settings.run_time)
+        if slo is not None:
+            load_slos(slo)
+        participants, secrets = _participants(settings, participants_file, cfg.sandbox_pki)
+    except (ProfileError, SLOError, ParticipantsError) as exc:
+        raise click.UsageError(str(exc)) from None
+    from harness.load.integrity import check_integrity
+    from harness.load.runner import LoadRunError, run_load, run_worker
+    from harness.reports.handlers import render_text, write_html, write_json, write_junit
+
+    run_dir = cfg.reports_dir / "load" / time.strftime("%Y%m%dT%H%M%S")
+    if worker:
+        code = run_worker(settings, cfg.base_url(), run_dir, participants, secrets)
+        sys.exit(ExitCode.OK if code == 0 else ExitCode.CANNOT_RUN)
+    progress = None if worker or ui else _progress()
+    try:
+        if settings.target_kind == "sandbox":
+            with embedded_sandbox(cfg.sandbox_pki, cfg.specs, "load") as (url, pki):
+                settings.cfg = _with_ca(cfg, pki.ca_cert)
+                outcome = run_load(settings, url, run_dir, participants, secrets, progress)
+                outcome.integrity = check_integrity(outcome.recording.writes, participants, url, pki.ca_cert)
+        else:
+            outcome = run_load(settings, cfg.base_url(), run_dir, participants, secrets, progress)
+    except LoadRunError as exc:
+        raise CannotRun(str(exc)) from None
+    except (OSError, RuntimeError) as exc:
+        raise CannotRun(str(exc)) from None
+    finally:
+        stop = getattr(progress, "stop", None)
+        if stop is not None:
+            stop()
+    from harness.load.integrity import add_to_report
+
+    add_to_report(outcome, checked=settings.target_kind == "sandbox")
+    color = sys.stdout.isatty() and "NO_COLOR" not in os.environ
+    click.echo(render_text(outcome.report, color=color), nl=False)
+    outputs = [(run_dir / "load.json", write_json), (run_dir / "load.xml", write_junit),
+               (run_dir / "load.html", write_html)]
+    outputs += [(path, writer) for path, writer in ((json_out, write_json), (junit, write_junit), (html, write_html))
+                if path is not None]
+    for path, writer in outputs:
+        try:
+            writer(outcome.report, path)
+        except OSError as exc:
+            raise CannotRun(f"Cannot write {path}: {exc.strerror or exc}") from None
+    click.echo(f"Reports in {run_dir} (locust's own: locust.html, locust_stats.csv)", err=True)
+    if outcome.integrity:
+        sys.exit(ExitCode.PROBLEM)
+    sys.exit(ExitCode.SLO_BREACHED if outcome.slo_breached else ExitCode.OK)
+
+
+def _with_ca(cfg: CrrsimConfig, ca: Path) -> CrrsimConfig:
+    import dataclasses
+
+    return dataclasses.replace(cfg, ca=ca)

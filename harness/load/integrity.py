@@ -1,0 +1,75 @@
+"""The integrity check after a load run on the sandbox: every write the target acknowledged is
+read back with its participant's certificate and must be there, unchanged (the number of bids
+and the paths they bid on). Load finds lost writes that no single functional test does: a
+lock dropped under contention, a batch half committed."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from harness.client import ClientIdentity, CRRClient, CRRTransportError
+from harness.contract import load_catalogue
+from harness.load.settings import LoadParticipant
+from harness.reports.model import CaseResult, CaseStatus, Finding, Section
+
+
+def check_integrity(writes: list[dict[str, Any]], participants: list[LoadParticipant], url: str,
+                    ca: Path | None, specs: Path | None = None) -> list[str]:
+    """One sentence per acknowledged write that is missing or different; [] when all read back."""
+    path = load_catalogue(specs)["auction"].operation("getPortfolio").path
+    problems: list[str] = []
+    by_sc = {p.sc: p for p in participants}
+    clients: dict[str, CRRClient] = {}
+    try:
+        for write in writes:
+            sc = write["participant"]
+            if sc not in clients:
+                who = by_sc[sc]
+                identity = (ClientIdentity.from_pem(who.cert, who.key) if who.cert is not None
+                            else ClientIdentity.from_pfx(who.pfx, None))  # type: ignore[arg-type]
+                clients[sc] = CRRClient(url, identity=identity, ca=ca)
+            params = {"participantName": sc, "marketName": write["market"], "portfolioName": write["portfolio"]}
+            try:
+                answer = clients[sc].get(path, params=params)
+            except CRRTransportError as exc:
+                problems.append(f"{write['portfolio']} ({sc}, {write['market']}) could not be read back: {exc}")
+                continue
+            if not answer.ok:
+                error = answer.error()
+                problems.append(f"{write['portfolio']} ({sc}, {write['market']}) was acknowledged but reads back as "
+                                f"HTTP {answer.status} {','.join(error.codes) if error else ''}".rstrip())
+                continue
+            bids = [b for b in (answer.json().get("bids") or answer.json().get("newBids") or [])
+                    if isinstance(b, dict)]
+            paths = sorted({f"{b.get('source')}>{b.get('sink')}" for b in bids})
+            if len(bids) != write["records"] or paths != write["paths"]:
+                problems.append(f"{write['portfolio']} ({sc}, {write['market']}) reads back with {len(bids)} bids on "
+                                f"{len(paths)} paths; {write['records']} bids on {len(write['paths'])} paths were "
+                                "acknowledged")
+    finally:
+        for client in clients.values():
+            client.close()
+    return problems
+
+
+def add_to_report(outcome: Any, checked: bool) -> None:
+    """The integrity check as one case, its problems as findings (a lost write fails the run)."""
+    writes = len(outcome.recording.writes)
+    report = outcome.report
+    if not checked:
+        report.sections.append(Section("Integrity check", text=[
+            f"not run: only the sandbox is read back after a run ({writes} writes acknowledged)"]))
+        return
+    problems = outcome.integrity
+    report.cases.append(CaseResult(
+        group="integrity", name="acknowledged writes read back",
+        status=CaseStatus.FAILED if problems else CaseStatus.PASSED,
+        message=f"{writes - len(problems)} of {writes} acknowledged writes read back unchanged"))
+    report.sections.append(Section("Integrity check", text=problems or [
+        f"all {writes} acknowledged portfolio uploads read back with their bids"]))
+    report.findings += [Finding(text=p, fix="a write the sandbox acknowledged is gone or changed: keep the "
+                                "sandbox's log and this report for the CRR team", where="integrity") for p in problems]
+    if problems:
+        report.ok = False
+        report.verdict = "FAILED"

@@ -1,0 +1,243 @@
+"""Run locust as a subprocess on ``load/locustfile.py``, then judge what it recorded.
+
+locust brings the users, the shapes, master/worker distribution, its web UI and its HTML/CSV;
+crrsim adds the participants' certificates, the profile as data, exact HDR percentiles merged
+across workers, SLO gates, the integrity check of the sandbox's acknowledged writes, and its
+own report (JSON, JUnit, HTML) from one model.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from harness import __version__
+from harness.contract import Catalogue, load_catalogue
+from harness.load.hdr import Recording, Tally
+from harness.load.profiles import Profile, load_profile
+from harness.load.settings import LoadParticipant, LoadSettings
+from harness.load.slo import Verdict, evaluate, load_slos
+from harness.reports.model import CaseResult, CaseStatus, Finding, RunReport, Section
+
+# the operations the users call (locustfile keys): service -> operationIds
+CALLED = {
+    "market_status": ("getActiveAuctionMarkets", "getMarketStatus", "getMarketInfo"),
+    "auction": ("portfolioCreation", "portfolioSubmission"),
+    "secondary_market": ("postPublicSmBuyOffers",),
+    "market_data": ("getPublicMarketData",),
+    "messages": ("publicMessages",),
+}
+
+
+class LoadRunError(RuntimeError):
+    """locust could not run or wrote nothing; the message says what it printed."""
+
+
+@dataclass
+class LoadOutcome:
+    report: RunReport
+    recording: Recording
+    verdicts: list[Verdict]
+    integrity: list[str] = field(default_factory=list)  # problems found; empty when clean or not checked
+    run_dir: Path | None = None
+
+    @property
+    def slo_breached(self) -> bool:
+        return any(not v.ok for v in self.verdicts)
+
+
+def locustfile() -> Path:
+    """``load/locustfile.py`` of a source checkout, or its copy inside an installed wheel."""
+    checkout = Path(__file__).resolve().parents[2] / "load" / "locustfile.py"
+    return checkout if checkout.is_file() else Path(__file__).resolve().parents[1] / "_plan" / "load" / "locustfile.py"
+
+
+def operation_paths(catalogue: Catalogue) -> tuple[dict[str, str], str]:
+    """("service.operationId" -> path) for every call the users make, and the app status key."""
+    paths = {}
+    for service, operation_ids in CALLED.items():
+        for operation_id in operation_ids:
+            paths[f"{service}.{operation_id}"] = catalogue[service].operation(operation_id).path
+    status_op = catalogue["app_status"].operations[0]
+    key = f"app_status.{status_op.operation_id}"
+    paths[key] = status_op.path
+    return paths, key
+
+
+def interval_for(duration: float) -> float:
+    """Seconds per chart point: about 60 to 120 points whatever the length of the run."""
+    for step in (1.0, 2.0, 5.0, 10.0, 30.0, 60.0):
+        if duration / step <= 120:
+            return step
+    return 300.0
+
+
+def build_config(settings: LoadSettings, url: str, profile: Profile, run_dir: Path, run_id: str,
+                 participants: list[LoadParticipant]) -> dict[str, Any]:
+    paths, status_key = operation_paths(load_catalogue(settings.cfg.specs))
+    return {"base_url": url, "ca": str(settings.cfg.ca_path()) if settings.cfg.ca_path() else None,
+            "participants": [p.wire() for p in participants], "profile": profile.to_dict(), "paths": paths,
+            "app_status": status_key, "interval_s": interval_for(profile.duration), "run_id": run_id,
+            "results": str(run_dir / "results.json"), "raw_dir": str(settings.raw_dir) if settings.raw_dir else None,
+            "max_rps": settings.max_rps}
+
+
+def locust_command(settings: LoadSettings, config_url: str, run_dir: Path) -> list[str]:
+    cmd = [sys.executable, "-m", "locust", "-f", str(locustfile()), "--host", config_url,
+           "--html", str(run_dir / "locust.html"), "--csv", str(run_dir / "locust"), "--loglevel", "WARNING",
+           "--exit-code-on-error", "0"]
+    if settings.ui:
+        cmd += ["--autostart", "--autoquit", "10"]
+    else:
+        cmd += ["--headless", "--only-summary"]
+    if settings.worker:
+        return [sys.executable, "-m", "locust", "-f", str(locustfile()), "--worker", "--master-host",
+                str(settings.master_host), "--loglevel", "WARNING"]
+    if settings.master:
+        cmd += ["--master", "--expect-workers", str(settings.expect_workers)]
+    elif settings.processes > 1:
+        cmd += ["--processes", str(settings.processes)]
+    return cmd
+
+
+def run_locust(cmd: list[str], env: dict[str, str], duration: float, progress: Any = None) -> subprocess.CompletedProcess[str]:
+    """Start locust and wait for it, telling ``progress`` the elapsed time every half second."""
+    started = time.monotonic()
+    with subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True) as proc:
+        output: list[str] = []
+        import threading
+
+        reader = threading.Thread(target=lambda: output.extend(proc.stdout or []), daemon=True)
+        reader.start()
+        try:
+            while proc.poll() is None:
+                if progress is not None:
+                    progress(time.monotonic() - started, duration)
+                time.sleep(0.5)
+        except KeyboardInterrupt:
+            proc.terminate()
+            proc.wait(30)
+            raise
+        reader.join(10)
+        return subprocess.CompletedProcess(cmd, proc.returncode, "".join(output), "")
+
+
+def _prepare(settings: LoadSettings, url: str, run_dir: Path, participants: list[LoadParticipant],
+             secrets: dict[str, str] | None) -> tuple[Profile, dict[str, str]]:
+    """The scaled profile, and locust's environment: the run's config file (no secret in it) and
+    the pfx passwords as variables (never written anywhere)."""
+    profile = load_profile(settings.profile).scaled(settings.users, settings.spawn_rate, settings.arrival_rate,
+                                                    settings.run_time)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    config = build_config(settings, url, profile, run_dir, uuid.uuid4().hex[:8], participants)
+    config_file = run_dir / "locust-config.json"
+    config_file.write_text(json.dumps(config, indent=1), encoding="utf-8")
+    env = {**os.environ, **(secrets or {}), "CRRSIM_LOAD_CONFIG": str(config_file)}
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(Path(__file__).resolve().parents[2]),
+                                                      env.get("PYTHONPATH")]))
+    return profile, env
+
+
+def run_worker(settings: LoadSettings, url: str, run_dir: Path, participants: list[LoadParticipant],
+               secrets: dict[str, str] | None = None) -> int:
+    """A locust worker for a master on another machine: it sends and reports, the master judges."""
+    profile, env = _prepare(settings, url, run_dir, participants, secrets)
+    return run_locust(locust_command(settings, url, run_dir), env, profile.duration).returncode
+
+
+def run_load(settings: LoadSettings, url: str, run_dir: Path, participants: list[LoadParticipant],
+             secrets: dict[str, str] | None = None, progress: Any = None) -> LoadOutcome:
+    """One load run against ``url`` with ``participants``; ``secrets`` are pfx passwords as
+    environment variables for the locust process (never written anywhere)."""
+    slos = load_slos(settings.slo) if settings.slo else []
+    profile, env = _prepare(settings, url, run_dir, participants, secrets)
+    started = datetime.now(UTC)
+    done = run_locust(locust_command(settings, url, run_dir), env, profile.duration, progress)
+    (run_dir / "locust.log").write_text(done.stdout, encoding="utf-8")
+    results_file = run_dir / "results.json"
+    if not results_file.is_file():
+        tail = "\n".join(done.stdout.strip().splitlines()[-15:])
+        raise LoadRunError(f"locust ended (exit {done.returncode}) without results; its last lines:\n{tail}")
+    results = json.loads(results_file.read_text(encoding="utf-8"))
+    recording = Recording.from_wire(results["recording"])
+    duration = float(results["duration_s"]) or profile.duration
+    verdicts = evaluate(slos, recording, duration)
+    report = build_report(settings, url, profile, recording, verdicts, results, started)
+    return LoadOutcome(report, recording, verdicts, run_dir=run_dir)
+
+
+def _ms(value: float) -> str:
+    return f"{value:.1f}"
+
+
+def build_report(settings: LoadSettings, url: str, profile: Profile, recording: Recording, verdicts: list[Verdict],
+                 results: dict[str, Any], started: datetime) -> RunReport:
+    duration = float(results["duration_s"])
+    total = recording.total()
+    cases = [CaseResult(group="slo", name=v.slo.name, status=CaseStatus.PASSED if v.ok else CaseStatus.FAILED,
+                        message=v.message, data={"operation": v.slo.operation, "samples": v.samples,
+                                                 "measured": v.measured, "limits": v.slo.limits})
+             for v in verdicts]
+    findings = [Finding(text=f"SLO '{v.slo.name}' ({v.slo.operation}) breached: {'; '.join(v.breaches)}",
+                        fix="compare the per-operation table and the latency over time: a queue that grows at the "
+                            "peak points at capacity, a flat high latency at one operation", where=v.slo.name)
+                for v in verdicts if not v.ok]
+    rows = [{"operation": name, "requests": str(t.count), "errors": str(t.errors),
+             "req/s": f"{t.count / duration:.1f}" if duration else "0", "p50 ms": _ms(t.percentile_ms(50)),
+             "p95 ms": _ms(t.percentile_ms(95)), "p99 ms": _ms(t.percentile_ms(99)), "max ms": _ms(t.max_ms()),
+             "errors seen": "; ".join(t.examples)}
+            for name, t in sorted(recording.ops.items())]
+    interval = float(results["interval_s"])
+    timeline = [{"second": f"{index * interval:.0f}", "req/s": f"{t.count / interval:.1f}",
+                 "p50 ms": _ms(t.percentile_ms(50)), "p95 ms": _ms(t.percentile_ms(95)),
+                 "p99 ms": _ms(t.percentile_ms(99)), "errors": str(t.errors), "users": str(t.users),
+                 "arrivals/s": f"{t.arrivals / interval:.1f}"}
+                for index, t in sorted(recording.buckets.items())]
+    ok = all(v.ok for v in verdicts)
+    facts = {"target": url, "profile": f"{profile.name} ({profile.model} model): {profile.description}",
+             "duration": f"{duration:.1f} s", "processes": str(results.get("processes", 1)),
+             "requests": str(total.count), "errors": f"{total.errors} ({total.errors / total.count:.2%})"
+             if total.count else "0", "throughput": f"{total.count / duration:.1f} req/s" if duration else "-",
+             "latency (exact, all calls)": f"p50 {_ms(total.percentile_ms(50))} ms, p95 {_ms(total.percentile_ms(95))} "
+                                           f"ms, p99 {_ms(total.percentile_ms(99))} ms, max {_ms(total.max_ms())} ms",
+             "SLOs": f"{sum(v.ok for v in verdicts)} of {len(verdicts)} met" if verdicts else "none given (--slo FILE)"}
+    if profile.model == "arrival":
+        sent = sum(t.arrivals for t in recording.buckets.values())
+        facts["arrival rate"] = (f"{sent} arrivals sent, {profile_expected(profile):.0f} scheduled "
+                                 f"(peak {profile.peak_rate:g}/s); latency counted from each arrival's intended time")
+    sections = [
+        Section("Run", facts=facts),
+        Section("Per operation (exact HDR percentiles)", rows=rows,
+                chart={r["operation"]: float(r["p95 ms"]) for r in rows}, chart_unit="ms (p95)"),
+        Section(f"Over time ({interval:g} s intervals)", rows=timeline),
+    ]
+    return RunReport(runner="load", title="CRR load and performance (locust)", target=url,
+                     verdict="PASSED" if ok else "FAILED", ok=ok, cases=cases, sections=sections, started_at=started,
+                     finished_at=datetime.now(UTC), findings=findings,
+                     meta={"crrsim_version": __version__, "profile": profile.name, "requests": total.count,
+                           "duration_s": round(duration, 2), "run_id": results.get("run_id")})
+
+
+def profile_expected(profile: Profile) -> float:
+    return sum(s.rate * s.duration for s in profile.stages)
+
+
+def percentile_of(values: list[int], pct: float) -> float:
+    """A percentile of raw microsecond latencies, in ms, by HDR's rank rule (the value at rank
+    ``int(pct/100 * n + 0.5)``), so the two are compared like for like."""
+    if not values:
+        return 0.0
+    ordered = sorted(values)
+    rank = max(1, min(len(ordered), int(pct / 100 * len(ordered) + 0.5)))
+    return ordered[rank - 1] / 1000
+
+
+__all__ = ["LoadOutcome", "LoadRunError", "Tally", "run_load"]

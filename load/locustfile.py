@@ -1,0 +1,367 @@
+"""crrsim's locust users: participants going about a Market Sim day, each over mTLS with its own
+client certificate. Started by ``crrsim load`` as ``locust -f load/locustfile.py`` (a separate
+process: locust's gevent patches must never reach pytest); it reads its run from the JSON file
+named by ``CRRSIM_LOAD_CONFIG`` (target, participants' certificate files, the profile, where to
+write). Passwords of pfx files arrive only as the names of environment variables.
+
+What locust lacks and this file adds through locust's own extension points:
+
+* exact latencies: every request is recorded into HDR histograms (``harness.load.hdr``), which
+  workers ship to the master with ``report_to_master`` and the master merges in
+  ``worker_report``; the master (or the single process) writes them when locust quits;
+* an arrival-rate (open model) profile: the shape keeps a pool of users running and each takes
+  the next due arrival of a schedule all processes share; latency counts from the arrival's
+  intended send time, so a slowed server shows its queue instead of slowing the load;
+* the writes the target acknowledged, for ``crrsim load``'s integrity check afterwards.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import os
+import random
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
+
+import gevent
+from locust import FastHttpUser, LoadTestShape, events, task
+from locust.runners import MasterRunner, WorkerRunner
+
+from harness.client import ClientIdentity, build_ssl_context
+from harness.load.hdr import Recording, Tally
+from harness.load.profiles import ArrivalSchedule, Profile
+
+CONFIG: dict[str, Any] = json.loads(Path(os.environ["CRRSIM_LOAD_CONFIG"]).read_text(encoding="utf-8"))
+PROFILE = Profile.from_dict(CONFIG["profile"])
+PATHS: dict[str, str] = CONFIG["paths"]  # "service.operationId" -> path under the base URL
+INTERVAL = float(CONFIG["interval_s"])
+# trading hubs and load zones every CRR network model has: sources and sinks of the bids
+NODE_PAIRS = (("TH_NP15_GEN-APND", "DLAP_PGAE-APND"), ("TH_SP15_GEN-APND", "DLAP_SCE-APND"),
+              ("TH_NP15_GEN-APND", "TH_SP15_GEN-APND"), ("TH_SP15_GEN-APND", "DLAP_SDGE-APND"))
+
+STATE: dict[str, Any] = {"t0": None, "env": None, "schedule": None, "raw": []}
+RECORDING = Recording()  # this process's samples since its last report to the master
+MERGED = Recording()  # the master's (or single process's) whole run
+_contexts: dict[str, Any] = {}
+_user_numbers = itertools.count()
+_portfolio_numbers = itertools.count(1)  # per process: names are unique with the pid
+
+
+def _context(participant: dict[str, Any]) -> Any:
+    """One TLS context per participant and process (built after the fork, with the one client's
+    TLS setup: verified server, TLS 1.2 or newer)."""
+    sc = participant["sc"]
+    if sc not in _contexts:
+        if participant.get("pfx"):
+            identity = ClientIdentity.from_pfx(participant["pfx"], os.environ.get(participant.get("password_env") or "", None))
+        else:
+            identity = ClientIdentity.from_pem(participant["cert"], participant["key"])
+        _contexts[sc] = build_ssl_context(identity, CONFIG.get("ca"))
+    return _contexts[sc]
+
+
+def _elapsed() -> float:
+    return time.perf_counter() - (STATE["t0"] or time.perf_counter())
+
+
+class Participant(FastHttpUser):
+    """One participant (SC ID) with its own certificate; tasks drawn from the profile's mix."""
+
+    host = CONFIG["base_url"]
+    insecure = False  # the default (True) would turn hostname checks off
+    network_timeout = 60.0
+    connection_timeout = 30.0
+
+    def __init__(self, environment: Any) -> None:
+        number = next(_user_numbers)
+        runner = environment.runner
+        offset = getattr(runner, "worker_index", 0) if isinstance(runner, WorkerRunner) else 0
+        participants = CONFIG["participants"]
+        self.me = participants[(number + offset) % len(participants)]
+        context = _context(self.me)
+        self.ssl_context_factory = lambda: context  # zero arguments: see STACK-NOTES
+        super().__init__(environment)
+        self.sc = self.me["sc"]
+        self.markets: list[dict[str, Any]] = []
+        self.rng = random.Random()
+
+    # -- the one request helper: a fresh caiso-request-id, grouped by operation, timed exactly --
+    def call(self, key: str, method: str = "GET", params: dict[str, Any] | None = None, body: Any = None,
+             intended: float | None = None) -> tuple[int, Any]:
+        path = PATHS[key] + ("?" + urlencode(params) if params else "")
+        _pace()
+        started = time.perf_counter()
+        headers = {"caiso-request-id": str(uuid.uuid4()), "Accept": "application/json"}
+        error = None
+        payload: Any = None
+        with self.client.request(method, path, json=body, headers=headers, name=key, catch_response=True) as response:
+            status = response.status_code or 0
+            if 200 <= status < 300:
+                response.success()
+                ctype = (response.headers or {}).get("Content-Type", "") if status else ""
+                if "json" in ctype:
+                    try:
+                        payload = json.loads(response.content or b"null")
+                    except ValueError:
+                        payload = None
+            else:
+                error = _describe(status, response.content, getattr(response, "error", None))
+                response.failure(error)
+        ended = time.perf_counter()
+        begin = intended if intended is not None else started
+        RECORDING.add(key, int((ended - STATE["t0"]) // INTERVAL) if STATE["t0"] else 0, ended - begin, error)
+        if CONFIG.get("raw_dir"):
+            STATE["raw"].append(round((ended - begin) * 1_000_000))
+        return status, payload
+
+    def on_start(self) -> None:
+        status, markets = self.call("market_status.getActiveAuctionMarkets", params={"participantName": self.sc})
+        if status != 200 or not isinstance(markets, list):
+            return
+        self.markets = [m for m in markets if isinstance(m, dict) and _products(m)]
+        # uploads go to the markets whose window is open (a closed one only answers MKT0004)
+        open_now = []
+        for market in self.markets:
+            status, answer = self.call("market_status.getMarketStatus",
+                                       params={"marketName": market["name"], "participantName": self.sc})
+            state = answer.get("status") or answer.get("marketStatus") if isinstance(answer, dict) else answer
+            if state == "OPEN":
+                open_now.append(market)
+        self.markets = open_now or self.markets
+
+    # -- the tasks a profile's mix names ----------------------------------------------------------
+    def app_status(self, intended: float | None = None) -> None:
+        self.call(CONFIG["app_status"], intended=intended)
+
+    def market_status(self, intended: float | None = None) -> None:
+        if self.markets and self.rng.random() < 0.5:
+            market = self.rng.choice(self.markets)["name"]
+            self.call("market_status.getMarketStatus", params={"marketName": market, "participantName": self.sc},
+                      intended=intended)
+        else:
+            self.call("market_status.getActiveAuctionMarkets", params={"participantName": self.sc}, intended=intended)
+
+    def market_info(self, intended: float | None = None) -> None:
+        if not self.markets:
+            return self.market_status(intended)
+        market = self.rng.choice(self.markets)["name"]
+        self.call("market_status.getMarketInfo", params={"marketName": market, "participantName": self.sc},
+                  intended=intended)
+
+    def portfolio_submit(self, intended: float | None = None) -> None:
+        """Build an auction portfolio of the profile's size, upload it, then submit it."""
+        if not self.markets:
+            return self.market_status(intended)
+        market = self.rng.choice(self.markets)
+        name = f"load {CONFIG['run_id']} {self.sc} {os.getpid()} {next(_portfolio_numbers)}"
+        bids = _bids(self.sc, _products(market), self.rng)
+        ident = {"marketName": market["name"], "participantName": self.sc, "portfolioName": name}
+        status, _ = self.call("auction.portfolioCreation", "POST", body={**ident, "newBids": bids, "newOffers": []},
+                              intended=intended)
+        if status != 200:
+            return None
+        RECORDING.writes.append({"kind": "auction portfolio", "participant": self.sc, "market": market["name"],
+                                 "portfolio": name, "records": len(bids),
+                                 "paths": sorted({f"{b['source']}>{b['sink']}" for b in bids})})
+        self.call("auction.portfolioSubmission", "POST", body=ident)
+        return None
+
+    def secondary_offer(self, intended: float | None = None) -> None:
+        source, sink = self.rng.choice(NODE_PAIRS)
+        offer = {"assetOwner": self.sc, "source": source, "sink": sink, "tou": "ON", "hedgeType": "OBL",
+                 "crrType": "AUC", "startDate": "2026-03-01T08:00:00Z", "endDate": "2026-04-01T07:00:00Z",
+                 "mw": round(self.rng.uniform(0.5, 5), 3), "price": round(self.rng.uniform(0.5, 20), 2),
+                 "contactInfo": {"name": f"{self.sc} desk", "phone": "916-555-0100", "email": "desk@example.com"}}
+        self.call("secondary_market.postPublicSmBuyOffers", "POST", params={"participantName": self.sc}, body=[offer],
+                  intended=intended)
+
+    def download(self, intended: float | None = None) -> None:
+        if not self.markets:
+            return self.market_status(intended)
+        market = self.rng.choice(self.markets)["name"]
+        self.call("market_data.getPublicMarketData", params={
+            "marketName": market, "publicMarketDownloadType": "SOURCE_SINK", "fileFormat": "CSV",
+            "participantName": self.sc}, intended=intended)
+        return None
+
+    def messages(self, intended: float | None = None) -> None:
+        self.call("messages.publicMessages", params={"fromDate": "2026-01-01T00:00:00Z", "toDate": "2027-01-01T00:00:00Z",
+                                                     "participantName": self.sc}, intended=intended)
+
+    def _one(self, intended: float | None = None) -> None:
+        names = list(PROFILE.mix)
+        chosen = self.rng.choices(names, weights=[PROFILE.mix[n] for n in names])[0]
+        getattr(self, chosen)(intended)
+
+    @task
+    def work(self) -> None:
+        if PROFILE.model == "closed":
+            self._one()
+            return
+        # arrival model: take this process's next due arrival, wait for it, send it
+        schedule: ArrivalSchedule | None = STATE["schedule"]
+        due = schedule.next_due() if schedule is not None else None
+        if due is None:
+            gevent.sleep(1.0)  # the schedule is over: the shape stops the run
+            return
+        intended = STATE["t0"] + due
+        wait = intended - time.perf_counter()
+        if wait > 0:
+            gevent.sleep(wait)
+        bucket = RECORDING.buckets.setdefault(int((time.perf_counter() - STATE["t0"]) // INTERVAL),
+                                              Tally())
+        bucket.arrivals += 1
+        self._one(intended)
+
+    def wait_time(self) -> float:
+        if PROFILE.model == "arrival":
+            return 0.0
+        low, high = PROFILE.think_time
+        return self.rng.uniform(low, high)
+
+
+def _pace() -> None:
+    """The rate cap of a shared environment (--max-rps), split between the processes: each send
+    takes the next free slot of this process's share."""
+    cap = CONFIG.get("max_rps")
+    if not cap:
+        return
+    schedule = STATE["schedule"]
+    share = cap / (schedule.processes if schedule is not None else 1)
+    now = time.perf_counter()
+    slot = max(now, STATE.get("next_send", now))
+    STATE["next_send"] = slot + 1 / share
+    if slot > now:
+        gevent.sleep(slot - now)
+
+
+def _describe(status: int, content: bytes | None, error: Any) -> str:
+    if not status:
+        return f"no answer ({type(error).__name__ if error else 'connection failed'})"
+    try:
+        codes = [e.get("errorCode") for e in json.loads(content or b"{}").get("errorList", [])]
+    except (ValueError, AttributeError):
+        codes = []
+    return f"HTTP {status}" + (f" {','.join(str(c) for c in codes)}" if codes else "")
+
+
+def _products(market: dict[str, Any]) -> list[tuple[str, str]]:
+    out = []
+    for product in market.get("products") or []:
+        period = (product.get("period") or {}).get("name") if isinstance(product, dict) else None
+        if isinstance(period, str) and isinstance(product.get("tou"), str):
+            out.append((period, product["tou"]))
+    return out
+
+
+def _bids(sc: str, products: list[tuple[str, str]], rng: random.Random) -> list[dict[str, Any]]:
+    """A buy portfolio of the profile's size: each bid a demand curve of the profile's points
+    (from 0 MW, MW rising, price falling), on a product the market offers."""
+    bids = []
+    for _ in range(rng.randint(*PROFILE.bids)):
+        period, tou = rng.choice(products)
+        source, sink = rng.choice(NODE_PAIRS)
+        points = rng.randint(*PROFILE.points)
+        price = round(rng.uniform(2.0, 9.0), 2)
+        step = round(rng.uniform(0.5, 2.0), 3)
+        curve = [{"mw": round(i * step, 3), "price": round(max(0.01, price - i * 0.1), 2)} for i in range(points)]
+        bids.append({"assetOwner": sc, "source": source, "sink": sink, "hedgeType": "OBL", "tou": tou,
+                     "period": period, "crrType": "AUC", "bidCurve": curve})
+    return bids
+
+
+class ProfileShape(LoadTestShape):
+    """The profile's stages over time: users (closed model) or the arrival pool (open model)."""
+
+    def tick(self) -> tuple[int, float] | None:
+        elapsed = self.get_run_time()
+        if PROFILE.model == "arrival":
+            # the pool stays up until the last arrival is due, plus a moment for answers in flight
+            return (PROFILE.pool, float(PROFILE.pool)) if elapsed < PROFILE.duration + 2.0 else None
+        start = 0.0
+        for stage in PROFILE.stages:
+            start += stage.duration
+            if elapsed < start:
+                return stage.users, stage.spawn_rate
+        return None
+
+
+# -- locust's extension points: start, ship to the master, merge, write ---------------------------
+@events.init.add_listener
+def _on_init(environment: Any, **_: Any) -> None:
+    STATE["env"] = environment
+
+
+@events.test_start.add_listener
+def _on_test_start(environment: Any, **_: Any) -> None:
+    STATE["t0"] = time.perf_counter()
+    STATE["started"] = time.time()
+    runner = environment.runner
+    if isinstance(runner, WorkerRunner):
+        processes = max(1, int(getattr(environment.parsed_options, "expect_workers", 1) or 1))
+        index = runner.worker_index % processes
+    else:
+        processes, index = 1, 0
+    STATE["schedule"] = ArrivalSchedule(PROFILE.stages, index=index, processes=processes)
+    if not isinstance(runner, WorkerRunner):
+        STATE["processes"] = getattr(runner, "worker_count", 0) or 1
+        gevent.spawn(_watch_users, runner)
+
+
+def _watch_users(runner: Any) -> None:
+    """Users running, per interval, seen where the shape runs (the master or the single process)."""
+    while True:
+        bucket = MERGED.buckets.setdefault(int(_elapsed() // INTERVAL), Tally())
+        bucket.users = max(bucket.users, runner.user_count)
+        gevent.sleep(min(1.0, INTERVAL / 2))
+
+
+@events.report_to_master.add_listener
+def _on_report_to_master(client_id: str, data: dict[str, Any]) -> None:
+    data["crrsim"] = RECORDING.to_wire()
+    RECORDING.ops.clear()
+    RECORDING.buckets.clear()
+    RECORDING.writes.clear()
+
+
+@events.worker_report.add_listener
+def _on_worker_report(client_id: str, data: dict[str, Any]) -> None:
+    if "crrsim" in data:
+        MERGED.merge(Recording.from_wire(data["crrsim"]))
+
+
+@events.test_stop.add_listener
+def _on_test_stop(environment: Any, **_: Any) -> None:
+    STATE["duration"] = _elapsed()
+    _flush_raw()
+
+
+@events.quit.add_listener
+def _on_quit(exit_code: int, **_: Any) -> None:
+    """The master has the workers' final reports by now (locust waits for them before quit)."""
+    _flush_raw()
+    environment = STATE["env"]
+    runner = environment.runner if environment is not None else None
+    if isinstance(runner, WorkerRunner):
+        return
+    if not isinstance(runner, MasterRunner):
+        MERGED.merge(RECORDING)
+    out = {"version": 1, "run_id": CONFIG["run_id"], "started": STATE.get("started"),
+           "duration_s": STATE.get("duration") or _elapsed(), "interval_s": INTERVAL,
+           "processes": STATE.get("processes", 1),
+           "recording": MERGED.to_wire()}
+    path = Path(CONFIG["results"])
+    path.write_text(json.dumps(out), encoding="utf-8")
+
+
+def _flush_raw() -> None:
+    raw_dir = CONFIG.get("raw_dir")
+    if not raw_dir or not STATE["raw"]:
+        return
+    with open(Path(raw_dir) / f"raw-{os.getpid()}.txt", "a", encoding="ascii") as fh:
+        fh.write("\n".join(str(v) for v in STATE["raw"]) + "\n")
+    STATE["raw"].clear()
