@@ -28,6 +28,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 import gevent
+import gevent.event
 from locust import FastHttpUser, LoadTestShape, events, task
 from locust.runners import MasterRunner, WorkerRunner
 
@@ -47,6 +48,7 @@ STATE: dict[str, Any] = {"t0": None, "env": None, "schedule": None, "raw": []}
 RECORDING = Recording()  # this process's samples since its last report to the master
 MERGED = Recording()  # the master's (or single process's) whole run
 _contexts: dict[str, Any] = {}
+MARKETS: dict[str, Any] = {"ready": gevent.event.Event()}
 _user_numbers = itertools.count()
 _portfolio_numbers = itertools.count(1)  # per process: names are unique with the pid
 
@@ -119,19 +121,33 @@ class Participant(FastHttpUser):
         return status, payload
 
     def on_start(self) -> None:
+        """The markets to act in, read once per process by the first user (the others wait): a
+        pool of hundreds of users must not open a run with hundreds of identical reads."""
+        if "markets" not in MARKETS:
+            if MARKETS.get("reading"):
+                MARKETS["ready"].wait(60)
+            else:
+                MARKETS["reading"] = True
+                try:
+                    MARKETS["markets"] = self._read_markets()
+                finally:
+                    MARKETS["ready"].set()
+        self.markets = MARKETS.get("markets") or []
+
+    def _read_markets(self) -> list[dict[str, Any]]:
         status, markets = self.call("market_status.getActiveAuctionMarkets", params={"participantName": self.sc})
         if status != 200 or not isinstance(markets, list):
-            return
-        self.markets = [m for m in markets if isinstance(m, dict) and _products(m)]
+            return []
+        found = [m for m in markets if isinstance(m, dict) and _products(m)]
         # uploads go to the markets whose window is open (a closed one only answers MKT0004)
         open_now = []
-        for market in self.markets:
+        for market in found:
             status, answer = self.call("market_status.getMarketStatus",
                                        params={"marketName": market["name"], "participantName": self.sc})
             state = answer.get("status") or answer.get("marketStatus") if isinstance(answer, dict) else answer
             if state == "OPEN":
                 open_now.append(market)
-        self.markets = open_now or self.markets
+        return open_now or found
 
     # -- the tasks a profile's mix names ----------------------------------------------------------
     def app_status(self, intended: float | None = None) -> None:

@@ -107,7 +107,7 @@ def _progress() -> object:
               help="Peak arrivals per second of an arrival profile (window-close).")
 @click.option("--run-time", default=None, help="Total length, e.g. 90s, 5m, 1h (the profile's stages keep their proportions).")
 @click.option("--slo", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="SLO file (YAML); a breach exits 5. Example: load/slo/default.yaml.")
+              help="SLO file (YAML); a breach exits 5 (default: load/slo/default.yaml, a copyable example).")
 @click.option("--processes", type=click.IntRange(min=1, max=64), default=1, show_default=True,
               help="locust worker processes on this machine.")
 @click.option("--master", is_flag=True, help="Be the master of workers on other machines (--expect-workers).")
@@ -133,6 +133,10 @@ def command(cfg: CrrsimConfig, participants_file: Path | None, profile: str, use
     from harness.load.slo import SLOError, load_slos
 
     require_files(cfg, "pfx", "cert", "key", "ca", "specs")
+    if slo is None:
+        from harness.load.slo import default_slo_file
+
+        slo = default_slo_file()
     settings = LoadSettings(cfg=cfg, profile=profile, users=users, spawn_rate=spawn_rate, arrival_rate=arrival_rate,
                             run_time=parse_duration(run_time), slo=slo, processes=processes, master=master,
                             worker=worker, master_host=master_host, expect_workers=expect_workers, ui=ui,
@@ -154,6 +158,10 @@ def command(cfg: CrrsimConfig, participants_file: Path | None, profile: str, use
         if slo is not None:
             load_slos(slo)
         participants, secrets = _participants(settings, participants_file, cfg.sandbox_pki)
+        clients_dir = (cfg.sandbox_pki / "clients").resolve()
+        dev_pki = all(p.cert is not None and p.cert.resolve().parent == clients_dir for p in participants)
+        if dev_pki and cfg.ca is None:  # a sandbox addressed by --url: its server certificate is the dev CA's
+            settings.cfg = _with_ca(cfg, cfg.sandbox_pki / "ca.pem")
     except (ProfileError, SLOError, ParticipantsError) as exc:
         raise click.UsageError(str(exc)) from None
     from harness.load.integrity import check_integrity
@@ -173,6 +181,9 @@ def command(cfg: CrrsimConfig, participants_file: Path | None, profile: str, use
                 outcome.integrity = check_integrity(outcome.recording.writes, participants, url, pki.ca_cert)
         else:
             outcome = run_load(settings, cfg.base_url(), run_dir, participants, secrets, progress)
+            if dev_pki:  # a sandbox addressed by --url: the dev identities can read it back
+                outcome.integrity = check_integrity(outcome.recording.writes, participants, cfg.base_url(),
+                                                    settings.cfg.ca_path())
     except LoadRunError as exc:
         raise CannotRun(str(exc)) from None
     except (OSError, RuntimeError) as exc:
@@ -183,7 +194,7 @@ def command(cfg: CrrsimConfig, participants_file: Path | None, profile: str, use
             stop()
     from harness.load.integrity import add_to_report
 
-    add_to_report(outcome, checked=settings.target_kind == "sandbox")
+    add_to_report(outcome, checked=settings.target_kind == "sandbox" or dev_pki)
     color = sys.stdout.isatty() and "NO_COLOR" not in os.environ
     click.echo(render_text(outcome.report, color=color), nl=False)
     outputs = [(run_dir / "load.json", write_json), (run_dir / "load.xml", write_junit),

@@ -208,7 +208,8 @@ def build_report(settings: LoadSettings, url: str, profile: Profile, recording: 
              if total.count else "0", "throughput": f"{total.count / duration:.1f} req/s" if duration else "-",
              "latency (exact, all calls)": f"p50 {_ms(total.percentile_ms(50))} ms, p95 {_ms(total.percentile_ms(95))} "
                                            f"ms, p99 {_ms(total.percentile_ms(99))} ms, max {_ms(total.max_ms())} ms",
-             "SLOs": f"{sum(v.ok for v in verdicts)} of {len(verdicts)} met" if verdicts else "none given (--slo FILE)"}
+             "SLOs": (f"{sum(v.ok for v in verdicts)} of {len(verdicts)} met ({settings.slo})" if verdicts
+                      else "none given (--slo FILE)")}
     if profile.model == "arrival":
         sent = sum(t.arrivals for t in recording.buckets.values())
         facts["arrival rate"] = (f"{sent} arrivals sent, {profile_expected(profile):.0f} scheduled "

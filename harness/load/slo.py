@@ -54,6 +54,12 @@ def _fmt(key: str, value: float) -> str:
     return f"{value:.1f} {unit}" if unit == "req/s" else f"{value:.1f} ms"
 
 
+def default_slo_file() -> Path:
+    """``load/slo/default.yaml`` of a source checkout, or its copy inside an installed wheel."""
+    checkout = Path(__file__).resolve().parents[2] / "load" / "slo" / "default.yaml"
+    return checkout if checkout.is_file() else Path(__file__).resolve().parents[1] / "_plan" / "load" / "slo" / "default.yaml"
+
+
 def load_slos(path: Path) -> list[SLO]:
     try:
         data = load_yaml(path.read_text(encoding="utf-8"))

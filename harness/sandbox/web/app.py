@@ -62,6 +62,9 @@ MAX_BODY = 32 * 1024 * 1024  # a 500-bid x 20-point portfolio is ~0.4 MB; leave 
 SANDBOX_KEY: web.AppKey[Sandbox] = web.AppKey("sandbox")
 
 
+CALLER_KEY = "crrsim.caller"  # the request's Caller, once known (read by the access log)
+
+
 @dataclass
 class Route:
     operation: Operation
@@ -120,17 +123,17 @@ class Sandbox:
                 self.methods.setdefault(path, []).append(op.method)
 
     def caller(self, request: web.Request) -> Caller:
+        """Who is calling (cached per connection); kept on the request for the access log."""
         transport = request.transport
         if transport is None:
             raise CRRError("SEC0002")
         try:
-            return self._callers[transport]
+            caller = self._callers[transport]
         except KeyError:
-            pass
+            caller = self._callers[transport] = self._caller_of(transport)
         except TypeError:  # a transport that takes no weak reference: no cache
-            return self._caller_of(transport)
-        caller = self._caller_of(transport)
-        self._callers[transport] = caller
+            caller = self._caller_of(transport)
+        request[CALLER_KEY] = caller
         return caller
 
     def _caller_of(self, transport: Any) -> Caller:

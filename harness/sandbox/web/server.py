@@ -24,9 +24,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from aiohttp import web
+from aiohttp.abc import AbstractAccessLogger
 
+from harness.sandbox.web.app import CALLER_KEY
 from harness.sandbox.web.faults import FaultInjector
 from harness.sandbox.web.guard import READ_TIMEOUT_S, guarded, quiet_parse_errors
+from harness.sandbox.web.tls import common_name
 
 READY_PREFIX = "CRRSIM_SANDBOX_LISTENING"
 
@@ -56,6 +59,27 @@ _PR_SET_PDEATHSIG = 1
 log = logging.getLogger("crrsim.sandbox")
 
 
+class CallerAccessLog(AbstractAccessLogger):
+    """One line per request with the caller's certificate (its subject CN, which the dev PKI and
+    the provisioning file map to SC IDs): who sent what is the first question a load or
+    connectivity test asks of a server log."""
+
+    def log(self, request: web.BaseRequest, response: web.StreamResponse, time: float) -> None:
+        caller = request.get(CALLER_KEY)
+        if caller is not None:
+            who = f"cert={caller.name} sc={','.join(sorted(caller.sc_ids)) or '-'}"
+        else:  # refused before the caller was looked up (a malformed head, say)
+            transport = request.transport
+            cn = common_name(transport.get_extra_info("peercert")) if transport is not None else None
+            who = f"cert={cn or '-'}"
+        self.logger.info('%s "%s %s" %s %.1fms %s', request.remote, request.method, request.path_qs,
+                         response.status, time * 1000, who)
+
+    @property
+    def enabled(self) -> bool:
+        return self.logger.isEnabledFor(logging.INFO)
+
+
 def _bind(host: str, port: int, reuse_port: bool) -> socket.socket:
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM)
@@ -79,7 +103,8 @@ async def _run(
     # of the garbage collector's full scans (each request's garbage is young and short-lived)
     gc.collect()
     gc.freeze()
-    runner = web.AppRunner(app, access_log=log if args.access_log else None, handle_signals=False)
+    runner = web.AppRunner(app, access_log=log if args.access_log else None, access_log_class=CallerAccessLog,
+                           handle_signals=False)
     await runner.setup()
     loop = asyncio.get_running_loop()
     assert runner.server is not None  # set by setup()

@@ -1,0 +1,176 @@
+"""`crrsim load` (issue 12): short real load against the real sandbox over mTLS. locust only ever
+runs as a subprocess (`python -m harness load` starts `python -m locust`): importing it here
+would gevent-patch the pytest process."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+import xml.etree.ElementTree as ET
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from harness.cli.embedded import PLAN_WEDNESDAY
+from harness.client import ClientIdentity, CRRClient
+from harness.client.control import ControlPlane
+from harness.load.hdr import Recording
+from harness.load.integrity import check_integrity
+from harness.load.runner import percentile_of
+from harness.load.settings import dev_participants
+
+LOOSE = "slos:\n  - name: anything goes\n    operation: '*'\n    p99_ms: 60000\n    error_rate: 0.5\n"
+IMPOSSIBLE = "slos:\n  - name: faster than light\n    operation: 'market_status.*'\n    max_ms: 0.5\n    min_samples: 3\n"
+
+
+def _start(dev_pki, workdir: Path, **launch):  # noqa: ANN202 - a RunningSandbox
+    from harness.sandbox.launch import start_sandbox
+
+    running = start_sandbox(dev_pki.directory, workdir / "load.db", access_log=True, **launch)
+    operator = dev_pki.identities["operator"]
+    with CRRClient(running.url, identity=ClientIdentity.from_pem(operator.cert, operator.key),
+                   ca=dev_pki.ca_cert) as client:
+        plane = ControlPlane(client)
+        plane.reset()
+        plane.set_clock(PLAN_WEDNESDAY)
+    return running
+
+
+@pytest.fixture(scope="module")
+def load_sandbox(dev_pki, tmp_path_factory: pytest.TempPathFactory) -> Iterator:
+    running = _start(dev_pki, tmp_path_factory.mktemp("load-sandbox"))
+    try:
+        yield running
+    finally:
+        running.stop()
+
+
+def crrsim_load(url: str, dev_pki, cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "harness", "load", "--url", url, "--pki", str(dev_pki.directory),
+                           "--allow-load", "--max-rps", "200", *args], capture_output=True, text=True, timeout=300,
+                          cwd=cwd)
+
+
+def _results(cwd: Path) -> dict:
+    found = sorted(cwd.glob("reports/load/*/results.json"))
+    assert found, "the run wrote no results.json"
+    return json.loads(found[-1].read_text())
+
+
+def test_a_loose_slo_passes_with_one_junit_case_per_slo(load_sandbox, dev_pki, tmp_path: Path) -> None:
+    (tmp_path / "loose.yaml").write_text(LOOSE)
+    run = crrsim_load(load_sandbox.url, dev_pki, tmp_path, "--run-time", "5s", "--users", "6", "--slo", "loose.yaml",
+                      "--junit", "load.xml", "--json", "load.json")
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-2000:]
+    cases = ET.parse(tmp_path / "load.xml").getroot().iter("testcase")
+    assert {c.get("name") for c in cases} == {"anything goes", "acknowledged writes read back"}
+    data = json.loads((tmp_path / "load.json").read_text())
+    assert data["verdict"] == "PASSED" and data["meta"]["requests"] > 10, data["meta"]
+    operations = {row["operation"] for row in data["sections"][1]["rows"]}
+    assert {"market_status.getActiveAuctionMarkets", "auction.portfolioCreation"} <= operations, operations
+
+
+def test_an_impossible_slo_fails_with_its_value_limit_and_exit_code(load_sandbox, dev_pki, tmp_path: Path) -> None:
+    (tmp_path / "impossible.yaml").write_text(IMPOSSIBLE)
+    run = crrsim_load(load_sandbox.url, dev_pki, tmp_path, "--run-time", "4s", "--users", "4", "--slo",
+                      "impossible.yaml", "--junit", "load.xml")
+    assert run.returncode == 5, run.stdout[-3000:] + run.stderr[-2000:]
+    assert re.search(r"SLO 'faster than light' \(market_status\.\*\) breached: max \d+\.\d ms above the limit of "
+                     r"0\.5 ms", run.stdout), run.stdout[-3000:]
+    failed = [c for c in ET.parse(tmp_path / "load.xml").getroot().iter("testcase") if c.find("failure") is not None]
+    assert [c.get("name") for c in failed] == ["faster than light"]
+
+
+def test_master_and_two_workers_merge_exact_percentiles(load_sandbox, dev_pki, tmp_path: Path) -> None:
+    """locust's master with two worker processes: the histograms the workers ship are merged, and
+    the merged p99 agrees with the p99 of every raw latency the workers recorded within 1%."""
+    (tmp_path / "loose.yaml").write_text(LOOSE)
+    raw_dir = tmp_path / "raw"
+    raw_dir.mkdir()
+    run = crrsim_load(load_sandbox.url, dev_pki, tmp_path, "--run-time", "6s", "--users", "12", "--spawn-rate", "12",
+                      "--processes", "2", "--slo", "loose.yaml", "--raw-latencies", str(raw_dir))
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-2000:]
+    results = _results(tmp_path)
+    assert results["processes"] == 2, results["processes"]
+    raw_files = list(raw_dir.glob("raw-*.txt"))
+    assert len(raw_files) == 2, raw_files  # one per worker: both sent load
+    raw = [int(v) for f in raw_files for v in f.read_text().split()]
+    merged = Recording.from_wire(results["recording"]).total()
+    assert merged.count == len(raw)
+    assert merged.percentile_ms(99) == pytest.approx(percentile_of(raw, 99), rel=0.01)
+
+
+def test_every_acknowledged_write_reads_back_and_a_deleted_one_is_found(load_sandbox, dev_pki, tmp_path: Path) -> None:
+    (tmp_path / "loose.yaml").write_text(LOOSE)
+    run = crrsim_load(load_sandbox.url, dev_pki, tmp_path, "--profile", "window-close", "--arrival-rate", "10",
+                      "--users", "20", "--run-time", "5s", "--slo", "loose.yaml", "--json", "load.json")
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-2000:]
+    writes = _results(tmp_path)["recording"]["writes"]
+    assert len(writes) >= 5, writes
+    facts = json.loads((tmp_path / "load.json").read_text())["cases"]
+    assert any(c["name"] == "acknowledged writes read back" and c["status"] == "passed" for c in facts), facts
+    # behind the check's back: one acknowledged portfolio is deleted
+    gone = writes[0]
+    who = next(dev_pki.identities[p.cert.stem] for p in dev_participants(dev_pki.directory)
+               if p.sc == gone["participant"])
+    ident = {"marketName": gone["market"], "participantName": gone["participant"], "portfolioName": gone["portfolio"]}
+    with CRRClient(load_sandbox.url, identity=ClientIdentity.from_pem(who.cert, who.key), ca=dev_pki.ca_cert) as c:
+        c.post("/auction/v1.0/portfolioRetraction", json=ident)  # the load submitted it; refused if not: fine
+        c.request("DELETE", "/auction/v1.0/portfolio", params=ident).raise_for_error()
+    problems = check_integrity(writes, dev_participants(dev_pki.directory), load_sandbox.url, dev_pki.ca_cert)
+    assert len(problems) == 1 and gone["portfolio"] in problems[0], problems
+
+
+def test_the_sandbox_log_shows_each_virtual_users_own_certificate(load_sandbox, dev_pki, tmp_path: Path) -> None:
+    (tmp_path / "loose.yaml").write_text(LOOSE)
+    run = crrsim_load(load_sandbox.url, dev_pki, tmp_path, "--run-time", "4s", "--users", "6", "--spawn-rate", "6",
+                      "--slo", "loose.yaml")
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-2000:]
+    seen = set(re.findall(r"cert=(\w+) sc=([A-Z,]+)", load_sandbox.output()))
+    assert {("ecal", "ECAL"), ("wcal", "WCAL"), ("ncal", "NCAL,SCAL")} <= seen, seen
+
+
+def test_window_close_keeps_its_arrival_rate_while_the_sandbox_slows(dev_pki, tmp_path: Path) -> None:
+    """Half the answers 1.5 s late: a closed model would slow down with the server; the arrival
+    profile keeps sending on schedule, and the latency shows the wait."""
+    running = _start(dev_pki, tmp_path, faults="slow", fault_rate=0.5, fault_seed=3)
+    (tmp_path / "loose.yaml").write_text(LOOSE)
+    try:
+        run = crrsim_load(running.url, dev_pki, tmp_path, "--profile", "window-close", "--arrival-rate", "20",
+                          "--users", "80", "--run-time", "9s", "--slo", "loose.yaml")
+    finally:
+        running.stop()
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-2000:]
+    recording = Recording.from_wire(_results(tmp_path)["recording"])
+    sent = sum(t.arrivals for t in recording.buckets.values())
+    scheduled = 2 * 3 + 20 * 6  # window-close scaled to 9 s: a third at a tenth of the peak, then the peak
+    assert abs(sent - scheduled) <= 0.1 * scheduled, (sent, scheduled)
+    assert recording.total().percentile_ms(75) > 1000  # the slowed answers are in the latencies
+
+
+@pytest.mark.parametrize(("args", "said"), [
+    (("--env", "production"), "never loads production"),
+    (("--env", "mapstage"), "add --allow-load"),
+    (("--env", "mapstage", "--allow-load", "--max-rps", "500"), "above the ceiling"),
+    (("--profile", "nope"), "no profile named 'nope'"),
+    (("--profile", "steady", "--arrival-rate", "5"), "--arrival-rate needs an arrival profile"),
+    (("--run-time", "soon"), "not a duration"),
+])
+def test_unsafe_or_wrong_usage_is_refused_in_a_sentence(tmp_path: Path, args: tuple[str, ...], said: str) -> None:
+    run = subprocess.run([sys.executable, "-m", "harness", "load", *args], capture_output=True, text=True,
+                         timeout=60, cwd=tmp_path)
+    assert run.returncode == 2, run.stdout + run.stderr
+    assert said in run.stderr and "Traceback" not in run.stderr, run.stderr
+
+
+def test_a_participants_file_may_not_hold_a_password(tmp_path: Path) -> None:
+    from harness.load.settings import ParticipantsError, load_participants
+
+    (tmp_path / "ecal.pfx").write_bytes(b"x")
+    (tmp_path / "p.yaml").write_text("participants:\n  - sc: ECAL\n    pfx: ecal.pfx\n    password: hunter2\n")
+    with pytest.raises(ParticipantsError, match="holds a password; name an environment variable") as caught:
+        load_participants(tmp_path / "p.yaml")
+    assert "hunter2" not in str(caught.value)
