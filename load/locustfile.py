@@ -49,6 +49,9 @@ RECORDING = Recording()  # this process's samples since its last report to the m
 MERGED = Recording()  # the master's (or single process's) whole run
 _contexts: dict[str, Any] = {}
 MARKETS: dict[str, Any] = {"ready": gevent.event.Event()}
+# nomination paths every network has (a hub to a load zone), within the plan's default caps
+NOMINATION_PATHS = (("TH_NP15_GEN-APND", "DLAP_PGAE-APND"), ("TH_SP15_GEN-APND", "DLAP_SCE-APND"),
+                    ("TH_ZP26_GEN-APND", "SLAP_PGST-APND"))
 _user_numbers = itertools.count()
 _portfolio_numbers = itertools.count(1)  # per process: names are unique with the pid
 
@@ -89,6 +92,8 @@ class Participant(FastHttpUser):
         super().__init__(environment)
         self.sc = self.me["sc"]
         self.markets: list[dict[str, Any]] = []
+        self.allocation: list[dict[str, Any]] = []
+        self.load_windows: list[dict[str, Any]] = []
         self.rng = random.Random()
 
     # -- the one request helper: a fresh caiso-request-id, grouped by operation, timed exactly --
@@ -132,10 +137,23 @@ class Participant(FastHttpUser):
                     MARKETS["markets"] = self._read_markets()
                 finally:
                     MARKETS["ready"].set()
-        self.markets = MARKETS.get("markets") or []
+        known = MARKETS.get("markets") or {}
+        self.markets = known.get("auction", [])
+        self.allocation = known.get("allocation", [])
+        self.load_windows = known.get("load_windows", [])
 
-    def _read_markets(self) -> list[dict[str, Any]]:
-        status, markets = self.call("market_status.getActiveAuctionMarkets", params={"participantName": self.sc})
+    def _read_markets(self) -> dict[str, Any]:
+        """Open auction and allocation markets, and open forecast load windows (once per process)."""
+        found: dict[str, Any] = {"auction": self._open_markets("market_status.getActiveAuctionMarkets"),
+                                 "allocation": self._open_markets("market_status.getActiveAllocationMarkets")}
+        status, windows = self.call("historical_forecasted_load.getOpenForecastLoadSubmissionWindowList",
+                                    params={"participantName": self.sc})
+        found["load_windows"] = [w for w in windows if isinstance(w, dict) and w.get("periods")] \
+            if status == 200 and isinstance(windows, list) else []
+        return found
+
+    def _open_markets(self, key: str) -> list[dict[str, Any]]:
+        status, markets = self.call(key, params={"participantName": self.sc})
         if status != 200 or not isinstance(markets, list):
             return []
         found = [m for m in markets if isinstance(m, dict) and _products(m)]
@@ -180,10 +198,46 @@ class Participant(FastHttpUser):
                               intended=intended)
         if status != 200:
             return None
-        RECORDING.writes.append({"kind": "auction portfolio", "participant": self.sc, "market": market["name"],
+        RECORDING.writes.append({"service": "auction", "participant": self.sc, "market": market["name"],
                                  "portfolio": name, "records": len(bids),
                                  "paths": sorted({f"{b['source']}>{b['sink']}" for b in bids})})
         self.call("auction.portfolioSubmission", "POST", body=ident)
+        return None
+
+    def nomination_submit(self, intended: float | None = None) -> None:
+        """Nominate a few LSE CRRs in an open allocation market, then submit the portfolio."""
+        if not self.allocation:
+            return self.market_status(intended)
+        market = self.rng.choice(self.allocation)
+        period = _products(market)[0][0]
+        name = f"load {CONFIG['run_id']} {self.sc} {os.getpid()} {next(_portfolio_numbers)}"
+        records = [{"assetOwner": self.sc, "source": source, "sink": sink, "hedgeType": "OBL", "tou": tou,
+                    "period": period, "crrType": "LSE", "mw": round(self.rng.uniform(0.1, 0.5), 3)}
+                   for source, sink in self.rng.sample(NOMINATION_PATHS, self.rng.randint(1, 3))
+                   for tou in ("ON", "OFF")]
+        ident = {"marketName": market["name"], "participantName": self.sc, "portfolioName": name}
+        status, _ = self.call("nomination.portfolioCreation", "POST", body={**ident, "newNominations": records},
+                              intended=intended)
+        if status != 200:
+            return None
+        RECORDING.writes.append({"service": "nomination", "participant": self.sc, "market": market["name"],
+                                 "portfolio": name, "records": len(records),
+                                 "paths": sorted({f"{r['source']}>{r['sink']}" for r in records})})
+        self.call("nomination.portfolioSubmission", "POST", body=ident)
+        return None
+
+    def load_submission(self, intended: float | None = None) -> None:
+        """A day of hourly forecast load for a load zone, in an open forecast window."""
+        if not self.load_windows:
+            return self.market_status(intended)
+        window = self.rng.choice(self.load_windows)
+        period = window["periods"][0]
+        sink = self.rng.choice(("DLAP_PGAE-APND", "DLAP_SCE-APND", "DLAP_SDGE-APND"))
+        hourly = [{"sinkName": sink, "effectiveDate": period["startDate"], "hourEnding": hour, "dataType": "FINAL_LOAD",
+                   "mw": round(self.rng.uniform(80, 160), 3)} for hour in range(1, 25)]
+        self.call("historical_forecasted_load.postLoadSubmission", "POST", body={
+            "histForecastFlag": "F", "assetOwner": self.sc, "loadSubmissionWindowName": window["name"],
+            "periodName": period["name"], "hourlyLoad": hourly}, intended=intended)
         return None
 
     def secondary_offer(self, intended: float | None = None) -> None:

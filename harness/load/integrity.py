@@ -17,7 +17,9 @@ from harness.reports.model import CaseResult, CaseStatus, Finding, Section
 def check_integrity(writes: list[dict[str, Any]], participants: list[LoadParticipant], url: str,
                     ca: Path | None, specs: Path | None = None) -> list[str]:
     """One sentence per acknowledged write that is missing or different; [] when all read back."""
-    path = load_catalogue(specs)["auction"].operation("getPortfolio").path
+    catalogue = load_catalogue(specs)
+    paths = {"auction": catalogue["auction"].operation("getPortfolio").path,
+             "nomination": catalogue["nomination"].operation("portfolio").path}
     problems: list[str] = []
     by_sc = {p.sc: p for p in participants}
     clients: dict[str, CRRClient] = {}
@@ -31,7 +33,7 @@ def check_integrity(writes: list[dict[str, Any]], participants: list[LoadPartici
                 clients[sc] = CRRClient(url, identity=identity, ca=ca)
             params = {"participantName": sc, "marketName": write["market"], "portfolioName": write["portfolio"]}
             try:
-                answer = clients[sc].get(path, params=params)
+                answer = clients[sc].get(paths[write["service"]], params=params)
             except CRRTransportError as exc:
                 problems.append(f"{write['portfolio']} ({sc}, {write['market']}) could not be read back: {exc}")
                 continue
@@ -40,17 +42,24 @@ def check_integrity(writes: list[dict[str, Any]], participants: list[LoadPartici
                 problems.append(f"{write['portfolio']} ({sc}, {write['market']}) was acknowledged but reads back as "
                                 f"HTTP {answer.status} {','.join(error.codes) if error else ''}".rstrip())
                 continue
-            bids = [b for b in (answer.json().get("bids") or answer.json().get("newBids") or [])
-                    if isinstance(b, dict)]
-            paths = sorted({f"{b.get('source')}>{b.get('sink')}" for b in bids})
-            if len(bids) != write["records"] or paths != write["paths"]:
-                problems.append(f"{write['portfolio']} ({sc}, {write['market']}) reads back with {len(bids)} bids on "
-                                f"{len(paths)} paths; {write['records']} bids on {len(write['paths'])} paths were "
+            records = _records(answer.json())
+            read = sorted({f"{r.get('source')}>{r.get('sink')}" for r in records})
+            if len(records) != write["records"] or read != write["paths"]:
+                problems.append(f"{write['portfolio']} ({sc}, {write['market']}) reads back with {len(records)} records "
+                                f"on {len(read)} paths; {write['records']} records on {len(write['paths'])} paths were "
                                 "acknowledged")
     finally:
         for client in clients.values():
             client.close()
     return problems
+
+
+def _records(portfolio: Any) -> list[dict[str, Any]]:
+    """The records of a portfolio read back: every object in its top-level lists (bids and
+    offers, or nominations; the names differ between services and contract versions)."""
+    if not isinstance(portfolio, dict):
+        return []
+    return [r for value in portfolio.values() if isinstance(value, list) for r in value if isinstance(r, dict)]
 
 
 def add_to_report(outcome: Any, checked: bool) -> None:
@@ -67,7 +76,7 @@ def add_to_report(outcome: Any, checked: bool) -> None:
         status=CaseStatus.FAILED if problems else CaseStatus.PASSED,
         message=f"{writes - len(problems)} of {writes} acknowledged writes read back unchanged"))
     report.sections.append(Section("Integrity check", text=problems or [
-        f"all {writes} acknowledged portfolio uploads read back with their bids"]))
+        f"all {writes} acknowledged portfolio uploads read back with their records"]))
     report.findings += [Finding(text=p, fix="a write the sandbox acknowledged is gone or changed: keep the "
                                 "sandbox's log and this report for the CRR team", where="integrity") for p in problems]
     if problems:

@@ -17,7 +17,8 @@ from typing import Any
 
 from harness.contract.yaml12 import load_yaml
 
-TASKS = ("app_status", "market_status", "market_info", "portfolio_submit", "secondary_offer", "download", "messages")
+TASKS = ("app_status", "market_status", "market_info", "portfolio_submit", "nomination_submit", "load_submission",
+         "secondary_offer", "download", "messages")
 MODELS = ("closed", "arrival")
 
 

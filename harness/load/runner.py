@@ -29,8 +29,10 @@ from harness.reports.model import CaseResult, CaseStatus, Finding, RunReport, Se
 
 # the operations the users call (locustfile keys): service -> operationIds
 CALLED = {
-    "market_status": ("getActiveAuctionMarkets", "getMarketStatus", "getMarketInfo"),
+    "market_status": ("getActiveAuctionMarkets", "getActiveAllocationMarkets", "getMarketStatus", "getMarketInfo"),
     "auction": ("portfolioCreation", "portfolioSubmission"),
+    "nomination": ("portfolioCreation", "portfolioSubmission"),
+    "historical_forecasted_load": ("getOpenForecastLoadSubmissionWindowList", "postLoadSubmission"),
     "secondary_market": ("postPublicSmBuyOffers",),
     "market_data": ("getPublicMarketData",),
     "messages": ("publicMessages",),
@@ -95,7 +97,7 @@ def locust_command(settings: LoadSettings, config_url: str, run_dir: Path) -> li
            "--html", str(run_dir / "locust.html"), "--csv", str(run_dir / "locust"), "--loglevel", "WARNING",
            "--exit-code-on-error", "0"]
     if settings.ui:
-        cmd += ["--autostart", "--autoquit", "10"]
+        cmd += ["--autostart", "--autoquit", "10", "--web-host", "127.0.0.1"]
     else:
         cmd += ["--headless", "--only-summary"]
     if settings.worker:
@@ -214,8 +216,25 @@ def build_report(settings: LoadSettings, url: str, profile: Profile, recording: 
         sent = sum(t.arrivals for t in recording.buckets.values())
         facts["arrival rate"] = (f"{sent} arrivals sent, {profile_expected(profile):.0f} scheduled "
                                  f"(peak {profile.peak_rate:g}/s); latency counted from each arrival's intended time")
+    buckets = sorted(recording.buckets.items())
+
+    def line(value: Any) -> list[list[float]]:
+        return [[index * interval, round(value(t), 3)] for index, t in buckets]
+
+    if profile.model == "arrival":
+        crowd = {"arrivals sent/s": line(lambda t: t.arrivals / interval)}
+        crowd_title, crowd_unit = "Arrival rate over time", "arrivals/s"
+    else:
+        crowd = {"users": line(lambda t: t.users)}
+        crowd_title, crowd_unit = "Users over time", "users"
     sections = [
         Section("Run", facts=facts),
+        Section("Latency over time (exact, all calls)", series={
+            f"p{p}": line(lambda t, p=p: t.percentile_ms(p)) for p in (50, 95, 99)}, series_unit="ms"),
+        Section("Throughput over time", series={"answers/s": line(lambda t: t.count / interval),
+                                                "errors/s": line(lambda t: t.errors / interval)},
+                series_unit="req/s"),
+        Section(crowd_title, series=crowd, series_unit=crowd_unit),
         Section("Per operation (exact HDR percentiles)", rows=rows,
                 chart={r["operation"]: float(r["p95 ms"]) for r in rows}, chart_unit="ms (p95)"),
         Section(f"Over time ({interval:g} s intervals)", rows=timeline),

@@ -117,8 +117,8 @@ def evaluate(slos: list[SLO], recording: Recording, duration_s: float) -> list[V
         verdict = Verdict(slo, ok=True, samples=tally.count)
         if tally.count < slo.min_samples:
             verdict.ok = False
-            verdict.breaches.append(f"{tally.count} samples of {slo.operation}, fewer than the {slo.min_samples} "
-                                    "needed to judge it")
+            verdict.breaches.append(f"{tally.count} sample{'' if tally.count == 1 else 's'} of {slo.operation}, "
+                                    f"fewer than the {slo.min_samples} needed to judge it")
         for key, limit in slo.limits.items():
             value = measure(tally, key, duration_s)
             verdict.measured[key] = value

@@ -47,6 +47,9 @@ class Section:
     rows: list[dict[str, str]] = field(default_factory=list)
     # optional paragraphs of plain text (notes the reader must see)
     text: list[str] = field(default_factory=list)
+    # optional line chart over time: line name -> [[x, y], ...] (e.g. p50/p95/p99 by second)
+    series: dict[str, list[list[float]]] = field(default_factory=dict)
+    series_unit: str = ""  # the y axis ("ms", "req/s"); x is seconds from the start
 
 
 @dataclass

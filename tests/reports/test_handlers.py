@@ -123,3 +123,18 @@ def test_empty_report_renders_everywhere(tmp_path: Path) -> None:
     assert ET.parse(write_junit(empty, tmp_path / "e.xml")).getroot().find("testsuite").get("tests") == "0"
     assert "Verdict: PASSED" in render_html(empty)
     assert "VERDICT: PASSED" in render_text(empty)
+
+
+def test_lines_over_time_are_drawn_as_inline_svg(tmp_path: Path) -> None:
+    from harness.reports.handlers.html import line_chart
+
+    series = {"p50": [[0, 1.5], [1, 2.0], [2, 40.0]], "p99 <&>": [[0, 3.0], [1, 9.0], [2, 120.0]]}
+    svg = ET.fromstring(str(line_chart(series, "ms")))
+    lines = svg.findall("{http://www.w3.org/2000/svg}polyline") or svg.findall("polyline")
+    assert len(lines) == 2 and all(len(line.get("points", "").split()) == 3 for line in lines)
+    labels = [t.text for t in svg.iter() if t.tag.endswith("text")]
+    assert "p99 <&>" in labels and "200" in labels and "2 s" in labels  # legend escaped; axis rounded up to 200
+    report = RunReport(runner="load", title="t", target="https://127.0.0.1/crr", verdict="PASSED", ok=True,
+                       sections=[Section("Latency over time", series=series, series_unit="ms")])
+    page = render_html(report)
+    assert page.count("<polyline") == 2 and "<script" not in page

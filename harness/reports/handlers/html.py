@@ -54,6 +54,57 @@ def bar_chart(values: dict[str, float], unit: str = "") -> Markup:
     return Markup("".join(parts))
 
 
+LINE_W, LINE_H, PAD_L, PAD_B, PAD_T = 640, 200, 56, 28, 12
+LINE_COLOURS = ("#3b6fd4", "#d4843b", "#c23b3b", "#3ba46f", "#7a3bd4")
+
+
+def _nice(top: float) -> float:
+    """A round axis maximum at or above ``top`` (1, 2 or 5 times a power of ten)."""
+    if top <= 0:
+        return 1.0
+    scale = 10 ** len(str(int(top)))  # a power of ten above top
+    for step in (0.1, 0.2, 0.5, 1.0):
+        if top <= scale * step:
+            return scale * step
+    return scale
+
+
+def line_chart(series: dict[str, list[list[float]]], unit: str = "") -> Markup:
+    """Lines over time as inline SVG: x in seconds from the start, a shared y axis, a legend."""
+    points = [p for line in series.values() for p in line]
+    if not points:
+        return Markup("")
+    x_top = max(p[0] for p in points) or 1.0
+    y_top = _nice(max(p[1] for p in points))
+    width, height = PAD_L + LINE_W + 10, PAD_T + LINE_H + PAD_B + 18 * ((len(series) + 3) // 4)
+
+    def x(v: float) -> float:
+        return PAD_L + LINE_W * v / x_top
+
+    def y(v: float) -> float:
+        return PAD_T + LINE_H - LINE_H * v / y_top
+
+    parts = [f'<svg width="{width}" height="{height}" viewBox="0 0 {width} {height}" role="img" '
+             f'aria-label="line chart" class="chart line">',
+             f'<line x1="{PAD_L}" y1="{PAD_T + LINE_H}" x2="{PAD_L + LINE_W}" y2="{PAD_T + LINE_H}" class="axis"/>',
+             f'<line x1="{PAD_L}" y1="{PAD_T}" x2="{PAD_L}" y2="{PAD_T + LINE_H}" class="axis"/>']
+    for frac in (0.0, 0.5, 1.0):
+        parts.append(f'<text x="{PAD_L - 6}" y="{y(y_top * frac) + 4:.1f}" text-anchor="end">'
+                     f'{y_top * frac:g}</text>')
+        parts.append(f'<text x="{x(x_top * frac):.1f}" y="{PAD_T + LINE_H + 16}" text-anchor="middle">'
+                     f'{x_top * frac:.0f} s</text>')
+    parts.append(f'<text x="4" y="{PAD_T - 2}">{escape(unit)}</text>')
+    for n, (name, line) in enumerate(series.items()):
+        colour = LINE_COLOURS[n % len(LINE_COLOURS)]
+        coords = " ".join(f"{x(px):.1f},{y(py):.1f}" for px, py in line)
+        parts.append(f'<polyline points="{coords}" fill="none" stroke="{colour}" stroke-width="2"/>')
+        lx, ly = PAD_L + (n % 4) * 150, PAD_T + LINE_H + PAD_B + 14 + 18 * (n // 4)
+        parts.append(f'<rect x="{lx}" y="{ly - 9}" width="12" height="4" fill="{colour}"/>'
+                     f'<text x="{lx + 16}" y="{ly - 4}">{escape(name)}</text>')
+    parts.append("</svg>")
+    return Markup("".join(parts))
+
+
 def render_html(report: RunReport) -> str:
     groups: dict[str, list] = {}
     for case in report.cases:
@@ -64,6 +115,7 @@ def render_html(report: RunReport) -> str:
         counts=report.counts(),
         findings=report.fix_first(),
         chart_for=lambda section: bar_chart(section.chart, section.chart_unit),
+        lines_for=lambda section: line_chart(section.series, section.series_unit),
         generated=datetime.now(UTC),
         version=__version__,
         CaseStatus=CaseStatus,
