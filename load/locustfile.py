@@ -33,6 +33,7 @@ from locust import FastHttpUser, LoadTestShape, events, task
 from locust.runners import MasterRunner, WorkerRunner
 
 from harness.client import ClientIdentity, build_ssl_context
+from harness.contract.portfolios import market_products
 from harness.load.hdr import Recording, Tally
 from harness.load.profiles import ArrivalSchedule, Profile
 
@@ -156,7 +157,7 @@ class Participant(FastHttpUser):
         status, markets = self.call(key, params={"participantName": self.sc})
         if status != 200 or not isinstance(markets, list):
             return []
-        found = [m for m in markets if isinstance(m, dict) and _products(m)]
+        found = [m for m in markets if isinstance(m, dict) and market_products(m)]
         # uploads go to the markets whose window is open (a closed one only answers MKT0004)
         open_now = []
         for market in found:
@@ -191,17 +192,8 @@ class Participant(FastHttpUser):
         if not self.markets:
             return self.market_status(intended)
         market = self.rng.choice(self.markets)
-        name = f"load {CONFIG['run_id']} {self.sc} {os.getpid()} {next(_portfolio_numbers)}"
-        bids = _bids(self.sc, _products(market), self.rng)
-        ident = {"marketName": market["name"], "participantName": self.sc, "portfolioName": name}
-        status, _ = self.call("auction.portfolioCreation", "POST", body={**ident, "newBids": bids, "newOffers": []},
-                              intended=intended)
-        if status != 200:
-            return None
-        RECORDING.writes.append({"service": "auction", "participant": self.sc, "market": market["name"],
-                                 "portfolio": name, "records": len(bids),
-                                 "paths": sorted({f"{b['source']}>{b['sink']}" for b in bids})})
-        self.call("auction.portfolioSubmission", "POST", body=ident)
+        self._create_and_submit("auction", market["name"], {"newBids": _bids(self.sc, market_products(market), self.rng),
+                                                            "newOffers": []}, intended)
         return None
 
     def nomination_submit(self, intended: float | None = None) -> None:
@@ -209,22 +201,28 @@ class Participant(FastHttpUser):
         if not self.allocation:
             return self.market_status(intended)
         market = self.rng.choice(self.allocation)
-        period = _products(market)[0][0]
-        name = f"load {CONFIG['run_id']} {self.sc} {os.getpid()} {next(_portfolio_numbers)}"
+        period = market_products(market)[0][0]
         records = [{"assetOwner": self.sc, "source": source, "sink": sink, "hedgeType": "OBL", "tou": tou,
                     "period": period, "crrType": "LSE", "mw": round(self.rng.uniform(0.1, 0.5), 3)}
                    for source, sink in self.rng.sample(NOMINATION_PATHS, self.rng.randint(1, 3))
                    for tou in ("ON", "OFF")]
-        ident = {"marketName": market["name"], "participantName": self.sc, "portfolioName": name}
-        status, _ = self.call("nomination.portfolioCreation", "POST", body={**ident, "newNominations": records},
-                              intended=intended)
-        if status != 200:
-            return None
-        RECORDING.writes.append({"service": "nomination", "participant": self.sc, "market": market["name"],
-                                 "portfolio": name, "records": len(records),
-                                 "paths": sorted({f"{r['source']}>{r['sink']}" for r in records})})
-        self.call("nomination.portfolioSubmission", "POST", body=ident)
+        self._create_and_submit("nomination", market["name"], {"newNominations": records}, intended)
         return None
+
+    def _create_and_submit(self, service: str, market: str, lists: dict[str, list[dict[str, Any]]],
+                           intended: float | None) -> None:
+        """A portfolio's lifecycle: create it with its record ``lists``, note the acknowledged
+        write for the integrity check, submit it."""
+        name = f"load {CONFIG['run_id']} {self.sc} {os.getpid()} {next(_portfolio_numbers)}"
+        ident = {"marketName": market, "participantName": self.sc, "portfolioName": name}
+        status, _ = self.call(f"{service}.portfolioCreation", "POST", body={**ident, **lists}, intended=intended)
+        if status != 200:
+            return
+        records = [r for records in lists.values() for r in records]
+        RECORDING.writes.append({"service": service, "participant": self.sc, "market": market, "portfolio": name,
+                                 "records": len(records),
+                                 "paths": sorted({f"{r['source']}>{r['sink']}" for r in records})})
+        self.call(f"{service}.portfolioSubmission", "POST", body=ident)
 
     def load_submission(self, intended: float | None = None) -> None:
         """A day of hourly forecast load for a load zone, in an open forecast window."""
@@ -317,15 +315,6 @@ def _describe(status: int, content: bytes | None, error: Any) -> str:
     except (ValueError, AttributeError):
         codes = []
     return f"HTTP {status}" + (f" {','.join(str(c) for c in codes)}" if codes else "")
-
-
-def _products(market: dict[str, Any]) -> list[tuple[str, str]]:
-    out = []
-    for product in market.get("products") or []:
-        period = (product.get("period") or {}).get("name") if isinstance(product, dict) else None
-        if isinstance(period, str) and isinstance(product.get("tou"), str):
-            out.append((period, product["tou"]))
-    return out
 
 
 def _bids(sc: str, products: list[tuple[str, str]], rng: random.Random) -> list[dict[str, Any]]:

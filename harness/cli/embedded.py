@@ -12,17 +12,14 @@ from typing import Any
 PLAN_WEDNESDAY = "2026-02-04T18:00:00Z"  # 10:00 Pacific, plan week 1: every monthly window OPEN
 
 
-@contextlib.contextmanager
-def embedded_sandbox(pki_dir: Path, specs: Path | None, prefix: str, **launch: Any) -> Iterator[tuple[str, Any]]:
-    """(base URL, the dev PKI) of a sandbox that lives as long as the ``with`` block."""
+def start_with_plan(pki: Any, db: Path, specs: Path | None = None, **launch: Any) -> Any:
+    """Start a sandbox on ``db`` (a ``RunningSandbox``), set the plan up and open the monthly
+    windows with the operator's certificate of ``pki`` (a ``DevPKI``)."""
     from harness.client import ClientIdentity, CRRClient
     from harness.client.control import ControlPlane
-    from harness.pki import ensure_dev_pki
     from harness.sandbox.launch import start_sandbox
 
-    pki = ensure_dev_pki(pki_dir)
-    work = Path(tempfile.mkdtemp(prefix=f"crrsim-{prefix}-"))
-    running = start_sandbox(pki.directory, work / "sandbox.db", specs=specs, fresh=True, **launch)
+    running = start_sandbox(pki.directory, db, specs=specs, fresh=True, **launch)
     try:
         operator = pki.identities["operator"]
         with CRRClient(running.url, identity=ClientIdentity.from_pem(operator.cert, operator.key),
@@ -30,6 +27,21 @@ def embedded_sandbox(pki_dir: Path, specs: Path | None, prefix: str, **launch: A
             plane = ControlPlane(client)
             plane.reset()
             plane.set_clock(PLAN_WEDNESDAY)
+    except BaseException:
+        running.stop()
+        raise
+    return running
+
+
+@contextlib.contextmanager
+def embedded_sandbox(pki_dir: Path, specs: Path | None, prefix: str, **launch: Any) -> Iterator[tuple[str, Any]]:
+    """(base URL, the dev PKI) of a sandbox that lives as long as the ``with`` block."""
+    from harness.pki import ensure_dev_pki
+
+    pki = ensure_dev_pki(pki_dir)
+    work = Path(tempfile.mkdtemp(prefix=f"crrsim-{prefix}-"))
+    running = start_with_plan(pki, work / "sandbox.db", specs, **launch)
+    try:
         yield running.url, pki
     finally:
         running.stop()

@@ -8,6 +8,8 @@ steps call through it, and tests find the operations by it.
 
 from __future__ import annotations
 
+from typing import Any
+
 PORTFOLIO_OPERATIONS: dict[str, dict[str, str]] = {
     "auction": {
         "create": "portfolioCreation", "submit": "portfolioSubmission", "retract": "postPortfolioRetraction",
@@ -21,3 +23,13 @@ PORTFOLIO_OPERATIONS: dict[str, dict[str, str]] = {
 }
 
 MAX_RECORDS = 500  # bids + offers (or nominations) in one portfolio upload: CAISO's limit
+
+
+def market_products(market: dict[str, Any]) -> list[tuple[str, str]]:
+    """(period name, TOU) pairs a contract Market object offers: what a record may bid on."""
+    out = []
+    for product in market.get("products") or []:
+        period = (product.get("period") or {}).get("name") if isinstance(product, dict) else None
+        if isinstance(period, str) and isinstance(product.get("tou"), str):
+            out.append((period, product["tou"]))
+    return out

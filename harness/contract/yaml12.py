@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import math
 import re
+from pathlib import Path
 from typing import Any
 
 import yaml
@@ -77,3 +78,14 @@ Yaml12Loader.add_constructor(_FLOAT, Yaml12Loader.construct_core_float)
 def load_yaml(text: str) -> Any:
     """Parse one YAML document with YAML 1.2 core-schema scalar rules."""
     return yaml.load(text, Loader=Yaml12Loader)  # noqa: S506 - a SafeLoader subclass
+
+
+def load_yaml_file(path: Path, error: type[Exception]) -> Any:
+    """A YAML file of a user's (a profile, an SLO file, a participants list): any problem
+    reading or parsing it becomes ``error`` with one sentence naming the file."""
+    try:
+        return load_yaml(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise error(f"{path}: cannot be read ({exc.strerror or exc})") from None
+    except (ValueError, yaml.YAMLError) as exc:  # a parse error, or text that is not UTF-8
+        raise error(f"{path}: not valid YAML ({exc})") from None

@@ -25,6 +25,7 @@ from typing import Any
 from harness.client import CRRClient, CRRTransportError
 from harness.contract import Catalogue, downloads
 from harness.contract.downloads import DOWNLOADS, EXISTING_CRR_ORIGINS, DownloadError
+from harness.contract.portfolios import market_products
 
 # (service, operationId) of the listings names are read from, and the dictionary they feed
 LISTINGS: tuple[tuple[str, str, str], ...] = (
@@ -160,7 +161,7 @@ def read_live_values(client: CRRClient, catalogue: Catalogue, participant: str, 
         if dictionary == "market" and isinstance(items, list):
             for item in items:
                 if isinstance(item, dict) and isinstance(item.get("name"), str):
-                    live.products[item["name"]] = _products(item)
+                    live.products[item["name"]] = market_products(item)
     if unreachable is not None and not answered:
         raise unreachable
     _read_market_files(client, catalogue, live)
@@ -223,13 +224,3 @@ def _held(record: dict[str, Any], participant: str) -> bool:
                 and float(record["MW"]) > 0 and all(isinstance(record.get(k), str) for k in HELD_FIELDS))
     except (KeyError, TypeError, ValueError):
         return False
-
-
-def _products(market: dict[str, Any]) -> list[tuple[str, str]]:
-    """(period name, TOU) pairs a contract Market object offers."""
-    out = []
-    for product in market.get("products") or []:
-        period = (product.get("period") or {}).get("name") if isinstance(product, dict) else None
-        if isinstance(period, str) and isinstance(product.get("tou"), str):
-            out.append((period, product["tou"]))
-    return out

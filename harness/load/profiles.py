@@ -15,7 +15,7 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from harness.contract.yaml12 import load_yaml
+from harness.contract.yaml12 import load_yaml_file
 
 TASKS = ("app_status", "market_status", "market_info", "portfolio_submit", "nomination_submit", "load_submission",
          "secondary_offer", "download", "messages")
@@ -111,12 +111,7 @@ def load_profile(name_or_path: str) -> Profile:
         if not path.is_file():
             raise ProfileError(f"no profile named {name_or_path!r}; built in: {', '.join(builtin_profiles())} "
                                "(or give a YAML file)")
-    try:
-        data = load_yaml(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise ProfileError(f"{path}: cannot be read ({exc.strerror or exc})") from None
-    except ValueError as exc:
-        raise ProfileError(f"{path}: not valid YAML ({exc})") from None
+    data = load_yaml_file(path, ProfileError)
     return parse_profile(data, path.stem, str(path))
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from harness.config import CrrsimConfig
-from harness.contract.yaml12 import load_yaml
+from harness.contract.yaml12 import load_yaml_file
 
 SHARED_RATE = 20.0  # requests per second off the sandbox unless --max-rps says otherwise
 RATE_CEILING = 200.0  # the most --max-rps allows on a shared environment (Map-Stage is not ours)
@@ -45,12 +45,7 @@ def dev_participants(pki_dir: Path) -> list[LoadParticipant]:
 def load_participants(path: Path) -> list[LoadParticipant]:
     """``participants:`` entries with ``sc`` and ``pfx`` (+ ``password_env``) or ``cert``/``key``.
     A password in the file is refused: files get copied, mailed and committed."""
-    try:
-        data = load_yaml(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise ParticipantsError(f"{path}: cannot be read ({exc.strerror or exc})") from None
-    except ValueError as exc:
-        raise ParticipantsError(f"{path}: not valid YAML ({exc})") from None
+    data = load_yaml_file(path, ParticipantsError)
     entries = data.get("participants") if isinstance(data, dict) else None
     if not isinstance(entries, list) or not entries:
         raise ParticipantsError(f"{path}: expected 'participants:', a list of SC IDs with their certificates")

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from harness.contract.yaml12 import load_yaml
+from harness.contract.yaml12 import load_yaml_file
 from harness.load.hdr import Recording, Tally
 
 # SLO file key -> (what it limits, how to read it from a tally, whether the limit is a ceiling)
@@ -61,12 +61,7 @@ def default_slo_file() -> Path:
 
 
 def load_slos(path: Path) -> list[SLO]:
-    try:
-        data = load_yaml(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise SLOError(f"{path}: cannot be read ({exc.strerror or exc})") from None
-    except ValueError as exc:
-        raise SLOError(f"{path}: not valid YAML ({exc})") from None
+    data = load_yaml_file(path, SLOError)
     return parse_slos(data, str(path))
 
 

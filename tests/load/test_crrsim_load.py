@@ -14,9 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from harness.cli.embedded import PLAN_WEDNESDAY
+from harness.cli.embedded import start_with_plan
 from harness.client import ClientIdentity, CRRClient
-from harness.client.control import ControlPlane
 from harness.load.hdr import Recording
 from harness.load.integrity import check_integrity
 from harness.load.runner import percentile_of
@@ -27,16 +26,7 @@ IMPOSSIBLE = "slos:\n  - name: faster than light\n    operation: 'market_status.
 
 
 def _start(dev_pki, workdir: Path, **launch):  # noqa: ANN202 - a RunningSandbox
-    from harness.sandbox.launch import start_sandbox
-
-    running = start_sandbox(dev_pki.directory, workdir / "load.db", access_log=True, **launch)
-    operator = dev_pki.identities["operator"]
-    with CRRClient(running.url, identity=ClientIdentity.from_pem(operator.cert, operator.key),
-                   ca=dev_pki.ca_cert) as client:
-        plane = ControlPlane(client)
-        plane.reset()
-        plane.set_clock(PLAN_WEDNESDAY)
-    return running
+    return start_with_plan(dev_pki, workdir / "load.db", access_log=True, **launch)
 
 
 @pytest.fixture(scope="module")

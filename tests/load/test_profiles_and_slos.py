@@ -65,3 +65,10 @@ def test_a_wrong_slo_file_is_refused_in_a_sentence() -> None:
         parse_slos({"slos": [{"operation": "*", "p90_ms": 5}]}, "slo.yaml")
     with pytest.raises(SLOError, match="sets no limit"):
         parse_slos({"slos": [{"operation": "*"}]}, "slo.yaml")
+
+
+def test_a_profile_file_that_is_not_yaml_is_named_in_the_error(tmp_path) -> None:
+    bad = tmp_path / "mine.yaml"
+    bad.write_text("stages: [\n  - {duration: 5")
+    with pytest.raises(ProfileError, match=r"mine\.yaml: not valid YAML"):
+        load_profile(str(bad))
