@@ -36,6 +36,7 @@ from harness.client import ClientIdentity, build_ssl_context
 from harness.contract.portfolios import market_products
 from harness.load.hdr import Recording, Tally
 from harness.load.profiles import ArrivalSchedule, Profile
+from harness.load.slo import SLO, evaluate
 
 CONFIG: dict[str, Any] = json.loads(Path(os.environ["CRRSIM_LOAD_CONFIG"]).read_text(encoding="utf-8"))
 PROFILE = Profile.from_dict(CONFIG["profile"])
@@ -369,6 +370,26 @@ def _on_test_start(environment: Any, **_: Any) -> None:
     if not isinstance(runner, WorkerRunner):
         STATE["processes"] = getattr(runner, "worker_count", 0) or 1
         gevent.spawn(_watch_users, runner)
+        if CONFIG.get("abort_on_fail") and CONFIG.get("slos"):
+            gevent.spawn(_watch_slos, runner)
+
+
+def _watch_slos(runner: Any) -> None:
+    """--abort-on-fail (k6's abortOnFail): every two seconds the SLOs are judged on what has been
+    merged so far; a ceiling crossed by enough samples ends the run, and the results say why."""
+    slos = [SLO(**s) for s in CONFIG["slos"]]
+    while True:
+        gevent.sleep(2.0)
+        so_far = Recording()
+        so_far.merge(MERGED)
+        if not isinstance(runner, MasterRunner):
+            so_far.merge(RECORDING)
+        breached = [v for v in evaluate(slos, so_far, _elapsed(), final=False) if not v.ok]
+        if breached:
+            STATE["aborted"] = "; ".join(f"{v.slo.name}: {'; '.join(v.breaches)} after {_elapsed():.0f} s"
+                                         for v in breached)
+            runner.quit()
+            return
 
 
 def _watch_users(runner: Any) -> None:
@@ -411,7 +432,7 @@ def _on_quit(exit_code: int, **_: Any) -> None:
         MERGED.merge(RECORDING)
     out = {"version": 1, "run_id": CONFIG["run_id"], "started": STATE.get("started"),
            "duration_s": STATE.get("duration") or _elapsed(), "interval_s": INTERVAL,
-           "processes": STATE.get("processes", 1),
+           "processes": STATE.get("processes", 1), "aborted": STATE.get("aborted"),
            "recording": MERGED.to_wire()}
     path = Path(CONFIG["results"])
     path.write_text(json.dumps(out), encoding="utf-8")

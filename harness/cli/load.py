@@ -108,6 +108,8 @@ def _progress() -> object:
 @click.option("--run-time", default=None, help="Total length, e.g. 90s, 5m, 1h (the profile's stages keep their proportions).")
 @click.option("--slo", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="SLO file (YAML); a breach exits 5 (default: load/slo/default.yaml, a copyable example).")
+@click.option("--abort-on-fail", is_flag=True,
+              help="Stop the run as soon as a latency or error-rate SLO is breached (with enough samples).")
 @click.option("--processes", type=click.IntRange(min=1, max=64), default=1, show_default=True,
               help="locust worker processes on this machine.")
 @click.option("--master", is_flag=True, help="Be the master of workers on other machines (--expect-workers).")
@@ -125,7 +127,7 @@ def _progress() -> object:
 @click.option("--html", type=click.Path(dir_okay=False, path_type=Path), help="Write an HTML report.")
 def command(cfg: CrrsimConfig, participants_file: Path | None, profile: str, users: int | None,
             spawn_rate: float | None, arrival_rate: float | None, run_time: str | None, slo: Path | None,
-            processes: int, master: bool, expect_workers: int, worker: bool, master_host: str | None, ui: bool,
+            abort_on_fail: bool, processes: int, master: bool, expect_workers: int, worker: bool, master_host: str | None, ui: bool,
             allow_load: bool, max_rps: float | None, raw_latencies: Path | None, json_out: Path | None,
             junit: Path | None, html: Path | None) -> None:
     """Load and performance test with locust: participant-like users over mTLS, SLO gates."""
@@ -140,7 +142,8 @@ def command(cfg: CrrsimConfig, participants_file: Path | None, profile: str, use
     settings = LoadSettings(cfg=cfg, profile=profile, users=users, spawn_rate=spawn_rate, arrival_rate=arrival_rate,
                             run_time=parse_duration(run_time), slo=slo, processes=processes, master=master,
                             worker=worker, master_host=master_host, expect_workers=expect_workers, ui=ui,
-                            allow_load=allow_load, max_rps=max_rps, raw_dir=raw_latencies)
+                            allow_load=allow_load, max_rps=max_rps, raw_dir=raw_latencies,
+                            abort_on_fail=abort_on_fail)
     if settings.target_kind == "production":
         raise click.UsageError("crrsim load never loads production: use --env mapstage (with --allow-load) or the sandbox")
     if settings.target_kind == "shared":
@@ -197,6 +200,10 @@ def command(cfg: CrrsimConfig, participants_file: Path | None, profile: str, use
     add_to_report(outcome, checked=settings.target_kind == "sandbox" or dev_pki)
     color = sys.stdout.isatty() and "NO_COLOR" not in os.environ
     click.echo(render_text(outcome.report, color=color), nl=False)
+    # the run's figures (the text report lists cases and tables; these are what one reads first)
+    for key, value in outcome.report.sections[0].facts.items():
+        if key not in ("target", "profile"):
+            click.echo(f"  {key}: {value}")
     outputs = [(run_dir / "load.json", write_json), (run_dir / "load.xml", write_junit),
                (run_dir / "load.html", write_html)]
     outputs += [(path, writer) for path, writer in ((json_out, write_json), (junit, write_junit), (html, write_html))

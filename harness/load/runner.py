@@ -89,7 +89,8 @@ def build_config(settings: LoadSettings, url: str, profile: Profile, run_dir: Pa
             "participants": [p.wire() for p in participants], "profile": profile.to_dict(), "paths": paths,
             "app_status": status_key, "interval_s": interval_for(profile.duration), "run_id": run_id,
             "results": str(run_dir / "results.json"), "raw_dir": str(settings.raw_dir) if settings.raw_dir else None,
-            "max_rps": settings.max_rps}
+            "max_rps": settings.max_rps, "abort_on_fail": settings.abort_on_fail,
+            "slos": [slo.wire() for slo in (load_slos(settings.slo) if settings.slo else [])]}
 
 
 def locust_command(settings: LoadSettings, config_url: str, run_dir: Path) -> list[str]:
@@ -212,6 +213,8 @@ def build_report(settings: LoadSettings, url: str, profile: Profile, recording: 
                                            f"ms, p99 {_ms(total.percentile_ms(99))} ms, max {_ms(total.max_ms())} ms",
              "SLOs": (f"{sum(v.ok for v in verdicts)} of {len(verdicts)} met ({settings.slo})" if verdicts
                       else "none given (--slo FILE)")}
+    if results.get("aborted"):
+        facts["stopped early"] = f"--abort-on-fail: {results['aborted']}"
     if profile.model == "arrival":
         sent = sum(t.arrivals for t in recording.buckets.values())
         facts["arrival rate"] = (f"{sent} arrivals sent, {profile_expected(profile):.0f} scheduled "

@@ -84,6 +84,7 @@ class LoadSettings:
     expect_workers: int = 1
     ui: bool = False
     allow_load: bool = False
+    abort_on_fail: bool = False  # stop as soon as a latency or error SLO is breached by enough samples
     max_rps: float | None = None  # None: unlimited on the sandbox, SHARED_RATE elsewhere
     participants: list[LoadParticipant] = field(default_factory=list)
     raw_dir: Path | None = None  # keep every raw latency too (to check the histograms against)

@@ -30,6 +30,9 @@ class SLO:
     limits: dict[str, float]
     min_samples: int = 1
 
+    def wire(self) -> dict[str, Any]:
+        return {"name": self.name, "operation": self.operation, "limits": self.limits, "min_samples": self.min_samples}
+
 
 @dataclass
 class Verdict:
@@ -102,7 +105,10 @@ def measure(tally: Tally, key: str, duration_s: float) -> float:
     return tally.percentile_ms(float(key[1:3]))
 
 
-def evaluate(slos: list[SLO], recording: Recording, duration_s: float) -> list[Verdict]:
+def evaluate(slos: list[SLO], recording: Recording, duration_s: float, final: bool = True) -> list[Verdict]:
+    """Each SLO judged on the merged histograms of the request names it covers. ``final`` False
+    (a run still going, for --abort-on-fail): only ceilings already crossed by enough samples
+    count; too few samples or too little throughput so far are not breaches yet."""
     verdicts = []
     for slo in slos:
         tally = Tally()
@@ -110,7 +116,7 @@ def evaluate(slos: list[SLO], recording: Recording, duration_s: float) -> list[V
             if fnmatch.fnmatchcase(name, slo.operation):
                 tally.merge(op)
         verdict = Verdict(slo, ok=True, samples=tally.count)
-        if tally.count < slo.min_samples:
+        if tally.count < slo.min_samples and final:
             verdict.ok = False
             verdict.breaches.append(f"{tally.count} sample{'' if tally.count == 1 else 's'} of {slo.operation}, "
                                     f"fewer than the {slo.min_samples} needed to judge it")
@@ -118,6 +124,8 @@ def evaluate(slos: list[SLO], recording: Recording, duration_s: float) -> list[V
             value = measure(tally, key, duration_s)
             verdict.measured[key] = value
             ceiling = LIMITS[key][2]
+            if not ceiling and not final:
+                continue
             if tally.count >= slo.min_samples and (value > limit if ceiling else value < limit):
                 verdict.ok = False
                 verdict.breaches.append(f"{LIMITS[key][0]} {_fmt(key, value)} {'above' if ceiling else 'below'} the "

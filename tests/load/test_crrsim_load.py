@@ -65,14 +65,18 @@ def test_a_loose_slo_passes_with_one_junit_case_per_slo(load_sandbox, dev_pki, t
 
 
 def test_an_impossible_slo_fails_with_its_value_limit_and_exit_code(load_sandbox, dev_pki, tmp_path: Path) -> None:
+    """A 10-minute run with --abort-on-fail ends as soon as the SLO is breached by enough samples."""
     (tmp_path / "impossible.yaml").write_text(IMPOSSIBLE)
-    run = crrsim_load(load_sandbox.url, dev_pki, tmp_path, "--run-time", "4s", "--users", "4", "--slo",
-                      "impossible.yaml", "--junit", "load.xml")
+    run = crrsim_load(load_sandbox.url, dev_pki, tmp_path, "--run-time", "10m", "--users", "4", "--slo",
+                      "impossible.yaml", "--abort-on-fail", "--junit", "load.xml")
     assert run.returncode == 5, run.stdout[-3000:] + run.stderr[-2000:]
     assert re.search(r"SLO 'faster than light' \(market_status\.\*\) breached: max \d+\.\d ms above the limit of "
                      r"0\.5 ms", run.stdout), run.stdout[-3000:]
     failed = [c for c in ET.parse(tmp_path / "load.xml").getroot().iter("testcase") if c.find("failure") is not None]
     assert [c.get("name") for c in failed] == ["faster than light"]
+    results = _results(tmp_path)
+    assert results["aborted"].startswith("faster than light: max ") and results["duration_s"] < 60, results["aborted"]
+    assert "stopped early: --abort-on-fail: faster than light" in run.stdout
 
 
 def test_master_and_two_workers_merge_exact_percentiles(load_sandbox, dev_pki, tmp_path: Path) -> None:
