@@ -33,6 +33,8 @@ from locust import FastHttpUser, LoadTestShape, events, task
 from locust.runners import MasterRunner, WorkerRunner
 
 from harness.client import ClientIdentity, build_ssl_context
+from harness.contract import downloads
+from harness.contract.downloads import DOWNLOADS, DownloadError
 from harness.contract.portfolios import market_products
 from harness.load.hdr import Recording, Tally
 from harness.load.profiles import ArrivalSchedule, Profile
@@ -51,6 +53,9 @@ RECORDING = Recording()  # this process's samples since its last report to the m
 MERGED = Recording()  # the master's (or single process's) whole run
 _contexts: dict[str, Any] = {}
 MARKETS: dict[str, Any] = {"ready": gevent.event.Event()}
+HOLDINGS: dict[str, list[dict[str, Any]]] = {}  # SC ID -> its CRRs (file records), read once per process
+OFFERED: dict[Any, float] = {}  # CRR id -> MW this process has offered for sale
+ANSWERED: set[Any] = set()  # offers this process has responded to
 # nomination paths every network has (a hub to a load zone), within the plan's default caps
 NOMINATION_PATHS = (("TH_NP15_GEN-APND", "DLAP_PGAE-APND"), ("TH_SP15_GEN-APND", "DLAP_SCE-APND"),
                     ("TH_ZP26_GEN-APND", "SLAP_PGST-APND"))
@@ -96,11 +101,14 @@ class Participant(FastHttpUser):
         self.markets: list[dict[str, Any]] = []
         self.allocation: list[dict[str, Any]] = []
         self.load_windows: list[dict[str, Any]] = []
+        self.posted: list[str] = []
         self.rng = random.Random()
 
     # -- the one request helper: a fresh caiso-request-id, grouped by operation, timed exactly --
     def call(self, key: str, method: str = "GET", params: dict[str, Any] | None = None, body: Any = None,
-             intended: float | None = None) -> tuple[int, Any]:
+             intended: float | None = None, raw: bool = False, fine: tuple[str, ...] = ()) -> tuple[int, Any]:
+        """Send one request and record it; (status, the JSON answer, or its bytes with ``raw``).
+        ``fine``: error codes that are an ordinary answer here (DWL0006: nothing to download)."""
         path = PATHS[key] + ("?" + urlencode(params) if params else "")
         _pace()
         started = time.perf_counter()
@@ -109,7 +117,10 @@ class Participant(FastHttpUser):
         payload: Any = None
         with self.client.request(method, path, json=body, headers=headers, name=key, catch_response=True) as response:
             status = response.status_code or 0
-            if 200 <= status < 300:
+            if 200 <= status < 300 and raw:
+                response.success()
+                payload = response.content
+            elif 200 <= status < 300:
                 response.success()
                 ctype = (response.headers or {}).get("Content-Type", "") if status else ""
                 if "json" in ctype:
@@ -119,7 +130,11 @@ class Participant(FastHttpUser):
                         payload = None
             else:
                 error = _describe(status, response.content, getattr(response, "error", None))
-                response.failure(error)
+                if fine and any(code in error.split(" ")[-1].split(",") for code in fine):
+                    error = None
+                    response.success()
+                else:
+                    response.failure(error)
         ended = time.perf_counter()
         begin = intended if intended is not None else started
         RECORDING.add(key, int((ended - STATE["t0"]) // INTERVAL) if STATE["t0"] else 0, ended - begin, error)
@@ -143,11 +158,15 @@ class Participant(FastHttpUser):
         self.markets = known.get("auction", [])
         self.allocation = known.get("allocation", [])
         self.load_windows = known.get("load_windows", [])
+        self.posted = known.get("posted", [])
 
     def _read_markets(self) -> dict[str, Any]:
         """Open auction and allocation markets, and open forecast load windows (once per process)."""
         found: dict[str, Any] = {"auction": self._open_markets("market_status.getActiveAuctionMarkets"),
                                  "allocation": self._open_markets("market_status.getActiveAllocationMarkets")}
+        status, posted = self.call("market_status.getPostedAuctionMarkets", params={"participantName": self.sc})
+        found["posted"] = [m["name"] for m in posted if isinstance(m, dict) and isinstance(m.get("name"), str)] \
+            if status == 200 and isinstance(posted, list) else []
         status, windows = self.call("historical_forecasted_load.getOpenForecastLoadSubmissionWindowList",
                                     params={"participantName": self.sc})
         found["load_windows"] = [w for w in windows if isinstance(w, dict) and w.get("periods")] \
@@ -240,22 +259,71 @@ class Participant(FastHttpUser):
         return None
 
     def secondary_offer(self, intended: float | None = None) -> None:
-        source, sink = self.rng.choice(NODE_PAIRS)
-        offer = {"assetOwner": self.sc, "source": source, "sink": sink, "tou": "ON", "hedgeType": "OBL",
-                 "crrType": "AUC", "startDate": "2026-03-01T08:00:00Z", "endDate": "2026-04-01T07:00:00Z",
-                 "mw": round(self.rng.uniform(0.5, 5), 3), "price": round(self.rng.uniform(0.5, 20), 2),
-                 "contactInfo": {"name": f"{self.sc} desk", "phone": "916-555-0100", "email": "desk@example.com"}}
-        self.call("secondary_market.postPublicSmBuyOffers", "POST", params={"participantName": self.sc}, body=[offer],
-                  intended=intended)
+        """Half the time a private sell offer of a CRR this participant holds, to another
+        participant of the run (who answers it in ``offer_response``); otherwise, or with
+        nothing left to sell, a public buy offer."""
+        crr = self._crr_to_sell() if self.rng.random() < 0.5 else None
+        others = [p["sc"] for p in CONFIG["participants"] if p["sc"] != self.sc]
+        if crr is None or not others:
+            source, sink = self.rng.choice(NODE_PAIRS)
+            offer = {"assetOwner": self.sc, "source": source, "sink": sink, "tou": "ON", "hedgeType": "OBL",
+                     "crrType": "AUC", "startDate": "2026-03-01T08:00:00Z", "endDate": "2026-04-01T07:00:00Z",
+                     "mw": round(self.rng.uniform(0.5, 5), 3), "price": round(self.rng.uniform(0.5, 20), 2),
+                     "contactInfo": {"name": f"{self.sc} desk", "phone": "916-555-0100", "email": "desk@example.com"}}
+            self.call("secondary_market.postPublicSmBuyOffers", "POST", params={"participantName": self.sc},
+                      body=[offer], intended=intended)
+            return
+        mw = round(self.rng.uniform(0.1, 0.5), 3)
+        OFFERED[crr["CRRID"]] = OFFERED.get(crr["CRRID"], 0.0) + mw
+        offer = {"assetOwner": self.sc, "crrId": int(crr["CRRID"]), "source": crr["Source"], "sink": crr["Sink"],
+                 "tou": crr["TOU"], "hedgeType": crr["HedgeType"], "crrType": crr["CRRType"],
+                 "startDate": crr["StartDate"], "endDate": crr["EndDate"], "mw": mw,
+                 "price": round(self.rng.uniform(0.5, 5), 2), "targetMpName": self.rng.choice(others)}
+        self.call("secondary_market.postPrivateSmSellOffers", "POST", params={"participantName": self.sc},
+                  body=[offer], intended=intended)
+
+    def _crr_to_sell(self) -> dict[str, Any] | None:
+        """A CRR this participant holds with MW left to offer (its holdings read once per process
+        from its own existing-CRR download; what this process offered is counted against them)."""
+        if self.sc not in HOLDINGS:
+            HOLDINGS[self.sc] = []
+            for origin in ("AUCTION", "ALLOCATION"):
+                kind = f"PRIVATE_EXISTING_CRR_{origin}"
+                spec = DOWNLOADS[kind]
+                status, body = self.call("market_data.getPrivateGeneralData", params=spec.params(kind, "JSON", self.sc),
+                                         raw=True, fine=("DWL0006",))
+                if status == 200 and body:
+                    try:
+                        text = downloads.unpack(body, "JSON")[1]
+                    except DownloadError:
+                        continue
+                    HOLDINGS[self.sc] += [r for r in downloads.records(text, "JSON") if r.get("AssetOwner") == self.sc]
+        left = [c for c in HOLDINGS[self.sc] if OFFERED.get(c["CRRID"], 0.0) + 0.5 <= 0.8 * float(c["MW"])]
+        return self.rng.choice(left) if left else None
+
+    def offer_response(self, intended: float | None = None) -> None:
+        """Look for private offers aimed at this participant and buy from one (a sell offer)."""
+        status, pending = self.call("secondary_market.getMySmResponsesByStatus", params={
+            "participantName": self.sc, "responseStatusType": "PENDING_MP_RESPONSE"}, intended=intended)
+        sells = [o for o in pending or [] if isinstance(o, dict) and o.get("initiatingOfferType") == "SELL"
+                 and o.get("requestId") not in ANSWERED] if status == 200 and isinstance(pending, list) else []
+        if sells:
+            chosen = self.rng.choice(sells)
+            ANSWERED.add(chosen["requestId"])
+            self.call("secondary_market.postSmResponseToSellOffers", "POST", params={"participantName": self.sc},
+                      body=[{"requestId": chosen["requestId"]}])
 
     def download(self, intended: float | None = None) -> None:
-        if not self.markets:
-            return self.market_status(intended)
-        market = self.rng.choice(self.markets)["name"]
-        self.call("market_data.getPublicMarketData", params={
-            "marketName": market, "publicMarketDownloadType": "SOURCE_SINK", "fileFormat": "CSV",
-            "participantName": self.sc}, intended=intended)
-        return None
+        """A ZIP download a participant's tools fetch: a market's node list, the public existing
+        CRRs, and, once a market's results are posted, its own awards and the clearing prices."""
+        choices: list[tuple[str, str | None]] = [("PUBLIC_EXISTING_CRR", None)]
+        choices += [("SOURCE_SINK", m["name"]) for m in self.markets]
+        choices += [(kind, name) for name in self.posted for kind in ("PRIVATE_AUCTION_RESULT", "CLEARING_PRICE")]
+        kind, market = self.rng.choice(choices)
+        spec = DOWNLOADS[kind]
+        self.call(f"market_data.{spec.operation}", params=spec.params(kind, self.rng.choice(("CSV", "JSON")), self.sc,
+                                                                      market),
+                  intended=intended, raw=True, fine=("DWL0005", "DWL0006"))
 
     def messages(self, intended: float | None = None) -> None:
         self.call("messages.publicMessages", params={"fromDate": "2026-01-01T00:00:00Z", "toDate": "2027-01-01T00:00:00Z",
@@ -393,8 +461,9 @@ def _watch_slos(runner: Any) -> None:
 
 
 def _watch_users(runner: Any) -> None:
-    """Users running, per interval, seen where the shape runs (the master or the single process)."""
-    while True:
+    """Users running, per interval, seen where the shape runs (the master or the single process),
+    until the test stops (the web UI keeps the process up for a while after that)."""
+    while STATE.get("duration") is None:
         bucket = MERGED.buckets.setdefault(int(_elapsed() // INTERVAL), Tally())
         bucket.users = max(bucket.users, runner.user_count)
         gevent.sleep(min(1.0, INTERVAL / 2))

@@ -18,7 +18,7 @@ from typing import Any
 from harness.contract.yaml12 import load_yaml_file
 
 TASKS = ("app_status", "market_status", "market_info", "portfolio_submit", "nomination_submit", "load_submission",
-         "secondary_offer", "download", "messages")
+         "secondary_offer", "offer_response", "download", "messages")
 MODELS = ("closed", "arrival")
 
 

@@ -29,12 +29,15 @@ from harness.reports.model import CaseResult, CaseStatus, Finding, RunReport, Se
 
 # the operations the users call (locustfile keys): service -> operationIds
 CALLED = {
-    "market_status": ("getActiveAuctionMarkets", "getActiveAllocationMarkets", "getMarketStatus", "getMarketInfo"),
+    "market_status": ("getActiveAuctionMarkets", "getActiveAllocationMarkets", "getPostedAuctionMarkets",
+                      "getMarketStatus", "getMarketInfo"),
     "auction": ("portfolioCreation", "portfolioSubmission"),
     "nomination": ("portfolioCreation", "portfolioSubmission"),
     "historical_forecasted_load": ("getOpenForecastLoadSubmissionWindowList", "postLoadSubmission"),
-    "secondary_market": ("postPublicSmBuyOffers",),
-    "market_data": ("getPublicMarketData",),
+    "secondary_market": ("postPublicSmBuyOffers", "postPrivateSmSellOffers", "getMySmResponsesByStatus",
+                         "postSmResponseToSellOffers"),
+    "market_data": ("getPublicMarketData", "getPublicGeneralData", "getPublicAuctionResult", "getPrivateAuctionResult",
+                    "getPrivateGeneralData"),
     "messages": ("publicMessages",),
 }
 
