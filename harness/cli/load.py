@@ -71,23 +71,23 @@ def _progress() -> object:
         from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
         bar = Progress(TextColumn("load"), BarColumn(), TextColumn("{task.completed:.0f}/{task.total:.0f} s"),
-                       TimeElapsedColumn(), transient=True)
+                       TimeElapsedColumn(), TextColumn("{task.fields[figures]}"), transient=True)
         bar.start()
         state: dict[str, object] = {}
 
-        def update(elapsed: float, total: float) -> None:
+        def update(elapsed: float, total: float, figures: str = "") -> None:
             if "task" not in state:
-                state["task"] = bar.add_task("load", total=total)
-            bar.update(state["task"], completed=min(elapsed, total))  # type: ignore[arg-type]
+                state["task"] = bar.add_task("load", total=total, figures="")
+            bar.update(state["task"], completed=min(elapsed, total), figures=figures)  # type: ignore[arg-type]
 
         update.stop = bar.stop  # type: ignore[attr-defined]
         return update
     last = [0.0]
 
-    def plain(elapsed: float, total: float) -> None:
+    def plain(elapsed: float, total: float, figures: str = "") -> None:
         if elapsed - last[0] >= 10:
             last[0] = elapsed
-            click.echo(f"load: {elapsed:.0f} of {total:.0f} s", err=True)
+            click.echo(f"load: {elapsed:.0f} of {total:.0f} s{'; ' + figures if figures else ''}", err=True)
 
     return plain
 
