@@ -102,3 +102,38 @@ def check(cfg: CrrsimConfig, against: Path | None) -> None:
                 click.echo(f"differs: {line}")
             raise CheckFailed(f"{len(differences)} interface difference(s) between {sides.a} and {sides.b}")
     click.echo(f"ok: {len(cat.services)} contract files in {cat.directory} are valid OpenAPI 3.0")
+
+
+@command.command("lint")
+@click.argument("paths", nargs=-1, type=click.Path(exists=True, path_type=Path))
+@config_options("specs")
+@click.option("--json", "json_out", type=click.Path(dir_okay=False, path_type=Path), help="Write a JSON report.")
+@click.option("--junit", type=click.Path(dir_okay=False, path_type=Path), help="Write a JUnit XML report.")
+@click.option("--html", type=click.Path(dir_okay=False, path_type=Path), help="Write an HTML report.")
+def lint(cfg: CrrsimConfig, paths: tuple[Path, ...], json_out: Path | None, junit: Path | None,
+         html: Path | None) -> None:
+    """Lint contract files (folders or files; default: the contract in use) for what silently
+    breaks tools or clients: exit 1 on errors, warnings are reported only."""
+    from harness.reports.handlers import write_html, write_json, write_junit
+    from harness.specs.lint import lint_paths, lint_report
+
+    targets = list(paths) or [cfg.specs or default_specs_dir()]
+    result = lint_paths(targets)
+    if not result.files:
+        raise click.UsageError(f"no YAML contract files in {', '.join(str(t) for t in targets)}")
+    for file in result.files:
+        found = [f for f in result.findings if f.file == file]
+        click.echo(f"{file}: {'clean' if not found else f'{len(found)} finding(s)'}")
+        for f in found:
+            click.echo(f"  {f.severity:<7} {f.rule:<28} {f.where}\n          {f.message}")
+    for note in result.notes:
+        click.echo(f"note: {note}")
+    report = lint_report(result, ", ".join(str(t) for t in targets))
+    for path, writer in ((json_out, write_json), (junit, write_junit), (html, write_html)):
+        if path is not None:
+            writer(report, path)
+            click.echo(f"Wrote {path}", err=True)
+    errors, warnings = len(result.errors), len(result.findings) - len(result.errors)
+    click.echo(f"{len(result.files)} file(s): {errors} error(s), {warnings} warning(s)")
+    if errors:
+        raise CheckFailed(f"{errors} lint error(s) in the contract files")
