@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import socket
 import sqlite3
 import ssl
@@ -179,3 +180,40 @@ def test_oversized_head_gets_a_crr_error_body_and_no_traceback(dev_pki: Any, own
     assert f"exceed {MAX_HEAD} bytes" in body["errorList"][0]["errorDescription"]
     log = own_sandbox.output() if hasattr(own_sandbox, "output") else ""
     assert "Traceback" not in log and "ERROR" not in log
+
+
+@pytest.mark.parametrize("method", ["QUERY", "PUT", "GET"])
+def test_a_body_refused_before_it_was_read_does_not_poison_the_next_request(
+        dev_pki: Any, own_sandbox: Any, method: str) -> None:
+    """An upload sent with a method its path does not take is refused (405) before its body is
+    read. When the body reaches the server only after that (a slow network, a loaded client),
+    the next request on the same keep-alive connection must still be answered as itself: it
+    once came back as 'the request line and headers exceed 8192 bytes' (the late body had been
+    counted as the next request's head)."""
+    import time
+
+    body = json.dumps({"portfolioName": "p", "marketName": "AUC_MN_2026_M03", "participantName": "ECAL",
+                       "newBids": [{"source": "TH_NP15_GEN-APND", "sink": "DLAP_PGAE-APND"}] * 300}).encode()
+    head = (f"{method} /crr/auction/v1.0/portfolioCreation HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+            f"caiso-request-id: 3f1c6f9e-8d1b-4b7a-9c1e-2a6f0f1e9d3c\r\nContent-Type: application/json\r\n"
+            f"Content-Length: {len(body)}\r\n\r\n").encode()
+    follow = (b"GET /crr/status HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n"
+              b"caiso-request-id: 9a1c6f9e-8d1b-4b7a-9c1e-2a6f0f1e9d3c\r\n\r\n")
+    files = dev_pki.identities["ecal"]
+    ctx = ssl.create_default_context(cafile=str(dev_pki.ca_cert))
+    ctx.load_cert_chain(str(files.cert), str(files.key))
+    with socket.create_connection(("127.0.0.1", own_sandbox.port), timeout=10) as raw, \
+            ctx.wrap_socket(raw, server_hostname="127.0.0.1") as tls:
+        tls.sendall(head)
+        time.sleep(0.3)  # the server refuses on the head alone; the body is still on its way
+        tls.sendall(body)
+        tls.sendall(follow)
+        chunks = []
+        try:
+            while data := tls.recv(65536):  # until the server closes (Connection: close, or a refusal)
+                chunks.append(data)
+        except (ConnectionResetError, ssl.SSLError, TimeoutError):
+            pass
+    answers = b"".join(chunks)
+    statuses = re.findall(rb"HTTP/1\.1 (\d{3}) ", answers)
+    assert statuses == [b"405", b"200"], answers[:600]

@@ -155,7 +155,7 @@ class Sandbox:
                 response.force_close()
             return response
         finally:
-            guard.request_done()
+            await guard.finish(request)
 
     async def _dispatch(self, request: web.Request) -> web.StreamResponse:
         route: Route | None = None

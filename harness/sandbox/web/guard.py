@@ -20,6 +20,7 @@ handler tells the guard when a request starts and ends (``GUARDS[request.protoco
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -88,6 +89,16 @@ class ConnectionGuard(asyncio.Protocol):
         """Headers are parsed and the handler runs: its own work is not bounded here."""
         self._in_request = True
         self._disarm()
+
+    async def finish(self, request: web.Request) -> None:
+        """End the request bracket. A request refused before its body was read (405, 404, a bad
+        request id) still sends that body on a keep-alive connection: it is read here first, or
+        its bytes would arrive after ``request_done`` and be counted as the next request's head
+        (a 15 KB upload refused with 405 then came back as "head over 8192 bytes")."""
+        if request.body_exists and not request.content.is_eof() and not self.body_timed_out:
+            with contextlib.suppress(CRRError, web.HTTPException, ConnectionError):
+                await self.read_body(request)  # bounded by read_timeout and aiohttp's client_max_size
+        self.request_done()
 
     def request_done(self) -> None:
         """Wait for the next request head (idle keep-alive until its first byte); after a body
@@ -196,7 +207,7 @@ async def in_request(request: web.Request,
             response.force_close()
         return response
     finally:
-        guard.request_done()
+        await guard.finish(request)
 
 
 async def read_body(request: web.Request) -> bytes:
