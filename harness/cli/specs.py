@@ -137,3 +137,86 @@ def lint(cfg: CrrsimConfig, paths: tuple[Path, ...], json_out: Path | None, juni
     click.echo(f"{len(result.files)} file(s): {errors} error(s), {warnings} warning(s)")
     if errors:
         raise CheckFailed(f"{errors} lint error(s) in the contract files")
+
+
+@command.command("diff")
+@click.argument("old", type=click.Path(exists=True, path_type=Path))
+@click.argument("new", type=click.Path(exists=True, path_type=Path))
+@click.option("--json", "json_out", type=click.Path(dir_okay=False, path_type=Path), help="Write a JSON report.")
+@click.option("--junit", type=click.Path(dir_okay=False, path_type=Path), help="Write a JUnit XML report.")
+@click.option("--html", type=click.Path(dir_okay=False, path_type=Path), help="Write an HTML report.")
+@click.option("--markdown", type=click.Path(dir_okay=False, path_type=Path), help="Write the changes as Markdown.")
+def diff(old: Path, new: Path, json_out: Path | None, junit: Path | None, html: Path | None,
+         markdown: Path | None) -> None:
+    """Every change between two versions of a contract file (or two folders): breaking,
+    compatible or documentation, the bump the changes require against the bump carried, and
+    what a participant must do. Exit 1 on breaking changes or an understated bump."""
+    from harness.reports.handlers import write_html, write_json, write_junit
+    from harness.specs.diff import diff_markdown, diff_paths, diff_report
+
+    if old.is_dir() != new.is_dir():
+        raise click.UsageError("give two files or two folders")
+    results = diff_paths(old, new)
+    if not results:
+        raise click.UsageError(f"no contract files in {old} and {new}")
+    actions = []
+    for service, result in results.items():
+        click.echo(f"{service}: {result.old_version or '(none)'} -> {result.new_version or '(none)'}: "
+                   f"{len(result.of('breaking'))} breaking, {len(result.of('compatible'))} compatible, "
+                   f"{len(result.of('documentation'))} documentation")
+        for change in result.changes:
+            click.echo(f"  {change.kind:<13} [{change.rule}] {change.where}: {change.text}")
+        verdict = "understates the change" if result.understated else "is honest"
+        click.echo(f"  bump: the file carries {result.carried}, the changes require {result.required}: it {verdict}")
+        actions += [f"{service}: {c.action}" for c in result.of("breaking") if c.action]
+    if actions:
+        click.echo("\nParticipant action list:")
+        for line in actions:
+            click.echo(f"  - {line}")
+    report = diff_report(results, f"{old} -> {new}")
+    for path, writer in ((json_out, write_json), (junit, write_junit), (html, write_html)):
+        if path is not None:
+            writer(report, path)
+            click.echo(f"Wrote {path}", err=True)
+    if markdown is not None:
+        markdown.write_text(diff_markdown(results), encoding="utf-8")
+        click.echo(f"Wrote {markdown}", err=True)
+    if not report.ok:
+        raise CheckFailed("breaking changes" + (" in a version bump that understates them"
+                                                if report.verdict == "UNDERSTATED" else ""))
+
+
+@command.command("history")
+@click.argument("paths", nargs=-1, type=click.Path(exists=True, path_type=Path))
+@config_options("specs")
+@click.option("--json", "json_out", type=click.Path(dir_okay=False, path_type=Path), help="Write a JSON report.")
+@click.option("--junit", type=click.Path(dir_okay=False, path_type=Path), help="Write a JUnit XML report.")
+@click.option("--html", type=click.Path(dir_okay=False, path_type=Path), help="Write an HTML report.")
+def history(cfg: CrrsimConfig, paths: tuple[Path, ...], json_out: Path | None, junit: Path | None,
+            html: Path | None) -> None:
+    """Each file's change-log table, every entry classified (breaking, compatible, documentation,
+    with its rule), every version's bump audited: exit 1 when a version understates its change."""
+    from harness.reports.handlers import write_html, write_json, write_junit
+    from harness.specs.history import audit_paths, history_report
+
+    targets = list(paths) or [cfg.specs or default_specs_dir()]
+    audits = audit_paths(targets)
+    if not audits:
+        raise click.UsageError(f"no YAML contract files in {', '.join(str(t) for t in targets)}")
+    for service, versions in audits.items():
+        click.echo(f"{service}")
+        click.echo(f"  {'VERSION':<8} {'DATE':<10}  {'CARRIES':<7} {'NEEDS':<7} {'B':>2} {'C':>2} {'D':>2}  VERDICT")
+        for v in versions:
+            kinds = [e.kind for e in v.entries]
+            verdict = "understated" if v.understated else ""
+            click.echo(f"  {v.version:<8} {v.date:<10}  {v.carried:<7} {v.required:<7} {kinds.count('breaking'):>2} "
+                       f"{kinds.count('compatible'):>2} {kinds.count('documentation'):>2}  {verdict}")
+    report = history_report(audits, ", ".join(str(t) for t in targets))
+    for key, value in report.sections[0].facts.items():
+        click.echo(f"{key}: {value}")
+    for path, writer in ((json_out, write_json), (junit, write_junit), (html, write_html)):
+        if path is not None:
+            writer(report, path)
+            click.echo(f"Wrote {path}", err=True)
+    if not report.ok:
+        raise CheckFailed("published versions understate their change (see above)")
