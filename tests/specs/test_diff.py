@@ -179,3 +179,24 @@ def test_the_cli_diffs_two_files_with_an_action_list_and_exit_code(tmp_path: Pat
     data = json.loads((tmp_path / "d.json").read_text())
     assert data["verdict"] == "UNDERSTATED"
     assert "effectiveDate" in (tmp_path / "d.md").read_text()
+
+
+def test_two_folders_are_diffed_service_by_service(tmp_path: Path) -> None:
+    """A folder pair (all ten services): only the service that changed reports changes."""
+    old_dir, new_dir = tmp_path / "old", tmp_path / "new"
+    for folder in (old_dir, new_dir):
+        folder.mkdir()
+        for spec in SPECS.glob("caiso_crr_*.yaml"):
+            (folder / spec.name).write_bytes(spec.read_bytes())
+    changed = next(new_dir.glob("caiso_crr_market_data_*.yaml"))
+    doc = load_yaml(changed.read_text())
+    doc["components"]["parameters"]["PublicMarketDownloadType"]["schema"]["enum"].remove("SET_ASIDE")
+    changed.write_text(yaml.safe_dump(doc))
+    run = subprocess.run([sys.executable, "-m", "harness", "specs", "diff", "old", "new", "--json", "d.json"],
+                         capture_output=True, text=True, cwd=tmp_path, timeout=60)
+    assert run.returncode == 1, run.stdout + run.stderr  # a request value removed: breaking
+    lines = [line for line in run.stdout.splitlines() if not line.startswith(" ") and ": " in line]
+    assert len(lines) == 10 and all(" 0 breaking, 0 compatible" in line for line in lines
+                                    if not line.startswith("market_data")), lines
+    assert "market_data: 1.2.0 -> 1.2.0: 1 breaking" in run.stdout
+    assert "stop sending SET_ASIDE" in run.stdout
