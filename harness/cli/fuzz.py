@@ -17,7 +17,14 @@ from pathlib import Path
 import click
 
 from harness.cli.embedded import embedded_sandbox
-from harness.cli.options import CannotRun, config_options, pfx_password, require_files
+from harness.cli.options import (
+    CannotRun,
+    config_options,
+    pfx_password,
+    report_options,
+    require_files,
+    write_reports,
+)
 from harness.config import CrrsimConfig
 from harness.contract import SERVICE_NAMES
 from harness.exitcodes import ExitCode
@@ -130,9 +137,7 @@ def _replay(cfg: CrrsimConfig, ident: str) -> None:
               help="Send every generated read to a fresh sandbox too and list where the answers differ.")
 @click.option("--replay", "replay_id", default=None, metavar="ID",
               help="Send a recorded failure again (its support bundle in <reports_dir>/fuzz/failures) and exit.")
-@click.option("--json", "json_out", type=click.Path(dir_okay=False, path_type=Path), help="Write a JSON report.")
-@click.option("--junit", type=click.Path(dir_okay=False, path_type=Path), help="Write a JUnit XML report.")
-@click.option("--html", type=click.Path(dir_okay=False, path_type=Path), help="Write an HTML report.")
+@report_options
 def command(cfg: CrrsimConfig, services: tuple[str, ...], operations: tuple[str, ...], mode: str, phases: str,
             max_examples: int, seed: int | None, workers: int, allow_writes: bool, rate: float | None,
             max_requests: int | None, stop_on_5xx: bool | None, continue_on_failure: bool, compare_with: str | None, replay_id: str | None,
@@ -152,7 +157,7 @@ def command(cfg: CrrsimConfig, services: tuple[str, ...], operations: tuple[str,
         password=pfx_password(cfg, required=True) if cfg.pfx else None,
     )
     from harness.fuzz.runner import run_fuzz
-    from harness.reports.handlers import render_text, write_html, write_json, write_junit
+    from harness.reports.handlers import render_text
 
     if compare_with and settings.target_kind == "sandbox":
         raise click.UsageError("--compare-with sandbox compares another target with the sandbox: give --env or --url")
@@ -173,11 +178,5 @@ def command(cfg: CrrsimConfig, services: tuple[str, ...], operations: tuple[str,
         raise CannotRun(str(exc)) from None
     color = sys.stdout.isatty() and "NO_COLOR" not in os.environ
     click.echo(render_text(outcome.report, color=color), nl=False)
-    for path, writer in ((json_out, write_json), (junit, write_junit), (html, write_html)):
-        if path is not None:
-            try:
-                writer(outcome.report, path)
-            except OSError as exc:
-                raise CannotRun(f"Cannot write {path}: {exc.strerror or exc}") from None
-            click.echo(f"Wrote {path}", err=True)
+    write_reports(outcome.report, json_out, junit, html)
     sys.exit(ExitCode.OK if outcome.ok else ExitCode.PROBLEM)

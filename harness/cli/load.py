@@ -18,7 +18,7 @@ from pathlib import Path
 import click
 
 from harness.cli.embedded import embedded_sandbox
-from harness.cli.options import CannotRun, config_options, require_files
+from harness.cli.options import CannotRun, config_options, report_options, require_files, write_reports
 from harness.config import CrrsimConfig
 from harness.exitcodes import ExitCode
 from harness.load.settings import RATE_CEILING, SHARED_RATE, LoadParticipant, LoadSettings, ParticipantsError
@@ -122,9 +122,7 @@ def _progress() -> object:
               help=f"Request rate cap off the sandbox (default {SHARED_RATE:g}/s, at most {RATE_CEILING:g}/s).")
 @click.option("--raw-latencies", type=click.Path(file_okay=False, path_type=Path), default=None, hidden=True,
               help="Also keep every raw latency in this folder (to check the histograms against).")
-@click.option("--json", "json_out", type=click.Path(dir_okay=False, path_type=Path), help="Write a JSON report.")
-@click.option("--junit", type=click.Path(dir_okay=False, path_type=Path), help="Write a JUnit XML report (one case per SLO).")
-@click.option("--html", type=click.Path(dir_okay=False, path_type=Path), help="Write an HTML report.")
+@report_options
 def command(cfg: CrrsimConfig, participants_file: Path | None, profile: str, users: int | None,
             spawn_rate: float | None, arrival_rate: float | None, run_time: str | None, slo: Path | None,
             abort_on_fail: bool, processes: int, master: bool, expect_workers: int, worker: bool, master_host: str | None, ui: bool,
@@ -169,7 +167,7 @@ def command(cfg: CrrsimConfig, participants_file: Path | None, profile: str, use
         raise click.UsageError(str(exc)) from None
     from harness.load.integrity import check_integrity
     from harness.load.runner import LoadRunError, run_load, run_worker
-    from harness.reports.handlers import render_text, write_html, write_json, write_junit
+    from harness.reports.handlers import render_text
 
     run_dir = cfg.reports_dir / "load" / time.strftime("%Y%m%dT%H%M%S")
     if worker:
@@ -204,15 +202,8 @@ def command(cfg: CrrsimConfig, participants_file: Path | None, profile: str, use
     for key, value in outcome.report.sections[0].facts.items():
         if key not in ("target", "profile"):
             click.echo(f"  {key}: {value}")
-    outputs = [(run_dir / "load.json", write_json), (run_dir / "load.xml", write_junit),
-               (run_dir / "load.html", write_html)]
-    outputs += [(path, writer) for path, writer in ((json_out, write_json), (junit, write_junit), (html, write_html))
-                if path is not None]
-    for path, writer in outputs:
-        try:
-            writer(outcome.report, path)
-        except OSError as exc:
-            raise CannotRun(f"Cannot write {path}: {exc.strerror or exc}") from None
+    write_reports(outcome.report, run_dir / "load.json", run_dir / "load.xml", run_dir / "load.html", quiet=True)
+    write_reports(outcome.report, json_out, junit, html)
     click.echo(f"Reports in {run_dir} (locust's own: locust.html, locust_stats.csv)", err=True)
     if outcome.integrity:
         sys.exit(ExitCode.PROBLEM)

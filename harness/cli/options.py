@@ -161,3 +161,28 @@ def pfx_password(cfg: CrrsimConfig, *, required: bool) -> str | None:
             raise click.UsageError(f"Set CRRSIM_PFX_PASSWORD to the password of {cfg.pfx.name} (no terminal to ask).")
         return None
     return click.prompt(f"Password for {cfg.pfx.name}", hide_input=True, show_default=False)
+
+
+def report_options(command: F) -> F:
+    """--json/--junit/--html: the one report model written by its handlers (every runner)."""
+    for decl, help_text in (("--html", "Write an HTML report."), ("--junit", "Write a JUnit XML report."),
+                            ("--json", "Write a JSON report.")):
+        dest = "json_out" if decl == "--json" else decl[2:]
+        command = click.option(decl, dest, type=click.Path(dir_okay=False, path_type=Path), help=help_text)(command)
+    return command
+
+
+def write_reports(report: Any, json_out: Path | None = None, junit: Path | None = None, html: Path | None = None,
+                  *, quiet: bool = False) -> None:
+    """Write ``report`` with each handler asked for; a path that cannot be written is exit 3."""
+    from harness.reports.handlers import write_html, write_json, write_junit
+
+    for path, writer in ((json_out, write_json), (junit, write_junit), (html, write_html)):
+        if path is None:
+            continue
+        try:
+            writer(report, path)
+        except OSError as exc:
+            raise CannotRun(f"Cannot write {path}: {exc.strerror or exc}") from None
+        if not quiet:
+            click.echo(f"Wrote {path}", err=True)

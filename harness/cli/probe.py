@@ -15,11 +15,17 @@ from pathlib import Path
 
 import click
 
-from harness.cli.options import CannotRun, config_options, flag_given, pfx_password
+from harness.cli.options import (
+    config_options,
+    flag_given,
+    pfx_password,
+    report_options,
+    write_reports,
+)
 from harness.config import ConfigError, CrrsimConfig
 from harness.contract import ContractError
 from harness.probe import ProbeSettings, run_probe
-from harness.reports.handlers import render_text, write_html, write_json, write_junit
+from harness.reports.handlers import render_text
 
 SC_ID = re.compile(r"^[A-Za-z0-9._-]{1,10}$")  # the contract's participantName pattern and length
 
@@ -59,11 +65,7 @@ def settings_from(cfg: CrrsimConfig, participant: str) -> ProbeSettings:
     "timeout": "Bound for the whole probe in seconds.",
     "specs": "Contract folder to probe by.",
 })
-@click.option(
-    "--json", "json_out", type=click.Path(dir_okay=False, path_type=Path), help="Write a JSON report."
-)
-@click.option("--junit", type=click.Path(dir_okay=False, path_type=Path), help="Write a JUnit XML report.")
-@click.option("--html", type=click.Path(dir_okay=False, path_type=Path), help="Write an HTML report.")
+@report_options
 def command(cfg: CrrsimConfig, json_out: Path | None, junit: Path | None, html: Path | None) -> None:
     """Check certificate, network, TLS and every CRR service for one participant.
 
@@ -86,11 +88,5 @@ def command(cfg: CrrsimConfig, json_out: Path | None, junit: Path | None, html: 
     report = result.to_report()
     color = sys.stdout.isatty() and "NO_COLOR" not in os.environ
     click.echo(render_text(report, color=color), nl=False)
-    for path, writer in ((json_out, write_json), (junit, write_junit), (html, write_html)):
-        if path is not None:
-            try:
-                writer(report, path)
-            except OSError as exc:
-                raise CannotRun(f"Cannot write {path}: {exc.strerror or exc}") from None
-            click.echo(f"Wrote {path}", err=True)
+    write_reports(report, json_out, junit, html)
     sys.exit(result.exit_code)

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import click
 
-from harness.cli.options import CheckFailed, config_options, require_files
+from harness.cli.options import CheckFailed, config_options, report_options, require_files, write_reports
 from harness.config import CrrsimConfig
 from harness.contract import SERVICE_NAMES, Catalogue, ContractError, load_catalogue
 from harness.contract.catalogue import default_specs_dir
@@ -107,14 +107,11 @@ def check(cfg: CrrsimConfig, against: Path | None) -> None:
 @command.command("lint")
 @click.argument("paths", nargs=-1, type=click.Path(exists=True, path_type=Path))
 @config_options("specs")
-@click.option("--json", "json_out", type=click.Path(dir_okay=False, path_type=Path), help="Write a JSON report.")
-@click.option("--junit", type=click.Path(dir_okay=False, path_type=Path), help="Write a JUnit XML report.")
-@click.option("--html", type=click.Path(dir_okay=False, path_type=Path), help="Write an HTML report.")
+@report_options
 def lint(cfg: CrrsimConfig, paths: tuple[Path, ...], json_out: Path | None, junit: Path | None,
          html: Path | None) -> None:
     """Lint contract files (folders or files; default: the contract in use) for what silently
     breaks tools or clients: exit 1 on errors, warnings are reported only."""
-    from harness.reports.handlers import write_html, write_json, write_junit
     from harness.specs.lint import lint_paths, lint_report
 
     targets = list(paths) or [cfg.specs or default_specs_dir()]
@@ -129,10 +126,7 @@ def lint(cfg: CrrsimConfig, paths: tuple[Path, ...], json_out: Path | None, juni
     for note in result.notes:
         click.echo(f"note: {note}")
     report = lint_report(result, ", ".join(str(t) for t in targets))
-    for path, writer in ((json_out, write_json), (junit, write_junit), (html, write_html)):
-        if path is not None:
-            writer(report, path)
-            click.echo(f"Wrote {path}", err=True)
+    write_reports(report, json_out, junit, html)
     errors, warnings = len(result.errors), len(result.findings) - len(result.errors)
     click.echo(f"{len(result.files)} file(s): {errors} error(s), {warnings} warning(s)")
     if errors:
@@ -142,16 +136,13 @@ def lint(cfg: CrrsimConfig, paths: tuple[Path, ...], json_out: Path | None, juni
 @command.command("diff")
 @click.argument("old", type=click.Path(exists=True, path_type=Path))
 @click.argument("new", type=click.Path(exists=True, path_type=Path))
-@click.option("--json", "json_out", type=click.Path(dir_okay=False, path_type=Path), help="Write a JSON report.")
-@click.option("--junit", type=click.Path(dir_okay=False, path_type=Path), help="Write a JUnit XML report.")
-@click.option("--html", type=click.Path(dir_okay=False, path_type=Path), help="Write an HTML report.")
+@report_options
 @click.option("--markdown", type=click.Path(dir_okay=False, path_type=Path), help="Write the changes as Markdown.")
 def diff(old: Path, new: Path, json_out: Path | None, junit: Path | None, html: Path | None,
          markdown: Path | None) -> None:
     """Every change between two versions of a contract file (or two folders): breaking,
     compatible or documentation, the bump the changes require against the bump carried, and
     what a participant must do. Exit 1 on breaking changes or an understated bump."""
-    from harness.reports.handlers import write_html, write_json, write_junit
     from harness.specs.diff import diff_markdown, diff_paths, diff_report
 
     if old.is_dir() != new.is_dir():
@@ -174,10 +165,7 @@ def diff(old: Path, new: Path, json_out: Path | None, junit: Path | None, html: 
         for line in actions:
             click.echo(f"  - {line}")
     report = diff_report(results, f"{old} -> {new}")
-    for path, writer in ((json_out, write_json), (junit, write_junit), (html, write_html)):
-        if path is not None:
-            writer(report, path)
-            click.echo(f"Wrote {path}", err=True)
+    write_reports(report, json_out, junit, html)
     if markdown is not None:
         markdown.write_text(diff_markdown(results), encoding="utf-8")
         click.echo(f"Wrote {markdown}", err=True)
@@ -189,14 +177,11 @@ def diff(old: Path, new: Path, json_out: Path | None, junit: Path | None, html: 
 @command.command("history")
 @click.argument("paths", nargs=-1, type=click.Path(exists=True, path_type=Path))
 @config_options("specs")
-@click.option("--json", "json_out", type=click.Path(dir_okay=False, path_type=Path), help="Write a JSON report.")
-@click.option("--junit", type=click.Path(dir_okay=False, path_type=Path), help="Write a JUnit XML report.")
-@click.option("--html", type=click.Path(dir_okay=False, path_type=Path), help="Write an HTML report.")
+@report_options
 def history(cfg: CrrsimConfig, paths: tuple[Path, ...], json_out: Path | None, junit: Path | None,
             html: Path | None) -> None:
     """Each file's change-log table, every entry classified (breaking, compatible, documentation,
     with its rule), every version's bump audited: exit 1 when a version understates its change."""
-    from harness.reports.handlers import write_html, write_json, write_junit
     from harness.specs.history import audit_paths, history_report
 
     targets = list(paths) or [cfg.specs or default_specs_dir()]
@@ -214,9 +199,6 @@ def history(cfg: CrrsimConfig, paths: tuple[Path, ...], json_out: Path | None, j
     report = history_report(audits, ", ".join(str(t) for t in targets))
     for key, value in report.sections[0].facts.items():
         click.echo(f"{key}: {value}")
-    for path, writer in ((json_out, write_json), (junit, write_junit), (html, write_html)):
-        if path is not None:
-            writer(report, path)
-            click.echo(f"Wrote {path}", err=True)
+    write_reports(report, json_out, junit, html)
     if not report.ok:
         raise CheckFailed("published versions understate their change (see above)")
