@@ -322,8 +322,24 @@ def _service_major(spec: dict[str, Any]) -> set[str]:
     return {m.group(1) for path in (spec.get("paths") or {}) for m in [_SERVICE_VERSION.search(path)] if m}
 
 
+def _is_file_schema(doc: dict[str, Any]) -> bool:
+    """A draft-07 JSON Schema of a download file (CRRSourceSink_v1...), not an OpenAPI document."""
+    return "openapi" not in doc and ("$schema" in doc or "definitions" in doc)
+
+
 def diff_documents(old: dict[str, Any], new: dict[str, Any]) -> DiffResult:
+    """OpenAPI documents, or two versions of a download file's JSON Schema: a file participants
+    read, so it is compared as a response (a new enum value breaks a strict reader)."""
     differ = _Differ(old, new)
+    if _is_file_schema(old) and _is_file_schema(new):
+        differ.schema(resolve_refs(old, old), resolve_refs(new, new), "/", "response", str(new.get("title") or "file"))
+        if not differ.changes and _strip_docs(old) == _strip_docs(new) and old != new:
+            differ.add("documentation", "documentation changed", "/", "descriptions, titles or examples changed")
+        versions = [m.group(1) if (m := re.search(r"_v(\d+)", str(d.get("$id", "")))) else "" for d in (old, new)]
+        result = DiffResult(versions[0], versions[1], differ.changes)
+        result.required = ("MINOR" if result.of("breaking") or result.of("compatible")
+                           else "MINI" if result.changes else "NONE")
+        return result
     differ.operations()
     differ.renamed_schemas()
     differ.documentation()

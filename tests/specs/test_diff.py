@@ -200,3 +200,25 @@ def test_two_folders_are_diffed_service_by_service(tmp_path: Path) -> None:
                                     if not line.startswith("market_data")), lines
     assert "market_data: 1.2.0 -> 1.2.0: 1 breaking" in run.stdout
     assert "stop sending SET_ASIDE" in run.stdout
+
+
+def _file_schema(name: str) -> dict[str, Any]:
+    return json.loads((SPECS.parent / "schemas" / f"{name}_v1.draft-07.schema.json").read_text())
+
+
+def test_the_decks_json_schema_updates_are_classified_as_a_reader_sees_them() -> None:
+    """Download files are read by participants: CONTRACT added to the node types breaks a strict
+    reader; fields changed from required to optional may now be missing from a record."""
+    new = _file_schema("CRRSourceSink")
+    old = copy.deepcopy(new)
+    old["definitions"]["NodeType"]["enum"].remove("CONTRACT")
+    found = {(c.kind, c.rule): c for c in diff_documents(old, new).changes}
+    assert ("breaking", "response enum value added") in found, found
+    assert "CONTRACT" in found[("breaking", "response enum value added")].action
+    new = _file_schema("CRRInterface")
+    old = copy.deepcopy(new)
+    old["definitions"]["Record"]["required"] += ["OperatingPositiveLimit", "OperatingNegativeLimit"]
+    changes = diff_documents(old, new).changes
+    assert sorted((c.kind, c.rule, c.where.rsplit("/", 1)[-1]) for c in changes) == [
+        ("breaking", "response field made optional", "OperatingNegativeLimit"),
+        ("breaking", "response field made optional", "OperatingPositiveLimit")]
