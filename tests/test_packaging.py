@@ -98,3 +98,12 @@ def test_a_teams_own_features_still_run_with_the_installed_steps(installed: Path
                         str(folder), "--", "-q")
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-2000:]
     assert "1 passed" in run.stdout
+
+
+def test_load_runs_from_any_folder(installed: Path, tmp_path: Path, dev_pki) -> None:
+    """The wheel carries the locustfile, the profiles and the default SLOs (harness/_plan/load)."""
+    (tmp_path / "loose.yaml").write_text("slos:\n  - {name: anything, operation: '*', error_rate: 0.5}\n")
+    run = run_installed(installed, tmp_path, "load", "--pki", str(dev_pki.directory), "--profile", "window-close",
+                        "--arrival-rate", "5", "--users", "5", "--run-time", "4s", "--slo", "loose.yaml")
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-2000:]
+    assert list(tmp_path.glob("reports/load/*/results.json")) and list(tmp_path.glob("reports/load/*/locust.html"))
