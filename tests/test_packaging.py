@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import site
 import subprocess
 import sys
@@ -32,8 +33,18 @@ def test_the_package_list_matches_the_harness_tree() -> None:
 @pytest.fixture(scope="module")
 def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
     wheels = tmp_path_factory.mktemp("wheel")
+    # built from a copy: setuptools builds in-tree (build/, *.egg-info), so two test workers building
+    # from the checkout at once collide, and the checkout would collect build/ leftovers
+    source = tmp_path_factory.mktemp("source") / "crrsim"
+    top_level = {".git", ".venv", "build", "reports", "certs", "bench", "crrsim.egg-info", ".hypothesis"}
+
+    def generated(folder: str, names: list[str]) -> set[str]:
+        skip = {n for n in names if n.endswith("_cache") or n == "__pycache__"}
+        return skip | (top_level & set(names) if Path(folder) == ROOT else set())
+
+    shutil.copytree(ROOT, source, ignore=generated)
     built = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q",
-                            "-w", str(wheels), str(ROOT)], capture_output=True, text=True, timeout=600)
+                            "-w", str(wheels), str(source)], capture_output=True, text=True, timeout=600)
     assert built.returncode == 0, built.stderr[-3000:]
     env_dir = tmp_path_factory.mktemp("venv")
     venv.create(env_dir, with_pip=False)

@@ -9,7 +9,9 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-PLAN_WEDNESDAY = "2026-02-04T18:00:00Z"  # 10:00 Pacific, plan week 1: every monthly window OPEN
+from harness.client.control import PLAN_WEDNESDAY
+
+__all__ = ["PLAN_WEDNESDAY", "embedded_sandbox", "start_with_plan"]
 
 
 def start_with_plan(pki: Any, db: Path, specs: Path | None = None, **launch: Any) -> Any:
@@ -24,9 +26,7 @@ def start_with_plan(pki: Any, db: Path, specs: Path | None = None, **launch: Any
         operator = pki.identities["operator"]
         with CRRClient(running.url, identity=ClientIdentity.from_pem(operator.cert, operator.key),
                        ca=pki.ca_cert) as client:
-            plane = ControlPlane(client)
-            plane.reset()
-            plane.set_clock(PLAN_WEDNESDAY)
+            ControlPlane(client).fresh_plan_week()
     except BaseException:
         running.stop()
         raise

@@ -17,6 +17,7 @@ import click
 from harness.cli.options import CannotRun, config_options, pfx_password, require_files
 from harness.config import CrrsimConfig
 from harness.marketsim import MarketSimSettings, run_marketsim
+from harness.marketsim.job import PARTS
 
 
 @click.command("marketsim")
@@ -31,18 +32,26 @@ from harness.marketsim import MarketSimSettings, run_marketsim
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Folder for marketsim.html/.json/.xml and the scenario results "
                    "[default: <reports_dir>/marketsim].")
-@click.option("--no-scenarios", is_flag=True, help="Only the connectivity phase.")
+@click.option("--no-scenarios", is_flag=True, help="Leave out the structured plan (same as --skip scenarios).")
+@click.option("--skip", default="", metavar="PARTS", help="Leave out parts: scenarios, fuzz, load (comma-separated).")
+@click.option("--only", default="", metavar="PARTS", help="Run only these parts (the probe always runs).")
 @click.option("--allow-writes", is_flag=True, help="Let scenarios submit data on a shared environment.")
+@click.option("--allow-load", is_flag=True, help="Send the load burst to a shared environment (never production).")
 @click.argument("pytest_args", nargs=-1, type=click.UNPROCESSED)
-def command(cfg: CrrsimConfig, participants: tuple[str, ...], out: Path | None, no_scenarios: bool,
-            allow_writes: bool, pytest_args: tuple[str, ...]) -> None:
+def command(cfg: CrrsimConfig, participants: tuple[str, ...], out: Path | None, no_scenarios: bool, skip: str,
+            only: str, allow_writes: bool, allow_load: bool, pytest_args: tuple[str, ...]) -> None:
     """Rehearse the Market Sim: connectivity for each participant, then the structured plan.
 
     With no options it runs everything against the embedded sandbox. Extra pytest options for
     the scenario phase go after '--', e.g. `crrsim marketsim -- -k auction`.
     """
-    settings = settings_from(cfg, participants, out, scenarios=not no_scenarios,
-                             scenario_args=list(pytest_args), allow_writes=allow_writes)
+    skipped = _parts(skip, "--skip") | ({"scenarios"} if no_scenarios else set())
+    if only:
+        skipped |= set(PARTS) - {"probe"} - _parts(only, "--only")
+    if allow_load and cfg.target_name == "production":
+        raise click.UsageError("--allow-load never applies to production: the job sends no load there")
+    settings = settings_from(cfg, participants, out, scenario_args=list(pytest_args), allow_writes=allow_writes,
+                             allow_load=allow_load, skip=tuple(sorted(skipped)))
     try:
         outcome = run_marketsim(settings, say=lambda line: click.echo(f"crrsim: {line}", err=True))
     except (OSError, ValueError, RuntimeError) as exc:
@@ -55,6 +64,14 @@ def command(cfg: CrrsimConfig, participants: tuple[str, ...], out: Path | None, 
         click.echo(f"{kind:>5}: {path}")
     click.echo(f"verdict: {outcome.report.verdict}")
     sys.exit(0 if outcome.ok else 1)
+
+
+def _parts(value: str, flag: str) -> set[str]:
+    chosen = {p.strip() for p in value.split(",") if p.strip()}
+    unknown = chosen - set(PARTS)
+    if unknown:
+        raise click.UsageError(f"{flag} takes {', '.join(PARTS)} (comma-separated), not {', '.join(sorted(unknown))}")
+    return chosen
 
 
 def settings_from(cfg: CrrsimConfig, participants: tuple[str, ...] = (), out: Path | None = None,

@@ -14,6 +14,7 @@ from urllib.parse import quote
 from harness.client.client import CRRClient
 
 PREFIX = "/simctl/v1"
+PLAN_WEDNESDAY = "2026-02-04T18:00:00Z"  # 10:00 Pacific, plan week 1: every monthly window OPEN
 
 
 def _iso(value: datetime | str) -> str:
@@ -29,6 +30,12 @@ class ControlPlane:
         response = self.client.request(method, f"{self.client.origin}{PREFIX}{path}", json=body)
         response.raise_for_error()
         return response.json()
+
+    def fresh_plan_week(self) -> None:
+        """The runners' common starting point: the plan set up again, the clock where every
+        monthly window is open."""
+        self.reset()
+        self.set_clock(PLAN_WEDNESDAY)
 
     def setup_plan(self, base: datetime | str | None = None) -> dict[str, Any]:
         return self.call("POST", "/setupPlan", {"base": _iso(base)} if base else {})

@@ -25,6 +25,10 @@ from harness.scenarios.settings import ScenarioSettings
 
 Say = Callable[[str], None]
 SANDBOX_PARTICIPANTS = ("ECAL", "WCAL")
+PARTS = ("probe", "scenarios", "fuzz", "load")
+FUZZ_EXAMPLES = 3  # cases per operation and phase in the job's short fuzz of every service
+# the job's load burst: the window-close profile, 10 s, peak 10 arrivals/s from a pool of 30 users
+LOAD_BURST = {"profile": "window-close", "arrival_rate": 10.0, "users": 30, "run_time": 10.0}
 
 
 @dataclass
@@ -38,7 +42,12 @@ class MarketSimSettings:
     scenarios: bool = True
     scenario_args: list[str] = field(default_factory=list)  # extra pytest args, e.g. ["-k", "auction"]
     allow_writes: bool = False
+    allow_load: bool = False
+    skip: tuple[str, ...] = ()  # parts left out (--skip fuzz,load); the probe always runs
     password: str | None = field(default=None, repr=False)  # a real environment's pfx password
+
+    def runs(self, part: str) -> bool:
+        return part not in self.skip and (part != "scenarios" or self.scenarios)
 
     @classmethod
     def from_config(cls, cfg: CrrsimConfig, *, participants: list[str] | None = None, out: Path | None = None,
@@ -143,6 +152,54 @@ def _scenarios(settings: MarketSimSettings, url: str, pki: DevPKI | None) -> Run
     return load_results(results, target=url)
 
 
+def _fresh_plan(url: str, pki: DevPKI) -> None:
+    """Back to the plan's first Wednesday (the scenarios move the clock): fuzz and load start
+    where their own commands start."""
+    from harness.client import ClientIdentity, CRRClient
+    from harness.client.control import ControlPlane
+
+    operator = pki.identities["operator"]
+    with CRRClient(url, identity=ClientIdentity.from_pem(operator.cert, operator.key), ca=pki.ca_cert) as client:
+        ControlPlane(client).fresh_plan_week()
+
+
+def _fuzz(settings: MarketSimSettings, url: str, pki: DevPKI | None) -> RunReport:
+    """A short fuzz of every service: read-only off the sandbox (the fuzz's own safe defaults)."""
+    from harness.fuzz.runner import run_fuzz
+    from harness.fuzz.settings import FuzzSettings
+
+    cfg = settings.cfg if pki is None else replace(settings.cfg, sandbox_pki=pki.directory)
+    fuzz = FuzzSettings.from_config(cfg, max_examples=FUZZ_EXAMPLES, phases=("examples", "coverage", "fuzzing"),
+                                    password=settings.password)
+    fuzz.participant = settings.participants[0]
+    if pki is not None:
+        files = pki.identities[dev_identity_for(fuzz.participant).name]
+        fuzz.cert, fuzz.key, fuzz.pfx, fuzz.ca = files.cert, files.key, None, pki.ca_cert
+    return run_fuzz(fuzz, url).report
+
+
+def _load(settings: MarketSimSettings, url: str, pki: DevPKI | None) -> RunReport:
+    """A window-close burst with the default SLOs, and the integrity check of what it wrote."""
+    from harness.load.integrity import add_to_report, check_integrity
+    from harness.load.runner import run_load
+    from harness.load.settings import LoadParticipant, LoadSettings, dev_participants
+    from harness.load.slo import default_slo_file
+
+    cfg = settings.cfg if pki is None else replace(settings.cfg, ca=pki.ca_cert, sandbox_pki=pki.directory)
+    load = LoadSettings(cfg=cfg, slo=default_slo_file(), allow_load=True, **LOAD_BURST)  # type: ignore[arg-type]
+    if pki is not None:
+        participants = dev_participants(pki.directory)
+    else:
+        load.max_rps = 20.0
+        participants = [LoadParticipant(settings.participants[0], cfg.cert, cfg.key, cfg.pfx,
+                                        "CRRSIM_PFX_PASSWORD" if cfg.pfx else None)]
+    outcome = run_load(load, url, settings.out / "load", participants)
+    if pki is not None:
+        outcome.integrity = check_integrity(outcome.recording.writes, participants, url, pki.ca_cert)
+    add_to_report(outcome, checked=pki is not None)
+    return outcome.report
+
+
 def run_marketsim(settings: MarketSimSettings, say: Say = print) -> MarketSimOutcome:
     from harness.reports.handlers import write_html, write_json, write_junit
 
@@ -156,13 +213,34 @@ def run_marketsim(settings: MarketSimSettings, say: Say = print) -> MarketSimOut
             probes[sc_id] = _probe(settings, url, pki, sc_id)
             say(f"connectivity {sc_id}: {probes[sc_id].verdict}")
         scenarios = None
-        if settings.scenarios:
+        if settings.runs("scenarios"):
             say("structured Market Sim plan: running the Gherkin scenarios ...")
             scenarios = _scenarios(settings, url, pki)
             say(f"structured plan: {scenarios.verdict} {scenarios.counts()}")
         else:
-            notes.append("The structured plan was not run (--no-scenarios).")
-    report = merge_reports(url, probes, scenarios, started, notes)
+            notes.append("The structured plan was not run (skipped).")
+        parts: dict[str, RunReport] = {}
+        if settings.runs("fuzz"):
+            if pki is not None:
+                _fresh_plan(url, pki)
+            say(f"fuzz: every service, {FUZZ_EXAMPLES} cases per operation and phase"
+                + ("" if pki is not None else ", read-only (a shared environment)") + " ...")
+            parts["fuzz"] = _fuzz(settings, url, pki)
+            say(f"fuzz: {parts['fuzz'].verdict} {parts['fuzz'].counts()}")
+        else:
+            notes.append("The fuzz was not run (skipped).")
+        if settings.runs("load") and (pki is not None or settings.allow_load):
+            if pki is not None:
+                _fresh_plan(url, pki)
+            say(f"load: a window-close burst ({LOAD_BURST['run_time']:g} s, peak {LOAD_BURST['arrival_rate']:g} "
+                "arrivals/s) with the default SLOs ...")
+            parts["load"] = _load(settings, url, pki)
+            say(f"load: {parts['load'].verdict} {parts['load'].counts()}")
+        elif settings.runs("load"):
+            notes.append("No load was sent: a shared environment is loaded only with --allow-load.")
+        else:
+            notes.append("The load burst was not run (skipped).")
+    report = merge_reports(url, probes, scenarios, started, notes, parts)
     files = {
         "html": settings.out / "marketsim.html",
         "json": settings.out / "marketsim.json",

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -43,15 +45,45 @@ def test_merge_prefixes_groups_and_judges_every_phase() -> None:
     assert merge_reports("u", {}, None, datetime.now(UTC), []).ok is False  # nothing probed: not a pass
 
 
-def test_marketsim_without_scenarios_end_to_end(dev_pki, tmp_path: Path) -> None:
+SKIPPED = ["The structured plan was not run (skipped).", "The fuzz was not run (skipped).",
+           "The load burst was not run (skipped)."]
+
+
+def test_marketsim_connectivity_only_end_to_end(dev_pki, tmp_path: Path) -> None:
     out = tmp_path / "out"
-    result = CliRunner().invoke(cli, ["marketsim", "--no-scenarios", "--pki", str(dev_pki.directory),
-                                      "--out", str(out), "--timeout", "30"])
+    result = CliRunner().invoke(cli, ["marketsim", "--no-scenarios", "--skip", "fuzz,load", "--pki",
+                                      str(dev_pki.directory), "--out", str(out), "--timeout", "30"])
     assert result.exit_code == 0, result.output
-    assert "  - The structured plan was not run (--no-scenarios)." in result.stdout
+    assert f"  - {SKIPPED[0]}" in result.stdout
     data = json.loads((out / "marketsim.json").read_text())
     assert data["ok"] is True and data["meta"]["participants"] == ["ECAL", "WCAL"]
-    assert data["sections"][0]["text"] == ["The structured plan was not run (--no-scenarios)."]
+    assert data["sections"][0]["text"] == SKIPPED
     html = (out / "marketsim.html").read_text()
     assert "The structured plan was not run" in html
     assert dev_pki.password() not in html + result.output
+
+
+def test_the_whole_rehearsal_runs_every_part_and_files_no_secret(dev_pki, tmp_path: Path) -> None:
+    """Probe for each participant, the structured plan, a short fuzz of every service, a
+    window-close load burst with its SLOs and integrity check: one report, no secret in it.
+    A subprocess: the fuzz registers schemathesis checks and the load starts locust."""
+    out = tmp_path / "out"
+    run = subprocess.run([sys.executable, "-m", "harness", "marketsim", "--pki", str(dev_pki.directory), "--out",
+                          str(out)], capture_output=True, text=True, timeout=600, cwd=tmp_path)
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-2000:]
+    data = json.loads((out / "marketsim.json").read_text())
+    assert [r["phase"] for r in data["sections"][0]["rows"]] == [
+        "connectivity ECAL", "connectivity WCAL", "structured plan", "fuzz", "load"]
+    groups = {c["group"].split(" / ")[0] for c in data["cases"]}
+    assert {"fuzz", "load"} <= groups
+    assert any(c["name"] == "acknowledged writes read back" and c["status"] == "passed" for c in data["cases"])
+    secret = dev_pki.password()
+    for path in out.rglob("*"):
+        if path.is_file() and path.suffix in (".html", ".json", ".xml", ".csv", ".log", ".txt"):
+            assert secret not in path.read_text(errors="replace"), path
+
+
+def test_parts_are_named_or_refused(tmp_path: Path) -> None:
+    run = subprocess.run([sys.executable, "-m", "harness", "marketsim", "--skip", "chaos"], capture_output=True,
+                         text=True, timeout=60, cwd=tmp_path)
+    assert run.returncode == 2 and "--skip takes probe, scenarios, fuzz, load" in run.stderr, run.stderr
