@@ -18,10 +18,18 @@ from pathlib import Path
 import click
 
 from harness.cli.embedded import embedded_sandbox
-from harness.cli.options import CannotRun, config_options, report_options, require_files, write_reports
+from harness.cli.options import (
+    CannotRun,
+    config_options,
+    participant_passwords,
+    report_options,
+    require_files,
+    write_reports,
+)
 from harness.config import CrrsimConfig
+from harness.config.participants import Participant, ParticipantsError, dev_participants, load_participants
 from harness.exitcodes import ExitCode
-from harness.load.settings import RATE_CEILING, SHARED_RATE, LoadParticipant, LoadSettings, ParticipantsError
+from harness.load.settings import RATE_CEILING, SHARED_RATE, LoadSettings
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|h)?\s*$")
 
@@ -37,9 +45,8 @@ def parse_duration(value: str | None) -> float | None:
 
 
 def _participants(settings: LoadSettings, participants_file: Path | None, pki_dir: Path) -> tuple[
-        list[LoadParticipant], dict[str, str]]:
+        list[Participant], dict[str, str]]:
     """Who the virtual users are, and the pfx passwords (asked once) as variables for locust."""
-    from harness.load.settings import dev_participants, load_participants
 
     if participants_file is not None:
         found = load_participants(participants_file)
@@ -48,20 +55,14 @@ def _participants(settings: LoadSettings, participants_file: Path | None, pki_di
         found = dev_participants(pki_dir)
     else:
         cfg = settings.cfg
-        found = [LoadParticipant((cfg.participant or "ECAL").upper(), cfg.cert, cfg.key, cfg.pfx,
+        found = [Participant((cfg.participant or "ECAL").upper(), cfg.cert, cfg.key, cfg.pfx,
                                  "CRRSIM_PFX_PASSWORD" if cfg.pfx else None)]
+    passwords = participant_passwords(found)
     secrets: dict[str, str] = {}
     for n, p in enumerate(found):
-        if p.pfx is None:
-            continue
-        name = p.password_env or f"CRRSIM_PFX_PASSWORD_{p.sc}"
-        if not os.environ.get(name):
-            if not sys.stdin.isatty():
-                raise click.UsageError(f"Set {name} to the password of {p.pfx.name} (no terminal to ask).")
-            secrets[f"CRRSIM_LOAD_PASSWORD_{n}"] = click.prompt(f"Password for {p.pfx.name} ({p.sc})",
-                                                                hide_input=True, show_default=False)
-            name = f"CRRSIM_LOAD_PASSWORD_{n}"
-        found[n] = LoadParticipant(p.sc, p.cert, p.key, p.pfx, name)
+        if p.sc in passwords:  # to locust by a variable of its own: never on its command line
+            secrets[f"CRRSIM_LOAD_PASSWORD_{n}"] = passwords[p.sc]
+            found[n] = Participant(p.sc, p.cert, p.key, p.pfx, f"CRRSIM_LOAD_PASSWORD_{n}")
     return found, secrets
 
 

@@ -11,8 +11,9 @@ Passwords are never options: they come from ``CRRSIM_PFX_PASSWORD`` or a hidden 
 from __future__ import annotations
 
 import functools
+import os
 import sys
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any, TypeVar
@@ -20,6 +21,7 @@ from typing import Any, TypeVar
 import click
 
 from harness.config import ConfigError, CrrsimConfig, load_config
+from harness.config.participants import Participant
 from harness.exitcodes import ExitCode
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -161,6 +163,23 @@ def pfx_password(cfg: CrrsimConfig, *, required: bool) -> str | None:
             raise click.UsageError(f"Set CRRSIM_PFX_PASSWORD to the password of {cfg.pfx.name} (no terminal to ask).")
         return None
     return click.prompt(f"Password for {cfg.pfx.name}", hide_input=True, show_default=False)
+
+
+def participant_passwords(participants: Sequence[Participant]) -> dict[str, str]:
+    """Each pfx participant's password by SC ID: from its variable (``password_env``, else
+    CRRSIM_PFX_PASSWORD_<SC>), else a hidden prompt on a terminal, else a usage error naming the
+    variable. The values go to the runner only, never to a file or a command line."""
+    found: dict[str, str] = {}
+    for p in participants:
+        if p.pfx is None:
+            continue
+        secret = os.environ.get(p.password_variable)
+        if not secret:
+            if not sys.stdin.isatty():
+                raise click.UsageError(f"Set {p.password_variable} to the password of {p.pfx.name} (no terminal to ask).")
+            secret = click.prompt(f"Password for {p.pfx.name} ({p.sc})", hide_input=True, show_default=False)
+        found[p.sc] = secret
+    return found
 
 
 def report_options(command: F) -> F:

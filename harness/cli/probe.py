@@ -11,20 +11,26 @@ from __future__ import annotations
 import os
 import re
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import NoReturn
 
 import click
 
 from harness.cli.options import (
     config_options,
     flag_given,
+    participant_passwords,
     pfx_password,
     report_options,
     write_reports,
 )
 from harness.config import ConfigError, CrrsimConfig
+from harness.config.participants import ParticipantsError, load_participants
 from harness.contract import ContractError
 from harness.probe import ProbeSettings, run_probe
+from harness.probe.scorecard import scorecard
+from harness.reports import RunReport
 from harness.reports.handlers import render_text
 
 SC_ID = re.compile(r"^[A-Za-z0-9._-]{1,10}$")  # the contract's participantName pattern and length
@@ -65,12 +71,19 @@ def settings_from(cfg: CrrsimConfig, participant: str) -> ProbeSettings:
     "timeout": "Bound for the whole probe in seconds.",
     "specs": "Contract folder to probe by.",
 })
+@click.option("--participants", "participants_file", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="YAML listing SC IDs with their pfx (or cert/key) files: probe each, one readiness scorecard.")
 @report_options
-def command(cfg: CrrsimConfig, json_out: Path | None, junit: Path | None, html: Path | None) -> None:
-    """Check certificate, network, TLS and every CRR service for one participant.
+def command(cfg: CrrsimConfig, participants_file: Path | None, json_out: Path | None, junit: Path | None,
+            html: Path | None) -> None:
+    """Check certificate, network, TLS and every CRR service for one participant, or for each
+    participant of a file (a readiness scorecard).
 
-    The pfx password is read from $CRRSIM_PFX_PASSWORD, or asked for on a terminal.
+    The pfx password is read from $CRRSIM_PFX_PASSWORD, or asked for on a terminal; with
+    --participants, from each entry's password_env (default $CRRSIM_PFX_PASSWORD_<SC>).
     """
+    if participants_file is not None:
+        _scorecard(cfg, participants_file, json_out, junit, html)
     if flag_given("cert") != flag_given("key"):
         raise click.UsageError("--cert and --key go together.")
     participant = cfg.participant
@@ -85,8 +98,37 @@ def command(cfg: CrrsimConfig, json_out: Path | None, junit: Path | None, html: 
         raise click.UsageError(str(exc)) from None
     except ContractError as exc:
         raise click.UsageError(f"The contract folder cannot be used: {exc}") from None
-    report = result.to_report()
+    _finish(result.to_report(), json_out, junit, html)
+
+
+def _finish(report: RunReport, json_out: Path | None, junit: Path | None, html: Path | None) -> NoReturn:
     color = sys.stdout.isatty() and "NO_COLOR" not in os.environ
     click.echo(render_text(report, color=color), nl=False)
     write_reports(report, json_out, junit, html)
-    sys.exit(result.exit_code)
+    sys.exit(0 if report.ok else 1)
+
+
+def _scorecard(cfg: CrrsimConfig, path: Path, json_out: Path | None, junit: Path | None, html: Path | None) -> None:
+    """Probe every participant of the file in turn; exit 0 only when all are certified."""
+    if any(flag_given(name) for name in ("participant", "pfx", "cert", "key")):
+        raise click.UsageError("--participants names each SC ID's certificate: leave out --participant, --pfx, "
+                               "--cert and --key.")
+    try:
+        participants = load_participants(path)
+    except ParticipantsError as exc:
+        raise click.UsageError(str(exc)) from None
+    passwords = participant_passwords(participants)
+    started = datetime.now(UTC)
+    results = []
+    for p in participants:
+        click.echo(f"probing {p.sc} ...", err=True)
+        settings = ProbeSettings.from_config(cfg, p.sc, password=passwords.get(p.sc), pfx=p.pfx, cert=p.cert,
+                                             key=p.key or p.cert)
+        try:
+            results.append(run_probe(settings))
+        except ValueError as exc:  # unusable target URL
+            raise click.UsageError(str(exc)) from None
+        except ContractError as exc:
+            raise click.UsageError(f"The contract folder cannot be used: {exc}") from None
+        click.echo(f"{p.sc}: {results[-1].verdict}", err=True)
+    _finish(scorecard(results, results[0].base_url, started), json_out, junit, html)

@@ -9,12 +9,12 @@ from pathlib import Path
 from typing import Any
 
 from harness.client import ClientIdentity, CRRClient, CRRTransportError
+from harness.config.participants import Participant
 from harness.contract import load_catalogue
-from harness.load.settings import LoadParticipant
 from harness.reports.model import CaseResult, CaseStatus, Finding, Section
 
 
-def check_integrity(writes: list[dict[str, Any]], participants: list[LoadParticipant], url: str,
+def check_integrity(writes: list[dict[str, Any]], participants: list[Participant], url: str,
                     ca: Path | None, specs: Path | None = None) -> list[str]:
     """One sentence per acknowledged write that is missing or different; [] when all read back."""
     catalogue = load_catalogue(specs)

@@ -20,10 +20,11 @@ from pathlib import Path
 from typing import Any
 
 from harness import __version__
+from harness.config.participants import Participant
 from harness.contract import Catalogue, load_catalogue
 from harness.load.hdr import Recording, Tally
 from harness.load.profiles import Profile, load_profile
-from harness.load.settings import LoadParticipant, LoadSettings
+from harness.load.settings import LoadSettings
 from harness.load.slo import Verdict, evaluate, load_slos
 from harness.reports.model import CaseResult, CaseStatus, Finding, RunReport, Section
 
@@ -86,7 +87,7 @@ def interval_for(duration: float) -> float:
 
 
 def build_config(settings: LoadSettings, url: str, profile: Profile, run_dir: Path, run_id: str,
-                 participants: list[LoadParticipant]) -> dict[str, Any]:
+                 participants: list[Participant]) -> dict[str, Any]:
     paths, status_key = operation_paths(load_catalogue(settings.cfg.specs))
     return {"base_url": url, "ca": str(settings.cfg.ca_path()) if settings.cfg.ca_path() else None,
             "participants": [p.wire() for p in participants], "profile": profile.to_dict(), "paths": paths,
@@ -153,7 +154,7 @@ def run_locust(cmd: list[str], env: dict[str, str], duration: float, progress: A
         return subprocess.CompletedProcess(cmd, proc.returncode, "".join(output), "")
 
 
-def _prepare(settings: LoadSettings, url: str, run_dir: Path, participants: list[LoadParticipant],
+def _prepare(settings: LoadSettings, url: str, run_dir: Path, participants: list[Participant],
              secrets: dict[str, str] | None) -> tuple[Profile, dict[str, str]]:
     """The scaled profile, and locust's environment: the run's config file (no secret in it) and
     the pfx passwords as variables (never written anywhere)."""
@@ -169,14 +170,14 @@ def _prepare(settings: LoadSettings, url: str, run_dir: Path, participants: list
     return profile, env
 
 
-def run_worker(settings: LoadSettings, url: str, run_dir: Path, participants: list[LoadParticipant],
+def run_worker(settings: LoadSettings, url: str, run_dir: Path, participants: list[Participant],
                secrets: dict[str, str] | None = None) -> int:
     """A locust worker for a master on another machine: it sends and reports, the master judges."""
     profile, env = _prepare(settings, url, run_dir, participants, secrets)
     return run_locust(locust_command(settings, url, run_dir), env, profile.duration).returncode
 
 
-def run_load(settings: LoadSettings, url: str, run_dir: Path, participants: list[LoadParticipant],
+def run_load(settings: LoadSettings, url: str, run_dir: Path, participants: list[Participant],
              secrets: dict[str, str] | None = None, progress: Any = None) -> LoadOutcome:
     """One load run against ``url`` with ``participants``; ``secrets`` are pfx passwords as
     environment variables for the locust process (never written anywhere)."""

@@ -180,9 +180,10 @@ def _fuzz(settings: MarketSimSettings, url: str, pki: DevPKI | None) -> RunRepor
 
 def _load(settings: MarketSimSettings, url: str, pki: DevPKI | None) -> RunReport:
     """A window-close burst with the default SLOs, and the integrity check of what it wrote."""
+    from harness.config.participants import Participant, dev_participants
     from harness.load.integrity import add_to_report, check_integrity
     from harness.load.runner import run_load
-    from harness.load.settings import LoadParticipant, LoadSettings, dev_participants
+    from harness.load.settings import LoadSettings
     from harness.load.slo import default_slo_file
 
     cfg = settings.cfg if pki is None else replace(settings.cfg, ca=pki.ca_cert, sandbox_pki=pki.directory)
@@ -191,7 +192,7 @@ def _load(settings: MarketSimSettings, url: str, pki: DevPKI | None) -> RunRepor
         participants = dev_participants(pki.directory)
     else:
         load.max_rps = 20.0
-        participants = [LoadParticipant(settings.participants[0], cfg.cert, cfg.key, cfg.pfx,
+        participants = [Participant(settings.participants[0], cfg.cert, cfg.key, cfg.pfx,
                                         "CRRSIM_PFX_PASSWORD" if cfg.pfx else None)]
     outcome = run_load(load, url, settings.out / "load", participants)
     if pki is not None:

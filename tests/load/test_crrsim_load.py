@@ -16,10 +16,10 @@ import pytest
 
 from harness.cli.embedded import start_with_plan
 from harness.client import ClientIdentity, CRRClient
+from harness.config.participants import dev_participants
 from harness.load.hdr import Recording
 from harness.load.integrity import check_integrity
 from harness.load.runner import percentile_of
-from harness.load.settings import dev_participants
 
 LOOSE = "slos:\n  - name: anything goes\n    operation: '*'\n    p99_ms: 60000\n    error_rate: 0.5\n"
 # a Market Sim day compressed: every task, short think times, so a few seconds see each of them
@@ -174,7 +174,7 @@ def test_unsafe_or_wrong_usage_is_refused_in_a_sentence(tmp_path: Path, args: tu
 
 
 def test_a_participants_file_may_not_hold_a_password(tmp_path: Path) -> None:
-    from harness.load.settings import ParticipantsError, load_participants
+    from harness.config.participants import ParticipantsError, load_participants
 
     (tmp_path / "ecal.pfx").write_bytes(b"x")
     (tmp_path / "p.yaml").write_text("participants:\n  - sc: ECAL\n    pfx: ecal.pfx\n    password: hunter2\n")

@@ -1,0 +1,90 @@
+"""Readiness across participants: one scorecard from several probes, the way an ISO tracks
+which scheduling coordinators are ready for Market Sim.
+
+Each participant is certified or not, with the first thing to fix; each service shows which
+participants reach it. It is a ``RunReport`` like every other, so the JSON, JUnit and HTML
+writers handle it (JUnit: one test suite per SC ID).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime
+
+from harness import __version__
+from harness.probe.model import ProbeResult
+from harness.probe.report import service_data
+from harness.reports import CaseResult, CaseStatus, Finding, RunReport, Section
+
+
+def _participant_row(result: ProbeResult) -> dict[str, str]:
+    fixes = result.what_to_fix()
+    ok = sum(s.ok for s in result.services)
+    return {
+        "SC ID": result.settings.participant,
+        "Verdict": result.verdict,
+        "Services OK": f"{ok} of {len(result.services)}" if result.services else "none reached",
+        "Certificate": result.identity.get("subject", "not loaded"),
+        "Valid until": result.identity.get("not_after", "")[:10],
+        "First thing to fix": f"{fixes[0][0]}: {fixes[0][1]}" if fixes else "",
+    }
+
+
+def _service_rows(results: Sequence[ProbeResult]) -> list[dict[str, str]]:
+    names = list(dict.fromkeys(s.service for r in results for s in r.services))
+    rows = []
+    for name in names:
+        row = {"Service": name}
+        for r in results:
+            s = r.service(name)
+            latency = f" ({s.latency_s * 1000:.0f} ms)" if s is not None and s.latency_s is not None else ""
+            row[r.settings.participant] = "-" if s is None else f"{s.status.value}{latency}"
+        rows.append(row)
+    return rows
+
+
+def scorecard_cases(result: ProbeResult) -> list[CaseResult]:
+    """One case for the participant's verdict and one per service, grouped by SC ID."""
+    sc = result.settings.participant
+    fixes = result.what_to_fix()
+    cases = [CaseResult(group=sc, name="certified", status=CaseStatus.PASSED if result.certified else CaseStatus.FAILED,
+                        duration_s=round((result.finished_at or result.started_at).timestamp()
+                                         - result.started_at.timestamp(), 3),
+                        message=result.verdict if not fixes else f"{result.verdict}: {fixes[0][0]}: {fixes[0][1]}",
+                        data={"participant": sc, "certified": result.certified})]
+    for s in result.services:
+        status = CaseStatus.PASSED if s.ok else (CaseStatus.FAILED if s.attempted else CaseStatus.SKIPPED)
+        cases.append(CaseResult(group=sc, name=s.service, status=status, duration_s=round(s.latency_s or 0.0, 4),
+                                message=f"{s.status.value}: {s.diagnosis}",
+                                data={"participant": sc, **service_data(s)}))
+    return cases
+
+
+def scorecard_sections(results: Sequence[ProbeResult]) -> list[Section]:
+    ready = sum(r.certified for r in results)
+    return [
+        Section("Participants", rows=[_participant_row(r) for r in results],
+                text=[f"{ready} of {len(results)} participants certified."]),
+        Section("Services by participant", rows=_service_rows(results)),
+    ]
+
+
+def scorecard(results: Sequence[ProbeResult], target: str, started_at: datetime | None = None) -> RunReport:
+    ready = sum(r.certified for r in results)
+    ok = bool(results) and ready == len(results)
+    return RunReport(
+        runner="probe-scorecard",
+        title="Market Sim readiness scorecard",
+        target=target,
+        verdict=f"{'READY' if ok else 'NOT READY'}: {ready} of {len(results)} participants certified",
+        ok=ok,
+        cases=[case for r in results for case in scorecard_cases(r)],
+        sections=scorecard_sections(results),
+        started_at=started_at or min((r.started_at for r in results), default=datetime.now(UTC)),
+        finished_at=datetime.now(UTC),
+        findings=[Finding(text=text, fix=f"Likely fix: {fix}" if fix else "", where=f"{r.settings.participant} / {where}",
+                          request_id=rid)
+                  for r in results for where, text, fix, rid in r.what_to_fix()],
+        meta={"crrsim_version": __version__, "participants": [r.settings.participant for r in results],
+              "certified": [r.settings.participant for r in results if r.certified]},
+    )
