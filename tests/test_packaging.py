@@ -94,7 +94,9 @@ def test_marketsim_runs_from_any_folder(installed: Path, tmp_path: Path, dev_pki
     job = run_installed(installed, tmp_path, "marketsim", "--pki", str(dev_pki.directory), "--", "-q",
                         "-k", "connectivity")
     assert job.returncode == 0, job.stdout[-3000:] + job.stderr[-2000:]
-    assert (tmp_path / "reports" / "marketsim" / "marketsim.html").is_file()
+    index = (tmp_path / "reports" / "index.html").read_text()
+    assert "Structured plan, week by day" in index  # the wheel carries the plan file too
+    assert (tmp_path / "reports" / "marketsim" / "scenarios.html").is_file()
 
 
 def test_a_teams_own_features_still_run_with_the_installed_steps(installed: Path, tmp_path: Path, dev_pki) -> None:

@@ -1,4 +1,5 @@
-"""`crrsim marketsim`: the main job — sandbox, connectivity for each participant, the structured plan.
+"""`crrsim marketsim`: the main job — sandbox, connectivity for each participant, the structured
+plan, a short fuzz, a load burst — with live progress and one report (``reports/index.html``).
 
 Thin: shared options, env and crrsim.yaml become a ``CrrsimConfig`` (``harness.cli.options``),
 that plus the job's own options a ``MarketSimSettings``.
@@ -11,13 +12,15 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
+from typing import Any
 
 import click
 
 from harness.cli.options import CannotRun, config_options, pfx_password, require_files
 from harness.config import CrrsimConfig
-from harness.marketsim import MarketSimSettings, run_marketsim
+from harness.marketsim import MarketSimOutcome, MarketSimSettings, run_marketsim
 from harness.marketsim.job import PARTS
+from harness.marketsim.progress import LineProgress, Progress
 
 
 @click.command("marketsim")
@@ -30,8 +33,8 @@ from harness.marketsim.job import PARTS
               help="SC ID to certify and act for; repeatable (default: config's participant; "
                    "sandbox: ECAL and WCAL).")
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None,
-              help="Folder for marketsim.html/.json/.xml and the scenario results "
-                   "[default: <reports_dir>/marketsim].")
+              help="Folder for index.html, marketsim.json/.xml, and each part's own reports under marketsim/ "
+                   "[default: <reports_dir>].")
 @click.option("--no-scenarios", is_flag=True, help="Leave out the structured plan (same as --skip scenarios).")
 @click.option("--skip", default="", metavar="PARTS", help="Leave out parts: scenarios, fuzz, load (comma-separated).")
 @click.option("--only", default="", metavar="PARTS", help="Run only these parts (the probe always runs).")
@@ -40,7 +43,8 @@ from harness.marketsim.job import PARTS
 @click.argument("pytest_args", nargs=-1, type=click.UNPROCESSED)
 def command(cfg: CrrsimConfig, participants: tuple[str, ...], out: Path | None, no_scenarios: bool, skip: str,
             only: str, allow_writes: bool, allow_load: bool, pytest_args: tuple[str, ...]) -> None:
-    """Rehearse the Market Sim: connectivity for each participant, then the structured plan.
+    """Rehearse the Market Sim: connectivity for each participant, the structured plan, a short
+    fuzz of every service and a window-close load burst, then one report (index.html).
 
     With no options it runs everything against the embedded sandbox. Extra pytest options for
     the scenario phase go after '--', e.g. `crrsim marketsim -- -k auction`.
@@ -52,18 +56,91 @@ def command(cfg: CrrsimConfig, participants: tuple[str, ...], out: Path | None, 
         raise click.UsageError("--allow-load never applies to production: the job sends no load there")
     settings = settings_from(cfg, participants, out, scenario_args=list(pytest_args), allow_writes=allow_writes,
                              allow_load=allow_load, skip=tuple(sorted(skipped)))
+    live = sys.stderr.isatty() and not os.environ.get("CRRSIM_NO_COLOR")
+    progress: Progress = RichProgress() if live else LineProgress(lambda line: click.echo(f"crrsim: {line}", err=True))
     try:
-        outcome = run_marketsim(settings, say=lambda line: click.echo(f"crrsim: {line}", err=True))
+        outcome = run_marketsim(settings, progress)
     except (OSError, ValueError, RuntimeError) as exc:
         raise CannotRun(str(exc)) from exc
-    from harness.reports.handlers import render_text
+    finally:
+        if isinstance(progress, RichProgress):
+            progress.stop()
+    summary(outcome, color=sys.stdout.isatty() and not os.environ.get("CRRSIM_NO_COLOR"))
+    sys.exit(0 if outcome.ok else 1)
 
-    click.echo(render_text(outcome.report, color=sys.stdout.isatty() and not os.environ.get("CRRSIM_NO_COLOR")))
+
+class RichProgress:
+    """The job's events as rich's live bars on a terminal: one bar per part with its counts."""
+
+    def __init__(self) -> None:
+        from rich.console import Console
+        from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+        self.bar = Progress(SpinnerColumn(finished_text="[green]✓"), TextColumn("[bold]{task.description:<16}"),
+                            BarColumn(bar_width=28), TextColumn("{task.fields[done]}"), TimeElapsedColumn(),
+                            TextColumn("{task.fields[figures]}"), console=Console(stderr=True))
+        self.tasks: dict[str, Any] = {}
+        self.units: dict[str, str] = {}
+        self.bar.start()
+
+    def _task(self, part: str, total: float | None = None) -> Any:
+        if part not in self.tasks:
+            self.tasks[part] = self.bar.add_task(part, total=total, done="", figures="")
+        return self.tasks[part]
+
+    def started(self, part: str, total: float | None = None, unit: str = "") -> None:
+        self.units[part] = unit
+        self.bar.update(self._task(part, total), total=total)
+
+    def advanced(self, part: str, completed: float, figures: str = "") -> None:
+        task = self._task(part)
+        total = self.bar.tasks[task].total
+        done = f"{completed:g}/{total:g} {self.units.get(part, '')}" if total else ""
+        self.bar.update(task, completed=completed, done=done, figures=figures)
+
+    def finished(self, part: str, verdict: str, figures: str, seconds: float, ok: bool) -> None:
+        task = self._task(part)
+        total = self.bar.tasks[task].total or 1
+        colour = "green" if ok else "red"
+        self.bar.update(task, total=total, completed=total, figures=f"[{colour}]{verdict}[/] · {figures}")
+        self.bar.stop_task(task)
+
+    def say(self, text: str) -> None:
+        self.bar.console.print(f"[dim]{text}[/]")
+
+    def stop(self) -> None:
+        self.bar.stop()
+
+
+def summary(outcome: MarketSimOutcome, *, color: bool) -> None:
+    """Part, verdict, counts, time; the notes; what to fix first; the files; the verdict."""
+    from rich.console import Console
+    from rich.table import Table
+
+    report = outcome.report
+    table = Table(title="Market Sim rehearsal", title_justify="left", show_edge=False)
+    for heading in ("part", "verdict", "counts", "time"):
+        table.add_column(heading, justify="right" if heading == "time" else "left")
+    for part in outcome.parts:
+        good = part.report.ok
+        verdict = part.report.verdict if not color else f"[{'green' if good else 'red'}]{part.report.verdict}[/]"
+        table.add_row(part.name, verdict, ", ".join(f"{n} {k}" for k, n in part.figures.items()),
+                      f"{part.seconds:.1f} s")
+    console = Console(no_color=not color, highlight=False, soft_wrap=True, width=None if color else 120)
+    console.print(table)
+    for note in report.sections[0].text:
+        click.echo(f"  - {note}")
+    findings = report.fix_first()
+    if findings:
+        click.echo(f"\nWhat to fix first ({len(findings)}):")
+        for f in findings[:10]:
+            click.echo(f"  - [{f.where}] {f.text}" + (f"\n      reproduce: {f.reproduce}" if f.reproduce else ""))
+        if len(findings) > 10:
+            click.echo(f"  ... and {len(findings) - 10} more in the report")
     click.echo("")
     for kind, path in outcome.files.items():
         click.echo(f"{kind:>5}: {path}")
-    click.echo(f"verdict: {outcome.report.verdict}")
-    sys.exit(0 if outcome.ok else 1)
+    click.echo(f"verdict: {report.verdict} ({report.duration_s:.1f} s)")
 
 
 def _parts(value: str, flag: str) -> set[str]:

@@ -283,8 +283,10 @@ def reproduction(curl: str, settings: FuzzSettings) -> str:
     return re.sub(r"(-H '?caiso-request-id: )[0-9a-fA-F-]{36}", lambda m: m.group(1) + str(uuid.uuid4()), text)
 
 
-def run_fuzz(settings: FuzzSettings, url: str, comparison: Comparison | None = None) -> FuzzOutcome:
-    """Fuzz every selected operation of the contract at ``url``; the report says what ran where."""
+def run_fuzz(settings: FuzzSettings, url: str, comparison: Comparison | None = None,
+             progress: Callable[[int, int, int], None] | None = None) -> FuzzOutcome:
+    """Fuzz every selected operation of the contract at ``url``; the report says what ran where.
+    ``progress(operations done, operations selected, failures so far)`` after each service."""
     checks.register()
     started = datetime.now(UTC)
     clock = time.perf_counter()
@@ -308,8 +310,12 @@ def run_fuzz(settings: FuzzSettings, url: str, comparison: Comparison | None = N
                              stopped="", timeouts_in_row=0)
         shared_writes = selection.writes_ok and settings.target_kind != "sandbox"
         checks.LIVE.update(values=live, confined=tuple(live.portfolios) if shared_writes else ())
+        total, done = sum(len(ids) for ids in selection.allowed.values()), 0
         for service in catalogue:
             _fuzz_service(service, selection, settings, url, cert, key, figures, live, ours_catalogue)
+            done += len(selection.allowed.get(service.name, []))
+            if progress is not None:
+                progress(done, total, sum(len(f.failures) for f in figures.values()))
         cleanup: list[str] = []
         if shared_writes:
             cleanup = clean_up(own, catalogue, live) or ["no portfolio of the run's namespace was left"]
@@ -391,6 +397,29 @@ def clean_up(client: CRRClient, catalogue: Catalogue, live: LiveValues) -> list[
     return lines
 
 
+def per_service(figures: list[OperationFigures]) -> list[Section]:
+    """Cases, failures and the share of positive cases that reached business logic, by service:
+    the fuzz at a glance (the per-operation detail is in the cases)."""
+    by_service: dict[str, list[OperationFigures]] = {}
+    for f in sorted(figures, key=lambda f: f.service):
+        by_service.setdefault(f.service, []).append(f)
+    rows: list[dict[str, str]] = []
+    shares: dict[str, float] = {}
+    for service, figs in by_service.items():
+        positive, reached = sum(f.positive for f in figs), sum(f.positive_business for f in figs)
+        failures = sum(len({(d["check"], d["title"]) for d in f.failures}) for f in figs)
+        share = round(100 * reached / positive) if positive else 0
+        shares[service] = share
+        rows.append({"service": service, "verdict": "failed" if failures else "passed",
+                     "operations": str(len(figs)), "calls": str(sum(f.calls for f in figs)),
+                     "failures": str(failures), "positive cases": str(positive),
+                     "reached business logic": f"{reached} ({share}%)" if positive else "-"})
+    if not rows:
+        return []
+    return [Section("Per service", rows=rows),
+            Section("Positive cases that reached business logic, by service", chart=shares, chart_unit="%")]
+
+
 def fuzz_report(settings: FuzzSettings, url: str, selection: Selection, figures: list[OperationFigures],
                 started: datetime, live: LiveValues) -> RunReport:
     cases: list[CaseResult] = []
@@ -416,7 +445,8 @@ def fuzz_report(settings: FuzzSettings, url: str, selection: Selection, figures:
                                       "failures": distinct, "known_deviations": f.known}))
         findings += [Finding(text=f"{f.label}: {d['title']}: {d['message']}"
                              + (f" (support bundle {d['id']}: crrsim fuzz --replay {d['id']})" if d.get("id") else ""),
-                             fix=d["curl"], where=d["check"])
+                             fix=d["curl"], where=d["check"],
+                             reproduce=f"crrsim fuzz --replay {d['id']}" if d.get("id") else d["curl"])
                      for d in distinct]
     ok = bool(cases) and not findings
     calls = sum(f.calls for f in figures)
@@ -428,6 +458,7 @@ def fuzz_report(settings: FuzzSettings, url: str, selection: Selection, figures:
             "operations fuzzed": str(len(cases)), "calls": str(calls),
             "writes": selection.writes_note,
         }),
+        *per_service(figures),
         Section("Not fuzzed here", text=selection.notes) if selection.notes else Section("Not fuzzed here"),
         Section("Live values", facts={name: ", ".join(values[:8]) + (" ..." if len(values) > 8 else "")
                                       for name, values in live.summary().items()}, text=live.notes),

@@ -252,8 +252,13 @@ def build_report(settings: LoadSettings, url: str, profile: Profile, recording: 
     else:
         crowd = {"users": line(lambda t: t.users)}
         crowd_title, crowd_unit = "Users over time", "users"
+    slo_rows = [{"SLO": v.slo.name, "result": "passed" if v.ok else "failed", "operation": v.slo.operation,
+                 "samples": str(v.samples),
+                 "measured": ", ".join(f"{k} {val:g}" for k, val in v.measured.items()),
+                 "limits": ", ".join(f"{k} {val:g}" for k, val in v.slo.limits.items())} for v in verdicts]
     sections = [
         Section("Run", facts=facts),
+        Section("SLOs", rows=slo_rows, text=[] if slo_rows else ["No SLO file was given (--slo FILE)."]),
         Section("Latency over time (exact, all calls)", series={
             f"p{p}": line(lambda t, p=p: t.percentile_ms(p)) for p in (50, 95, 99)}, series_unit="ms"),
         Section("Throughput over time", series={"answers/s": line(lambda t: t.count / interval),

@@ -1,14 +1,18 @@
-"""Run the main job: sandbox (when it is the target), connectivity probe, structured plan.
+"""Run the main job: sandbox (when it is the target), the connectivity probe for each
+participant, the structured plan, a short fuzz of every service, a window-close load burst.
 
 Against the sandbox the job starts a fresh sandbox database each run, so results are
 reproducible; the dev PKI under ``certs/dev`` is kept between runs (making keys is the slow
-part and nothing in it changes). Against Map-Stage or production it probes with the
-participant's own certificate and runs the plan read-only unless writes were allowed.
+part and nothing in it changes). Against Map-Stage or production every part keeps its own safe
+defaults: the probe reads, the plan and the fuzz are read-only unless writes were allowed, and
+no load is sent without --allow-load. The job runs the runners; it re-implements none of them.
 """
 
 from __future__ import annotations
 
 import contextlib
+import shlex
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
@@ -16,19 +20,21 @@ from pathlib import Path
 from typing import Any
 
 from harness.config import CrrsimConfig
-from harness.marketsim.merge import merge_reports
+from harness.marketsim.merge import Part, merge_reports
+from harness.marketsim.progress import LineProgress, Progress
 from harness.pki import DevPKI, ensure_dev_pki
 from harness.pki.identities import dev_identity_for
-from harness.probe import ProbeSettings, run_probe
+from harness.probe import ProbeResult, ProbeSettings, run_probe
+from harness.probe.scorecard import scorecard_sections
 from harness.reports import RunReport
 from harness.scenarios.settings import ScenarioSettings
 
-Say = Callable[[str], None]
 SANDBOX_PARTICIPANTS = ("ECAL", "WCAL")
 PARTS = ("probe", "scenarios", "fuzz", "load")
 FUZZ_EXAMPLES = 3  # cases per operation and phase in the job's short fuzz of every service
 # the job's load burst: the window-close profile, 10 s, peak 10 arrivals/s from a pool of 30 users
-LOAD_BURST = {"profile": "window-close", "arrival_rate": 10.0, "users": 30, "run_time": 10.0}
+LOAD_SECONDS = 10.0
+LOAD_BURST = {"profile": "window-close", "arrival_rate": 10.0, "users": 30, "run_time": LOAD_SECONDS}
 
 
 @dataclass
@@ -66,7 +72,14 @@ class MarketSimSettings:
 
     @property
     def out(self) -> Path:
-        return self.out_dir or self.cfg.reports_dir / "marketsim"
+        """Where index.html, marketsim.json and marketsim.xml go."""
+        return self.out_dir or self.cfg.reports_dir
+
+    @property
+    def details(self) -> Path:
+        """Each part's own reports and working files (scenario results, the load run, the
+        sandbox database), under ``<out>/marketsim``."""
+        return self.out / "marketsim"
 
     @property
     def pki_dir(self) -> Path:
@@ -111,10 +124,17 @@ class MarketSimSettings:
         return settings
 
 
+FUZZ_SHOWN = ("Per service", "Positive cases that reached business logic, by service")
+LOAD_SHOWN = ("SLOs", "Latency over time (exact, all calls)", "Throughput over time", "Arrival rate over time",
+              "Integrity check")
+PLAN_SHOWN = ("Structured plan, week by day", "Plan items")
+
+
 @dataclass
 class MarketSimOutcome:
     report: RunReport
     files: dict[str, Path]
+    parts: list[Part] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -122,33 +142,82 @@ class MarketSimOutcome:
 
 
 @contextlib.contextmanager
-def _sandbox(settings: MarketSimSettings, say: Say) -> Iterator[tuple[str, DevPKI | None]]:
+def _sandbox(settings: MarketSimSettings, progress: Progress) -> Iterator[tuple[str, DevPKI | None]]:
     if not settings.is_sandbox:
         yield settings.target, None
         return
     from harness.sandbox.launch import start_sandbox
 
     pki = ensure_dev_pki(settings.pki_dir)
-    db = settings.out / "sandbox.db"
-    say(f"starting the embedded sandbox (PKI {settings.pki_dir}, database {db}) ...")
+    db = settings.details / "sandbox.db"
+    progress.say(f"starting the embedded sandbox (PKI {settings.pki_dir}, database {db}) ...")
     running = start_sandbox(pki.directory, db, specs=settings.specs, fresh=True)
-    say(f"sandbox listening at {running.url}")
+    progress.say(f"sandbox listening at {running.url}")
     try:
         yield running.url, pki
     finally:
         running.stop()
+        progress.say("sandbox stopped")
 
 
-def _probe(settings: MarketSimSettings, url: str, pki: DevPKI | None, sc_id: str) -> RunReport:
-    return run_probe(settings.probe_settings(url, sc_id, pki)).to_report()
+def _figures(report: RunReport) -> str:
+    return ", ".join(f"{n} {status}" for status, n in report.counts().items() if n) or "nothing ran"
 
 
-def _scenarios(settings: MarketSimSettings, url: str, pki: DevPKI | None) -> RunReport:
+def _own_reports(settings: MarketSimSettings, report: RunReport, stem: str) -> dict[str, str]:
+    """A part's own HTML and JSON beside the index (in ``marketsim/``), as links relative to it."""
+    from harness.reports.handlers import write_html, write_json
+
+    write_html(report, settings.details / f"{stem}.html")
+    write_json(report, settings.details / f"{stem}.json")
+    base = settings.details.relative_to(settings.out).as_posix()
+    return {"HTML": f"{base}/{stem}.html", "JSON": f"{base}/{stem}.json"}
+
+
+class _ScenarioCounter:
+    """A pytest plugin for the plan's run: scenarios collected, then each one's outcome."""
+
+    def __init__(self, progress: Progress) -> None:
+        self.progress = progress
+        self.counts = {"passed": 0, "failed": 0, "skipped": 0}
+
+    def pytest_collection_finish(self, session: Any) -> None:
+        self.progress.started("structured plan", total=len(session.items), unit="scenarios")
+
+    def pytest_runtest_logreport(self, report: Any) -> None:
+        if report.when == "call" or (report.when == "setup" and report.outcome != "passed"):
+            self.counts[report.outcome] = self.counts.get(report.outcome, 0) + 1
+            self.progress.advanced("structured plan", sum(self.counts.values()),
+                                   ", ".join(f"{n} {k}" for k, n in self.counts.items() if n))
+
+
+def _connectivity(settings: MarketSimSettings, url: str, pki: DevPKI | None,
+                  progress: Progress) -> tuple[list[Part], list[ProbeResult]]:
+    parts, results = [], []
+    progress.started("connectivity", total=len(settings.participants), unit="participants")
+    for sc_id in settings.participants:
+        clock = time.monotonic()
+        result = run_probe(settings.probe_settings(url, sc_id, pki))
+        report = result.to_report()
+        results.append(result)
+        parts.append(Part(f"connectivity {sc_id}", report, time.monotonic() - clock,
+                          links=_own_reports(settings, report, f"probe-{sc_id}")))
+        progress.advanced("connectivity", len(results), f"{sum(r.certified for r in results)} certified")
+    progress.finished("connectivity", f"{sum(r.certified for r in results)} of {len(results)} certified",
+                      ", ".join(f"{p.name.split()[-1]} {p.report.verdict}" for p in parts),
+                      sum(p.seconds for p in parts), all(r.certified for r in results))
+    return parts, results
+
+
+def _scenarios(settings: MarketSimSettings, url: str, pki: DevPKI | None, progress: Progress) -> RunReport:
     from harness.scenarios.results import load_results
     from harness.scenarios.runner import run
 
-    results = settings.out / "scenarios"
-    run(settings.scenario_settings(url, pki), results, extra=["-q", *settings.scenario_args])
+    results = settings.details / "scenarios"
+    # pytest's own terminal output goes to a log beside the results: the job shows progress itself
+    with (settings.details / "scenarios.log").open("w", encoding="utf-8") as log, contextlib.redirect_stdout(log):
+        run(settings.scenario_settings(url, pki), results, extra=["-q", *settings.scenario_args],
+            plugins=[_ScenarioCounter(progress)])
     return load_results(results, target=url)
 
 
@@ -163,7 +232,7 @@ def _fresh_plan(url: str, pki: DevPKI) -> None:
         ControlPlane(client).fresh_plan_week()
 
 
-def _fuzz(settings: MarketSimSettings, url: str, pki: DevPKI | None) -> RunReport:
+def _fuzz(settings: MarketSimSettings, url: str, pki: DevPKI | None, progress: Progress) -> RunReport:
     """A short fuzz of every service: read-only off the sandbox (the fuzz's own safe defaults)."""
     from harness.fuzz.runner import run_fuzz
     from harness.fuzz.settings import FuzzSettings
@@ -175,10 +244,18 @@ def _fuzz(settings: MarketSimSettings, url: str, pki: DevPKI | None) -> RunRepor
     if pki is not None:
         files = pki.identities[dev_identity_for(fuzz.participant).name]
         fuzz.cert, fuzz.key, fuzz.pfx, fuzz.ca = files.cert, files.key, None, pki.ca_cert
-    return run_fuzz(fuzz, url).report
+    started: list[bool] = []
+
+    def tick(done: int, total: int, failures: int) -> None:
+        if not started:
+            started.append(True)
+            progress.started("fuzz", total=total, unit="operations")
+        progress.advanced("fuzz", done, f"{failures} failures")
+
+    return run_fuzz(fuzz, url, progress=tick).report
 
 
-def _load(settings: MarketSimSettings, url: str, pki: DevPKI | None) -> RunReport:
+def _load(settings: MarketSimSettings, url: str, pki: DevPKI | None, progress: Progress) -> RunReport:
     """A window-close burst with the default SLOs, and the integrity check of what it wrote."""
     from harness.config.participants import Participant, dev_participants
     from harness.load.integrity import add_to_report, check_integrity
@@ -193,61 +270,86 @@ def _load(settings: MarketSimSettings, url: str, pki: DevPKI | None) -> RunRepor
     else:
         load.max_rps = 20.0
         participants = [Participant(settings.participants[0], cfg.cert, cfg.key, cfg.pfx,
-                                        "CRRSIM_PFX_PASSWORD" if cfg.pfx else None)]
-    outcome = run_load(load, url, settings.out / "load", participants)
+                                    "CRRSIM_PFX_PASSWORD" if cfg.pfx else None)]
+    progress.started("load", total=LOAD_SECONDS, unit="s")
+
+    def tick(elapsed: float, total: float, figures: str = "") -> None:
+        progress.advanced("load", round(min(elapsed, total), 1), figures)
+
+    outcome = run_load(load, url, settings.details / "load", participants, progress=tick)
     if pki is not None:
         outcome.integrity = check_integrity(outcome.recording.writes, participants, url, pki.ca_cert)
     add_to_report(outcome, checked=pki is not None)
     return outcome.report
 
 
-def run_marketsim(settings: MarketSimSettings, say: Say = print) -> MarketSimOutcome:
+def _timed(name: str, progress: Progress, work: Callable[[], RunReport]) -> tuple[RunReport, float]:
+    clock = time.monotonic()
+    report = work()
+    seconds = time.monotonic() - clock
+    progress.finished(name, report.verdict, _figures(report), seconds, report.ok)
+    return report, seconds
+
+
+def run_marketsim(settings: MarketSimSettings, progress: Progress | None = None) -> MarketSimOutcome:
     from harness.reports.handlers import write_html, write_json, write_junit
 
+    progress = progress or LineProgress()
     started = datetime.now(UTC)
-    settings.out.mkdir(parents=True, exist_ok=True)
+    settings.details.mkdir(parents=True, exist_ok=True)
     notes: list[str] = []
-    with _sandbox(settings, say) as (url, pki):
-        probes: dict[str, RunReport] = {}
-        for sc_id in settings.participants:
-            say(f"connectivity: probing all services as {sc_id} ...")
-            probes[sc_id] = _probe(settings, url, pki, sc_id)
-            say(f"connectivity {sc_id}: {probes[sc_id].verdict}")
-        scenarios = None
+    with _sandbox(settings, progress) as (url, pki):
+        parts, probes = _connectivity(settings, url, pki, progress)
         if settings.runs("scenarios"):
-            say("structured Market Sim plan: running the Gherkin scenarios ...")
-            scenarios = _scenarios(settings, url, pki)
-            say(f"structured plan: {scenarios.verdict} {scenarios.counts()}")
+            report, seconds = _timed("structured plan", progress, lambda: _scenarios(settings, url, pki, progress))
+            parts.append(Part("structured plan", report, seconds, PLAN_SHOWN, _own_reports(settings, report, "scenarios"),
+                              prefix="scenarios"))
+            if pki is None and not settings.allow_writes:
+                notes.append("The structured plan ran read-only: steps that submit data were skipped "
+                             "(--allow-writes lets them run on a shared environment).")
         else:
             notes.append("The structured plan was not run (skipped).")
-        parts: dict[str, RunReport] = {}
         if settings.runs("fuzz"):
             if pki is not None:
                 _fresh_plan(url, pki)
-            say(f"fuzz: every service, {FUZZ_EXAMPLES} cases per operation and phase"
-                + ("" if pki is not None else ", read-only (a shared environment)") + " ...")
-            parts["fuzz"] = _fuzz(settings, url, pki)
-            say(f"fuzz: {parts['fuzz'].verdict} {parts['fuzz'].counts()}")
+            else:
+                notes.append("The fuzz sent read operations only (a shared environment).")
+            report, seconds = _timed("fuzz", progress, lambda: _fuzz(settings, url, pki, progress))
+            parts.append(Part("fuzz", report, seconds, FUZZ_SHOWN, _own_reports(settings, report, "fuzz")))
         else:
             notes.append("The fuzz was not run (skipped).")
         if settings.runs("load") and (pki is not None or settings.allow_load):
             if pki is not None:
                 _fresh_plan(url, pki)
-            say(f"load: a window-close burst ({LOAD_BURST['run_time']:g} s, peak {LOAD_BURST['arrival_rate']:g} "
-                "arrivals/s) with the default SLOs ...")
-            parts["load"] = _load(settings, url, pki)
-            say(f"load: {parts['load'].verdict} {parts['load'].counts()}")
+            else:
+                notes.append("The load burst was sent to a shared environment (--allow-load), capped at 20 req/s.")
+            progress.say(f"load: a window-close burst ({LOAD_BURST['run_time']:g} s, peak "
+                         f"{LOAD_BURST['arrival_rate']:g} arrivals/s) with the default SLOs")
+            report, seconds = _timed("load", progress, lambda: _load(settings, url, pki, progress))
+            parts.append(Part("load", report, seconds, LOAD_SHOWN, _own_reports(settings, report, "load")))
         elif settings.runs("load"):
             notes.append("No load was sent: a shared environment is loaded only with --allow-load.")
         else:
             notes.append("The load burst was not run (skipped).")
-    report = merge_reports(url, probes, scenarios, started, notes, parts)
-    files = {
-        "html": settings.out / "marketsim.html",
-        "json": settings.out / "marketsim.json",
-        "junit": settings.out / "marketsim.xml",
-    }
+    lead = [replace(s, title=f"Connectivity: {s.title}") for s in scorecard_sections(probes)]
+    report = merge_reports(url, parts, started, notes, lead)
+    _reproducible(report, settings)
+    files = {"html": settings.out / "index.html", "json": settings.out / "marketsim.json",
+             "junit": settings.out / "marketsim.xml"}
     write_html(report, files["html"])
     write_json(report, files["json"])
     write_junit(report, files["junit"])
-    return MarketSimOutcome(report=report, files=files)
+    return MarketSimOutcome(report=report, files=files, parts=parts)
+
+
+def _reproducible(report: RunReport, settings: MarketSimSettings) -> None:
+    """A failing plan item's reproduction names this run's target, so it can be pasted."""
+    if settings.is_sandbox:
+        return
+    target = settings.target
+    where = f" --env {target}" if target in ("mapstage", "production") else f" --url {shlex.quote(target)}"
+    for finding in report.findings:
+        if finding.reproduce.startswith("crrsim scenarios"):
+            finding.reproduce += where
+
+

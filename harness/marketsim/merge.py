@@ -1,52 +1,62 @@
-"""Fold the probe and scenario reports into the one report the main job files.
+"""Fold the parts' reports into the one report the main job files as ``index.html``.
 
-Case groups get a phase prefix ("connectivity ECAL / tls", "scenarios / week1.tuesday") so a
-reader of the merged HTML or JUnit can tell which participant and which plan day a row is.
+Case groups get a part prefix ("connectivity ECAL / tls", "scenarios / week1.tuesday") so a
+reader of the merged JUnit can tell which participant and which plan day a row is. The page
+shows what a QA lead or a participant files: the parts at a glance, what to fix first, the
+readiness scorecard, the plan grid, fuzz by service, the load charts and SLOs, and links to each
+part's own detailed report; every case is still there at the bottom (and in the JUnit).
 """
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 
 from harness import __version__
 from harness.reports import CaseResult, RunReport, Section
 
 
+@dataclass
+class Part:
+    """One part of the job, done: its report, how long it took, what the index shows of it."""
+
+    name: str  # "connectivity ECAL", "structured plan", "fuzz", "load"
+    report: RunReport
+    seconds: float = 0.0
+    shown: tuple[str, ...] = ()  # titles of its sections the index shows (the rest: its own report)
+    links: dict[str, str] = field(default_factory=dict)  # its own reports: label -> path relative to the index
+    prefix: str = ""  # its case groups' prefix; default the name
+
+    @property
+    def figures(self) -> dict[str, str]:
+        return {k: str(v) for k, v in self.report.counts().items() if v}
+
+
 def _prefixed(cases: list[CaseResult], prefix: str) -> list[CaseResult]:
     return [replace(c, group=f"{prefix} / {c.group}") for c in cases]
 
 
-def merge_reports(target: str, probes: dict[str, RunReport], scenarios: RunReport | None,
-                  started_at: datetime, notes: list[str], parts: dict[str, RunReport] | None = None) -> RunReport:
-    """``parts``: the other runners' reports by phase name ("fuzz", "load"), merged the same way."""
-    cases: list[CaseResult] = []
-    sections: list[Section] = []
-    phase_rows: list[dict[str, str]] = []
-    for participant, report in probes.items():
-        cases += _prefixed(report.cases, f"connectivity {participant}")
-        sections += [replace(s, title=f"{participant}: {s.title}") for s in report.sections]
-        phase_rows.append({"phase": f"connectivity {participant}", "verdict": report.verdict,
-                           **{k: str(v) for k, v in report.counts().items() if v}})
-    if scenarios is not None:
-        cases += _prefixed(scenarios.cases, "scenarios")
-        phase_rows.append({"phase": "structured plan", "verdict": scenarios.verdict,
-                           **{k: str(v) for k, v in scenarios.counts().items() if v}})
-    for phase, report in (parts or {}).items():
-        cases += _prefixed(report.cases, phase)
-        sections += [replace(s, title=f"{phase}: {s.title}") for s in report.sections]
-        phase_rows.append({"phase": phase, "verdict": report.verdict,
-                           **{k: str(v) for k, v in report.counts().items() if v}})
-    # what to fix first: each runner's own list (root causes, SLO breaches, ...), phase by phase
-    phases = [*((f"connectivity {p}", r) for p, r in probes.items()),
-              *((("structured plan", scenarios),) if scenarios is not None else ()), *(parts or {}).items()]
-    findings = [replace(f, where=f"{phase} / {f.where}" if f.where else phase)
-                for phase, report in phases for f in report.fix_first()]
-    ok = (all(r.ok for r in probes.values()) and (scenarios is None or scenarios.ok) and bool(probes)
-          and all(r.ok for r in (parts or {}).values()))
-    headers = sorted({k for row in phase_rows for k in row} - {"phase", "verdict"})
-    rows = [{"phase": r["phase"], "verdict": r["verdict"], **{h: r.get(h, "0") for h in headers}} for r in phase_rows]
-    summary = Section("Phases", rows=rows, text=list(notes))
+def _shown(part: Part) -> list[Section]:
+    by_title = {s.title: s for s in part.report.sections}
+    label = part.prefix or part.name
+    return [replace(by_title[t], title=f"{label}: {t}") for t in part.shown if t in by_title]
+
+
+def merge_reports(target: str, parts: list[Part], started_at: datetime, notes: list[str],
+                  lead: list[Section] | None = None) -> RunReport:
+    """``lead``: sections shown right after the parts table (the readiness scorecard)."""
+    cases = [c for p in parts for c in _prefixed(p.report.cases, p.prefix or p.name)]
+    findings = [replace(f, where=f"{p.name} / {f.where}" if f.where else p.name)
+                for p in parts for f in p.report.fix_first()]
+    ok = bool(parts) and any(p.name.startswith("connectivity") for p in parts) and all(p.report.ok for p in parts)
+    headers = sorted({k for p in parts for k in p.figures})
+    rows = [{"part": p.name, "verdict": p.report.verdict, **{h: p.figures.get(h, "0") for h in headers},
+             "time": f"{p.seconds:.1f} s"} for p in parts]
+    links = {f"{p.name}: {label}": href for p in parts for label, href in p.links.items()}
+    sections = [Section("Parts", rows=rows, text=list(notes)), *(lead or []),
+                *(s for p in parts for s in _shown(p))]
+    if links:
+        sections.append(Section("Detailed reports", links=links))
     return RunReport(
         runner="marketsim",
         title="crrsim Market Sim rehearsal",
@@ -54,9 +64,11 @@ def merge_reports(target: str, probes: dict[str, RunReport], scenarios: RunRepor
         verdict="PASSED" if ok else "FAILED",
         ok=ok,
         cases=cases,
-        sections=[summary, *sections],
+        sections=sections,
         started_at=started_at,
         finished_at=datetime.now(UTC),
         findings=findings,
-        meta={"crrsim_version": __version__, "participants": list(probes), "phases": [r["phase"] for r in rows]},
+        meta={"crrsim_version": __version__, "parts": [p.name for p in parts],
+              "participants": [p.name.split(" ", 1)[1] for p in parts if p.name.startswith("connectivity ")],
+              "seconds": {p.name: round(p.seconds, 1) for p in parts}},
     )

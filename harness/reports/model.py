@@ -7,10 +7,17 @@ JUnit/JSON/HTML writers exist exactly once.
 
 from __future__ import annotations
 
+import re
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
+
+
+def anchor(*parts: str) -> str:
+    """The HTML id of a thing in a report (a table row, a section), the same for the code that
+    links to it and the template that renders it."""
+    return re.sub(r"[^a-z0-9]+", "-", "-".join(parts).lower()).strip("-")
 
 
 class CaseStatus(StrEnum):
@@ -35,6 +42,16 @@ class CaseResult:
 
 
 @dataclass
+class Tile:
+    """One cell entry of a grid: a plan item coloured by its result, linking to its detail."""
+
+    label: str  # e.g. the plan item id
+    status: str  # a CaseStatus value, or "manual" / "not run" (drawn grey)
+    title: str = ""  # the hover text: what the item is, or why it is manual
+    link: str = ""  # an anchor or a relative path
+
+
+@dataclass
 class Section:
     """A block of key/value facts or a chart for the HTML report (identity, TLS, latencies)."""
 
@@ -50,6 +67,14 @@ class Section:
     # optional line chart over time: line name -> [[x, y], ...] (e.g. p50/p95/p99 by second)
     series: dict[str, list[list[float]]] = field(default_factory=dict)
     series_unit: str = ""  # the y axis ("ms", "req/s"); x is seconds from the start
+    # optional grid of tiles (the plan's week x day): row label -> one list of tiles per column
+    grid_columns: list[str] = field(default_factory=list)
+    grid: dict[str, list[list[Tile]]] = field(default_factory=dict)
+    # optional links to other files (a part's own detailed report): label -> relative path
+    links: dict[str, str] = field(default_factory=dict)
+    # the name links into this section's rows use (row ids: anchor(key, first cell)); it stays
+    # when a merged report retitles the section ("scenarios: Plan items"); default the title
+    key: str = ""
 
 
 @dataclass
@@ -61,6 +86,7 @@ class Finding:
     fix: str = ""  # the likely fix
     where: str = ""  # what it belongs to: a plan item, a service, a check
     request_id: str = ""  # the caiso-request-id CAISO can find the call by
+    reproduce: str = ""  # a command that shows the failure again (crrsim ..., or a curl line)
 
 
 @dataclass

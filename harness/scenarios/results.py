@@ -6,14 +6,18 @@ because it keeps the Gherkin: feature, scenario, tags and the failing step.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
+import shlex
 import xml.etree.ElementTree as ET
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from harness.reports import CaseResult, CaseStatus, RunReport, Section
+from harness.reports import CaseResult, CaseStatus, Finding, RunReport, Section
+from harness.scenarios.grid import plan_sections
+from harness.scenarios.plan import PlanError, load_plan
 
 NS_PER_S = 1_000_000_000
 _REQUEST_ID = re.compile(r"caiso-request-id ([0-9a-fA-F-]{36})")
@@ -109,6 +113,14 @@ def load_results(folder: Path, target: str = "") -> RunReport:
     if run.get("shuffle_seed") is not None:
         facts["order"] = f"shuffled, seed {run['shuffle_seed']}"
     report.sections.append(Section("Results", facts=facts))
+    with contextlib.suppress(PlanError):  # results read without the plan file still render
+        report.sections += plan_sections(load_plan(), cases)
+    report.findings = [
+        Finding(text=f"{case.name}: {case.message}" if case.message else case.name,
+                where=" ".join(case.data.get("plan", [])) or case.group,
+                request_id=str(case.data.get("caiso_request_id") or ""),
+                reproduce=f"crrsim scenarios --scenario {shlex.quote(case.name)}")
+        for case in cases if case.status in (CaseStatus.FAILED, CaseStatus.ERROR)]
     return report
 
 

@@ -72,7 +72,7 @@ def pytest_args(outputs: RunOutputs, extra: Sequence[str] = (), features: Sequen
     ]
 
 
-def run(settings: ScenarioSettings, results_dir: Path, extra: Sequence[str] = ()) -> int:
+def run(settings: ScenarioSettings, results_dir: Path, extra: Sequence[str] = (), plugins: Sequence[object] = ()) -> int:
     """Run pytest in this process; returns pytest's exit code.
 
     Results are written to a sibling staging folder that replaces ``results_dir`` when the run
@@ -97,7 +97,7 @@ def run(settings: ScenarioSettings, results_dir: Path, extra: Sequence[str] = ()
     previous = os.environ.get(SETTINGS_ENV)
     run_settings.export()
     try:
-        code = int(pytest.main(pytest_args(outputs, extra, run_settings.feature_dirs)))
+        code = int(pytest.main(pytest_args(outputs, extra, run_settings.feature_dirs), plugins=list(plugins)))
     finally:
         if previous is None:
             os.environ.pop(SETTINGS_ENV, None)

@@ -134,7 +134,7 @@ def test_marketsim_takes_target_participant_and_folders_from_config(
     settings = marketsim_settings(config_from_flags({}), scenarios=False)
     assert (settings.target, settings.participants, settings.timeout) == ("mapstage", ["WCAL"], 12.0)
     assert settings.pfx == pfx and settings.password == dev_pki.password()
-    assert settings.out == workdir / "out" / "marketsim" and settings.pki_dir == workdir / "pki"
+    assert settings.out == workdir / "out" and settings.details == workdir / "out" / "marketsim" and settings.pki_dir == workdir / "pki"
 
     monkeypatch.delenv("CRRSIM_PFX_PASSWORD")
     (workdir / "crrsim.yaml").write_text("specs: nowhere\n")

@@ -147,13 +147,16 @@ def test_window_close_keeps_its_arrival_rate_while_the_sandbox_slows(dev_pki, tm
     (tmp_path / "loose.yaml").write_text(LOOSE)
     try:
         run = crrsim_load(running.url, dev_pki, tmp_path, "--profile", "window-close", "--arrival-rate", "20",
-                          "--users", "80", "--run-time", "9s", "--slo", "loose.yaml")
+                          "--users", "200", "--run-time", "9s", "--slo", "loose.yaml")
     finally:
         running.stop()
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-2000:]
     recording = Recording.from_wire(_results(tmp_path)["recording"])
     sent = sum(t.arrivals for t in recording.buckets.values())
     scheduled = 2 * 3 + 20 * 6  # window-close scaled to 9 s: a third at a tenth of the peak, then the peak
+    # The pool must outnumber what Little's law asks for: 20 arrivals/s times a task of several
+    # calls, half of them 1.5 s late, keeps 60-80 users busy; with a pool of 80 an arrival
+    # waited for a free user and the run ended with some unsent (seen: 80 and 101 of 126).
     assert abs(sent - scheduled) <= 0.1 * scheduled, (sent, scheduled)
     assert recording.total().percentile_ms(75) > 1000  # the slowed answers are in the latencies
 

@@ -70,7 +70,7 @@ def test_happy_path_cli_writes_valid_reports(dev_pki, sandbox, tmp_path: Path) -
     assert "VERDICT: CERTIFIED" in result.stdout
 
     data = json.loads(out["json"].read_text())
-    assert data["schema_version"] == "1.2" and data["runner"] == "probe"
+    assert data["schema_version"] == "1.3" and data["runner"] == "probe"
     assert data["ok"] is True and data["verdict"] == "CERTIFIED" and data["meta"]["certified"] is True
     services = {c["name"]: c for c in data["cases"] if c["group"] == "services"}
     assert set(services) == ALL_SERVICES

@@ -102,10 +102,12 @@ def test_the_html_report_puts_what_to_fix_first_with_plan_item_and_request_id(fa
     done = CliRunner().invoke(cli, ["report", "--results", str(results), "--out", str(out)])
     assert done.exit_code == 1, done.output
     html = out.read_text()
-    fix, detail = html.index("What to fix"), html.index("All checks")
+    fix, detail = html.index('id="what-to-fix"'), html.index('id="all-checks"')
     assert fix < detail
-    block = html[fix:detail]
+    block = html[fix:html.index("</table>", fix)]  # the what-to-fix table alone
     assert "W1-WED-BUY-BIDS" in block and "W1-WED-PORTFOLIOS" in block
+    assert "crrsim scenarios --scenario" in block  # each failure with the command that shows it again
+    assert 'class="tile tone-bad" href="#plan-items-w1-wed-buy-bids"' in html  # its tile on the plan grid is red
     assert "caiso-request-id" in block and "A passing one stays below" not in block
     assert "Traceback" not in html
 

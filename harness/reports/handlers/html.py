@@ -16,7 +16,7 @@ from markupsafe import Markup
 
 from harness import __version__
 from harness.reports.handlers.scrub import scrub
-from harness.reports.model import CaseStatus, RunReport
+from harness.reports.model import CaseStatus, RunReport, anchor
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 _ENV = jinja2.Environment(
@@ -76,7 +76,7 @@ def line_chart(series: dict[str, list[list[float]]], unit: str = "") -> Markup:
         return Markup("")
     x_top = max(p[0] for p in points) or 1.0
     y_top = _nice(max(p[1] for p in points))
-    width, height = PAD_L + LINE_W + 10, PAD_T + LINE_H + PAD_B + 18 * ((len(series) + 3) // 4)
+    width, height = PAD_L + LINE_W + 30, PAD_T + LINE_H + PAD_B + 18 * ((len(series) + 3) // 4)
 
     def x(v: float) -> float:
         return PAD_L + LINE_W * v / x_top
@@ -105,6 +105,24 @@ def line_chart(series: dict[str, list[list[float]]], unit: str = "") -> Markup:
     return Markup("".join(parts))
 
 
+_TONES = {"grey": ("skipped", "manual", "not run"),
+          "good": ("passed", "ok", "certified", "ready", "automated"),
+          "bad": ("failed", "error", "not certified", "not ready", "missing", "breached"),
+          "warn": ("warning",)}
+
+
+def tone(value: object) -> str:
+    """good, bad, warn or grey for a status word in any runner's vocabulary (CERTIFIED, OK,
+    passed, NOT_PROVISIONED ...): how a table cell or a tile is coloured; "" for other text."""
+    word = str(value).strip().lower().replace("_", " ")
+    for name, words in _TONES.items():
+        if word in words or any(word.startswith(w + ":") or word.startswith(w + " (") for w in words):
+            return name
+    if word.startswith(("not ", "access ", "server ", "tls ", "connection ", "timeout")):
+        return "bad"
+    return ""
+
+
 def render_html(report: RunReport) -> str:
     groups: dict[str, list] = {}
     for case in report.cases:
@@ -119,6 +137,8 @@ def render_html(report: RunReport) -> str:
         generated=datetime.now(UTC),
         version=__version__,
         CaseStatus=CaseStatus,
+        anchor=anchor,
+        tone=tone,
     )
     return scrub(page)
 
