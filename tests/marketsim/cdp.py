@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import itertools
 import json
 import os
 import shutil
+import signal
 import subprocess
 import tempfile
 import time
@@ -77,9 +79,10 @@ class _Session:
 
 
 async def _render(chromium: str, page: Path, script: str, width: int) -> Rendered:
-    with tempfile.TemporaryDirectory(prefix="crrsim-chromium-") as profile:
+    # its helper processes may still write to the profile for a moment after they are told to stop
+    with tempfile.TemporaryDirectory(prefix="crrsim-chromium-", ignore_cleanup_errors=True) as profile:
         proc = subprocess.Popen([chromium, *CHROMIUM_FLAGS, f"--user-data-dir={profile}", "about:blank"],
-                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
         try:
             port_file = Path(profile) / "DevToolsActivePort"
             deadline = time.monotonic() + 60
@@ -105,7 +108,8 @@ async def _render(chromium: str, page: Path, script: str, width: int) -> Rendere
                     shot = await cdp.call("Page.captureScreenshot", format="png", captureBeyondViewport=True,
                                           clip={"x": 0, "y": 0, "width": width, "height": size["height"], "scale": 1})
         finally:
-            proc.terminate()
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGTERM)  # the browser and every helper it started
             proc.wait(30)
     rendered = Rendered(result.get("result", {}).get("value"), screenshot=base64.b64decode(shot["data"]))
     for event in cdp.events:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from datetime import UTC, datetime
@@ -110,6 +111,26 @@ def test_the_whole_rehearsal_runs_every_part_and_files_no_secret(dev_pki, rehear
     for path in out.rglob("*"):
         if path.is_file() and path.suffix in (".html", ".json", ".xml", ".csv", ".log", ".txt"):
             assert secret not in path.read_text(errors="replace"), path
+
+
+def test_a_shared_environment_gets_each_parts_safe_defaults_said_in_the_report(dev_pki, sandbox,
+                                                                             tmp_path: Path) -> None:
+    """As on Map-Stage: the participant's own pfx against a URL that is not the embedded sandbox;
+    no load goes out without --allow-load and the report says so. (The fuzz's read-only rule off
+    the sandbox is tested in tests/fuzz; at its shared-environment 2 requests/s it is left out here.)"""
+    out = tmp_path / "out"
+    run = subprocess.run([sys.executable, "-m", "harness", "marketsim", "--url", sandbox.url, "--participant", "ECAL",
+                          "--pfx", str(dev_pki.files("ecal").pfx), "--ca", str(dev_pki.ca_cert), "--skip", "scenarios,fuzz",
+                          "--out", str(out)], capture_output=True, text=True, timeout=120, cwd=tmp_path,
+                         env={**os.environ, "CRRSIM_PFX_PASSWORD": dev_pki.password()})
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-2000:]
+    data = json.loads((out / "marketsim.json").read_text())
+    notes = data["sections"][0]["text"]
+    assert "No load was sent: a shared environment is loaded only with --allow-load." in notes
+    assert [r["part"] for r in data["sections"][0]["rows"]] == ["connectivity ECAL"]
+    assert data["ok"] is True and "Connectivity: Participants" in [s["title"] for s in data["sections"]]
+    for text in (run.stdout, run.stderr, *(p.read_text() for p in out.rglob("*") if p.suffix in (".html", ".json"))):
+        assert dev_pki.password() not in text
 
 
 def test_parts_are_named_or_refused(tmp_path: Path) -> None:
