@@ -195,7 +195,8 @@ class _ScenarioCounter:
 def _connectivity(settings: MarketSimSettings, url: str, pki: DevPKI | None,
                   progress: Progress) -> tuple[list[Part], list[ProbeResult]]:
     parts, results = [], []
-    progress.started("connectivity", total=len(settings.participants), unit="participants")
+    n = len(settings.participants)
+    progress.started("connectivity", total=n, unit="participant" if n == 1 else "participants")
     for sc_id in settings.participants:
         clock = time.monotonic()
         result = run_probe(settings.probe_settings(url, sc_id, pki))
