@@ -119,12 +119,12 @@ def summary(outcome: MarketSimOutcome, *, color: bool) -> None:
 
     report = outcome.report
     table = Table(title="Market Sim rehearsal", title_justify="left", show_edge=False)
-    for heading in ("part", "verdict", "counts", "time"):
+    for heading in ("part", "verdict", "counts", "figures", "time"):
         table.add_column(heading, justify="right" if heading == "time" else "left")
     for part in outcome.parts:
         good = part.report.ok
         verdict = part.report.verdict if not color else f"[{'green' if good else 'red'}]{part.report.verdict}[/]"
-        table.add_row(part.name, verdict, ", ".join(f"{n} {k}" for k, n in part.figures.items()),
+        table.add_row(part.name, verdict, ", ".join(f"{n} {k}" for k, n in part.figures.items()), part.headline,
                       f"{part.seconds:.1f} s")
     console = Console(no_color=not color, highlight=False, soft_wrap=True, width=None if color else 120)
     console.print(table)

@@ -31,6 +31,21 @@ class Part:
     def figures(self) -> dict[str, str]:
         return {k: str(v) for k, v in self.report.counts().items() if v}
 
+    @property
+    def headline(self) -> str:
+        """The part's own figure a reader looks for first (services reached, calls, latency)."""
+        meta, facts = self.report.meta, (self.report.sections[0].facts if self.report.sections else {})
+        if "services_total" in meta:
+            return f"{meta['services_ok']} of {meta['services_total']} services OK"
+        if self.report.runner == "fuzz":
+            return f"{meta.get('calls', 0)} calls, {meta.get('operations', 0)} operations"
+        if self.report.runner == "load":
+            latency = facts.get("latency (exact, all calls)", "").split(", max")[0]
+            return f"{meta.get('requests', 0)} requests; {latency}".rstrip("; ")
+        if self.report.runner == "scenarios":
+            return f"{len(self.report.cases)} scenarios"
+        return ""
+
 
 def _prefixed(cases: list[CaseResult], prefix: str) -> list[CaseResult]:
     return [replace(c, group=f"{prefix} / {c.group}") for c in cases]
@@ -51,7 +66,7 @@ def merge_reports(target: str, parts: list[Part], started_at: datetime, notes: l
     ok = bool(parts) and any(p.name.startswith("connectivity") for p in parts) and all(p.report.ok for p in parts)
     headers = sorted({k for p in parts for k in p.figures})
     rows = [{"part": p.name, "verdict": p.report.verdict, **{h: p.figures.get(h, "0") for h in headers},
-             "time": f"{p.seconds:.1f} s"} for p in parts]
+             "figures": p.headline, "time": f"{p.seconds:.1f} s"} for p in parts]
     links = {f"{p.name}: {label}": href for p in parts for label, href in p.links.items()}
     sections = [Section("Parts", rows=rows, text=list(notes)), *(lead or []),
                 *(s for p in parts for s in _shown(p))]

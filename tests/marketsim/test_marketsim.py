@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from datetime import UTC, datetime
@@ -90,6 +91,9 @@ def test_the_whole_rehearsal_runs_every_part_and_files_no_secret(dev_pki, rehear
     assert [r["part"] for r in data["sections"][0]["rows"]] == [
         "connectivity ECAL", "connectivity WCAL", "structured plan", "fuzz", "load"]
     assert all(data["meta"]["seconds"][part] > 0 for part in ("structured plan", "fuzz", "load"))
+    figures = {r["part"]: r["figures"] for r in data["sections"][0]["rows"]}
+    assert figures["connectivity ECAL"] == "10 of 10 services OK" and figures["structured plan"].endswith(" scenarios")
+    assert " calls, 69 operations" in figures["fuzz"] and re.search(r"\d+ requests; p50 .* p99 [\d.]+ ms$", figures["load"])
     groups = {c["group"].split(" / ")[0] for c in data["cases"]}
     assert {"fuzz", "load", "scenarios"} <= groups
     titles = [s["title"] for s in data["sections"]]
@@ -104,7 +108,7 @@ def test_the_whole_rehearsal_runs_every_part_and_files_no_secret(dev_pki, rehear
     for line in ("connectivity: started (2 participants)", "structured plan: started (",
                  "fuzz: started (69 operations)", "load: PASSED", "sandbox stopped"):
         assert line in run.stderr, run.stderr[-3000:]
-    for heading in ("part", "verdict", "counts", "time"):  # the summary table
+    for heading in ("part", "verdict", "counts", "figures", "time"):  # the summary table
         assert heading in run.stdout.splitlines()[1]
     assert any(c["name"] == "acknowledged writes read back" and c["status"] == "passed" for c in data["cases"])
     secret = dev_pki.password()
