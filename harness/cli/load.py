@@ -55,8 +55,7 @@ def _participants(settings: LoadSettings, participants_file: Path | None, pki_di
         found = dev_participants(pki_dir)
     else:
         cfg = settings.cfg
-        found = [Participant((cfg.participant or "ECAL").upper(), cfg.cert, cfg.key, cfg.pfx,
-                                 "CRRSIM_PFX_PASSWORD" if cfg.pfx else None)]
+        found = [Participant.from_config(cfg, cfg.participant or "ECAL")]
     passwords = participant_passwords(found)
     secrets: dict[str, str] = {}
     for n, p in enumerate(found):

@@ -28,7 +28,7 @@ from harness.cli.options import (
 from harness.config import ConfigError, CrrsimConfig
 from harness.config.participants import ParticipantsError, load_participants
 from harness.contract import ContractError
-from harness.probe import ProbeSettings, run_probe
+from harness.probe import ProbeResult, ProbeSettings, run_probe
 from harness.probe.scorecard import scorecard
 from harness.reports import RunReport
 from harness.reports.handlers import render_text
@@ -91,14 +91,17 @@ def command(cfg: CrrsimConfig, participants_file: Path | None, json_out: Path | 
         raise click.UsageError("Say which SC ID to probe for: --participant SCID.")
     if not SC_ID.match(participant):
         raise click.UsageError(f"--participant {participant!r} is not an SC ID (letters/digits, at most 10).")
-    settings = settings_from(cfg, participant)
+    _finish(_probe(settings_from(cfg, participant)).to_report(), json_out, junit, html)
+
+
+def _probe(settings: ProbeSettings) -> ProbeResult:
+    """Run the probe; what the settings cannot be used for is a usage error (exit 2)."""
     try:
-        result = run_probe(settings)
+        return run_probe(settings)
     except ValueError as exc:  # unusable target URL
         raise click.UsageError(str(exc)) from None
     except ContractError as exc:
         raise click.UsageError(f"The contract folder cannot be used: {exc}") from None
-    _finish(result.to_report(), json_out, junit, html)
 
 
 def _finish(report: RunReport, json_out: Path | None, junit: Path | None, html: Path | None) -> NoReturn:
@@ -124,11 +127,6 @@ def _scorecard(cfg: CrrsimConfig, path: Path, json_out: Path | None, junit: Path
         click.echo(f"probing {p.sc} ...", err=True)
         settings = ProbeSettings.from_config(cfg, p.sc, password=passwords.get(p.sc), pfx=p.pfx, cert=p.cert,
                                              key=p.key or p.cert)
-        try:
-            results.append(run_probe(settings))
-        except ValueError as exc:  # unusable target URL
-            raise click.UsageError(str(exc)) from None
-        except ContractError as exc:
-            raise click.UsageError(f"The contract folder cannot be used: {exc}") from None
+        results.append(_probe(settings))
         click.echo(f"{p.sc}: {results[-1].verdict}", err=True)
     _finish(scorecard(results, results[0].base_url, started), json_out, junit, html)

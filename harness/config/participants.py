@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from harness.config.model import CrrsimConfig
 from harness.contract.yaml12 import load_yaml_file
 
 DEV_PARTICIPANTS = ("ecal", "wcal", "ncal")  # dev identities that act as participants in load runs
@@ -36,6 +37,11 @@ class Participant:
         """Where this participant's pfx password is read from: the file's ``password_env``, else
         ``CRRSIM_PFX_PASSWORD_<SC>``."""
         return self.password_env or f"CRRSIM_PFX_PASSWORD_{self.sc}"
+
+    @classmethod
+    def from_config(cls, cfg: CrrsimConfig, sc: str) -> Participant:
+        """The config's own certificate acting for ``sc`` (its pfx password: $CRRSIM_PFX_PASSWORD)."""
+        return cls(sc.upper(), cfg.cert, cfg.key, cfg.pfx, "CRRSIM_PFX_PASSWORD" if cfg.pfx else None)
 
     def wire(self) -> dict[str, Any]:
         return {"sc": self.sc, "cert": str(self.cert) if self.cert else None, "key": str(self.key) if self.key else None,

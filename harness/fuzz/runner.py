@@ -59,6 +59,18 @@ class OperationFigures:
     known: dict[str, str] = field(default_factory=dict)  # check -> why the contract cannot hold (checks.KNOWN_DEVIATIONS)
 
     @property
+    def distinct_failures(self) -> list[dict[str, str]]:
+        """One failure per (check, title): the same finding on many cases is reported once."""
+        seen: set[tuple[str, str]] = set()
+        distinct = []
+        for failure in self.failures:
+            key = (failure["check"], failure["title"])
+            if key not in seen:
+                seen.add(key)
+                distinct.append(failure)
+        return distinct
+
+    @property
     def reached_share(self) -> float:
         """Share of the positive cases that reached business logic (negative ones should not)."""
         return self.positive_business / self.positive if self.positive else 0.0
@@ -407,7 +419,7 @@ def per_service(figures: list[OperationFigures]) -> list[Section]:
     shares: dict[str, float] = {}
     for service, figs in by_service.items():
         positive, reached = sum(f.positive for f in figs), sum(f.positive_business for f in figs)
-        failures = sum(len({(d["check"], d["title"]) for d in f.failures}) for f in figs)
+        failures = sum(len(f.distinct_failures) for f in figs)
         share = round(100 * reached / positive) if positive else 0
         shares[service] = share
         rows.append({"service": service, "verdict": "failed" if failures else "passed",
@@ -425,13 +437,7 @@ def fuzz_report(settings: FuzzSettings, url: str, selection: Selection, figures:
     cases: list[CaseResult] = []
     findings: list[Finding] = []
     for f in sorted(figures, key=lambda f: (f.service, f.label)):
-        seen: set[tuple[str, str]] = set()
-        distinct = []
-        for failure in f.failures:
-            key = (failure["check"], failure["title"])
-            if key not in seen:
-                seen.add(key)
-                distinct.append(failure)
+        distinct = f.distinct_failures
         status = CaseStatus.FAILED if distinct else (CaseStatus.WARNING if f.known else CaseStatus.PASSED)
         message = (f"{f.calls} calls; {f.positive_business} of {f.positive} positive cases reached business logic "
                    f"({f.reached_share:.0%}); "

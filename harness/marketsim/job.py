@@ -273,8 +273,7 @@ def _load(settings: MarketSimSettings, url: str, pki: DevPKI | None, progress: P
         participants = dev_participants(pki.directory)
     else:
         load.max_rps = 20.0
-        participants = [Participant(settings.participants[0], cfg.cert, cfg.key, cfg.pfx,
-                                    "CRRSIM_PFX_PASSWORD" if cfg.pfx else None)]
+        participants = [Participant.from_config(cfg, settings.participants[0])]
     progress.started("load", total=LOAD_SECONDS, unit="s")
 
     def tick(elapsed: float, total: float, figures: str = "") -> None:

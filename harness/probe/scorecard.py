@@ -17,8 +17,12 @@ from harness.probe.report import service_data
 from harness.reports import CaseResult, CaseStatus, Finding, RunReport, Section
 
 
-def _participant_row(result: ProbeResult) -> dict[str, str]:
+def _first_fix(result: ProbeResult) -> str:
     fixes = result.what_to_fix()
+    return f"{fixes[0][0]}: {fixes[0][1]}" if fixes else ""
+
+
+def _participant_row(result: ProbeResult) -> dict[str, str]:
     ok = sum(s.ok for s in result.services)
     return {
         "SC ID": result.settings.participant,
@@ -26,7 +30,7 @@ def _participant_row(result: ProbeResult) -> dict[str, str]:
         "Services OK": f"{ok} of {len(result.services)}" if result.services else "none reached",
         "Certificate": result.identity.get("subject", "not loaded"),
         "Valid until": result.identity.get("not_after", "")[:10],
-        "First thing to fix": f"{fixes[0][0]}: {fixes[0][1]}" if fixes else "",
+        "First thing to fix": _first_fix(result),
     }
 
 
@@ -46,11 +50,11 @@ def _service_rows(results: Sequence[ProbeResult]) -> list[dict[str, str]]:
 def scorecard_cases(result: ProbeResult) -> list[CaseResult]:
     """One case for the participant's verdict and one per service, grouped by SC ID."""
     sc = result.settings.participant
-    fixes = result.what_to_fix()
+    first = _first_fix(result)
     cases = [CaseResult(group=sc, name="certified", status=CaseStatus.PASSED if result.certified else CaseStatus.FAILED,
-                        duration_s=round((result.finished_at or result.started_at).timestamp()
-                                         - result.started_at.timestamp(), 3),
-                        message=result.verdict if not fixes else f"{result.verdict}: {fixes[0][0]}: {fixes[0][1]}",
+                        duration_s=round(((result.finished_at or result.started_at) - result.started_at).total_seconds(),
+                                         3),
+                        message=f"{result.verdict}: {first}" if first else result.verdict,
                         data={"participant": sc, "certified": result.certified})]
     for s in result.services:
         status = CaseStatus.PASSED if s.ok else (CaseStatus.FAILED if s.attempted else CaseStatus.SKIPPED)

@@ -114,6 +114,7 @@ class RunReport:
                 fix=case.details if case.details.startswith("Likely fix") else "",
                 where=" ".join(case.data.get("plan", [])) or case.group,
                 request_id=str(case.data.get("caiso_request_id") or ""),
+                reproduce=str(case.data.get("reproduce") or ""),
             )
             for case in self.cases
             if case.status in (CaseStatus.FAILED, CaseStatus.ERROR)

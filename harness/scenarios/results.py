@@ -15,7 +15,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from harness.reports import CaseResult, CaseStatus, Finding, RunReport, Section
+from harness.reports import CaseResult, CaseStatus, RunReport, Section
 from harness.scenarios.grid import plan_sections
 from harness.scenarios.plan import PlanError, load_plan
 
@@ -115,12 +115,8 @@ def load_results(folder: Path, target: str = "") -> RunReport:
     report.sections.append(Section("Results", facts=facts))
     with contextlib.suppress(PlanError):  # results read without the plan file still render
         report.sections += plan_sections(load_plan(), cases)
-    report.findings = [
-        Finding(text=f"{case.name}: {case.message}" if case.message else case.name,
-                where=" ".join(case.data.get("plan", [])) or case.group,
-                request_id=str(case.data.get("caiso_request_id") or ""),
-                reproduce=f"crrsim scenarios --scenario {shlex.quote(case.name)}")
-        for case in cases if case.status in (CaseStatus.FAILED, CaseStatus.ERROR)]
+    for case in cases:  # what to fix first (RunReport.fix_first) shows it beside each failure
+        case.data["reproduce"] = f"crrsim scenarios --scenario {shlex.quote(case.name)}"
     return report
 
 

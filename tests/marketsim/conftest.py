@@ -42,4 +42,5 @@ def rehearsal(dev_pki, tmp_path_factory: pytest.TempPathFactory) -> Rehearsal:
                                   "--out", str(out)], capture_output=True, text=True, timeout=600, cwd=shared)
             done.write_text(json.dumps({"out": str(out), "returncode": run.returncode, "stdout": run.stdout,
                                         "stderr": run.stderr}))
-        return Rehearsal(**{**json.loads(done.read_text()), "out": Path(json.loads(done.read_text())["out"])})
+        recorded = json.loads(done.read_text())
+        return Rehearsal(**{**recorded, "out": Path(recorded["out"])})
