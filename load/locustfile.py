@@ -21,6 +21,7 @@ import itertools
 import json
 import os
 import random
+import sys
 import time
 import uuid
 from pathlib import Path
@@ -32,11 +33,11 @@ import gevent.event
 from locust import FastHttpUser, LoadTestShape, events, task
 from locust.runners import MasterRunner, WorkerRunner
 
-from harness.client import ClientIdentity, build_ssl_context
+from harness.client import ClientIdentity, IdentityError, build_ssl_context
 from harness.contract import downloads
 from harness.contract.downloads import DOWNLOADS, DownloadError
 from harness.contract.portfolios import market_products
-from harness.load.hdr import Recording, Tally
+from harness.load.hdr import LATE_S, Recording, Tally
 from harness.load.profiles import ArrivalSchedule, Profile
 from harness.load.slo import SLO, evaluate
 
@@ -68,12 +69,14 @@ def _context(participant: dict[str, Any]) -> Any:
     TLS setup: verified server, TLS 1.2 or newer)."""
     sc = participant["sc"]
     if sc not in _contexts:
-        if participant.get("pfx"):
-            identity = ClientIdentity.from_pfx(participant["pfx"], os.environ.get(participant.get("password_env") or "", None))
-        else:
-            identity = ClientIdentity.from_pem(participant["cert"], participant["key"])
-        _contexts[sc] = build_ssl_context(identity, CONFIG.get("ca"))
+        _contexts[sc] = build_ssl_context(_identity(participant), CONFIG.get("ca"))
     return _contexts[sc]
+
+
+def _identity(participant: dict[str, Any]) -> ClientIdentity:
+    if participant.get("pfx"):
+        return ClientIdentity.from_pfx(participant["pfx"], os.environ.get(participant.get("password_env") or "", None))
+    return ClientIdentity.from_pem(participant["cert"], participant["key"])
 
 
 def _elapsed() -> float:
@@ -352,6 +355,8 @@ class Participant(FastHttpUser):
         bucket = RECORDING.buckets.setdefault(int((time.perf_counter() - STATE["t0"]) // INTERVAL),
                                               Tally())
         bucket.arrivals += 1
+        if time.perf_counter() - intended > LATE_S:
+            bucket.late += 1
         self._one(intended)
 
     def wait_time(self) -> float:
@@ -421,7 +426,17 @@ class ProfileShape(LoadTestShape):
 # -- locust's extension points: start, ship to the master, merge, write ---------------------------
 @events.init.add_listener
 def _on_init(environment: Any, **_: Any) -> None:
+    """Every certificate is opened before the first user starts: a wrong password or a broken
+    file stops the run with its one sentence, instead of users dying one by one in the log
+    while the run reports 0 requests."""
     STATE["env"] = environment
+    if isinstance(environment.runner, MasterRunner):
+        return
+    for participant in CONFIG["participants"]:
+        try:
+            _identity(participant)
+        except IdentityError as exc:
+            sys.exit(f"crrsim: the virtual users of {participant['sc']} cannot sign in: {exc}")
 
 
 @events.test_start.add_listener

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import click
 
+from harness.cli import options
 from harness.cli.options import CannotRun, CheckFailed, config_options
 from harness.config import CrrsimConfig
 from harness.exitcodes import ExitCode
@@ -61,16 +62,11 @@ def init(cfg: CrrsimConfig, force: bool) -> None:
     click.echo(f"Trust anchor for clients: {pki.ca_cert}")
 
 
-def _interactive() -> bool:
-    """Only prompt when someone can answer; a CI job would otherwise hang on stdin."""
-    return sys.stdin.isatty()
-
-
 def _obtain_password(path: Path) -> str:
     env = os.environ.get(PFX_PASSWORD_ENV)
     if env:
         return env
-    if not _interactive():
+    if not options.interactive():
         raise click.UsageError(
             f"{path} needs a password: set {PFX_PASSWORD_ENV} (no terminal to ask on)."
         )

@@ -56,13 +56,9 @@ def _participants(settings: LoadSettings, participants_file: Path | None, pki_di
     else:
         cfg = settings.cfg
         found = [Participant.from_config(cfg, cfg.participant or "ECAL")]
-    passwords = participant_passwords(found)
-    secrets: dict[str, str] = {}
-    for n, p in enumerate(found):
-        if p.sc in passwords:  # to locust by a variable of its own: never on its command line
-            secrets[f"CRRSIM_LOAD_PASSWORD_{n}"] = passwords[p.sc]
-            found[n] = Participant(p.sc, p.cert, p.key, p.pfx, f"CRRSIM_LOAD_PASSWORD_{n}")
-    return found, secrets
+    from harness.load.runner import password_variables
+
+    return password_variables(found, participant_passwords(found))
 
 
 def _progress() -> object:

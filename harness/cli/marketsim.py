@@ -40,9 +40,11 @@ from harness.marketsim.progress import LineProgress, Progress
 @click.option("--only", default="", metavar="PARTS", help="Run only these parts (the probe always runs).")
 @click.option("--allow-writes", is_flag=True, help="Let scenarios submit data on a shared environment.")
 @click.option("--allow-load", is_flag=True, help="Send the load burst to a shared environment (never production).")
+@click.option("--slo", type=click.Path(dir_okay=False, exists=True, path_type=Path), default=None,
+              help="SLO file (YAML) gating the load burst (default: load/slo/default.yaml).")
 @click.argument("pytest_args", nargs=-1, type=click.UNPROCESSED)
 def command(cfg: CrrsimConfig, participants: tuple[str, ...], out: Path | None, no_scenarios: bool, skip: str,
-            only: str, allow_writes: bool, allow_load: bool, pytest_args: tuple[str, ...]) -> None:
+            only: str, allow_writes: bool, allow_load: bool, slo: Path | None, pytest_args: tuple[str, ...]) -> None:
     """Rehearse the Market Sim: connectivity for each participant, the structured plan, a short
     fuzz of every service and a window-close load burst, then one report (index.html).
 
@@ -55,7 +57,7 @@ def command(cfg: CrrsimConfig, participants: tuple[str, ...], out: Path | None, 
     if allow_load and cfg.target_name == "production":
         raise click.UsageError("--allow-load never applies to production: the job sends no load there")
     settings = settings_from(cfg, participants, out, scenario_args=list(pytest_args), allow_writes=allow_writes,
-                             allow_load=allow_load, skip=tuple(sorted(skipped)))
+                             allow_load=allow_load, skip=tuple(sorted(skipped)), slo=slo)
     live = sys.stderr.isatty() and not os.environ.get("CRRSIM_NO_COLOR")
     progress: Progress = RichProgress() if live else LineProgress(lambda line: click.echo(f"crrsim: {line}", err=True))
     try:
@@ -159,5 +161,13 @@ def settings_from(cfg: CrrsimConfig, participants: tuple[str, ...] = (), out: Pa
     if not cfg.is_sandbox and not (participants or cfg.participant):
         raise click.UsageError("Say which SC ID your certificate acts for: --participant SCID.")
     require_files(cfg, "pfx", "cert", "key", "ca", "specs")
+    slo = job.get("slo")
+    if isinstance(slo, Path):  # a broken SLO file is said now, not after the plan and the fuzz have run
+        from harness.load.slo import SLOError, load_slos
+
+        try:
+            load_slos(slo)
+        except SLOError as exc:
+            raise click.UsageError(str(exc)) from None
     password = pfx_password(cfg, required=True) if not cfg.is_sandbox else None
     return MarketSimSettings.from_config(cfg, participants=list(participants), out=out, password=password, **job)

@@ -149,6 +149,11 @@ def require_files(cfg: CrrsimConfig, *settings: str) -> None:
             raise click.UsageError(f"{name} {path} does not exist ({cfg.source_of(name)}).")
 
 
+def interactive() -> bool:
+    """Only prompt when someone can answer; a CI job would otherwise hang on stdin."""
+    return sys.stdin.isatty()
+
+
 def pfx_password(cfg: CrrsimConfig, *, required: bool) -> str | None:
     """The pfx/key password: $CRRSIM_PFX_PASSWORD (or _KEY_), else a hidden prompt on a terminal.
 
@@ -158,7 +163,7 @@ def pfx_password(cfg: CrrsimConfig, *, required: bool) -> str | None:
     secret = cfg.pfx_password or cfg.key_password
     if secret or cfg.pfx is None:
         return secret
-    if not sys.stdin.isatty():
+    if not interactive():
         if required:
             raise click.UsageError(f"Set CRRSIM_PFX_PASSWORD to the password of {cfg.pfx.name} (no terminal to ask).")
         return None
@@ -175,7 +180,7 @@ def participant_passwords(participants: Sequence[Participant]) -> dict[str, str]
             continue
         secret = os.environ.get(p.password_variable)
         if not secret:
-            if not sys.stdin.isatty():
+            if not interactive():
                 raise click.UsageError(f"Set {p.password_variable} to the password of {p.pfx.name} (no terminal to ask).")
             secret = click.prompt(f"Password for {p.pfx.name} ({p.sc})", hide_input=True, show_default=False)
         found[p.sc] = secret

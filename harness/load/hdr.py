@@ -27,6 +27,9 @@ def record(hist: HdrHistogram, seconds: float) -> None:
     hist.record_value(min(HIGHEST_US, max(LOWEST_US, round(seconds * 1_000_000))))
 
 
+LATE_S = 0.1  # an arrival sent later than this after its intended time waited for a free user
+
+
 @dataclass
 class Tally:
     """One request name's (or one interval's) latencies and counts."""
@@ -35,6 +38,7 @@ class Tally:
     count: int = 0
     errors: int = 0
     arrivals: int = 0  # arrival model: requests that were due in this interval
+    late: int = 0  # of those, sent more than LATE_S after their intended time (no user was free)
     users: int = 0  # users running at the interval's last report (the largest seen)
     examples: list[str] = field(default_factory=list)  # a few error messages, for the report
 
@@ -51,6 +55,7 @@ class Tally:
         self.count += other.count
         self.errors += other.errors
         self.arrivals += other.arrivals
+        self.late += other.late
         self.users = max(self.users, other.users)
         self.examples += [e for e in other.examples if e not in self.examples][: 3 - len(self.examples)]
 
@@ -62,13 +67,13 @@ class Tally:
 
     def to_wire(self) -> dict[str, Any]:
         return {"hist": self.hist.encode().decode("ascii"), "count": self.count, "errors": self.errors,
-                "arrivals": self.arrivals, "users": self.users, "examples": self.examples}
+                "arrivals": self.arrivals, "late": self.late, "users": self.users, "examples": self.examples}
 
     @classmethod
     def from_wire(cls, data: dict[str, Any]) -> Tally:
         hist = HdrHistogram.decode(data["hist"].encode("ascii")) if data.get("count") else new_histogram()
         return cls(hist=hist, count=int(data["count"]), errors=int(data["errors"]), arrivals=int(data.get("arrivals", 0)),
-                   users=int(data.get("users", 0)), examples=list(data.get("examples", [])))
+                   late=int(data.get("late", 0)), users=int(data.get("users", 0)), examples=list(data.get("examples", [])))
 
 
 @dataclass

@@ -22,7 +22,7 @@ from typing import Any
 from harness import __version__
 from harness.config.participants import Participant
 from harness.contract import Catalogue, load_catalogue
-from harness.load.hdr import Recording, Tally
+from harness.load.hdr import LATE_S, Recording, Tally
 from harness.load.profiles import Profile, load_profile
 from harness.load.settings import LoadSettings
 from harness.load.slo import Verdict, evaluate, load_slos
@@ -133,8 +133,10 @@ def live_figures(history: Path) -> str:
 def run_locust(cmd: list[str], env: dict[str, str], duration: float, progress: Any = None,
                history: Path | None = None) -> subprocess.CompletedProcess[str]:
     """Start locust and wait for it, telling ``progress`` the elapsed time and the live figures
-    every half second."""
-    started = time.monotonic()
+    every half second. The clock starts with the test (locust's first stats line, a second in),
+    not with the process: importing gevent and locust takes seconds on a busy machine, and a
+    progress line saying "5 of 10 s; 0 requests" then reads like a stalled run."""
+    started: float | None = None
     with subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True) as proc:
         output: list[str] = []
         import threading
@@ -144,7 +146,11 @@ def run_locust(cmd: list[str], env: dict[str, str], duration: float, progress: A
         try:
             while proc.poll() is None:
                 if progress is not None:
-                    progress(time.monotonic() - started, duration, live_figures(history) if history else "")
+                    figures = live_figures(history) if history else ""
+                    if started is None and (figures or history is None):
+                        started = time.monotonic() - (1.0 if figures else 0.0)
+                    elapsed = 0.0 if started is None else time.monotonic() - started
+                    progress(elapsed, duration, figures or "starting locust")
                 time.sleep(0.5)
         except KeyboardInterrupt:
             proc.terminate()
@@ -170,6 +176,18 @@ def _prepare(settings: LoadSettings, url: str, run_dir: Path, participants: list
     return profile, env
 
 
+def password_variables(participants: list[Participant], passwords: dict[str, str]) -> tuple[
+        list[Participant], dict[str, str]]:
+    """Each pfx password as a variable of its own for the locust process (never its command line,
+    never a file), and the participants pointing at those variables."""
+    found, secrets = list(participants), {}
+    for n, p in enumerate(found):
+        if p.sc in passwords:
+            secrets[f"CRRSIM_LOAD_PASSWORD_{n}"] = passwords[p.sc]
+            found[n] = Participant(p.sc, p.cert, p.key, p.pfx, f"CRRSIM_LOAD_PASSWORD_{n}")
+    return found, secrets
+
+
 def run_worker(settings: LoadSettings, url: str, run_dir: Path, participants: list[Participant],
                secrets: dict[str, str] | None = None) -> int:
     """A locust worker for a master on another machine: it sends and reports, the master judges."""
@@ -189,6 +207,9 @@ def run_load(settings: LoadSettings, url: str, run_dir: Path, participants: list
     (run_dir / "locust.log").write_text(done.stdout, encoding="utf-8")
     results_file = run_dir / "results.json"
     if not results_file.is_file():
+        said = [line[len("crrsim: "):] for line in done.stdout.splitlines() if line.startswith("crrsim: ")]
+        if said:  # the locustfile's own sentence (a certificate it cannot open)
+            raise LoadRunError(said[-1])
         tail = "\n".join(done.stdout.strip().splitlines()[-15:])
         raise LoadRunError(f"locust ended (exit {done.returncode}) without results; its last lines:\n{tail}")
     results = json.loads(results_file.read_text(encoding="utf-8"))
@@ -238,9 +259,10 @@ def build_report(settings: LoadSettings, url: str, profile: Profile, recording: 
     if results.get("aborted"):
         facts["stopped early"] = f"--abort-on-fail: {results['aborted']}"
     if profile.model == "arrival":
-        sent = sum(t.arrivals for t in recording.buckets.values())
-        facts["arrival rate"] = (f"{sent} arrivals sent, {profile_expected(profile):.0f} scheduled "
-                                 f"(peak {profile.peak_rate:g}/s); latency counted from each arrival's intended time")
+        case = generator_case(profile, recording, aborted=bool(results.get("aborted")))
+        cases.append(case)
+        facts["arrival rate"] = (f"{case.message} (peak {profile.peak_rate:g}/s); latency counted from each "
+                                 "arrival's intended time")
     buckets = sorted(recording.buckets.items())
 
     def line(value: Any) -> list[list[float]]:
@@ -278,6 +300,26 @@ def build_report(settings: LoadSettings, url: str, profile: Profile, recording: 
 
 def profile_expected(profile: Profile) -> float:
     return sum(s.rate * s.duration for s in profile.stages)
+
+
+def generator_case(profile: Profile, recording: Recording, *, aborted: bool = False) -> CaseResult:
+    """Did the load generator deliver the schedule (k6's dropped_iterations)? Arrivals never sent,
+    or sent late because every user of the pool was still waiting for an answer, mean the server
+    saw less load than the profile asked for: a warning, since the SLOs were judged on what was
+    sent. Its own verdict would be wrong: a slow server also makes arrivals late."""
+    scheduled = round(profile_expected(profile))
+    sent = sum(t.arrivals for t in recording.buckets.values())
+    late = sum(t.late for t in recording.buckets.values())
+    message = f"{sent} of {scheduled} scheduled arrivals sent; " + (
+        f"{late} more than {LATE_S * 1000:.0f} ms late (no user of the pool of {profile.pool} was free)" if late
+        else "all on time")
+    short = scheduled - sent > max(1, scheduled // 100) and not aborted
+    status = CaseStatus.WARNING if short or late > max(1, sent // 10) else CaseStatus.PASSED
+    hint = "" if status is CaseStatus.PASSED else (
+        ": the server saw less load than the profile asked for; a larger pool (--users) or more processes "
+        "(--processes) keep the schedule, unless the server itself is what holds the users")
+    return CaseResult(group="generator", name="arrivals sent on schedule", status=status, message=message + hint,
+                      data={"scheduled": scheduled, "sent": sent, "late": late})
 
 
 def percentile_of(values: list[int], pct: float) -> float:

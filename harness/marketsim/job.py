@@ -26,7 +26,7 @@ from harness.pki import DevPKI, ensure_dev_pki
 from harness.pki.identities import dev_identity_for
 from harness.probe import ProbeResult, ProbeSettings, run_probe
 from harness.probe.scorecard import scorecard_sections
-from harness.reports import RunReport
+from harness.reports import CaseResult, CaseStatus, Finding, RunReport
 from harness.scenarios.settings import ScenarioSettings
 
 SANDBOX_PARTICIPANTS = ("ECAL", "WCAL")
@@ -51,6 +51,7 @@ class MarketSimSettings:
     allow_writes: bool = False
     allow_load: bool = False
     skip: tuple[str, ...] = ()  # parts left out (--skip fuzz,load); the probe always runs
+    slo: Path | None = None  # the load burst's SLO file (default load/slo/default.yaml)
     password: str | None = field(default=None, repr=False)  # a real environment's pfx password
 
     def runs(self, part: str) -> bool:
@@ -263,35 +264,54 @@ def _load(settings: MarketSimSettings, url: str, pki: DevPKI | None, progress: P
     """A window-close burst with the default SLOs, and the integrity check of what it wrote."""
     from harness.config.participants import Participant, dev_participants
     from harness.load.integrity import add_to_report, check_integrity
-    from harness.load.runner import run_load
+    from harness.load.runner import password_variables, run_load
     from harness.load.settings import LoadSettings
     from harness.load.slo import default_slo_file
 
     cfg = settings.cfg if pki is None else replace(settings.cfg, ca=pki.ca_cert, sandbox_pki=pki.directory)
-    load = LoadSettings(cfg=cfg, slo=default_slo_file(), allow_load=True, **LOAD_BURST)  # type: ignore[arg-type]
+    load = LoadSettings(cfg=cfg, slo=settings.slo or default_slo_file(), allow_load=True,
+                        **LOAD_BURST)  # type: ignore[arg-type]
+    secrets: dict[str, str] = {}
     if pki is not None:
         participants = dev_participants(pki.directory)
     else:
         load.max_rps = 20.0
         participants = [Participant.from_config(cfg, settings.participants[0])]
+        # the password asked for once at the start (or $CRRSIM_PFX_PASSWORD) reaches locust by a
+        # variable of its own, never its command line
+        participants, secrets = password_variables(participants, {participants[0].sc: settings.password}
+                                                   if settings.password else {})
     progress.started("load", total=LOAD_SECONDS, unit="s")
 
     def tick(elapsed: float, total: float, figures: str = "") -> None:
         progress.advanced("load", round(min(elapsed, total), 1), figures)
 
-    outcome = run_load(load, url, settings.details / "load", participants, progress=tick)
+    outcome = run_load(load, url, settings.details / "load", participants, secrets, progress=tick)
     if pki is not None:
         outcome.integrity = check_integrity(outcome.recording.writes, participants, url, pki.ca_cert)
     add_to_report(outcome, checked=pki is not None)
     return outcome.report
 
 
-def _timed(name: str, progress: Progress, work: Callable[[], RunReport]) -> tuple[RunReport, float]:
+def _timed(name: str, progress: Progress, work: Callable[[], RunReport], url: str = "") -> tuple[RunReport, float]:
+    """Run one part; a part that cannot run (locust cannot open a certificate, a runner's
+    process dies) becomes an error in the report, so the parts that did run keep their results
+    and the page still gets written."""
     clock = time.monotonic()
-    report = work()
+    try:
+        report = work()
+    except (OSError, ValueError, RuntimeError) as exc:
+        report = could_not_run(name, url, str(exc))
     seconds = time.monotonic() - clock
     progress.finished(name, report.verdict, _figures(report), seconds, report.ok)
     return report, seconds
+
+
+def could_not_run(part: str, url: str, why: str) -> RunReport:
+    return RunReport(runner=part, title=part, target=url, verdict="COULD NOT RUN", ok=False,
+                     cases=[CaseResult(group="run", name=f"{part} ran", status=CaseStatus.ERROR, message=why)],
+                     findings=[Finding(text=f"The {part} could not run: {why}", where=part,
+                                       fix="fix what the sentence names, then run the job again (or --only that part)")])
 
 
 def run_marketsim(settings: MarketSimSettings, progress: Progress | None = None) -> MarketSimOutcome:
@@ -304,7 +324,7 @@ def run_marketsim(settings: MarketSimSettings, progress: Progress | None = None)
     with _sandbox(settings, progress) as (url, pki):
         parts, probes = _connectivity(settings, url, pki, progress)
         if settings.runs("scenarios"):
-            report, seconds = _timed("structured plan", progress, lambda: _scenarios(settings, url, pki, progress))
+            report, seconds = _timed("structured plan", progress, lambda: _scenarios(settings, url, pki, progress), url)
             parts.append(Part("structured plan", report, seconds, PLAN_SHOWN, _own_reports(settings, report, "scenarios"),
                               prefix="scenarios"))
             if pki is None and not settings.allow_writes:
@@ -318,7 +338,7 @@ def run_marketsim(settings: MarketSimSettings, progress: Progress | None = None)
             else:
                 notes.append(f"The fuzz sent read operations only, at most {SHARED_FUZZ_BUDGET} requests at 2 per second "
                              "(a shared environment).")
-            report, seconds = _timed("fuzz", progress, lambda: _fuzz(settings, url, pki, progress))
+            report, seconds = _timed("fuzz", progress, lambda: _fuzz(settings, url, pki, progress), url)
             parts.append(Part("fuzz", report, seconds, FUZZ_SHOWN, _own_reports(settings, report, "fuzz")))
         else:
             notes.append("The fuzz was not run (skipped).")
@@ -328,8 +348,9 @@ def run_marketsim(settings: MarketSimSettings, progress: Progress | None = None)
             else:
                 notes.append("The load burst was sent to a shared environment (--allow-load), capped at 20 req/s.")
             progress.say(f"load: a window-close burst ({LOAD_BURST['run_time']:g} s, peak "
-                         f"{LOAD_BURST['arrival_rate']:g} arrivals/s) with the default SLOs")
-            report, seconds = _timed("load", progress, lambda: _load(settings, url, pki, progress))
+                         f"{LOAD_BURST['arrival_rate']:g} arrivals/s) with "
+                         + (f"the SLOs of {settings.slo.name}" if settings.slo else "the default SLOs"))
+            report, seconds = _timed("load", progress, lambda: _load(settings, url, pki, progress), url)
             parts.append(Part("load", report, seconds, LOAD_SHOWN, _own_reports(settings, report, "load")))
         elif settings.runs("load"):
             notes.append("No load was sent: a shared environment is loaded only with --allow-load.")

@@ -5,6 +5,7 @@ would gevent-patch the pytest process."""
 from __future__ import annotations
 
 import json
+import os
 import re
 import subprocess
 import sys
@@ -158,7 +159,28 @@ def test_window_close_keeps_its_arrival_rate_while_the_sandbox_slows(dev_pki, tm
     # calls, half of them 1.5 s late, keeps 60-80 users busy; with a pool of 80 an arrival
     # waited for a free user and the run ended with some unsent (seen: 80 and 101 of 126).
     assert abs(sent - scheduled) <= 0.1 * scheduled, (sent, scheduled)
+    assert f"of {scheduled} scheduled arrivals sent" in run.stdout
     assert recording.total().percentile_ms(75) > 1000  # the slowed answers are in the latencies
+
+
+def test_a_pool_too_small_for_the_schedule_is_a_warning_with_its_figures(dev_pki, tmp_path: Path) -> None:
+    """Three users against 20 arrivals/s of slowed answers cannot keep the schedule: the run says
+    how many arrivals went out late or never (k6's dropped_iterations), as a warning, since the
+    SLOs were judged on less load than the profile asked for."""
+    running = _start(dev_pki, tmp_path, faults="slow", fault_rate=0.5, fault_seed=3)
+    (tmp_path / "loose.yaml").write_text(LOOSE)
+    try:
+        run = crrsim_load(running.url, dev_pki, tmp_path, "--profile", "window-close", "--arrival-rate", "20",
+                          "--users", "3", "--run-time", "6s", "--slo", "loose.yaml", "--json", "load.json")
+    finally:
+        running.stop()
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-2000:]  # a warning, not a breach
+    case = next(c for c in json.loads((tmp_path / "load.json").read_text())["cases"] if c["group"] == "generator")
+    scheduled = 2 * 2 + 20 * 4  # window-close scaled to 6 s
+    assert case["status"] == "warning" and case["data"]["scheduled"] == scheduled, case
+    assert case["data"]["sent"] < scheduled and case["data"]["late"] > 0, case
+    assert "--users" in case["message"] and f"of {scheduled} scheduled arrivals sent" in case["message"]
+    assert "arrivals sent on schedule" in run.stdout
 
 
 @pytest.mark.parametrize(("args", "said"), [
@@ -184,3 +206,17 @@ def test_a_participants_file_may_not_hold_a_password(tmp_path: Path) -> None:
     with pytest.raises(ParticipantsError, match="holds a password; name an environment variable") as caught:
         load_participants(tmp_path / "p.yaml")
     assert "hunter2" not in str(caught.value)
+
+
+def test_a_certificate_the_virtual_users_cannot_open_stops_the_run_in_one_sentence(load_sandbox, dev_pki,
+                                                                                    tmp_path: Path) -> None:
+    """A wrong pfx password used to let every virtual user die in locust's log while the run
+    reported 0 requests and an SLO short of samples; now locust stops before the first user."""
+    (tmp_path / "p.yaml").write_text(f"participants:\n  - sc: ECAL\n    pfx: {dev_pki.files('ecal').pfx}\n")
+    run = subprocess.run([sys.executable, "-m", "harness", "load", "--url", load_sandbox.url, "--ca",
+                          str(dev_pki.ca_cert), "--participants", "p.yaml", "--allow-load", "--run-time", "3s"],
+                         capture_output=True, text=True, timeout=120, cwd=tmp_path,
+                         env={**os.environ, "CRRSIM_PFX_PASSWORD_ECAL": "not-the-password"})
+    assert run.returncode == 3, run.stdout[-2000:] + run.stderr[-2000:]
+    assert "the virtual users of ECAL cannot sign in" in run.stderr and "Traceback" not in run.stderr, run.stderr
+    assert "not-the-password" not in run.stdout + run.stderr

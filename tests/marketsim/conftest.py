@@ -14,6 +14,17 @@ from pathlib import Path
 
 import pytest
 
+# The rehearsal shares two cores with the rest of the suite, where the default SLOs' 500 ms p95
+# for status polling was seen breached (519 ms) while a plain run answers in 4 ms: the gate is
+# the load tests' subject; here the burst must run, be judged and pass, so its limits are wide.
+REHEARSAL_SLO = """slos:
+  - name: rehearsal every call
+    operation: "*"
+    p99_ms: 60000
+    error_rate: 0.01
+    min_samples: 10
+"""
+
 
 @dataclass(frozen=True)
 class Rehearsal:
@@ -38,8 +49,10 @@ def rehearsal(dev_pki, tmp_path_factory: pytest.TempPathFactory) -> Rehearsal:
         done = shared / "run.json"
         if not done.is_file():
             out = shared / "out"
+            (shared / "slo.yaml").write_text(REHEARSAL_SLO)
             run = subprocess.run([sys.executable, "-m", "harness", "marketsim", "--pki", str(dev_pki.directory),
-                                  "--out", str(out)], capture_output=True, text=True, timeout=600, cwd=shared)
+                                  "--out", str(out), "--slo", "slo.yaml"],
+                                 capture_output=True, text=True, timeout=600, cwd=shared)
             done.write_text(json.dumps({"out": str(out), "returncode": run.returncode, "stdout": run.stdout,
                                         "stderr": run.stderr}))
         recorded = json.loads(done.read_text())

@@ -9,8 +9,8 @@ import pytest
 from click.testing import CliRunner, Result
 from pki_helpers import fingerprint
 
-from harness.cli import certs as certs_cli
 from harness.cli import cli
+from harness.cli import options as cli_options
 from harness.pki import DevPKI
 
 ENV = "CRRSIM_PFX_PASSWORD"
@@ -92,7 +92,7 @@ def test_inspect_pfx_without_password_and_no_terminal_exits_2(dev_pki: DevPKI) -
 
 def test_inspect_pfx_prompts_when_interactive(dev_pki: DevPKI, monkeypatch: pytest.MonkeyPatch) -> None:
     # CliRunner's stdin is never a terminal; pretend it is so the real click prompt runs.
-    monkeypatch.setattr(certs_cli, "_interactive", lambda: True)
+    monkeypatch.setattr(cli_options, "interactive", lambda: True)
     result = run(["inspect", str(dev_pki.identities["wcal"].pfx)], stdin=dev_pki.password() + "\n")
     assert result.exit_code == 0, result.output
     assert "Password for wcal.pfx" in result.output and "CN=wcal" in result.output
