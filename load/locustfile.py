@@ -30,6 +30,7 @@ from urllib.parse import urlencode
 
 import gevent
 import gevent.event
+import locust.stats
 from locust import FastHttpUser, LoadTestShape, events, task
 from locust.runners import MasterRunner, WorkerRunner
 
@@ -45,6 +46,9 @@ CONFIG: dict[str, Any] = json.loads(Path(os.environ["CRRSIM_LOAD_CONFIG"]).read_
 PROFILE = Profile.from_dict(CONFIG["profile"])
 PATHS: dict[str, str] = CONFIG["paths"]  # "service.operationId" -> path under the base URL
 INTERVAL = float(CONFIG["interval_s"])
+# crrsim's live progress reads the stats history locust appends every second; locust flushes it
+# only every 5 s by default (the setting its docs name), so the figures lagged a burst by half
+locust.stats.CSV_STATS_FLUSH_INTERVAL_SEC = 1
 # trading hubs and load zones every CRR network model has: sources and sinks of the bids
 NODE_PAIRS = (("TH_NP15_GEN-APND", "DLAP_PGAE-APND"), ("TH_SP15_GEN-APND", "DLAP_SCE-APND"),
               ("TH_NP15_GEN-APND", "TH_SP15_GEN-APND"), ("TH_SP15_GEN-APND", "DLAP_SDGE-APND"))

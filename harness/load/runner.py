@@ -133,9 +133,9 @@ def live_figures(history: Path) -> str:
 def run_locust(cmd: list[str], env: dict[str, str], duration: float, progress: Any = None,
                history: Path | None = None) -> subprocess.CompletedProcess[str]:
     """Start locust and wait for it, telling ``progress`` the elapsed time and the live figures
-    every half second. The clock starts with the test (locust's first stats line, a second in),
-    not with the process: importing gevent and locust takes seconds on a busy machine, and a
-    progress line saying "5 of 10 s; 0 requests" then reads like a stalled run."""
+    every half second. The clock starts with the test (locust writes its first stats line as it
+    starts), not with the process: importing gevent and locust takes seconds on a busy machine,
+    and a progress line saying "5 of 10 s; 0 requests" then reads like a stalled run."""
     started: float | None = None
     with subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True) as proc:
         output: list[str] = []
@@ -148,7 +148,7 @@ def run_locust(cmd: list[str], env: dict[str, str], duration: float, progress: A
                 if progress is not None:
                     figures = live_figures(history) if history else ""
                     if started is None and (figures or history is None):
-                        started = time.monotonic() - (1.0 if figures else 0.0)
+                        started = time.monotonic()
                     elapsed = 0.0 if started is None else time.monotonic() - started
                     progress(elapsed, duration, figures or "starting locust")
                 time.sleep(0.5)

@@ -115,6 +115,8 @@ def test_text_aligns_and_colours_only_when_asked(report: RunReport) -> None:
     assert len(columns) == 1, "names must start in one column"
     assert "\033[31m" in render_text(report, color=True)
     assert "PRIVATE KEY" not in plain
+    # a section's facts are printed too (the load's requests and latency, the probe's certificate)
+    assert "\nIDENTITY\n  subject  CN=ecal,O=ECAL\n  note     <script>" in plain
 
 
 def test_empty_report_renders_everywhere(tmp_path: Path) -> None:

@@ -61,9 +61,13 @@ def render_text(report: RunReport, *, color: bool = False) -> str:
             if case.details and case.status is not CaseStatus.PASSED:
                 out.append(f"  {'':5} {'':{width}}  {case.details}")
     for section in report.sections:
-        if not (section.rows or section.text):
+        if not (section.rows or section.text or section.facts):
             continue
         out += ["", section.title.upper()]
+        # the run's own figures (requests, latency, the arrival schedule, the certificate) are
+        # what a terminal reader looks for first; charts stay in the HTML
+        key_width = max((len(k) for k in section.facts), default=0)
+        out += [f"  {key.ljust(key_width)}  {value}" for key, value in section.facts.items()]
         if section.rows:
             headers = list(section.rows[0])
             out += table(headers, [[row.get(h, "") for h in headers] for row in section.rows])
