@@ -8,12 +8,17 @@ Passwords come only from $CRRSIM_PFX_PASSWORD or a hidden prompt, never from an 
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
 import os
 import re
+import socket
 import sys
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import NoReturn
+from urllib.parse import urlsplit
 
 import click
 
@@ -82,16 +87,44 @@ def command(cfg: CrrsimConfig, participants_file: Path | None, json_out: Path | 
     The pfx password is read from $CRRSIM_PFX_PASSWORD, or asked for on a terminal; with
     --participants, from each entry's password_env (default $CRRSIM_PFX_PASSWORD_<SC>).
     """
-    if participants_file is not None:
-        _scorecard(cfg, participants_file, json_out, junit, html)
     if flag_given("cert") != flag_given("key"):
         raise click.UsageError("--cert and --key go together.")
     participant = cfg.participant
-    if participant is None:
+    if participants_file is None and participant is None:
         raise click.UsageError("Say which SC ID to probe for: --participant SCID.")
-    if not SC_ID.match(participant):
+    if participant is not None and not SC_ID.match(participant):
         raise click.UsageError(f"--participant {participant!r} is not an SC ID (letters/digits, at most 10).")
-    _finish(_probe(settings_from(cfg, participant)).to_report(), json_out, junit, html)
+    with _sandbox_if_none_runs(cfg) as cfg:
+        if participants_file is not None:
+            _scorecard(cfg, participants_file, json_out, junit, html)
+        else:
+            _finish(_probe(settings_from(cfg, cfg.participant or "")).to_report(), json_out, junit, html)
+
+
+@contextlib.contextmanager
+def _sandbox_if_none_runs(cfg: CrrsimConfig) -> Iterator[CrrsimConfig]:
+    """The sandbox target is the one running at the configured port (`crrsim sandbox serve`);
+    when nothing listens there, a fresh embedded one, as every other runner starts, so a first
+    `crrsim probe --participant ECAL` certifies instead of failing on a port nobody opened."""
+    if not cfg.is_sandbox or _listening(cfg.sandbox_host, cfg.sandbox_port):
+        yield cfg
+        return
+    from harness.cli.embedded import embedded_sandbox
+
+    click.echo(f"No sandbox is listening at {cfg.sandbox_host}:{cfg.sandbox_port}: probing a fresh embedded "
+               "one (`crrsim sandbox serve` starts one that stays; the probe then uses it).", err=True)
+    with embedded_sandbox(cfg.sandbox_pki, cfg.specs, "probe") as (url, _pki):
+        port = urlsplit(url).port
+        assert port is not None
+        yield dataclasses.replace(cfg, sandbox_port=port)
+
+
+def _listening(host: str, port: int) -> bool:
+    try:
+        with socket.create_connection((host, port), timeout=0.5):
+            return True
+    except OSError:
+        return False
 
 
 def _probe(settings: ProbeSettings) -> ProbeResult:

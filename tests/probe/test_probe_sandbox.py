@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+import socket
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
@@ -108,6 +109,22 @@ def test_sandbox_default_uses_the_dev_identity(dev_pki, sandbox) -> None:
     )
     assert result.exit_code == 0, result.output
     assert "dev PKI identity 'ecal'" in result.stderr
+
+
+def test_with_no_sandbox_running_the_probe_starts_an_embedded_one(dev_pki, tmp_path: Path) -> None:
+    """A first `crrsim probe --participant ECAL` used to fail on a port nobody had opened; like
+    every other runner, it now starts a fresh sandbox (and says so) when none is listening."""
+    with socket.socket() as s:  # a loopback port where nothing listens
+        s.bind(("127.0.0.1", 0))
+        free = s.getsockname()[1]
+    env = {"CRRSIM_SANDBOX_PKI": str(dev_pki.directory), "CRRSIM_SANDBOX_PORT": str(free)}
+    runner = CliRunner()
+    with runner.isolated_filesystem(temp_dir=tmp_path):
+        result = runner.invoke(cli, ["probe", "--participant", "ECAL", "--timeout", "20", "--json", "p.json"], env=env)
+        data = json.loads(Path("p.json").read_text())
+    assert result.exit_code == 0, result.output
+    assert f"No sandbox is listening at 127.0.0.1:{free}: probing a fresh embedded one" in result.stderr
+    assert data["verdict"] == "CERTIFIED" and f":{free}/" not in data["target"], data["target"]
 
 
 def test_partially_provisioned_identity(dev_pki, sandbox) -> None:
