@@ -13,12 +13,13 @@ from __future__ import annotations
 import contextlib
 import copy
 import functools
+import random
 import re
 import time
 import uuid
 from collections import Counter
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -300,6 +301,8 @@ def run_fuzz(settings: FuzzSettings, url: str, comparison: Comparison | None = N
     """Fuzz every selected operation of the contract at ``url``; the report says what ran where.
     ``progress(operations done, operations selected, failures so far)`` after each service."""
     checks.register()
+    if settings.seed is None:  # chosen here, not by hypothesis, so the report can say which it was
+        settings = replace(settings, seed=random.randrange(2**32))
     started = datetime.now(UTC)
     clock = time.perf_counter()
     catalogue: Catalogue = load_catalogue(settings.specs)
@@ -460,7 +463,7 @@ def fuzz_report(settings: FuzzSettings, url: str, selection: Selection, figures:
         Section("Run", facts={
             "target": url, "participant": settings.participant, "mode": settings.mode,
             "phases": ", ".join(settings.phases), "max examples": str(settings.max_examples),
-            "seed": str(settings.seed) if settings.seed is not None else "random",
+            "seed": f"{settings.seed} (--seed {settings.seed} generates the same data again)",
             "operations fuzzed": str(len(cases)), "calls": str(calls),
             "writes": selection.writes_note,
         }),

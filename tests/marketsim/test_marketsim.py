@@ -106,6 +106,8 @@ def test_the_whole_rehearsal_runs_every_part_and_files_no_secret(dev_pki, rehear
     assert {t["status"] for t in tiles} == {"passed", "manual"}  # every automated item passed
     for stem in ("probe-ECAL", "probe-WCAL", "scenarios", "fuzz", "load"):
         assert (out / "marketsim" / f"{stem}.html").is_file(), stem
+    fuzz_run = json.loads((out / "marketsim" / "fuzz.json").read_text())["sections"][0]["facts"]
+    assert re.match(r"^(\d+) \(--seed \1 generates the same data again\)$", fuzz_run["seed"]), fuzz_run["seed"]
     for line in ("connectivity: started (2 participants)", "structured plan: started (",
                  "fuzz: started (69 operations)", "load: PASSED", "sandbox stopped"):
         assert line in run.stderr, run.stderr[-3000:]
