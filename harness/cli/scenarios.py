@@ -111,6 +111,18 @@ def command(cfg: CrrsimConfig, url: str | None, weeks: tuple[int, ...], days: tu
                    f"previous results in {results} are kept. See the plan with `crrsim scenarios --matrix`.",
                    err=True)
         raise SystemExit(code)
-    click.echo(f"Results in {results}/ (junit.xml, cucumber.json, allure-results); "
-               f"HTML: crrsim report --results {results}", err=True)
+    click.echo(f"Results in {results}/ (junit.xml, cucumber.json, allure-results); HTML: {_html(results)}", err=True)
     raise SystemExit(code)
+
+
+def _html(results: Path) -> str:
+    """The self-contained page QA files (the plan's week-by-day grid, what to fix first), written
+    after every run: asking for a second command to see the results was one step too many.
+    `crrsim report` still renders any results folder again."""
+    from harness.reports.handlers import write_html
+    from harness.scenarios.results import ResultsError, load_results
+
+    try:
+        return str(write_html(load_results(results), results / "report.html"))
+    except (ResultsError, ValueError, OSError) as exc:
+        return f"not written ({exc}); `crrsim report --results {results}` tries again"
