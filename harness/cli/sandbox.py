@@ -75,8 +75,8 @@ def serve(cfg: CrrsimConfig, provisioning: str | None, workers: int, access_log:
         faults=faults, fault_rate=fault_rate, fault_seed=fault_seed,
     )
     if port_file is None:  # a launcher reads the readiness line instead
-        click.echo(f"crrsim sandbox on https://{options.host}:{options.port}/crr (state in {options.db}); "
-                   "Ctrl+C stops it.")
+        where = f"https://{options.host}:{options.port}/crr" if options.port else "a free port (URL below)"
+        click.echo(f"crrsim sandbox on {where}; state in {options.db}; Ctrl+C stops it.")
     if run(options):
         raise CannotRun(f"the sandbox could not start on {options.host}:{options.port}")
 

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import io
 import os
+import re
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -72,8 +74,31 @@ def test_sandbox_serve_listens_and_stores_where_crrsim_yaml_says(
             proc.wait(5)
         log.close()
     output = (workdir / "serve.log").read_text()
-    assert f"https://127.0.0.1:{port}/crr (state in {workdir / 'state' / 'crr.db'})" in output
+    assert f"https://127.0.0.1:{port}/crr; state in {workdir / 'state' / 'crr.db'}; Ctrl+C stops it." in output
     assert (workdir / "state" / "crr.db").is_file()
+
+
+def test_sandbox_serve_on_a_free_port_names_its_url_and_stops_cleanly_on_ctrl_c(workdir: Path, dev_pki: DevPKI) -> None:
+    """`--port 0` used to announce https://127.0.0.1:0/crr; Ctrl+C must end it with exit 0."""
+    proc = subprocess.Popen([sys.executable, "-m", "harness", "sandbox", "serve", "--port", "0", "--pki",
+                             str(dev_pki.directory), "--db", str(workdir / "crr.db")], cwd=workdir,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    lines = []
+    try:
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            lines.append(line)
+            if line.startswith("CRRSIM_SANDBOX_LISTENING"):
+                break
+        proc.send_signal(signal.SIGINT)
+        rest, _ = proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(5)
+    assert lines[0].startswith("crrsim sandbox on a free port (URL below); state in "), lines
+    assert re.match(r"CRRSIM_SANDBOX_LISTENING port=(\d+) url=https://127\.0\.0\.1:\1/crr$", lines[-1].strip()), lines
+    assert proc.returncode == 0 and "Traceback" not in rest, rest
 
 
 def test_certs_init_uses_the_configured_pki_folder(crrsim: Invoke, workdir: Path, dev_pki: DevPKI) -> None:
