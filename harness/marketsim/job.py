@@ -261,7 +261,8 @@ def _fuzz(settings: MarketSimSettings, url: str, pki: DevPKI | None, progress: P
 
 
 def _load(settings: MarketSimSettings, url: str, pki: DevPKI | None, progress: Progress) -> RunReport:
-    """A window-close burst with the default SLOs, and the integrity check of what it wrote."""
+    """A window-close burst gated by its SLOs (--slo, else the default file), and the integrity
+    check of what it wrote."""
     from harness.config.participants import Participant, dev_participants
     from harness.load.integrity import add_to_report, check_integrity
     from harness.load.runner import password_variables, run_load
