@@ -170,8 +170,10 @@ def diff(old: Path, new: Path, json_out: Path | None, junit: Path | None, html: 
         markdown.write_text(diff_markdown(results), encoding="utf-8")
         click.echo(f"Wrote {markdown}", err=True)
     if not report.ok:
-        raise CheckFailed("breaking changes" + (" in a version bump that understates them"
-                                                if report.verdict == "UNDERSTATED" else ""))
+        breaking = any(r.of("breaking") for r in results.values())
+        understated = report.verdict == "UNDERSTATED"
+        raise CheckFailed("breaking changes in a version bump that understates them" if breaking and understated
+                          else "breaking changes" if breaking else "a version bump that understates the change")
 
 
 @command.command("history")

@@ -375,9 +375,10 @@ def diff_paths(old: Any, new: Any) -> dict[str, DiffResult]:
         return found
 
     old_files, new_files = files(Path(old)), files(Path(new))
-    if Path(old).is_file() and Path(new).is_file():
-        old_files = {"the service": Path(old)}
-        new_files = {"the service": Path(new)}
+    if Path(old).is_file() and Path(new).is_file():  # one pair, whatever the names say
+        named = parse_spec_filename(Path(new)) or parse_spec_filename(Path(old))
+        service = named.service if named is not None else "the service"
+        old_files, new_files = {service: Path(old)}, {service: Path(new)}
     out = {}
     for service in sorted(set(old_files) | set(new_files)):
         if service not in new_files:
@@ -406,6 +407,9 @@ def diff_report(results: dict[str, DiffResult], target: str) -> Any:
         cases.append(CaseResult(group=service, name="version bump",
                                 status=CaseStatus.FAILED if result.understated else CaseStatus.PASSED,
                                 message=bump + (" (understates the change)" if result.understated else "")))
+        if result.understated:
+            findings.append(Finding(text=f"{service}: the version {bump}: the bump understates the change",
+                                    fix=f"publish it as a {result.required} version", where=service))
         for kind in ("breaking", "compatible", "documentation"):
             found = result.of(kind)
             cases.append(CaseResult(group=service, name=f"{kind} changes",

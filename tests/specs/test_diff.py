@@ -181,6 +181,27 @@ def test_the_cli_diffs_two_files_with_an_action_list_and_exit_code(tmp_path: Pat
     assert "effectiveDate" in (tmp_path / "d.md").read_text()
 
 
+def test_a_documentation_change_without_a_bump_is_named_by_service_and_said_plainly(tmp_path: Path) -> None:
+    """Two CAISO-named files: the service is named from the file name (it used to read "the
+    service"), and an understated bump with nothing breaking is not called "breaking changes"."""
+    new = _ours("auction")
+    old = copy.deepcopy(new)
+    operation = next(iter(next(iter(old["paths"].values())).values()))
+    operation["description"] = "An older wording of the same operation."
+    name = next(SPECS.glob("caiso_crr_auction_*.yaml")).name
+    (tmp_path / "old").mkdir()
+    (tmp_path / "old" / name).write_text(yaml.safe_dump(old))
+    (tmp_path / name).write_text(yaml.safe_dump(new))
+    run = subprocess.run([sys.executable, "-m", "harness", "specs", "diff", f"old/{name}", name, "--json", "d.json"],
+                         capture_output=True, text=True, cwd=tmp_path, timeout=60)
+    assert run.returncode == 1, run.stdout + run.stderr
+    assert run.stdout.startswith(f"auction: {new['info']['version']} -> {new['info']['version']}: 0 breaking, "
+                                 "0 compatible, 1 documentation"), run.stdout
+    assert "Error: a version bump that understates the change" in run.stderr and "breaking" not in run.stderr
+    findings = json.loads((tmp_path / "d.json").read_text())["findings"]
+    assert findings and "publish it as a MINI version" in findings[0]["fix"], findings
+
+
 def test_two_folders_are_diffed_service_by_service(tmp_path: Path) -> None:
     """A folder pair (all ten services): only the service that changed reports changes."""
     old_dir, new_dir = tmp_path / "old", tmp_path / "new"
