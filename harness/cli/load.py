@@ -61,6 +61,9 @@ def _participants(settings: LoadSettings, participants_file: Path | None, pki_di
     return password_variables(found, participant_passwords(found))
 
 
+UI_URL = "http://127.0.0.1:8089"  # locust's default web port, bound to loopback (locust_command)
+
+
 def _progress() -> object:
     """A live line while locust runs: a rich bar on a terminal, a plain line every 10 s otherwise."""
     if sys.stdout.isatty():
@@ -112,7 +115,7 @@ def _progress() -> object:
 @click.option("--expect-workers", type=click.IntRange(min=1), default=1, show_default=True)
 @click.option("--worker", is_flag=True, help="Be a worker of the master at --master-host.")
 @click.option("--master-host", default=None, help="Where the master runs (with --worker).")
-@click.option("--ui", is_flag=True, help="locust's web UI instead of headless (http://localhost:8089).")
+@click.option("--ui", is_flag=True, help=f"locust's web UI instead of headless ({UI_URL}).")
 @click.option("--allow-load", is_flag=True, help="Load a shared environment such as Map-Stage (never production).")
 @click.option("--max-rps", type=click.FloatRange(min=0.1), default=None,
               help=f"Request rate cap off the sandbox (default {SHARED_RATE:g}/s, at most {RATE_CEILING:g}/s).")
@@ -170,6 +173,9 @@ def command(cfg: CrrsimConfig, participants_file: Path | None, profile: str, use
         code = run_worker(settings, cfg.base_url(), run_dir, participants, secrets)
         sys.exit(ExitCode.OK if code == 0 else ExitCode.CANNOT_RUN)
     progress = None if worker or ui else _progress()
+    if ui:  # locust logs at WARNING here, so its own "Starting web interface" line never shows
+        click.echo(f"locust's web UI: {UI_URL} (the run starts by itself; the UI closes 10 s after it ends)",
+                   err=True)
     try:
         if settings.target_kind == "sandbox":
             with embedded_sandbox(cfg.sandbox_pki, cfg.specs, "load") as (url, pki):

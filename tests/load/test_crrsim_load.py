@@ -9,6 +9,7 @@ import os
 import re
 import subprocess
 import sys
+import time
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from pathlib import Path
@@ -220,3 +221,32 @@ def test_a_certificate_the_virtual_users_cannot_open_stops_the_run_in_one_senten
     assert run.returncode == 3, run.stdout[-2000:] + run.stderr[-2000:]
     assert "the virtual users of ECAL cannot sign in" in run.stderr and "Traceback" not in run.stderr, run.stderr
     assert "not-the-password" not in run.stdout + run.stderr
+
+
+def test_the_web_ui_serves_while_the_run_goes_and_says_where(load_sandbox, dev_pki, tmp_path: Path) -> None:
+    """--ui: locust's own web UI on loopback, started with the run and closed after it; the
+    command names its address (locust's own line is below the log level crrsim runs it at)."""
+    import httpx
+
+    (tmp_path / "loose.yaml").write_text(LOOSE)
+    proc = subprocess.Popen([sys.executable, "-m", "harness", "load", "--url", load_sandbox.url, "--pki",
+                             str(dev_pki.directory), "--allow-load", "--ui", "--run-time", "4s", "--users", "3",
+                             "--spawn-rate", "3", "--slo", "loose.yaml"], cwd=tmp_path, text=True,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    seen = None
+    try:
+        deadline = time.monotonic() + 60
+        while seen is None and proc.poll() is None and time.monotonic() < deadline:
+            try:
+                page = httpx.get("http://127.0.0.1:8089/", timeout=2)
+                seen = page.status_code, "locust" in page.text.lower()
+            except httpx.TransportError:
+                time.sleep(0.3)
+        out, err = proc.communicate(timeout=120)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(5)
+    assert seen == (200, True), (seen, err[-2000:])
+    assert proc.returncode == 0, out[-2000:] + err[-2000:]
+    assert "locust's web UI: http://127.0.0.1:8089" in err and "VERDICT: PASSED" in out
