@@ -39,6 +39,7 @@ from harness.contract import downloads
 from harness.contract.downloads import DOWNLOADS, DownloadError
 from harness.contract.portfolios import market_products
 from harness.load.hdr import LATE_S, Recording, Tally
+from harness.load.nodes import HUB_PAIRS, node_pairs
 from harness.load.profiles import ArrivalSchedule, Profile
 from harness.load.slo import SLO, evaluate
 
@@ -49,9 +50,6 @@ INTERVAL = float(CONFIG["interval_s"])
 # crrsim's live progress reads the stats history locust appends every second; locust flushes it
 # only every 5 s by default (the setting its docs name), so the figures lagged a burst by half
 locust.stats.CSV_STATS_FLUSH_INTERVAL_SEC = 1
-# trading hubs and load zones every CRR network model has: sources and sinks of the bids
-NODE_PAIRS = (("TH_NP15_GEN-APND", "DLAP_PGAE-APND"), ("TH_SP15_GEN-APND", "DLAP_SCE-APND"),
-              ("TH_NP15_GEN-APND", "TH_SP15_GEN-APND"), ("TH_SP15_GEN-APND", "DLAP_SDGE-APND"))
 
 STATE: dict[str, Any] = {"t0": None, "env": None, "schedule": None, "raw": []}
 RECORDING = Recording()  # this process's samples since its last report to the master
@@ -109,6 +107,7 @@ class Participant(FastHttpUser):
         self.allocation: list[dict[str, Any]] = []
         self.load_windows: list[dict[str, Any]] = []
         self.posted: list[str] = []
+        self.node_pairs: list[tuple[str, str]] = list(HUB_PAIRS)
         self.rng = random.Random()
 
     # -- the one request helper: a fresh caiso-request-id, grouped by operation, timed exactly --
@@ -166,6 +165,7 @@ class Participant(FastHttpUser):
         self.allocation = known.get("allocation", [])
         self.load_windows = known.get("load_windows", [])
         self.posted = known.get("posted", [])
+        self.node_pairs = known.get("node_pairs") or list(HUB_PAIRS)
 
     def _read_markets(self) -> dict[str, Any]:
         """Open auction and allocation markets, and open forecast load windows (once per process)."""
@@ -178,7 +178,23 @@ class Participant(FastHttpUser):
                                     params={"participantName": self.sc})
         found["load_windows"] = [w for w in windows if isinstance(w, dict) and w.get("periods")] \
             if status == 200 and isinstance(windows, list) else []
+        found["node_pairs"], STATE["node_pairs"] = node_pairs(self._biddable_nodes(found["auction"]))
         return found
+
+    def _biddable_nodes(self, markets: list[dict[str, Any]]) -> list[str]:
+        """The first open auction market's node list (SOURCE_SINK), its biddable nodes; none when
+        it cannot be read (the hub pairs are then used, and the results say so)."""
+        if not markets:
+            return []
+        spec = DOWNLOADS["SOURCE_SINK"]
+        status, body = self.call(f"market_data.{spec.operation}", raw=True, fine=("DWL0005", "DWL0006"),
+                                 params=spec.params("SOURCE_SINK", "CSV", self.sc, markets[0]["name"]))
+        if status != 200 or not body:
+            return []
+        try:
+            return downloads.biddable_nodes(downloads.records(downloads.unpack(body, "CSV")[1], "CSV"))
+        except (DownloadError, ValueError):
+            return []
 
     def _open_markets(self, key: str) -> list[dict[str, Any]]:
         status, markets = self.call(key, params={"participantName": self.sc})
@@ -219,8 +235,8 @@ class Participant(FastHttpUser):
         if not self.markets:
             return self.market_status(intended)
         market = self.rng.choice(self.markets)
-        self._create_and_submit("auction", market["name"], {"newBids": _bids(self.sc, market_products(market), self.rng),
-                                                            "newOffers": []}, intended)
+        bids = _bids(self.sc, market_products(market), self.node_pairs, self.rng)
+        self._create_and_submit("auction", market["name"], {"newBids": bids, "newOffers": []}, intended)
         return None
 
     def nomination_submit(self, intended: float | None = None) -> None:
@@ -272,7 +288,7 @@ class Participant(FastHttpUser):
         crr = self._crr_to_sell() if self.rng.random() < 0.5 else None
         others = [p["sc"] for p in CONFIG["participants"] if p["sc"] != self.sc]
         if crr is None or not others:
-            source, sink = self.rng.choice(NODE_PAIRS)
+            source, sink = self.rng.choice(self.node_pairs)
             offer = {"assetOwner": self.sc, "source": source, "sink": sink, "tou": "ON", "hedgeType": "OBL",
                      "crrType": "AUC", "startDate": "2026-03-01T08:00:00Z", "endDate": "2026-04-01T07:00:00Z",
                      "mw": round(self.rng.uniform(0.5, 5), 3), "price": round(self.rng.uniform(0.5, 20), 2),
@@ -395,13 +411,14 @@ def _describe(status: int, content: bytes | None, error: Any) -> str:
     return f"HTTP {status}" + (f" {','.join(str(c) for c in codes)}" if codes else "")
 
 
-def _bids(sc: str, products: list[tuple[str, str]], rng: random.Random) -> list[dict[str, Any]]:
+def _bids(sc: str, products: list[tuple[str, str]], pairs: list[tuple[str, str]],
+          rng: random.Random) -> list[dict[str, Any]]:
     """A buy portfolio of the profile's size: each bid a demand curve of the profile's points
     (from 0 MW, MW rising, price falling), on a product the market offers."""
     bids = []
     for _ in range(rng.randint(*PROFILE.bids)):
         period, tou = rng.choice(products)
-        source, sink = rng.choice(NODE_PAIRS)
+        source, sink = rng.choice(pairs)
         points = rng.randint(*PROFILE.points)
         price = round(rng.uniform(2.0, 9.0), 2)
         step = round(rng.uniform(0.5, 2.0), 3)
@@ -491,6 +508,7 @@ def _watch_users(runner: Any) -> None:
 @events.report_to_master.add_listener
 def _on_report_to_master(client_id: str, data: dict[str, Any]) -> None:
     data["crrsim"] = RECORDING.to_wire()
+    data["crrsim_nodes"] = STATE.get("node_pairs")
     RECORDING.ops.clear()
     RECORDING.buckets.clear()
     RECORDING.writes.clear()
@@ -500,6 +518,8 @@ def _on_report_to_master(client_id: str, data: dict[str, Any]) -> None:
 def _on_worker_report(client_id: str, data: dict[str, Any]) -> None:
     if "crrsim" in data:
         MERGED.merge(Recording.from_wire(data["crrsim"]))
+    if data.get("crrsim_nodes"):
+        STATE["node_pairs"] = data["crrsim_nodes"]
 
 
 @events.test_stop.add_listener
@@ -521,6 +541,7 @@ def _on_quit(exit_code: int, **_: Any) -> None:
     out = {"version": 1, "run_id": CONFIG["run_id"], "started": STATE.get("started"),
            "duration_s": STATE.get("duration") or _elapsed(), "interval_s": INTERVAL,
            "processes": STATE.get("processes", 1), "aborted": STATE.get("aborted"),
+           "node_pairs": STATE.get("node_pairs"),
            "recording": MERGED.to_wire()}
     path = Path(CONFIG["results"])
     path.write_text(json.dumps(out), encoding="utf-8")

@@ -199,11 +199,7 @@ def command(cfg: CrrsimConfig, participants_file: Path | None, profile: str, use
 
     add_to_report(outcome, checked=settings.target_kind == "sandbox" or dev_pki)
     color = sys.stdout.isatty() and "NO_COLOR" not in os.environ
-    click.echo(render_text(outcome.report, color=color), nl=False)
-    # the run's figures (the text report lists cases and tables; these are what one reads first)
-    for key, value in outcome.report.sections[0].facts.items():
-        if key not in ("target", "profile"):
-            click.echo(f"  {key}: {value}")
+    click.echo(render_text(outcome.report, color=color), nl=False)  # its RUN section: the run's figures
     write_reports(outcome.report, run_dir / "load.json", run_dir / "load.xml", run_dir / "load.html", quiet=True)
     write_reports(outcome.report, json_out, junit, html)
     click.echo(f"Reports in {run_dir} (locust's own: locust.html, locust_stats.csv)", err=True)

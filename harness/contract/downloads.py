@@ -91,3 +91,15 @@ def records(text: str, fmt: str) -> list[dict[str, Any]]:
         found = data.get("records", []) if isinstance(data, dict) else data
         return [r for r in found if isinstance(r, dict)] if isinstance(found, list) else []
     return list(csv.DictReader(io.StringIO(text)))
+
+
+def biddable_nodes(rows: list[dict[str, Any]]) -> list[str]:
+    """The sources and sinks a bid may name: the node list's (SOURCE_SINK) biddable rows, in
+    file order, each once."""
+    found: list[str] = []
+    for row in rows:
+        name = row.get("SourceSink")
+        if isinstance(name, str) and str(row.get("BiddableFlag", "Yes")).lower() in ("yes", "y", "true") \
+                and name not in found:
+            found.append(name)
+    return found

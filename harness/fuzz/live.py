@@ -200,11 +200,9 @@ def _read_market_files(client: CRRClient, catalogue: Catalogue, live: LiveValues
         return
     markets = live.names.get("market", [])
     if markets:
-        for record in _download(client, catalogue, live, "SOURCE_SINK", markets[0]) or []:
-            name = record.get("SourceSink")
-            biddable = str(record.get("BiddableFlag", "Yes")).lower() in ("yes", "y", "true")
-            if isinstance(name, str) and biddable and name not in live.nodes:
-                live.nodes.append(name)
+        live.nodes += [n for n in downloads.biddable_nodes(_download(client, catalogue, live, "SOURCE_SINK",
+                                                                     markets[0]) or [])
+                       if n not in live.nodes]
     for origin in EXISTING_CRR_ORIGINS:
         live.holdings += [r for r in _download(client, catalogue, live, f"PRIVATE_EXISTING_CRR_{origin}") or []
                           if _held(r, live.participant)]

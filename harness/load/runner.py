@@ -258,6 +258,8 @@ def build_report(settings: LoadSettings, url: str, profile: Profile, recording: 
                       else "none given (--slo FILE)")}
     if results.get("aborted"):
         facts["stopped early"] = f"--abort-on-fail: {results['aborted']}"
+    if results.get("node_pairs"):
+        facts["bids and buy offers on"] = str(results["node_pairs"])
     if profile.model == "arrival":
         case = generator_case(profile, recording, aborted=bool(results.get("aborted")))
         cases.append(case)
