@@ -113,8 +113,11 @@ def load_results(folder: Path, target: str = "") -> RunReport:
     if run.get("shuffle_seed") is not None:
         facts["order"] = f"shuffled, seed {run['shuffle_seed']}"
     report.sections.append(Section("Results", facts=facts))
-    with contextlib.suppress(PlanError):  # results read without the plan file still render
-        report.sections += plan_sections(load_plan(), cases)
+    # the plan grid when the run covered plan items: a team's own features (no plan ids) would
+    # get a page of grey "not run" tiles that say nothing about what ran
+    if any(c.data.get("plan") for c in cases):
+        with contextlib.suppress(PlanError):  # results read without the plan file still render
+            report.sections += plan_sections(load_plan(), cases)
     for case in cases:  # what to fix first (RunReport.fix_first) shows it beside each failure
         case.data["reproduce"] = f"crrsim scenarios --scenario {shlex.quote(case.name)}"
     return report

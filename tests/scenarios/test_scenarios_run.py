@@ -75,6 +75,8 @@ def test_a_new_users_feature_folder_runs_with_the_step_library(tmp_path: Path, d
                  "--results", str(results), "--", "-q")
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-2000:]
     assert "1 passed" in run.stdout
+    page = (results / "report.html").read_text()  # its own scenario, not a grid of plan items it never ran
+    assert "Our usual March bid" in page and "Structured plan, week by day" not in page
 
 
 def test_write_scenarios_are_skipped_on_shared_environments_without_opt_in(tmp_path: Path, dev_pki, sandbox) -> None:
