@@ -71,14 +71,12 @@ def _context(participant: dict[str, Any]) -> Any:
     TLS setup: verified server, TLS 1.2 or newer)."""
     sc = participant["sc"]
     if sc not in _contexts:
-        _contexts[sc] = build_ssl_context(_identity(participant), CONFIG.get("ca"))
+        if participant.get("pfx"):
+            identity = ClientIdentity.from_pfx(participant["pfx"], os.environ.get(participant.get("password_env") or "", None))
+        else:
+            identity = ClientIdentity.from_pem(participant["cert"], participant["key"])
+        _contexts[sc] = build_ssl_context(identity, CONFIG.get("ca"))
     return _contexts[sc]
-
-
-def _identity(participant: dict[str, Any]) -> ClientIdentity:
-    if participant.get("pfx"):
-        return ClientIdentity.from_pfx(participant["pfx"], os.environ.get(participant.get("password_env") or "", None))
-    return ClientIdentity.from_pem(participant["cert"], participant["key"])
 
 
 def _elapsed() -> float:
@@ -447,15 +445,16 @@ class ProfileShape(LoadTestShape):
 # -- locust's extension points: start, ship to the master, merge, write ---------------------------
 @events.init.add_listener
 def _on_init(environment: Any, **_: Any) -> None:
-    """Every certificate is opened before the first user starts: a wrong password or a broken
-    file stops the run with its one sentence, instead of users dying one by one in the log
-    while the run reports 0 requests."""
+    """Every certificate's TLS context is built before the first user starts (in the process
+    that sends: init fires after locust's --processes fork): a wrong password or a broken file
+    stops the run with its one sentence, instead of users dying one by one in the log while the
+    run reports 0 requests; the users then take the contexts built here."""
     STATE["env"] = environment
     if isinstance(environment.runner, MasterRunner):
         return
     for participant in CONFIG["participants"]:
         try:
-            _identity(participant)
+            _context(participant)
         except IdentityError as exc:
             sys.exit(f"crrsim: the virtual users of {participant['sc']} cannot sign in: {exc}")
 

@@ -17,16 +17,12 @@ __all__ = ["PLAN_WEDNESDAY", "embedded_sandbox", "start_with_plan"]
 def start_with_plan(pki: Any, db: Path, specs: Path | None = None, **launch: Any) -> Any:
     """Start a sandbox on ``db`` (a ``RunningSandbox``), set the plan up and open the monthly
     windows with the operator's certificate of ``pki`` (a ``DevPKI``)."""
-    from harness.client import ClientIdentity, CRRClient
-    from harness.client.control import ControlPlane
+    from harness.client.control import fresh_plan_week
     from harness.sandbox.launch import start_sandbox
 
     running = start_sandbox(pki.directory, db, specs=specs, fresh=True, **launch)
     try:
-        operator = pki.identities["operator"]
-        with CRRClient(running.url, identity=ClientIdentity.from_pem(operator.cert, operator.key),
-                       ca=pki.ca_cert) as client:
-            ControlPlane(client).fresh_plan_week()
+        fresh_plan_week(running.url, pki)
     except BaseException:
         running.stop()
         raise

@@ -21,6 +21,7 @@ from harness.config import CrrsimConfig
 from harness.marketsim import MarketSimOutcome, MarketSimSettings, run_marketsim
 from harness.marketsim.job import PARTS
 from harness.marketsim.progress import LineProgress, Progress
+from harness.reports import in_words
 
 
 @click.command("marketsim")
@@ -126,8 +127,7 @@ def summary(outcome: MarketSimOutcome, *, color: bool) -> None:
     for part in outcome.parts:
         good = part.report.ok
         verdict = part.report.verdict if not color else f"[{'green' if good else 'red'}]{part.report.verdict}[/]"
-        table.add_row(part.name, verdict, ", ".join(f"{n} {k}" for k, n in part.figures.items()), part.headline,
-                      f"{part.seconds:.1f} s")
+        table.add_row(part.name, verdict, in_words(part.report.counts()), part.headline, f"{part.seconds:.1f} s")
     console = Console(no_color=not color, highlight=False, soft_wrap=True, width=None if color else 120)
     console.print(table)
     for note in report.sections[0].text:

@@ -12,6 +12,8 @@ from typing import Any
 from urllib.parse import quote
 
 from harness.client.client import CRRClient
+from harness.client.tls import ClientIdentity
+from harness.pki import DevPKI
 
 PREFIX = "/simctl/v1"
 PLAN_WEDNESDAY = "2026-02-04T18:00:00Z"  # 10:00 Pacific, plan week 1: every monthly window OPEN
@@ -92,3 +94,11 @@ class ControlPlane:
         self, text: str, to: list[str] | str | None = None, subject: str | None = None
     ) -> dict[str, Any]:
         return self.call("POST", "/messages", {"text": text, "to": to, "subject": subject})
+
+
+def fresh_plan_week(url: str, pki: DevPKI) -> None:
+    """``ControlPlane.fresh_plan_week`` on the sandbox at ``url``, as the operator of ``pki``:
+    where a fresh embedded sandbox and each part of the main job start."""
+    operator = pki.identities["operator"]
+    with CRRClient(url, identity=ClientIdentity.from_pem(operator.cert, operator.key), ca=pki.ca_cert) as client:
+        ControlPlane(client).fresh_plan_week()

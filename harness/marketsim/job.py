@@ -19,6 +19,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from harness.client.control import fresh_plan_week
 from harness.config import CrrsimConfig
 from harness.marketsim.merge import Part, merge_reports
 from harness.marketsim.progress import LineProgress, Progress
@@ -26,7 +27,7 @@ from harness.pki import DevPKI, ensure_dev_pki
 from harness.pki.identities import dev_identity_for
 from harness.probe import ProbeResult, ProbeSettings, run_probe
 from harness.probe.scorecard import scorecard_sections
-from harness.reports import CaseResult, CaseStatus, Finding, RunReport
+from harness.reports import CaseResult, CaseStatus, Finding, RunReport, in_words
 from harness.scenarios.settings import ScenarioSettings
 
 SANDBOX_PARTICIPANTS = ("ECAL", "WCAL")
@@ -163,7 +164,7 @@ def _sandbox(settings: MarketSimSettings, progress: Progress) -> Iterator[tuple[
 
 
 def _figures(report: RunReport) -> str:
-    return ", ".join(f"{n} {status}" for status, n in report.counts().items() if n) or "nothing ran"
+    return in_words(report.counts()) or "nothing ran"
 
 
 def _own_reports(settings: MarketSimSettings, report: RunReport, stem: str) -> dict[str, str]:
@@ -189,8 +190,7 @@ class _ScenarioCounter:
     def pytest_runtest_logreport(self, report: Any) -> None:
         if report.when == "call" or (report.when == "setup" and report.outcome != "passed"):
             self.counts[report.outcome] = self.counts.get(report.outcome, 0) + 1
-            self.progress.advanced("structured plan", sum(self.counts.values()),
-                                   ", ".join(f"{n} {k}" for k, n in self.counts.items() if n))
+            self.progress.advanced("structured plan", sum(self.counts.values()), in_words(self.counts))
 
 
 def _connectivity(settings: MarketSimSettings, url: str, pki: DevPKI | None,
@@ -222,17 +222,6 @@ def _scenarios(settings: MarketSimSettings, url: str, pki: DevPKI | None, progre
         run(settings.scenario_settings(url, pki), results, extra=["-q", *settings.scenario_args],
             plugins=[_ScenarioCounter(progress)])
     return load_results(results, target=url)
-
-
-def _fresh_plan(url: str, pki: DevPKI) -> None:
-    """Back to the plan's first Wednesday (the scenarios move the clock): fuzz and load start
-    where their own commands start."""
-    from harness.client import ClientIdentity, CRRClient
-    from harness.client.control import ControlPlane
-
-    operator = pki.identities["operator"]
-    with CRRClient(url, identity=ClientIdentity.from_pem(operator.cert, operator.key), ca=pki.ca_cert) as client:
-        ControlPlane(client).fresh_plan_week()
 
 
 def _fuzz(settings: MarketSimSettings, url: str, pki: DevPKI | None, progress: Progress) -> RunReport:
@@ -335,7 +324,7 @@ def run_marketsim(settings: MarketSimSettings, progress: Progress | None = None)
             notes.append("The structured plan was not run (skipped).")
         if settings.runs("fuzz"):
             if pki is not None:
-                _fresh_plan(url, pki)
+                fresh_plan_week(url, pki)  # the plan moved the clock: start where `crrsim fuzz` does
             else:
                 notes.append(f"The fuzz sent read operations only, at most {SHARED_FUZZ_BUDGET} requests at 2 per second "
                              "(a shared environment).")
@@ -345,7 +334,7 @@ def run_marketsim(settings: MarketSimSettings, progress: Progress | None = None)
             notes.append("The fuzz was not run (skipped).")
         if settings.runs("load") and (pki is not None or settings.allow_load):
             if pki is not None:
-                _fresh_plan(url, pki)
+                fresh_plan_week(url, pki)
             else:
                 notes.append("The load burst was sent to a shared environment (--allow-load), capped at 20 req/s.")
             progress.say(f"load: a window-close burst ({LOAD_BURST['run_time']:g} s, peak "

@@ -20,6 +20,12 @@ def anchor(*parts: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", "-".join(parts).lower()).strip("-")
 
 
+def in_words(counts: dict[str, int]) -> str:
+    """"3 passed, 1 failed": the counts that are not zero, in their order (every runner's summary
+    line, the main job's progress and its table say them alike)."""
+    return ", ".join(f"{n} {status}" for status, n in counts.items() if n)
+
+
 class CaseStatus(StrEnum):
     PASSED = "passed"
     FAILED = "failed"

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from harness.reports.handlers.scrub import scrub
-from harness.reports.model import CaseStatus, RunReport
+from harness.reports.model import CaseStatus, RunReport, in_words
 
 _LABEL = {
     CaseStatus.PASSED: "PASS",
@@ -72,8 +72,7 @@ def render_text(report: RunReport, *, color: bool = False) -> str:
             headers = list(section.rows[0])
             out += table(headers, [[row.get(h, "") for h in headers] for row in section.rows])
         out += [f"  - {line}" for line in section.text]
-    counts = report.counts()
-    summary = ", ".join(f"{n} {k}" for k, n in counts.items() if n)
+    summary = in_words(report.counts())
     verdict = _paint(report.verdict, "32;1" if report.ok else "31;1", color)
     out += ["", f"VERDICT: {verdict}  ({summary}; {report.duration_s:.1f} s)"]
     return scrub("\n".join(out)) + "\n"
