@@ -42,6 +42,18 @@ def dev_pki(tmp_path_factory: pytest.TempPathFactory) -> DevPKI:
 
 
 @pytest.fixture(scope="session")
+def shared_pki(dev_pki: DevPKI, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A participant's view of a shared environment: the dev PKI without its operator. A sandbox
+    reached with it cannot prove it is one (``harness.client.control.proves_sandbox``), so it
+    stands in for Map-Stage: same CA and participant certificates, shared-environment rules."""
+    import shutil
+
+    folder = tmp_path_factory.mktemp("shared-pki") / "pki"
+    shutil.copytree(dev_pki.directory, folder, ignore=shutil.ignore_patterns("operator.*", "README.txt"))
+    return folder
+
+
+@pytest.fixture(scope="session")
 def sandbox(dev_pki: DevPKI, tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningSandbox]:
     """The real sandbox in its own process on an ephemeral loopback port."""
     from harness.sandbox.launch import start_sandbox

@@ -3,7 +3,8 @@
 Thin: the one config plus the run's options become a ``FuzzSettings``; ``harness.fuzz`` runs
 schemathesis' engine. The default target is a fresh embedded sandbox with the Market Sim plan
 set up and its clock where every monthly window is open. Exit codes (``harness.exitcodes``):
-0 no failure, 1 failures found, 2 usage error, 3 could not run.
+0 passed, 1 failures found, 2 usage error, 3 could not run, 6 incomplete (no failure, but
+not everything asked was fuzzed: the report names what and the flag that covers it).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from harness.cli.options import (
     CannotRun,
     config_options,
     pfx_password,
+    refuse_on_production,
     report_options,
     require_files,
     write_reports,
@@ -98,7 +100,7 @@ def _replay(cfg: CrrsimConfig, ident: str) -> None:
     headers["caiso-request-id"] = str(uuid.uuid4())
     url = request["url"]
     base = bundle.data["target"]
-    if cfg.target_name != "sandbox" and url.startswith(base):
+    if not cfg.is_sandbox and url.startswith(base):
         url = cfg.base_url() + url[len(base):]  # the same call against the target given now
     body = request["body"].encode() if isinstance(request["body"], str) else None
     with CRRClient(url.split("/crr", 1)[0] + "/crr", identity=identity, ca=settings.ca, retries=0) as client:
@@ -150,6 +152,7 @@ def command(cfg: CrrsimConfig, services: tuple[str, ...], operations: tuple[str,
     if bad or not chosen:
         raise click.UsageError(f"--phases takes {', '.join(PHASES)} (comma-separated), got {phases!r}")
     require_files(cfg, "pfx", "cert", "key", "ca", "specs")
+    refuse_on_production(cfg, **{"--allow-writes": allow_writes})
     settings = FuzzSettings.from_config(
         cfg, services=list(services), operations=list(operations), mode=mode, phases=chosen,
         max_examples=max_examples, seed=seed, workers=workers, allow_writes=allow_writes, rate=rate,
@@ -159,10 +162,10 @@ def command(cfg: CrrsimConfig, services: tuple[str, ...], operations: tuple[str,
     from harness.fuzz.runner import run_fuzz
     from harness.reports.handlers import render_text
 
-    if compare_with and settings.target_kind == "sandbox":
+    if compare_with and cfg.is_sandbox:
         raise click.UsageError("--compare-with sandbox compares another target with the sandbox: give --env or --url")
     try:
-        if settings.target_kind == "sandbox":
+        if cfg.is_sandbox:
             with _embedded_sandbox(settings) as url:
                 outcome = run_fuzz(settings, url)
         elif compare_with:
@@ -179,4 +182,4 @@ def command(cfg: CrrsimConfig, services: tuple[str, ...], operations: tuple[str,
     color = sys.stdout.isatty() and "NO_COLOR" not in os.environ
     click.echo(render_text(outcome.report, color=color), nl=False)
     write_reports(outcome.report, json_out, junit, html)
-    sys.exit(ExitCode.OK if outcome.ok else ExitCode.PROBLEM)
+    sys.exit(outcome.report.exit_code())

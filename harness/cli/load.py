@@ -142,7 +142,9 @@ def command(cfg: CrrsimConfig, participants_file: Path | None, profile: str, use
                             allow_load=allow_load, max_rps=max_rps, raw_dir=raw_latencies,
                             abort_on_fail=abort_on_fail)
     if settings.target_kind == "production":
-        raise click.UsageError("crrsim load never loads production: use --env mapstage (with --allow-load) or the sandbox")
+        raise click.UsageError(f"crrsim load never loads production ({cfg.target_name} is CAISO's production API): "
+                               "use --env mapstage (with --allow-load) or the sandbox")
+    settings.kind = cfg.judged_kind()
     if settings.target_kind == "shared":
         if not allow_load:
             raise click.UsageError(f"{cfg.target_name} is a shared environment: add --allow-load to load it "
@@ -177,7 +179,7 @@ def command(cfg: CrrsimConfig, participants_file: Path | None, profile: str, use
         click.echo(f"locust's web UI: {UI_URL} (the run starts by itself; the UI closes 10 s after it ends)",
                    err=True)
     try:
-        if settings.target_kind == "sandbox":
+        if cfg.is_sandbox:
             with embedded_sandbox(cfg.sandbox_pki, cfg.specs, "load") as (url, pki):
                 settings.cfg = _with_ca(cfg, pki.ca_cert)
                 outcome = run_load(settings, url, run_dir, participants, secrets, progress)

@@ -16,7 +16,7 @@ from typing import Any
 
 import click
 
-from harness.cli.options import CannotRun, config_options, pfx_password, require_files
+from harness.cli.options import CannotRun, config_options, pfx_password, refuse_on_production, require_files
 from harness.config import CrrsimConfig
 from harness.marketsim import MarketSimOutcome, MarketSimSettings, run_marketsim
 from harness.marketsim.job import PARTS
@@ -55,8 +55,7 @@ def command(cfg: CrrsimConfig, participants: tuple[str, ...], out: Path | None, 
     skipped = _parts(skip, "--skip") | ({"scenarios"} if no_scenarios else set())
     if only:
         skipped |= set(PARTS) - {"probe"} - _parts(only, "--only")
-    if allow_load and cfg.target_name == "production":
-        raise click.UsageError("--allow-load never applies to production: the job sends no load there")
+    refuse_on_production(cfg, **{"--allow-writes": allow_writes, "--allow-load": allow_load})
     settings = settings_from(cfg, participants, out, scenario_args=list(pytest_args), allow_writes=allow_writes,
                              allow_load=allow_load, skip=tuple(sorted(skipped)), slo=slo)
     live = sys.stderr.isatty() and not os.environ.get("CRRSIM_NO_COLOR")
@@ -69,7 +68,7 @@ def command(cfg: CrrsimConfig, participants: tuple[str, ...], out: Path | None, 
         if isinstance(progress, RichProgress):
             progress.stop()
     summary(outcome, color=sys.stdout.isatty() and not os.environ.get("CRRSIM_NO_COLOR"))
-    sys.exit(0 if outcome.ok else 1)
+    sys.exit(outcome.report.exit_code())
 
 
 class RichProgress:
@@ -125,8 +124,8 @@ def summary(outcome: MarketSimOutcome, *, color: bool) -> None:
     for heading in ("part", "verdict", "counts", "figures", "time"):
         table.add_column(heading, justify="right" if heading == "time" else "left")
     for part in outcome.parts:
-        good = part.report.ok
-        verdict = part.report.verdict if not color else f"[{'green' if good else 'red'}]{part.report.verdict}[/]"
+        tint = "green" if part.report.ok else "yellow" if part.report.incomplete else "red"
+        verdict = part.report.verdict if not color else f"[{tint}]{part.report.verdict}[/]"
         table.add_row(part.name, verdict, in_words(part.report.counts()), part.headline, f"{part.seconds:.1f} s")
     console = Console(no_color=not color, highlight=False, soft_wrap=True, width=None if color else 120)
     console.print(table)
@@ -139,6 +138,12 @@ def summary(outcome: MarketSimOutcome, *, color: bool) -> None:
             click.echo(f"  - [{f.where}] {f.text}" + (f"\n      reproduce: {f.reproduce}" if f.reproduce else ""))
         if len(findings) > 10:
             click.echo(f"  ... and {len(findings) - 10} more in the report")
+    if report.gaps:
+        click.echo(f"\nNot covered ({len(report.gaps)}):")
+        for gap in report.gaps[:10]:
+            click.echo(f"  - {gap.what}" + (f"\n      to cover it: {gap.cover}" if gap.cover else ""))
+        if len(report.gaps) > 10:
+            click.echo(f"  ... and {len(report.gaps) - 10} more in the report")
     click.echo("")
     for kind, path in outcome.files.items():
         click.echo(f"{kind:>5}: {path}")

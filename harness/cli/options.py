@@ -141,6 +141,18 @@ def render_config(cfg: CrrsimConfig) -> str:
     )
 
 
+def refuse_on_production(cfg: CrrsimConfig, **flags: bool) -> None:
+    """Production gets reads only and no load, however its URL is spelled: a flag that would
+    send writes or load there is a usage error before anything is sent (``flags`` maps each
+    flag as typed, e.g. ``{"--allow-writes": True}``, to whether it was given)."""
+    given = [name for name, on in flags.items() if on]
+    if given and cfg.target_kind == "production":
+        raise click.UsageError(
+            f"{' and '.join(given)} never {'apply' if len(given) > 1 else 'applies'} to production "
+            f"({cfg.target_name} is CAISO's production API): it gets read operations only and no load; "
+            "rehearse on --env mapstage or the sandbox")
+
+
 def require_files(cfg: CrrsimConfig, *settings: str) -> None:
     """Missing certificate/CA/contract paths as a sentence naming where the path came from."""
     for name in settings:

@@ -11,7 +11,6 @@ import click
 
 from harness.cli.options import CannotRun, config_options
 from harness.config import CrrsimConfig
-from harness.exitcodes import ExitCode
 from harness.reports.handlers import write_html
 from harness.scenarios.results import ResultsError, find_results, load_results
 
@@ -43,4 +42,4 @@ def command(cfg: CrrsimConfig, results: Path | None, out: Path | None, target: s
     counts = report.counts()
     click.echo(f"{report.verdict}: {counts['passed']} passed, {counts['failed']} failed, "
                f"{counts['skipped']} skipped ({report.target}, {report.duration_s:.1f} s) -> {path}")
-    raise SystemExit(ExitCode.OK if report.ok else ExitCode.PROBLEM)
+    raise SystemExit(report.exit_code())

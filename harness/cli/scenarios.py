@@ -4,7 +4,8 @@ Thin: shared options, env and crrsim.yaml become a ``CrrsimConfig`` (``harness.c
 that plus the plan options a ``ScenarioSettings``; ``harness.scenarios.runner`` runs pytest-bdd.
 ``--matrix`` and ``--steps`` print the traceability matrix and the step library instead.
 Exit codes (``harness.exitcodes``): 0 all passed, 1 failures, 2 usage errors, 3 could not run,
-4 the selection matched nothing (the previous results are kept).
+4 the selection matched nothing (the previous results are kept), 6 incomplete (no failure, but
+scenarios were skipped: the report says which and why).
 """
 
 from __future__ import annotations
@@ -14,9 +15,10 @@ from pathlib import Path
 
 import click
 
-from harness.cli.options import CannotRun, CheckFailed, config_options, require_files
+from harness.cli.options import CannotRun, CheckFailed, config_options, refuse_on_production, require_files
 from harness.config import CrrsimConfig
 from harness.exitcodes import ExitCode, from_pytest
+from harness.reports import RunReport
 from harness.scenarios.matrix import build_matrix
 from harness.scenarios.plan import DAYS, PlanError, load_plan
 from harness.scenarios.settings import ScenarioSettings
@@ -31,6 +33,28 @@ def _markets(values: tuple[str, ...]) -> dict[str, str]:
             raise click.UsageError(f"--market takes ALIAS=NAME (e.g. 'monthly auction=AUC_MN_2025_M03'), got {value!r}")
         out[alias.strip()] = name.strip()
     return out
+
+
+def _sandbox_or_target(cfg: CrrsimConfig, url: str) -> tuple[CrrsimConfig, str | None]:
+    """``--url`` names a running sandbox whose control plane plays the CRR team, but only a
+    target that proves it is one (it answers the control plane to the operator certificate of
+    ``--pki``) is driven that way. Any other URL is the run's target with a shared
+    environment's rules (production's, by its host), and no reset is ever sent to it."""
+    from dataclasses import replace
+
+    from harness.client.control import judge_target
+    from harness.client.targets import resolve_target
+
+    try:
+        base = resolve_target(url)
+    except ValueError as exc:
+        raise click.UsageError(str(exc)) from None
+    if judge_target(url, base, cfg.sandbox_pki, cfg.ca) == "sandbox":
+        return cfg, base
+    click.echo(f"{base} did not answer as a crrsim sandbox (its control plane, to the operator certificate of "
+               f"{cfg.sandbox_pki}): running against it as a shared environment, the CRR team's steps waited for.",
+               err=True)
+    return replace(cfg, target=base), None
 
 
 @click.command(context_settings={"ignore_unknown_options": True})
@@ -68,6 +92,9 @@ def command(cfg: CrrsimConfig, url: str | None, weeks: tuple[int, ...], days: tu
     Extra pytest options go after '--', e.g. `crrsim scenarios --day tuesday -- -x -q`.
     """
     results = results or cfg.reports_dir / "scenarios"
+    if url is not None:
+        cfg, url = _sandbox_or_target(cfg, url)
+    refuse_on_production(cfg, **{"--allow-writes": allow_writes})
     settings = ScenarioSettings.from_config(
         cfg, url=url, results_dir=results, allow_writes=allow_writes, markets=_markets(markets),
         weeks=list(weeks), days=[d.lower() for d in days], tags=tags, names=list(names), wait_timeout_s=wait_timeout,
@@ -111,18 +138,26 @@ def command(cfg: CrrsimConfig, url: str | None, weeks: tuple[int, ...], days: tu
                    f"previous results in {results} are kept. See the plan with `crrsim scenarios --matrix`.",
                    err=True)
         raise SystemExit(code)
-    click.echo(f"Results in {results}/ (junit.xml, cucumber.json, allure-results); HTML: {_html(results)}", err=True)
+    html, report = _html(results)
+    click.echo(f"Results in {results}/ (junit.xml, cucumber.json, allure-results); HTML: {html}", err=True)
+    if code is ExitCode.OK and report is not None and report.incomplete:
+        # pytest passes a run whose scenarios skipped; crrsim does not call that PASSED
+        for gap in report.gaps:
+            click.echo(f"Not covered: {gap.what}" + (f" (to cover it: {gap.cover})" if gap.cover else ""), err=True)
+        click.echo(f"VERDICT: {report.verdict}", err=True)
+        code = report.exit_code()
     raise SystemExit(code)
 
 
-def _html(results: Path) -> str:
+def _html(results: Path) -> tuple[str, RunReport | None]:
     """The self-contained page QA files (the plan's week-by-day grid, what to fix first), written
     after every run: asking for a second command to see the results was one step too many.
-    `crrsim report` still renders any results folder again."""
+    `crrsim report` still renders any results folder again. Also the report, for the verdict."""
     from harness.reports.handlers import write_html
     from harness.scenarios.results import ResultsError, load_results
 
     try:
-        return str(write_html(load_results(results), results / "report.html"))
+        report = load_results(results)
+        return str(write_html(report, results / "report.html")), report
     except (ResultsError, ValueError, OSError) as exc:
-        return f"not written ({exc}); `crrsim report --results {results}` tries again"
+        return f"not written ({exc}); `crrsim report --results {results}` tries again", None

@@ -8,12 +8,15 @@ no CRR contract path can ever collide with it; this wrapper addresses it through
 from __future__ import annotations
 
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
 from harness.client.client import CRRClient
+from harness.client.errors import CRRTransportError
+from harness.client.targets import TARGETS, TargetKind, target_kind
 from harness.client.tls import ClientIdentity
-from harness.pki import DevPKI
+from harness.pki import DevPKI, dev_identity_files
 
 PREFIX = "/simctl/v1"
 PLAN_WEDNESDAY = "2026-02-04T18:00:00Z"  # 10:00 Pacific, plan week 1: every monthly window OPEN
@@ -102,3 +105,33 @@ def fresh_plan_week(url: str, pki: DevPKI) -> None:
     operator = pki.identities["operator"]
     with CRRClient(url, identity=ClientIdentity.from_pem(operator.cert, operator.key), ca=pki.ca_cert) as client:
         ControlPlane(client).fresh_plan_week()
+
+
+def proves_sandbox(url: str, pki_dir: Path, ca: Path | None = None, timeout: float = 5.0) -> bool:
+    """Whether the target at ``url`` is a crrsim sandbox: it answers its control plane's clock to
+    the operator certificate of the dev PKI in ``pki_dir`` (trusting that PKI's CA unless ``ca``
+    says otherwise). A shared environment never holds our dev operator, so nothing it could
+    answer proves it; production is never asked at all."""
+    if target_kind(url) == "production":
+        return False
+    operator = dev_identity_files(pki_dir, "operator")
+    trust = ca or Path(pki_dir) / "ca.pem"
+    if operator is None or not trust.is_file():
+        return False
+    try:
+        with CRRClient(url, identity=ClientIdentity.from_pem(operator.cert, operator.key), ca=trust,
+                       retries=0, timeout=timeout) as client:
+            answer = client.request("GET", f"{client.origin}{PREFIX}/clock")
+            body = answer.json() if answer.status == 200 else None
+    except (CRRTransportError, ValueError, OSError):
+        return False
+    return isinstance(body, dict) and "now" in body and "simulated" in body
+
+
+def judge_target(target: str, url: str, pki_dir: Path, ca: Path | None = None) -> TargetKind:
+    """The rules a run gets: ``target_kind`` of what the user named, except that a URL which
+    proves it is a crrsim sandbox (``proves_sandbox``) gets the sandbox's rules."""
+    kind = target_kind(target)
+    if kind == "shared" and target.strip().lower() not in TARGETS and proves_sandbox(url, pki_dir, ca):
+        return "sandbox"
+    return kind

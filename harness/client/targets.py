@@ -8,13 +8,19 @@ means a typo.
 
 from __future__ import annotations
 
+from typing import Literal
 from urllib.parse import urlsplit
+
+TargetKind = Literal["sandbox", "production", "shared"]
 
 SANDBOX_URL = "https://127.0.0.1:8443/crr"
 TARGETS: dict[str, str] = {
     "mapstage": "https://mapstage-api.caiso.com/crr",
     "production": "https://api.caiso.com/crr",
 }
+# Production is known by its host, not by how a user spelled its URL: ``API.CAISO.COM:443``,
+# ``api.caiso.com.`` (the fully qualified form), a trailing slash or ``/crr/`` all reach it.
+PRODUCTION_HOSTS = frozenset({"api.caiso.com"})
 
 
 def resolve_target(name_or_url: str, sandbox_url: str | None = None, *, allow_http: bool = False) -> str:
@@ -38,3 +44,30 @@ def resolve_target(name_or_url: str, sandbox_url: str | None = None, *, allow_ht
     if parts.query or parts.fragment:
         raise ValueError(f"Target {value!r} must be a base URL without a query or fragment.")
     return value.rstrip("/")
+
+
+def host_of(name_or_url: str) -> str:
+    """The host a target name or URL reaches, lower case, without a port or the root dot;
+    "" when the value names no host (a typo the caller's own parsing will refuse)."""
+    value = (name_or_url or "").strip()
+    if value.lower() in TARGETS:
+        value = TARGETS[value.lower()]
+    elif "://" not in value:
+        value = "https://" + value  # "api.caiso.com:443/crr" typed without a scheme
+    try:
+        host = urlsplit(value).hostname or ""
+    except ValueError:
+        return ""
+    return host.rstrip(".").lower()
+
+
+def target_kind(name_or_url: str) -> TargetKind:
+    """Which rules a target gets before anything is sent to it: "sandbox" (the embedded one, by
+    name), "production" (by name or by host, whatever the spelling: reads only, never load), or
+    "shared" (Map-Stage and every other URL, until it proves otherwise)."""
+    value = (name_or_url or "").strip().lower()
+    if value == "sandbox":
+        return "sandbox"
+    if value == "production" or host_of(value) in PRODUCTION_HOSTS:
+        return "production"
+    return "shared"

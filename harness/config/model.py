@@ -12,7 +12,8 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-from harness.client.targets import resolve_target
+from harness.client.control import judge_target
+from harness.client.targets import TargetKind, resolve_target, target_kind
 from harness.client.tls import ClientIdentity
 from harness.pki.identities import dev_identity_for
 from harness.pki.loading import CertificateLoadError, needs_password
@@ -61,6 +62,21 @@ class CrrsimConfig:
         """The target as runners compare it: a lower-case environment name, or the URL as given."""
         value = self.target.strip()
         return value.lower() if value.lower() in ("sandbox", "mapstage", "production") else value.rstrip("/")
+
+    @property
+    def target_kind(self) -> TargetKind:
+        """The rules the target gets before anything is sent: sandbox (by name), production (by
+        name or host, however spelled) or shared. ``judged_kind`` may upgrade a URL to sandbox."""
+        return target_kind(self.target)
+
+    def judged_kind(self) -> TargetKind:
+        """``target_kind``, except that a URL answering the control plane to the operator
+        certificate of ``sandbox_pki`` is a crrsim sandbox and gets the sandbox's rules (one
+        request, to that URL's control plane; none for a named environment or production)."""
+        kind = self.target_kind
+        if kind != "shared":
+            return kind
+        return judge_target(self.target, self.base_url(), self.sandbox_pki, self.ca)
 
     def base_url(self) -> str:
         try:

@@ -28,9 +28,11 @@ def bundle_dir(reports_dir: Path) -> Path:
     return reports_dir / "fuzz" / "failures"
 
 
-def failure_id(check: str, label: str, message: str) -> str:
-    """Stable for the same failure (check, operation, message), short enough to type."""
-    return hashlib.sha256(f"{check}|{label}|{message}".encode()).hexdigest()[:12]
+def failure_id(check: str, label: str, message: str, run_id: str = "") -> str:
+    """Stable for the same failure (check, operation, message) within one run, and new for every
+    run (``run_id``), so a later run never overwrites the bundle an earlier report points at;
+    short enough to type."""
+    return hashlib.sha256(f"{run_id}|{check}|{label}|{message}".encode()).hexdigest()[:12]
 
 
 @dataclass
@@ -49,17 +51,17 @@ class Bundle:
 
 
 def make_bundle(*, check: str, label: str, title: str, message: str, request: Any, response: Any, target: str,
-                seed: int | None, curl: str, contract: dict[str, str]) -> Bundle:
+                seed: int | None, curl: str, contract: dict[str, str], run_id: str = "") -> Bundle:
     headers = {k: v for k, v in (request.headers or {}).items() if k.lower() not in HIDDEN_HEADERS}
     flat = {k: (v[0] if isinstance(v, list) and len(v) == 1 else v) for k, v in headers.items()}
     body = request.body.decode("utf-8", "replace") if isinstance(request.body, bytes) else request.body
-    ident = failure_id(check, label, message)
+    ident = failure_id(check, label, message, run_id)
     answer = None
     if response is not None:
         content = getattr(response, "content", b"") or b""
         answer = {"status": response.status_code, "body": content[:2000].decode("utf-8", "replace")}
     return Bundle({
-        "id": ident, "check": check, "title": title, "message": message, "operation": label,
+        "id": ident, "run_id": run_id, "check": check, "title": title, "message": message, "operation": label,
         "request": {"method": request.method, "url": request.uri, "headers": flat, "body": body},
         "caiso_request_id": next((str(v) for k, v in flat.items() if k.lower() == REQUEST_ID), ""),
         "response": answer, "target": target, "seed": seed, "recorded_at": datetime.now(UTC).isoformat(),

@@ -35,6 +35,8 @@ REQUEST_ID = "caiso-request-id"
 _UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 # codes that say the request itself is malformed or breaks the schema (not a business answer)
 SHAPE_CODES = frozenset({"SER0017", "SER0030", "SER0022"})
+# codes that say the name in the request matches nothing, so the operation's rules never ran
+UNKNOWN_NAME_CODES = frozenset({"SER0029", "MKT0001"})
 CHECK_NAMES = ("crr_positive_data_acceptance", "crr_error_body", "crr_no_html_success", "crr_created_reads_back",
                "crr_broken_rule_refused", "crr_owner_must_be_named",
                "crr_other_participant_refused", "crr_no_foreign_data")
@@ -90,7 +92,7 @@ ORACLE: dict[str, Any] = {"client": None, "labels": frozenset(), "sent": Counter
 # the run's limits: a request budget and a stop at the first server error (off the sandbox);
 # the current engine stream is stopped through its own stop event when one is reached
 LIMITS: dict[str, Any] = {"budget": None, "sent": 0, "stop_on_5xx": False, "stream": None, "stopped": "",
-                          "timeouts_in_row": 0}
+                          "timeouts_in_row": 0, "stop_after_scenario": ""}
 
 
 # case id -> the one business rule its upload breaks on purpose (harness.fuzz.bodies); the
@@ -206,14 +208,15 @@ def crr_codes(response: Any) -> list[str] | None:
 
 def business_answer(status: int, errors: list[tuple[str, str]]) -> bool:
     """Whether an answer came from the operation's business logic: a 2xx, or a 4xx refusal naming
-    a business rule. Not one: the caller's identity (SEC*), an unknown name (SER0029), or the
+    a business rule. Not one: the caller's identity (SEC*), an unknown name (SER0029, and MKT0001
+    "no CRR market by that name": with no market behind it no rule of the operation ran), or the
     request's shape (SER0017, SER0022, SER0030 about a parameter or the body; SER0030 about a
     record, "Offer 2: ..." or "newBids[0]: ...", is a record rule and counts)."""
     if 200 <= status < 300:
         return True
     if not 400 <= status < 500:
         return False
-    return any(not (code.startswith("SEC") or code == "SER0029" or code in ("SER0017", "SER0022")
+    return any(not (code.startswith("SEC") or code in UNKNOWN_NAME_CODES or code in ("SER0017", "SER0022")
                     or (code == "SER0030" and text.startswith(_SCHEMA_PATHS)))
                for code, text in errors)
 
@@ -428,8 +431,11 @@ def register() -> None:
         comparison = COMPARE["comparison"]
         if comparison is not None and case.method.upper() == "GET":
             comparison.compare(case, response)
-        if LIMITS["stop_on_5xx"] and response.status_code >= 500:
-            stop(f"the first server error (HTTP {response.status_code} from {case.operation.label}) stopped the run")
+        if LIMITS["stop_on_5xx"] and response.status_code >= 500 and not LIMITS["stop_after_scenario"]:
+            # not now: the engine would drop the scenario under way, and with it the very check
+            # results that make this server error a failure; the runner stops once it is recorded
+            LIMITS["stop_after_scenario"] = (f"the first server error (HTTP {response.status_code} from "
+                                             f"{case.operation.label}) stopped the run")
 
     @schemathesis.hook
     def before_call(context: Any, case: Any, kwargs: dict[str, Any]) -> None:

@@ -41,7 +41,7 @@ from harness.fuzz.live import LiveValues, read_live_values
 from harness.fuzz.safety import Selection, select_operations
 from harness.fuzz.settings import FuzzSettings
 from harness.pki.loading import pfx_as_pem_files
-from harness.reports import CaseResult, CaseStatus, Finding, RunReport, Section
+from harness.reports import CaseResult, CaseStatus, Finding, Gap, RunReport, Section
 
 BUILTIN_EXCLUDED = ("positive_data_acceptance", "max_response_time")  # replaced / belongs to bench/
 TIMEOUTS_IN_ROW = 3  # consecutive calls without an answer that stop a run
@@ -57,6 +57,7 @@ class OperationFigures:
     positive: int = 0  # calls with data the contract accepts (positive mode)
     positive_business: int = 0  # ... of which reached business logic
     failures: list[dict[str, str]] = field(default_factory=list)
+    refusals: Counter[str] = field(default_factory=Counter)  # positive cases' answers that did not reach business logic
     known: dict[str, str] = field(default_factory=dict)  # check -> why the contract cannot hold (checks.KNOWN_DEVIATIONS)
 
     @property
@@ -106,7 +107,7 @@ def _business(response: Any) -> bool:
 
 def _fuzz_service(service: Service, selection: Selection, settings: FuzzSettings, url: str, cert: str,
                   key: str, figures: dict[str, OperationFigures], live: LiveValues,
-                  ours_catalogue: Callable[[], Catalogue]) -> None:
+                  ours_catalogue: Callable[[], Catalogue], run_id: str) -> None:
     allowed = selection.allowed.get(service.name, [])
     if not allowed:
         return
@@ -147,49 +148,89 @@ def _fuzz_service(service: Service, selection: Selection, settings: FuzzSettings
         if not timed_out:
             checks.LIMITS["timeouts_in_row"] = 0
         timed_out = False
-        recorder = event.recorder
-        for case_id, interaction in recorder.interactions.items():
+        _record_scenario(event, service, settings, url, figures, run_id)
+        if checks.LIMITS["stop_after_scenario"]:
+            checks.stop(checks.LIMITS["stop_after_scenario"])  # the server error is recorded: now stop
+
+
+def _record_scenario(event: Any, service: Service, settings: FuzzSettings, url: str,
+                     figures: dict[str, OperationFigures], run_id: str) -> None:
+    """One finished scenario into the figures: every call, and every failed check as a failure
+    with its reproduction and support bundle. A server error no check reported (a check left
+    out, a stop rule) is a failure all the same: a 5xx never passes."""
+    recorder = event.recorder
+    failed_cases: set[str] = set()
+    for case_id, results in recorder.checks.items():
+        for result in results:
+            if result.failure_info is None:
+                continue
             node = recorder.cases.get(case_id)
             label = node.value.operation.label if node is not None else event.label
-            figure = figures.setdefault(label, OperationFigures(service.name, label))
-            figure.calls += 1
-            positive = node is not None and node.value.meta is not None and node.value.meta.generation.mode.is_positive
-            figure.positive += positive
-            if interaction.response is not None:
-                figure.statuses[interaction.response.status_code] += 1
-                reached = _business(interaction.response)
-                figure.business += reached
-                figure.positive_business += reached and positive
-        for case_id, results in recorder.checks.items():
-            for result in results:
-                if result.failure_info is None:
-                    continue
-                node = recorder.cases.get(case_id)
-                label = node.value.operation.label if node is not None else event.label
-                operation_id = node.value.operation.definition.raw.get("operationId", "") if node is not None else ""
-                recorded = recorder.interactions.get(case_id)
-                known = checks.known_deviation(
-                    result.name, operation_id, label, recorded.request if recorded is not None else None,
-                    recorded.response.status_code if recorded is not None and recorded.response is not None else None)
-                if known is not None:
-                    figures.setdefault(label, OperationFigures(service.name, label)).known[result.name] = known
-                    continue
-                failure = result.failure_info.failure
-                curl = ""
-                if node is not None:
-                    with contextlib.suppress(Exception):
-                        curl = reproduction(node.value.as_curl_command(base_url=url), settings)
-                message = " ".join(str(getattr(failure, "message", failure)).split())[:500]
-                title = str(getattr(failure, "title", ""))
-                entry = {"check": result.name, "title": title, "message": message, "curl": curl}
-                if recorded is not None:
-                    bundle = make_bundle(
-                        check=result.name, label=label, title=title, message=message, request=recorded.request,
-                        response=recorded.response, target=url, seed=settings.seed, curl=curl,
-                        contract={s.name: str(s.version) for s in [service]})
-                    bundle.write(bundle_dir(settings.cfg.reports_dir))
-                    entry["id"] = bundle.id
-                figures.setdefault(label, OperationFigures(service.name, label)).failures.append(entry)
+            operation_id = node.value.operation.definition.raw.get("operationId", "") if node is not None else ""
+            recorded = recorder.interactions.get(case_id)
+            known = checks.known_deviation(
+                result.name, operation_id, label, recorded.request if recorded is not None else None,
+                recorded.response.status_code if recorded is not None and recorded.response is not None else None)
+            if known is not None:
+                figures.setdefault(label, OperationFigures(service.name, label)).known[result.name] = known
+                continue
+            failure = result.failure_info.failure
+            failed_cases.add(case_id)
+            message = str(getattr(failure, "message", failure)).strip()
+            if not message and recorded is not None and recorded.response is not None:
+                message = _server_error(recorded.response)  # schemathesis' ServerError says only its title
+            _add_failure(figures, service, settings, url, run_id, label, node, recorded, result.name,
+                         str(getattr(failure, "title", "")), message)
+    for case_id, interaction in recorder.interactions.items():
+        node = recorder.cases.get(case_id)
+        label = node.value.operation.label if node is not None else event.label
+        figure = figures.setdefault(label, OperationFigures(service.name, label))
+        figure.calls += 1
+        positive = node is not None and node.value.meta is not None and node.value.meta.generation.mode.is_positive
+        figure.positive += positive
+        response = interaction.response
+        if response is None:
+            continue
+        figure.statuses[response.status_code] += 1
+        reached = _business(response)
+        figure.business += reached
+        figure.positive_business += reached and positive
+        if positive and not reached:
+            codes = [code for code, _ in checks.crr_errors(response)]
+            figure.refusals[f"HTTP {response.status_code}" + (f" {'/'.join(codes[:2])}" if codes else "")] += 1
+        if response.status_code >= 500 and case_id not in failed_cases:
+            _add_failure(figures, service, settings, url, run_id, label, node, interaction, "not_a_server_error",
+                         "Server error", _server_error(response))
+
+
+def _server_error(response: Any) -> str:
+    """What a 5xx said, with its Retry-After (a 503 that names one is maintenance, still a failure
+    of the operation: a participant's client must see it and wait)."""
+    after = response.headers.get("retry-after") if hasattr(response.headers, "get") else None
+    after = after[0] if isinstance(after, list) and after else after
+    codes = [code for code, _ in checks.crr_errors(response)]
+    return (f"HTTP {response.status_code}" + (f" with Retry-After: {after}" if after else "")
+            + (f" ({', '.join(codes)})" if codes else "") + " answered a request the operation should have served")
+
+
+def _add_failure(figures: dict[str, OperationFigures], service: Service, settings: FuzzSettings, url: str,
+                 run_id: str, label: str, node: Any, recorded: Any, check: str, title: str, message: str) -> None:
+    """One failure of ``label``: its curl reproduction and, when the exchange was recorded, a
+    support bundle ``crrsim fuzz --replay`` re-sends."""
+    curl = ""
+    if node is not None:
+        with contextlib.suppress(Exception):
+            curl = reproduction(node.value.as_curl_command(base_url=url), settings)
+    message = " ".join(message.split())[:500]
+    entry = {"check": check, "title": title, "message": message, "curl": curl}
+    if recorded is not None:
+        bundle = make_bundle(
+            check=check, label=label, title=title, message=message, request=recorded.request,
+            response=recorded.response, target=url, seed=settings.seed, curl=curl,
+            contract={service.name: str(service.version)}, run_id=run_id)
+        bundle.write(bundle_dir(settings.cfg.reports_dir))
+        entry["id"] = bundle.id
+    figures.setdefault(label, OperationFigures(service.name, label)).failures.append(entry)
 
 
 def _transport_error(event: Any, service: str, figures: dict[str, OperationFigures], settings: FuzzSettings) -> bool:
@@ -322,12 +363,12 @@ def run_fuzz(settings: FuzzSettings, url: str, comparison: Comparison | None = N
         checks.BROKEN.clear()
         checks.BROKEN_TALLY.clear()
         checks.LIMITS.update(budget=settings.max_requests, sent=0, stop_on_5xx=settings.stop_on_5xx, stream=None,
-                             stopped="", timeouts_in_row=0)
+                             stopped="", timeouts_in_row=0, stop_after_scenario="")
         shared_writes = selection.writes_ok and settings.target_kind != "sandbox"
         checks.LIVE.update(values=live, confined=tuple(live.portfolios) if shared_writes else ())
         total, done = sum(len(ids) for ids in selection.allowed.values()), 0
         for service in catalogue:
-            _fuzz_service(service, selection, settings, url, cert, key, figures, live, ours_catalogue)
+            _fuzz_service(service, selection, settings, url, cert, key, figures, live, ours_catalogue, run_id)
             done += len(selection.allowed.get(service.name, []))
             if progress is not None:
                 progress(done, total, sum(len(f.failures) for f in figures.values()))
@@ -345,8 +386,10 @@ def run_fuzz(settings: FuzzSettings, url: str, comparison: Comparison | None = N
     if oracle is not None:
         oracle.close()
         checks.ORACLE["client"] = None
+    asked = {catalogue[name].operation(op_id).label: name for name, ids in selection.allowed.items() for op_id in ids}
     report = fuzz_report(settings, url, selection, list(figures.values()), started, live)
     report.sections[0].facts["stopped early"] = checks.LIMITS["stopped"] or "no"
+    report.gaps = coverage_gaps(settings, asked, list(figures.values()), checks.LIMITS["stopped"])
     if comparison is not None:
         report.sections.insert(1, Section(f"Divergences from {comparison.label}", text=comparison.lines()))
         report.meta.update(compared=comparison.compared, divergences=sum(comparison.divergences.values()))
@@ -367,10 +410,50 @@ def run_fuzz(settings: FuzzSettings, url: str, comparison: Comparison | None = N
     if cleanup:
         report.sections.append(Section("Clean-up of the run's own resources", text=cleanup))
         report.findings += [Finding(text=line, where="clean-up") for line in cleanup if line.startswith("LEFT")]
-        report.ok = report.ok and not any(line.startswith("LEFT") for line in cleanup)
-        report.verdict = "PASSED" if report.ok else "FAILED"
+    report.judge(failed=bool(report.findings))
     report.meta.update(wall_s=round(time.perf_counter() - clock, 2), run_id=run_id)
     return FuzzOutcome(report, list(figures.values()), selection)
+
+
+def coverage_gaps(settings: FuzzSettings, asked: dict[str, str], figures: list[OperationFigures],
+                  stopped: str) -> list[Gap]:
+    """What the run was asked to fuzz and did not: a stop rule that ended it, operations it never
+    reached, and operations none of whose positive cases reached business logic (every one
+    refused for want of a market, a window, a CRR: then no check on a success answer could
+    fail there, so passing them proves nothing). Each with what covers it next time."""
+    gaps: list[Gap] = [] if asked else [Gap("No operation was selected to fuzz.", "--service, --operation")]
+    called = {f.label for f in figures if f.calls}
+    missing = [label for label in asked if label not in called]
+    if "budget" in stopped:
+        cover = (f"--max-requests {2 * (settings.max_requests or 0)} (or fewer operations at a time: --service, "
+                 "--operation)")
+    elif "server error" in stopped:
+        cover = "fix the server error first, or --no-stop-on-5xx to fuzz past it"
+    elif "no answer" in stopped:
+        cover = "--timeout SECONDS, once the target answers again"
+    else:
+        cover = "--service or --operation to fuzz these on their own"
+    if stopped:
+        gaps.append(Gap(f"The run stopped early: {stopped}.", cover))
+    if missing:
+        shown = ", ".join(missing[:10]) + (f" and {len(missing) - 10} more" if len(missing) > 10 else "")
+        gaps.append(Gap(f"{len(missing)} of {len(asked)} selected operations were never fuzzed: {shown}", cover))
+    if settings.mode == "negative":
+        return gaps
+    for f in sorted(figures, key=lambda f: f.label):
+        if f.label not in asked or not f.calls or f.positive_business:
+            continue
+        if not f.positive:
+            gaps.append(Gap(f"{f.label}: none of its {f.calls} cases was a positive one",
+                            "--phases with examples or fuzzing, --max-examples N"))
+            continue
+        answers = ", ".join(f"{answer} x{n}" for answer, n in f.refusals.most_common(3))
+        gaps.append(Gap(
+            f"{f.label}: none of its {f.positive} positive cases reached business logic ({answers}), so no check "
+            "on a successful answer ran there",
+            "give the target what the operation acts on (an open market, a held CRR, a portfolio): on the sandbox "
+            "`crrsim sandbox reset` sets the plan up; on Map-Stage, the market of the week"))
+    return gaps
 
 
 def _broken_rules_fact(tally: dict[str, list[int]]) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from harness.client.targets import TargetKind
 from harness.config import CrrsimConfig
 
 PHASES = ("examples", "coverage", "fuzzing", "stateful")
@@ -36,12 +37,13 @@ class FuzzSettings:
     key: Path | None = None
     pfx: Path | None = None
     ca: Path | None = None
+    kind: TargetKind | None = None  # the judged kind (``CrrsimConfig.judged_kind``); None: not judged
 
     @property
-    def target_kind(self) -> str:
-        """sandbox | production | shared (Map-Stage or any other URL)."""
-        name = self.cfg.target_name
-        return name if name in ("sandbox", "production") else "shared"
+    def target_kind(self) -> TargetKind:
+        """sandbox (embedded, or a URL that proved it is one) | production (by host, whatever the
+        spelling) | shared (Map-Stage or any other URL)."""
+        return self.kind or self.cfg.target_kind
 
     @property
     def other_identity(self) -> str | None:
@@ -72,6 +74,7 @@ class FuzzSettings:
         settings = cls(cfg=cfg, cert=cfg.cert, key=cfg.key, pfx=cfg.pfx, ca=cfg.ca_path(), **run)  # type: ignore[arg-type]
         if cfg.participant:
             settings.participant = cfg.participant.strip().upper()
+        settings.kind = cfg.judged_kind()
         shared = settings.target_kind != "sandbox"
         if settings.rate is None and shared:
             settings.rate = SHARED_RATE

@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from harness.client.targets import TargetKind
 from harness.config import CrrsimConfig
 from harness.config.participants import Participant
 
@@ -33,9 +34,10 @@ class LoadSettings:
     max_rps: float | None = None  # None: unlimited on the sandbox, SHARED_RATE elsewhere
     participants: list[Participant] = field(default_factory=list)
     raw_dir: Path | None = None  # keep every raw latency too (to check the histograms against)
+    kind: TargetKind | None = None  # the judged kind (``CrrsimConfig.judged_kind``); None: not judged
 
     @property
-    def target_kind(self) -> str:
-        """sandbox | production | shared (Map-Stage or any other URL)."""
-        name = self.cfg.target_name
-        return name if name in ("sandbox", "production") else "shared"
+    def target_kind(self) -> TargetKind:
+        """sandbox (embedded, or a URL that proved it is one) | production (by host, whatever the
+        spelling) | shared (Map-Stage or any other URL)."""
+        return self.kind or self.cfg.target_kind

@@ -362,7 +362,8 @@ def _reproducible(report: RunReport, settings: MarketSimSettings) -> None:
     if settings.is_sandbox:
         return
     target = settings.target
-    where = f" --env {target}" if target in ("mapstage", "production") else f" --url {shlex.quote(target)}"
+    # --env takes a URL too; --url would name a running sandbox, whose reset is no reproduction
+    where = f" --env {shlex.quote(target)}"
     for finding in report.findings:
         if finding.reproduce.startswith("crrsim scenarios"):
             finding.reproduce += where

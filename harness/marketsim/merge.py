@@ -13,7 +13,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 
 from harness import __version__
-from harness.reports import CaseResult, RunReport, Section
+from harness.reports import CaseResult, Gap, RunReport, Section
 
 
 @dataclass
@@ -63,7 +63,10 @@ def merge_reports(target: str, parts: list[Part], started_at: datetime, notes: l
     cases = [c for p in parts for c in _prefixed(p.report.cases, p.prefix or p.name)]
     findings = [replace(f, where=f"{p.name} / {f.where}" if f.where else p.name)
                 for p in parts for f in p.report.fix_first()]
-    ok = bool(parts) and any(p.name.startswith("connectivity") for p in parts) and all(p.report.ok for p in parts)
+    # a part that found nothing but left something uncovered makes the rehearsal INCOMPLETE, not FAILED
+    failed = not (parts and any(p.name.startswith("connectivity") for p in parts)) or any(
+        not p.report.ok and not p.report.incomplete for p in parts)
+    gaps = [Gap(f"{p.name}: {g.what}", g.cover) for p in parts for g in p.report.gaps]
     headers = sorted({k for p in parts for k in p.figures})
     rows = [{"part": p.name, "verdict": p.report.verdict, **{h: p.figures.get(h, "0") for h in headers},
              "figures": p.headline, "time": f"{p.seconds:.1f} s"} for p in parts]
@@ -76,9 +79,10 @@ def merge_reports(target: str, parts: list[Part], started_at: datetime, notes: l
         runner="marketsim",
         title="crrsim Market Sim rehearsal",
         target=target,
-        verdict="PASSED" if ok else "FAILED",
-        ok=ok,
+        verdict="",
+        ok=False,
         cases=cases,
+        gaps=gaps,
         sections=sections,
         started_at=started_at,
         finished_at=datetime.now(UTC),
@@ -86,4 +90,4 @@ def merge_reports(target: str, parts: list[Part], started_at: datetime, notes: l
         meta={"crrsim_version": __version__, "parts": [p.name for p in parts],
               "participants": [p.name.split(" ", 1)[1] for p in parts if p.name.startswith("connectivity ")],
               "seconds": {p.name: round(p.seconds, 1) for p in parts}},
-    )
+    ).judge(failed)

@@ -13,6 +13,7 @@ from harness.pki.devpki import (
     DevPKI,
     FileChange,
     IdentityFiles,
+    dev_identity_files,
     ensure_dev_pki,
 )
 from harness.pki.inspect import CertificateReport, inspect_certificate
@@ -34,6 +35,7 @@ __all__ = [
     "IdentityFiles",
     "PemFiles",
     "PfxPasswordError",
+    "dev_identity_files",
     "ensure_dev_pki",
     "inspect_certificate",
     "load_pfx",

@@ -402,6 +402,14 @@ def ensure_dev_pki(directory: Path, password: str | None = None, *, force: bool 
     )
 
 
+def dev_identity_files(directory: Path, name: str) -> IdentityFiles | None:
+    """The files of dev identity ``name`` in a dev PKI folder, when its certificate and key are
+    there; None otherwise. Reads only: unlike ``ensure_dev_pki`` it never makes anything, so a
+    runner can ask whether a folder given with ``--pki`` holds an identity without changing it."""
+    files = _files(name, Path(directory) / "clients" / name)
+    return files if files.cert.is_file() and files.key.is_file() else None
+
+
 def _files(name: str, stem: Path) -> IdentityFiles:
     return IdentityFiles(name, stem.with_suffix(".pem"), stem.with_suffix(".key"), stem.with_suffix(".pfx"))
 

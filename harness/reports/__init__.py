@@ -5,6 +5,20 @@ handlers in ``harness.reports.handlers`` turn any ``RunReport`` into JSON, JUnit
 self-contained HTML page. No runner writes its own report format.
 """
 
-from harness.reports.model import CaseResult, CaseStatus, Finding, RunReport, Section, Tile, anchor, in_words
+from harness.reports.model import (
+    FAILED,
+    INCOMPLETE,
+    PASSED,
+    CaseResult,
+    CaseStatus,
+    Finding,
+    Gap,
+    RunReport,
+    Section,
+    Tile,
+    anchor,
+    in_words,
+)
 
-__all__ = ["CaseResult", "CaseStatus", "Finding", "RunReport", "Section", "Tile", "anchor", "in_words"]
+__all__ = ["FAILED", "INCOMPLETE", "PASSED", "CaseResult", "CaseStatus", "Finding", "Gap", "RunReport", "Section",
+           "Tile", "anchor", "in_words"]

@@ -13,6 +13,10 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
+from harness.exitcodes import ExitCode
+
+PASSED, FAILED, INCOMPLETE = "PASSED", "FAILED", "INCOMPLETE"
+
 
 def anchor(*parts: str) -> str:
     """The HTML id of a thing in a report (a table row, a section), the same for the code that
@@ -96,6 +100,16 @@ class Finding:
 
 
 @dataclass
+class Gap:
+    """Something the run was asked to cover and did not (a budget spent, operations never
+    reached, a stop rule, a generator that fell behind): why a run that found nothing is still
+    not PASSED. ``cover`` says how a next run covers it (a flag, a setting, a step)."""
+
+    what: str
+    cover: str = ""
+
+
+@dataclass
 class RunReport:
     runner: str  # "probe", "scenarios", ...
     title: str
@@ -110,6 +124,26 @@ class RunReport:
     # what to fix first; a runner that knows root causes sets these (the probe), otherwise
     # every failed or broken case is one finding (``fix_first``)
     findings: list[Finding] = field(default_factory=list)
+    # what was asked and not covered: a run with gaps and no failure is INCOMPLETE, never PASSED
+    gaps: list[Gap] = field(default_factory=list)
+
+    def judge(self, failed: bool) -> RunReport:
+        """Settle ``ok`` and the verdict from what the run found: FAILED when anything failed,
+        else INCOMPLETE when anything asked was not covered, else PASSED. ``ok`` means PASSED."""
+        self.ok = not failed and not self.gaps
+        self.verdict = FAILED if failed else INCOMPLETE if self.gaps else PASSED
+        return self
+
+    @property
+    def incomplete(self) -> bool:
+        """Ran, found no failure, but left something it was asked to cover (``gaps``)."""
+        return self.verdict == INCOMPLETE
+
+    def exit_code(self) -> ExitCode:
+        """0 passed, 6 incomplete (nothing failed), 1 anything else the run found."""
+        if self.ok:
+            return ExitCode.OK
+        return ExitCode.INCOMPLETE if self.incomplete else ExitCode.PROBLEM
 
     def fix_first(self) -> list[Finding]:
         if self.findings:

@@ -161,6 +161,9 @@ def pytest_bdd_before_scenario(request: pytest.FixtureRequest, feature: Feature,
     allure.dynamic.feature(feature.name)
     allure.dynamic.story(scenario.name)
     settings = settings_of(request.config)
+    request.node.stash[SCENARIO_KEY] = {
+        "uri": feature.rel_filename, "feature": feature.name, "scenario": scenario.name,
+        "tags": sorted(scenario.tags)}
     request.getfixturevalue("crr_env").fresh_start()
     if not settings.writes_allowed:
         step = writing_step(scenario)
@@ -215,6 +218,7 @@ def pytest_bdd_step_error(request: pytest.FixtureRequest, feature: Feature, scen
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Generator[None, Any, None]:
     outcome = yield
     report = outcome.get_result()
+    _record_outcome(item, report)
     if not report.failed or os.environ.get(TRACEBACKS_ENV):
         return
     sentence = item.stash.get(FAILURE_KEY, None)
@@ -229,6 +233,21 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
 # -- what the run was, for the reports ----------------------------------------------------
 RUN_FILE = "run.json"
 _RUN_KEY = pytest.StashKey[dict[str, Any]]()
+SCENARIO_KEY = pytest.StashKey[dict[str, Any]]()
+
+
+def _record_outcome(item: pytest.Item, report: pytest.TestReport) -> None:
+    """pytest's own outcome of each scenario into run.json: the one truth about what was skipped.
+    Cucumber JSON records a step that skipped as passed, and a scenario skipped before its first
+    step not at all; the reports read these outcomes, so a skip is never counted as a pass."""
+    run = item.config.stash.get(_RUN_KEY, None)
+    scenario = item.stash.get(SCENARIO_KEY, None)
+    if run is None or scenario is None or not (report.when == "call" or (report.when == "setup" and not report.passed)):
+        return
+    reason = ""
+    if report.skipped and isinstance(report.longrepr, tuple):
+        reason = str(report.longrepr[2]).removeprefix("Skipped: ")
+    run.setdefault("outcomes", []).append({**scenario, "id": item.name, "outcome": report.outcome, "reason": reason})
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:

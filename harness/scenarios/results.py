@@ -15,7 +15,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from harness.reports import CaseResult, CaseStatus, RunReport, Section
+from harness.reports import CaseResult, CaseStatus, Gap, RunReport, Section
 from harness.scenarios.grid import plan_sections
 from harness.scenarios.plan import PlanError, load_plan
 
@@ -44,17 +44,44 @@ def _scenario_case(feature: dict[str, Any], element: dict[str, Any]) -> CaseResu
         message = details or f"{failing.get('keyword', '').strip()} {failing.get('name', '')} failed"
         details = "" if details == message else details
     tags = [t.get("name", "") for t in element.get("tags", [])]
-    plan_items = sorted({t.split(":", 1)[1] for t in tags if t.lstrip("@").startswith("plan:")})
+    plan_items = _plan_items(tags)
     request_id = _REQUEST_ID.search(f"{message} {details}")
     duration = sum(s.get("result", {}).get("duration", 0) or 0 for s in steps) / NS_PER_S
     return CaseResult(
         group=feature.get("name", "features"), name=element.get("name", "?"), status=status,
         duration_s=duration, message=message, details=details[-4000:],
         data={"tags": tags, "plan": plan_items, "caiso_request_id": request_id.group(1) if request_id else "",
-              "uri": feature.get("uri", ""), "steps": [f"{s.get('keyword', '').strip()} "
+              "uri": feature.get("uri", ""), "id": element.get("id", ""), "steps": [f"{s.get('keyword', '').strip()} "
                                                                      f"{s.get('name', '')}: {st}"
                                                                      for s, st in zip(steps, statuses, strict=True)]},
     )
+
+
+def _plan_items(tags: list[str]) -> list[str]:
+    return sorted({t.split(":", 1)[1] for t in tags if t.lstrip("@").startswith("plan:")})
+
+
+def with_outcomes(cases: list[CaseResult], outcomes: list[dict[str, Any]]) -> list[CaseResult]:
+    """The cases with pytest's own outcome of each scenario (recorded by the scenario plugin in
+    run.json): a scenario that skipped inside a step is SKIPPED with its reason, however Cucumber
+    JSON recorded its steps, and one skipped before its first step (absent from Cucumber JSON)
+    is a SKIPPED case of its own, so the counts are pytest's."""
+    by_key = {(c.data.get("uri"), c.data.get("id")): c for c in cases}
+    out = list(cases)
+    for outcome in outcomes:
+        case = by_key.get((outcome.get("uri"), outcome.get("id")))
+        if outcome.get("outcome") != "skipped":
+            continue
+        if case is not None:
+            case.status, case.message = CaseStatus.SKIPPED, str(outcome.get("reason") or case.message)
+            continue
+        tags = list(outcome.get("tags") or [])
+        out.append(CaseResult(group=str(outcome.get("feature") or outcome.get("uri") or "features"),
+                              name=str(outcome.get("scenario") or outcome.get("id") or "?"), status=CaseStatus.SKIPPED,
+                              message=str(outcome.get("reason") or ""),
+                              data={"tags": tags, "plan": _plan_items(tags), "uri": outcome.get("uri", ""),
+                                    "id": outcome.get("id", ""), "caiso_request_id": "", "steps": []}))
+    return out
 
 
 def from_cucumber(path: Path) -> list[CaseResult]:
@@ -100,14 +127,16 @@ def load_results(folder: Path, target: str = "") -> RunReport:
         cases, source = from_junit(junit), junit
     else:
         raise ResultsError(f"no cucumber.json or junit.xml in {folder}; run 'crrsim scenarios' first")
-    ok = all(c.status in (CaseStatus.PASSED, CaseStatus.SKIPPED) for c in cases) and bool(cases)
     run = _run_facts(folder)
+    if isinstance(run.get("outcomes"), list):
+        cases = with_outcomes(cases, run["outcomes"])
+    failed = any(c.status in (CaseStatus.FAILED, CaseStatus.ERROR) for c in cases)
     started = _when(run.get("started_at")) or datetime.fromtimestamp(source.stat().st_mtime, UTC)
     finished = _when(run.get("finished_at")) or started + timedelta(seconds=sum(c.duration_s for c in cases))
     report = RunReport(runner="scenarios", title="Market Sim scenarios",
                        target=target or str(run.get("target") or "") or "not recorded (results from an older crrsim)",
-                       verdict="PASSED" if ok else "FAILED", ok=ok, cases=cases, started_at=started,
-                       finished_at=finished)
+                       verdict="", ok=False, cases=cases, started_at=started, finished_at=finished,
+                       gaps=skip_gaps(cases)).judge(failed)
     counts = report.counts()
     facts = {"source": str(source), **{k: str(v) for k, v in counts.items()}}
     if run.get("shuffle_seed") is not None:
@@ -121,6 +150,30 @@ def load_results(folder: Path, target: str = "") -> RunReport:
     for case in cases:  # what to fix first (RunReport.fix_first) shows it beside each failure
         case.data["reproduce"] = f"crrsim scenarios --scenario {shlex.quote(case.name)}"
     return report
+
+
+def skip_gaps(cases: list[CaseResult]) -> list[Gap]:
+    """Skipped scenarios, grouped by why, as what the run did not cover (a run that skipped
+    scenarios and failed none is INCOMPLETE); none ran at all is a gap of its own."""
+    if not cases:
+        return [Gap("No scenario ran.", "--week, --day, --tags or --features that select scenarios")]
+    by_reason: dict[str, list[str]] = {}
+    for case in cases:
+        if case.status is CaseStatus.SKIPPED:
+            by_reason.setdefault(_reason_kind(case.message), []).append(case.name)
+    gaps = []
+    for reason, names in by_reason.items():
+        shown = "; ".join(names[:5]) + (f" and {len(names) - 5} more" if len(names) > 5 else "")
+        cover = "--allow-writes (it lets them submit data on this environment)" if "change data" in reason else ""
+        gaps.append(Gap(f"{len(names)} scenario{'s' if len(names) != 1 else ''} skipped ({reason}): {shown}", cover))
+    return gaps
+
+
+def _reason_kind(message: str) -> str:
+    """A skip reason without the scenario's own step, so scenarios skipped alike group together."""
+    if "--allow-writes" in message:
+        return "they change data on this environment"
+    return message.strip() or "no reason given"
 
 
 def _run_facts(folder: Path) -> dict[str, Any]:

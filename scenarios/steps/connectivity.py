@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
 from pytest_bdd import parsers, then, when
 
 from harness.probe import ProbeResult, ProbeSettings, ServiceStatus, run_probe
+from harness.scenarios.env import PASSWORD_ENV
 from scenarios.context import ScenarioContext
 
 
@@ -15,8 +18,9 @@ def _probe(ctx: ScenarioContext, sc: str, identity: str | None) -> None:
         s = env.settings
         if identity is not None or sc != s.participant:
             pytest.skip("only your own certificate can be probed outside the sandbox")
+        # the pfx password the run was given (never a setting): without it a pfx cannot be opened
         settings = ProbeSettings(target=env.base_url, participant=sc, cert=s.cert, key=s.key, pfx=s.pfx, ca=env.ca(),
-                                 password=None, specs=s.specs)
+                                 password=os.environ.get(PASSWORD_ENV), specs=s.specs)
     else:
         cert, key = env.identity_files(identity or env.participant(sc).identity)
         settings = ProbeSettings(target=env.base_url, participant=sc, cert=cert, key=key, ca=env.ca(), specs=env.settings.specs)

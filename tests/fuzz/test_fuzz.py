@@ -45,15 +45,15 @@ def test_fuzz_against_the_embedded_sandbox_reports_every_operation(dev_pki, tmp_
     assert status["data"]["positive_business"] / status["data"]["positive"] > 0.5
 
 
-def test_off_the_sandbox_no_write_is_sent_without_allow_writes(dev_pki, tmp_path: Path) -> None:
+def test_off_the_sandbox_no_write_is_sent_without_allow_writes(dev_pki, shared_pki: Path, tmp_path: Path) -> None:
     from harness.sandbox.launch import start_sandbox
 
     running = start_sandbox(dev_pki.directory, tmp_path / "shared.db", access_log=True)
     try:
         out = tmp_path / "fuzz.json"
-        run = crrsim("fuzz", "--url", running.url, "--pki", str(dev_pki.directory), "--service", "auction",
+        run = crrsim("fuzz", "--url", running.url, "--pki", str(shared_pki), "--service", "auction",
                      "--max-examples", "3", "--rate", "500", "--json", str(out), cwd=tmp_path)
-        assert run.returncode in (0, 1), run.stderr[-2000:]
+        assert run.returncode in (0, 1, 6), run.stderr[-2000:]
         log = running.output()
     finally:
         running.stop()
@@ -88,7 +88,7 @@ def test_which_operations_run_where(target: str, allow: bool, writes: bool, tmp_
 
 
 def test_with_allow_writes_only_the_runs_own_resources_are_made_and_all_are_gone_at_the_end(
-        dev_pki, tmp_path: Path) -> None:
+        dev_pki, shared_pki: Path, tmp_path: Path) -> None:
     import sqlite3
 
     from harness.client import ClientIdentity, CRRClient
@@ -103,10 +103,10 @@ def test_with_allow_writes_only_the_runs_own_resources_are_made_and_all_are_gone
             ControlPlane(client).reset()
             ControlPlane(client).set_clock("2026-02-04T18:00:00Z")  # plan Wednesday: monthly windows open
         out = tmp_path / "fuzz.json"
-        run = crrsim("fuzz", "--url", running.url, "--pki", str(dev_pki.directory), "--service", "auction",
+        run = crrsim("fuzz", "--url", running.url, "--pki", str(shared_pki), "--service", "auction",
                      "--allow-writes", "--max-examples", "5", "--seed", "3", "--rate", "500", "--json", str(out),
                      cwd=tmp_path)
-        assert run.returncode in (0, 1), run.stderr[-2000:]
+        assert run.returncode in (0, 1, 6), run.stderr[-2000:]
         data = json.loads(out.read_text())
         assert "ALLOWED (--allow-writes)" in json.dumps(data["sections"])
         conn = sqlite3.connect(f"file:{tmp_path / 'shared.db'}?mode=ro", uri=True)
@@ -352,7 +352,7 @@ def test_the_request_budget_stops_the_run_and_says_so(dev_pki, tmp_path: Path) -
     out = tmp_path / "fuzz.json"
     run = crrsim("fuzz", "--pki", str(dev_pki.directory), "--service", "market_status", "--service", "messages",
                  "--max-requests", "40", "--json", str(out), cwd=tmp_path)
-    assert run.returncode in (0, 1), run.stderr[-2000:]
+    assert run.returncode in (0, 1, 6), run.stderr[-2000:]
     data = json.loads(out.read_text())
     facts = data["sections"][0]["facts"]
     assert facts["stopped early"] == "the request budget of 40 was spent"
@@ -375,9 +375,13 @@ def test_caisos_own_files_pass_with_their_deviations_listed(official_specs: Path
     out = tmp_path / "fuzz.json"
     run = crrsim("fuzz", "--specs", str(official_specs), "--pki", str(dev_pki.directory), "--max-examples", "3",
                  "--json", str(out), cwd=tmp_path)
-    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-2000:]
+    # 6: CAISO's example participantName (CISO) keeps some positive cases from business logic, and an
+    # operation none of whose positive cases got there is not covered: INCOMPLETE, never PASSED
+    assert run.returncode in (0, 6), run.stdout[-3000:] + run.stderr[-2000:]
     data = json.loads(out.read_text())
-    assert len(data["cases"]) == 69 and data["ok"] is True
+    assert len(data["cases"]) == 69 and data["counts"]["failed"] == 0 and data["findings"] == []
+    assert data["verdict"] == ("PASSED" if run.returncode == 0 else "INCOMPLETE")
+    assert all("reached business logic" in gap["what"] for gap in data["gaps"]), data["gaps"]
     warned = [c for c in data["cases"] if c["status"] == "warning"]
     assert any("nomination" in c["name"] for c in warned) and any(c["name"] == "GET /status" for c in warned)
     links = [s for s in data["sections"] if s["title"].startswith("Links added")]
@@ -435,7 +439,7 @@ def test_differential_mode_lists_where_the_target_and_the_sandbox_differ(dev_pki
                      "examples,fuzzing", "--no-stop-on-5xx", "--json", str(out), cwd=tmp_path)
     finally:
         target.stop()
-    assert run.returncode in (0, 1), run.stderr[-2000:]
+    assert run.returncode in (0, 1, 6), run.stderr[-2000:]
     data = json.loads(out.read_text())
     lines = next(s for s in data["sections"] if s["title"] == "Divergences from the sandbox")["text"]
     assert data["meta"]["compared"] > 10

@@ -49,6 +49,12 @@ def render_text(report: RunReport, *, color: bool = False) -> str:
             out.append(f"  - {where}{f.text}{rid}")
             if f.fix:
                 out.append(f"    {f.fix}")
+    if report.gaps:
+        out += ["", _paint("NOT COVERED", "33;1", color)]
+        for gap in report.gaps:
+            out.append(f"  - {gap.what}")
+            if gap.cover:
+                out.append(f"    to cover it: {gap.cover}")
     groups: dict[str, list] = {}
     for case in report.cases:
         groups.setdefault(case.group, []).append(case)
@@ -73,6 +79,6 @@ def render_text(report: RunReport, *, color: bool = False) -> str:
             out += table(headers, [[row.get(h, "") for h in headers] for row in section.rows])
         out += [f"  - {line}" for line in section.text]
     summary = in_words(report.counts())
-    verdict = _paint(report.verdict, "32;1" if report.ok else "31;1", color)
+    verdict = _paint(report.verdict, "32;1" if report.ok else "33;1" if report.incomplete else "31;1", color)
     out += ["", f"VERDICT: {verdict}  ({summary}; {report.duration_s:.1f} s)"]
     return scrub("\n".join(out)) + "\n"
