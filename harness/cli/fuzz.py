@@ -31,7 +31,7 @@ from harness.config import CrrsimConfig
 from harness.contract import SERVICE_NAMES
 from harness.exitcodes import ExitCode
 from harness.fuzz.compare import Comparison
-from harness.fuzz.settings import MODES, PHASES, FuzzSettings
+from harness.fuzz.settings import MAX_RESPONSE_TIME, MODES, PHASES, FuzzSettings
 
 
 @contextlib.contextmanager
@@ -133,6 +133,8 @@ def _replay(cfg: CrrsimConfig, ident: str) -> None:
               help="Request budget of the run (default: none on the sandbox, 2000 elsewhere).")
 @click.option("--stop-on-5xx/--no-stop-on-5xx", default=None,
               help="Stop at the first server error (default: on off the sandbox).")
+@click.option("--max-response-time", type=click.FloatRange(min=0.01), default=MAX_RESPONSE_TIME, show_default=True,
+              help="Seconds an answer may take; a slower one is a failure of its operation.")
 @click.option("--continue-on-failure", is_flag=True,
               help="Keep testing an operation after its first failure (finds every kind, takes longer).")
 @click.option("--compare-with", "compare_with", type=click.Choice(["sandbox"]), default=None,
@@ -142,7 +144,8 @@ def _replay(cfg: CrrsimConfig, ident: str) -> None:
 @report_options
 def command(cfg: CrrsimConfig, services: tuple[str, ...], operations: tuple[str, ...], mode: str, phases: str,
             max_examples: int, seed: int | None, workers: int, allow_writes: bool, rate: float | None,
-            max_requests: int | None, stop_on_5xx: bool | None, continue_on_failure: bool, compare_with: str | None, replay_id: str | None,
+            max_requests: int | None, stop_on_5xx: bool | None, max_response_time: float, continue_on_failure: bool,
+            compare_with: str | None, replay_id: str | None,
             json_out: Path | None, junit: Path | None, html: Path | None) -> None:
     """Property-test every CRR operation against its contract with schemathesis (CAISO-aware)."""
     if replay_id is not None:
@@ -156,7 +159,8 @@ def command(cfg: CrrsimConfig, services: tuple[str, ...], operations: tuple[str,
     settings = FuzzSettings.from_config(
         cfg, services=list(services), operations=list(operations), mode=mode, phases=chosen,
         max_examples=max_examples, seed=seed, workers=workers, allow_writes=allow_writes, rate=rate,
-        max_requests=max_requests, stop_on_5xx=stop_on_5xx, continue_on_failure=continue_on_failure, reads_only=compare_with is not None,
+        max_requests=max_requests, stop_on_5xx=stop_on_5xx, continue_on_failure=continue_on_failure,
+        max_response_time=max_response_time, reads_only=compare_with is not None,
         password=pfx_password(cfg, required=True) if cfg.pfx else None,
     )
     from harness.fuzz.runner import run_fuzz
@@ -178,6 +182,11 @@ def command(cfg: CrrsimConfig, services: tuple[str, ...], operations: tuple[str,
     except ValueError as exc:
         raise click.UsageError(str(exc)) from None
     except (OSError, RuntimeError) as exc:
+        from harness.reports import could_not_run
+
+        # the reports a CI job reads still appear, saying why nothing could be fuzzed
+        write_reports(could_not_run("fuzz", cfg.target_name, str(exc), "make the target answer, then run again"),
+                      json_out, junit, html)
         raise CannotRun(str(exc)) from None
     color = sys.stdout.isatty() and "NO_COLOR" not in os.environ
     click.echo(render_text(outcome.report, color=color), nl=False)

@@ -352,7 +352,10 @@ def register() -> None:
         tally = BROKEN_TALLY.setdefault(broken.rule, [0, 0, 0])
         errors = crr_errors(response)
         codes = [code for code, _ in errors]
-        if 400 <= response.status_code < 500 and business_answer(response.status_code, errors):
+        # refused for the rule, or before it for a name that matches nothing (an allocation upload
+        # sent to an auction market): either way not accepted, and the re-send below tells which
+        refused = business_answer(response.status_code, errors) or any(c in UNKNOWN_NAME_CODES for c in codes)
+        if 400 <= response.status_code < 500 and refused:
             client = READBACK["client"]
             if client is not None and _take_turn(READBACK["sent"], f"unbroken {broken.rule}", UNBROKEN_PER_RULE):
                 answer = client.request(case.method.upper(), case.operation.path, params=case.query or None,
@@ -446,6 +449,7 @@ def register() -> None:
                 raise BudgetSpent(f"request budget of {budget} spent")
             LIMITS["sent"] += 1
         if LIVE["values"] is not None:
+            LIVE["values"].bind(case)
             broken = make_valid(case, LIVE["values"])
             if broken is not None:
                 BROKEN[str(case.id)] = broken

@@ -18,6 +18,7 @@ whole records from them rather than binding one parameter at a time.
 
 from __future__ import annotations
 
+import random
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -109,6 +110,27 @@ class LiveValues:
             "parameters": {key: {"dictionary": name, "probability": probability(name, p)}
                            for key, (name, p) in BINDINGS.items() if name in dictionaries},
         }
+
+
+    def bind(self, case: Any) -> None:
+        """The same bindings as ``schemathesis_config``, applied to a positive case's top-level
+        query and body fields by name, whatever phase made it: schemathesis' coverage phase
+        draws on no dictionary, so its positive cases all stopped at SEC0001 or MKT0001; and a
+        contract file with other schema names (CAISO's) binds by the same field names. Each with
+        its binding's probability (seeded by the case), so refusal paths stay tested."""
+        meta = getattr(case, "meta", None)
+        if meta is None or not meta.generation.mode.is_positive:
+            return
+        rng = random.Random(f"live {case.id}")
+        dictionaries = self.dictionaries()
+        for location, fields in (("query", case.query), ("body", case.body)):
+            if not isinstance(fields, dict):
+                continue
+            for key, value in list(fields.items()):
+                name, chance = BINDINGS.get(f"{location}.{key}", ("", 0.0))
+                values = dictionaries.get(name)
+                if values and value not in values and rng.random() < chance:
+                    fields[key] = rng.choice(values)
 
 
 def _names(items: Any, keys: Iterable[str]) -> list[str]:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import copy
 import functools
+import json
 import random
 import re
 import time
@@ -43,7 +44,7 @@ from harness.fuzz.settings import FuzzSettings
 from harness.pki.loading import pfx_as_pem_files
 from harness.reports import CaseResult, CaseStatus, Finding, Gap, RunReport, Section
 
-BUILTIN_EXCLUDED = ("positive_data_acceptance", "max_response_time")  # replaced / belongs to bench/
+BUILTIN_EXCLUDED = ("positive_data_acceptance",)  # replaced by crr_positive_data_acceptance
 TIMEOUTS_IN_ROW = 3  # consecutive calls without an answer that stop a run
 
 
@@ -58,6 +59,7 @@ class OperationFigures:
     positive_business: int = 0  # ... of which reached business logic
     failures: list[dict[str, str]] = field(default_factory=list)
     refusals: Counter[str] = field(default_factory=Counter)  # positive cases' answers that did not reach business logic
+    wide_ids: set[str] = field(default_factory=set)  # where successful answers carried ids above 2^31-1
     known: dict[str, str] = field(default_factory=dict)  # check -> why the contract cannot hold (checks.KNOWN_DEVIATIONS)
 
     @property
@@ -127,11 +129,12 @@ def _fuzz_service(service: Service, selection: Selection, settings: FuzzSettings
              "all": [GenerationMode.POSITIVE, GenerationMode.NEGATIVE]}[settings.mode]
     config.generation.update(modes=modes, max_examples=settings.max_examples)
     config.phases.update(phases=list(settings.phases))
-    config.checks.update(excluded_check_names=list(BUILTIN_EXCLUDED))
+    config.checks.update(excluded_check_names=list(BUILTIN_EXCLUDED), max_response_time=settings.max_response_time)
     if not selection.writes_ok:
         # the coverage phase also sends methods an operation does not have (POST, PUT, DELETE,
-        # TRACE ... expecting 405): none of that reaches a shared environment without --allow-writes
-        config.phases.coverage.unexpected_methods = {"get", "head", "options"} & config.phases.coverage.unexpected_methods
+        # TRACE, OPTIONS ... expecting 405): a read-only run sends only the operations' own
+        # methods, as the README promises
+        config.phases.coverage.unexpected_methods = set()
     if settings.seed is not None:
         config.seed = settings.seed
     if checks.LIMITS["stopped"]:
@@ -195,12 +198,44 @@ def _record_scenario(event: Any, service: Service, settings: FuzzSettings, url: 
         reached = _business(response)
         figure.business += reached
         figure.positive_business += reached and positive
+        if 200 <= response.status_code < 300:
+            figure.wide_ids |= wide_ids(response)
         if positive and not reached:
             codes = [code for code, _ in checks.crr_errors(response)]
             figure.refusals[f"HTTP {response.status_code}" + (f" {'/'.join(codes[:2])}" if codes else "")] += 1
         if response.status_code >= 500 and case_id not in failed_cases:
             _add_failure(figures, service, settings, url, run_id, label, node, interaction, "not_a_server_error",
                          "Server error", _server_error(response))
+
+
+INT32_MAX = 2**31 - 1
+WIDE_IDS_MAX_BYTES = 1 << 20  # larger answers (downloads) are not scanned
+
+
+def wide_ids(response: Any) -> set[str]:
+    """Where a JSON answer carries an integer id above 2^31-1 (``bids[].bidId``): valid by the
+    contract (ids up to 10 digits), but a participant's client with 32-bit ids breaks there."""
+    content = response.content or b""
+    if len(content) > WIDE_IDS_MAX_BYTES or content.lstrip()[:1] not in (b"{", b"["):
+        return set()
+    try:
+        body = json.loads(content)
+    except ValueError:
+        return set()
+    found: set[str] = set()
+    stack: list[tuple[Any, str]] = [(body, "")]
+    while stack:
+        value, path = stack.pop()
+        if isinstance(value, dict):
+            for key, item in value.items():
+                where = f"{path}.{key}" if path else str(key)
+                if (key.lower().endswith("id") and isinstance(item, int) and not isinstance(item, bool)
+                        and item > INT32_MAX):
+                    found.add(where)
+                stack.append((item, where))
+        elif isinstance(value, list):
+            stack.extend((item, f"{path}[]") for item in value)
+    return found
 
 
 def _server_error(response: Any) -> str:
@@ -546,6 +581,7 @@ def fuzz_report(settings: FuzzSettings, url: str, selection: Selection, figures:
         Section("Run", facts={
             "target": url, "participant": settings.participant, "mode": settings.mode,
             "phases": ", ".join(settings.phases), "max examples": str(settings.max_examples),
+            "response time limit": f"{settings.max_response_time:g} s (--max-response-time)",
             "seed": f"{settings.seed} (--seed {settings.seed} generates the same data again)",
             "operations fuzzed": str(len(cases)), "calls": str(calls),
             "writes": selection.writes_note,
@@ -555,6 +591,10 @@ def fuzz_report(settings: FuzzSettings, url: str, selection: Selection, figures:
         Section("Live values", facts={name: ", ".join(values[:8]) + (" ..." if len(values) > 8 else "")
                                       for name, values in live.summary().items()}, text=live.notes),
         Section("Links added for the stateful phase (the file declares none)", text=selection.link_notes),
+        Section("Notes for participants' own clients", text=[
+            f"{f.label}: ids above 2^31-1 seen in {', '.join(sorted(f.wide_ids))}: within the contract (up to 10 "
+            "digits), but a client with 32-bit ids (a Java Integer, a C# int) breaks there"
+            for f in sorted(figures, key=lambda f: f.label) if f.wide_ids]),
         Section("Known deviations of the contract", text=[checks.OPTIONAL_BODY,
                                                            *sorted(set(checks.KNOWN_DEVIATIONS.values())),
                                                            checks.OVERSIZED_HEAD]),

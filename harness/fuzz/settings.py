@@ -12,6 +12,10 @@ PHASES = ("examples", "coverage", "fuzzing", "stateful")
 MODES = ("positive", "negative", "all")
 SHARED_RATE = 2.0  # requests per second off the sandbox unless --rate says otherwise
 SHARED_BUDGET = 2000  # requests per run off the sandbox unless --max-requests says otherwise
+# seconds an answer may take before it is a failure (schemathesis' max_response_time): well above
+# what a CRR read or a 500-record upload takes even on a busy laptop, well below the 15 s a
+# participant's client waits (FIELD-FACTS: 15 s connect and read timeouts)
+MAX_RESPONSE_TIME = 2.0
 
 
 @dataclass
@@ -30,6 +34,7 @@ class FuzzSettings:
     max_requests: int | None = None  # request budget; None: unlimited on the sandbox, SHARED_BUDGET elsewhere
     stop_on_5xx: bool | None = None  # stop at the first server error; None: off on the sandbox, on elsewhere
     continue_on_failure: bool = False  # keep generating for an operation after its first failure
+    max_response_time: float = MAX_RESPONSE_TIME  # seconds; a slower answer is a failure of its operation
     reads_only: bool = False  # differential mode: a comparison never writes, anywhere
     password: str | None = field(default=None, repr=False)
     # the identity actually used (the dev PKI's on the sandbox, else the config's)

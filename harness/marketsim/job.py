@@ -27,7 +27,7 @@ from harness.pki import DevPKI, ensure_dev_pki
 from harness.pki.identities import dev_identity_for
 from harness.probe import ProbeResult, ProbeSettings, run_probe
 from harness.probe.scorecard import scorecard_sections
-from harness.reports import CaseResult, CaseStatus, Finding, RunReport, in_words
+from harness.reports import RunReport, could_not_run, in_words
 from harness.scenarios.settings import ScenarioSettings
 
 SANDBOX_PARTICIPANTS = ("ECAL", "WCAL")
@@ -291,17 +291,10 @@ def _timed(name: str, progress: Progress, work: Callable[[], RunReport], url: st
     try:
         report = work()
     except (OSError, ValueError, RuntimeError) as exc:
-        report = could_not_run(name, url, str(exc))
+        report = could_not_run(name, url, str(exc), "fix what the sentence names, then run the job again (or --only that part)")
     seconds = time.monotonic() - clock
     progress.finished(name, report.verdict, _figures(report), seconds, report.ok)
     return report, seconds
-
-
-def could_not_run(part: str, url: str, why: str) -> RunReport:
-    return RunReport(runner=part, title=part, target=url, verdict="COULD NOT RUN", ok=False,
-                     cases=[CaseResult(group="run", name=f"{part} ran", status=CaseStatus.ERROR, message=why)],
-                     findings=[Finding(text=f"The {part} could not run: {why}", where=part,
-                                       fix="fix what the sentence names, then run the job again (or --only that part)")])
 
 
 def run_marketsim(settings: MarketSimSettings, progress: Progress | None = None) -> MarketSimOutcome:

@@ -17,8 +17,9 @@ from harness.reports.model import (
     Section,
     Tile,
     anchor,
+    could_not_run,
     in_words,
 )
 
 __all__ = ["FAILED", "INCOMPLETE", "PASSED", "CaseResult", "CaseStatus", "Finding", "Gap", "RunReport", "Section",
-           "Tile", "anchor", "in_words"]
+           "Tile", "anchor", "could_not_run", "in_words"]

@@ -179,3 +179,11 @@ class RunReport:
         data["counts"] = self.counts()
         data["findings"] = [asdict(f) for f in self.fix_first()]
         return data
+
+
+def could_not_run(runner: str, target: str, why: str, fix: str = "") -> RunReport:
+    """The report of a run that could not happen at all (exit 3): one error, its sentence first,
+    so a CI job that reads the JSON or JUnit sees why rather than no file."""
+    return RunReport(runner=runner, title=runner, target=target, verdict="COULD NOT RUN", ok=False,
+                     cases=[CaseResult(group="run", name=f"{runner} ran", status=CaseStatus.ERROR, message=why)],
+                     findings=[Finding(text=f"The {runner} could not run: {why}", where=runner, fix=fix)])

@@ -10,7 +10,7 @@ Faults on successful answers: ``wrong-type`` (a response field of the wrong type
 ``missing-field`` (a required field left out), ``html-200`` (a gateway's HTML page with 200),
 ``undocumented-status`` (a status the contract does not list), ``maintenance-503`` (503 with
 Retry-After), ``slow`` (the answer delayed), ``reset`` (the connection cut mid-answer),
-``large-ids`` (integers above 2^31, still within the contract), ``leak`` (another participant's
+``large-ids`` (every integer id, nested ones too, above 2^31, still within the contract), ``leak`` (another participant's
 record added to a list). Faults on refusals: ``server-error`` (a 500 instead of the 400 for a
 malformed request), ``bad-error-body`` (an error that is not a CRRServiceException).
 """
@@ -31,7 +31,7 @@ SUCCESS_FAULTS = ("wrong-type", "missing-field", "html-200", "undocumented-statu
                   "reset", "large-ids", "leak")
 ERROR_FAULTS = ("server-error", "bad-error-body")
 FAULTS = (*SUCCESS_FAULTS, *ERROR_FAULTS)
-SLOW_S = 1.5
+SLOW_S = 3.0  # above the fuzz's default response-time limit (2 s), below its 15 s timeout
 HTML_PAGE = b"<!DOCTYPE html><html><head><title>Sign in</title></head><body>Please sign in.</body></html>"
 
 
@@ -155,11 +155,27 @@ def _drop_required(body: Any, required: list[str]) -> bool:
 
 
 def _enlarge_ids(body: Any) -> bool:
-    target = _first_object(body)
-    if target is None:
-        return False
-    for key, value in target.items():
-        if key.lower().endswith("id") and isinstance(value, int) and not isinstance(value, bool):
-            target[key] = 2**31 + 7
-            return True
-    return False
+    """Every integer id of the answer, nested ones included (``bids[].bidId``, ``offers[].crrId``,
+    where a client's 32-bit ``Integer`` fields live), moved above 2^31-1 and kept distinct:
+    still within the contract's 10 digits. True when any id was there to move."""
+    moved = False
+    for node in _objects(body):
+        for key, value in node.items():
+            if key.lower().endswith("id") and isinstance(value, int) and not isinstance(value, bool) and value < 2**31:
+                node[key] = 2**31 + value
+                moved = True
+    return moved
+
+
+def _objects(body: Any) -> list[dict[str, Any]]:
+    """Every object of a JSON value, outermost first."""
+    found: list[dict[str, Any]] = []
+    stack = [body]
+    while stack:
+        item = stack.pop(0)
+        if isinstance(item, dict):
+            found.append(item)
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return found
