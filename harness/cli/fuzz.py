@@ -75,18 +75,19 @@ def _dev_identity_for_url(settings: FuzzSettings) -> None:
 
 
 def _replay(cfg: CrrsimConfig, ident: str) -> None:
-    """Send a recorded failure's request again with a fresh caiso-request-id and the configured
-    identity (the dev identity on a --url sandbox with --pki), then say what came back."""
-    import uuid
-
+    """Send a recorded failure's request again, exactly (``harness.fuzz.replay``), with the
+    configured identity (the dev identity on a --url sandbox with --pki), run its failed check
+    again and say whether it still fails: exit 1 when it does, 0 when it no longer does."""
     from harness.client import ClientIdentity, CRRClient
+    from harness.contract import load_catalogue
+    from harness.fuzz import checks
     from harness.fuzz.bundles import bundle_dir, load_bundle
+    from harness.fuzz.replay import replay
 
     try:
         bundle = load_bundle(bundle_dir(cfg.reports_dir), ident)
     except LookupError as exc:
         raise click.UsageError(str(exc)) from None
-    request = bundle.data["request"]
     settings = FuzzSettings.from_config(cfg, password=pfx_password(cfg, required=True) if cfg.pfx else None)
     _dev_identity_for_url(settings)
     if settings.pfx is not None:
@@ -95,20 +96,22 @@ def _replay(cfg: CrrsimConfig, ident: str) -> None:
         identity = ClientIdentity.from_pem(settings.cert, settings.key)
     else:
         raise click.UsageError("give the certificate to replay with: --pfx FILE, or --cert FILE --key FILE")
-    headers = {k: v for k, v in request["headers"].items()
-               if k.lower() not in ("caiso-request-id", "content-length", "host")}
-    headers["caiso-request-id"] = str(uuid.uuid4())
-    url = request["url"]
+    url = bundle.data["request"]["url"]
     base = bundle.data["target"]
     if not cfg.is_sandbox and url.startswith(base):
         url = cfg.base_url() + url[len(base):]  # the same call against the target given now
-    body = request["body"].encode() if isinstance(request["body"], str) else None
-    with CRRClient(url.split("/crr", 1)[0] + "/crr", identity=identity, ca=settings.ca, retries=0) as client:
-        answer = client.request(request["method"], url, content=body, headers=headers)
+    checks.register()
+    with CRRClient(url.split("/crr", 1)[0] + "/crr", identity=identity, ca=settings.ca, retries=0,
+                   timeout=cfg.timeout) as client:
+        result = replay(bundle, client, load_catalogue(cfg.specs), url)
     click.echo(f"{bundle.data['check']}: {bundle.data['title']} ({bundle.data['operation']})")
-    click.echo(f"replayed {request['method']} {url} -> HTTP {answer.status} (caiso-request-id {answer.request_id})")
-    click.echo(answer.text[:1000])
-    sys.exit(ExitCode.OK)
+    answered = f"HTTP {result.status}" if result.status is not None else "no answer"
+    click.echo(f"replayed {bundle.data['request']['method']} {url} -> {answered}"
+               + (f" (caiso-request-id {result.request_id})" if result.request_id else ""))
+    click.echo(f"{result.verdict.upper()}: {result.said}")
+    if result.still_fails is None:
+        sys.exit(ExitCode.CANNOT_RUN)
+    sys.exit(ExitCode.PROBLEM if result.still_fails else ExitCode.OK)
 
 
 @click.command("fuzz")

@@ -64,6 +64,11 @@ OVERSIZED_HEAD = (f"schemathesis sometimes generates a request line and headers 
                   "expecting an operation's answer (e.g. 405 for an unsupported method) cannot hold for them")
 
 
+def is_request_id(text: str) -> bool:
+    """Whether ``text`` is a well-formed caiso-request-id (a UUID)."""
+    return bool(_UUID.match(text))
+
+
 def known_deviation(check: str, operation_id: str, label: str, request: Any, status: int | None) -> str | None:
     """Why a failure of ``check`` is a known deviation rather than a finding, or None: the table
     above by operation, or a refused oversized head (any operation, any check)."""

@@ -263,6 +263,7 @@ def _add_failure(figures: dict[str, OperationFigures], service: Service, setting
             check=check, label=label, title=title, message=message, request=recorded.request,
             response=recorded.response, target=url, seed=settings.seed, curl=curl,
             contract={service.name: str(service.version)}, run_id=run_id)
+        bundle.data["max_response_time"] = settings.max_response_time  # what a replay judges a slow answer by
         bundle.write(bundle_dir(settings.cfg.reports_dir))
         entry["id"] = bundle.id
     figures.setdefault(label, OperationFigures(service.name, label)).failures.append(entry)

@@ -405,8 +405,9 @@ def test_a_failure_has_a_support_bundle_and_replays(dev_pki, tmp_path: Path) -> 
         assert bundle["response"]["status"] == 200 and bundle["contract"] == {"app_status": "1.0.1"}
         assert bundle["replay"] == f"crrsim fuzz --replay {ident}" and "--cert" in bundle["curl"]
         replay = crrsim("fuzz", *common, "--replay", ident, cwd=tmp_path)
-        assert replay.returncode == 0, replay.stderr[-2000:]
-        assert "-> HTTP 200" in replay.stdout and "Sign in" in replay.stdout
+        # the same HTML page still answers: the check runs again and still fails (exit 1)
+        assert replay.returncode == 1, replay.stdout[-2000:] + replay.stderr[-2000:]
+        assert "-> HTTP 200" in replay.stdout and "STILL FAILS: HTML page answered with success" in replay.stdout
         unknown = crrsim("fuzz", *common, "--replay", "000000000000", cwd=tmp_path)
         assert unknown.returncode == 2 and "no recorded failure 000000000000" in unknown.stderr
     finally:
@@ -497,3 +498,35 @@ def test_a_refused_oversized_head_is_a_known_deviation_not_a_finding() -> None:
     assert known_deviation("unsupported_method", "portfolioCreation", "POST /x", big, 400) == OVERSIZED_HEAD
     assert known_deviation("unsupported_method", "portfolioCreation", "POST /x", small, 400) is None
     assert known_deviation("unsupported_method", "portfolioCreation", "POST /x", big, 200) is None
+
+
+def test_a_replay_sends_exactly_what_was_recorded_and_judges_again(dev_pki, tmp_path: Path) -> None:
+    """A failure about a missing caiso-request-id is re-sent without one (the old replay added
+    it, got 200 and exited 0); the check runs again: still fails, exit 1. Against a server that
+    now refuses it, the same replay says it no longer fails, exit 0."""
+    server = _serve(dev_pki, 200, "application/json", b"{}")
+    ecal = dev_pki.identities["ecal"]
+    common = ["--cert", str(ecal.cert), "--key", str(ecal.key), "--ca", str(dev_pki.ca_cert)]
+    try:
+        url = f"https://127.0.0.1:{server.server_address[1]}/crr"
+        out = tmp_path / "fuzz.json"
+        run = crrsim("fuzz", "--url", url, *common, "--service", "app_status", "--max-examples", "2", "--rate",
+                     "500", "--phases", "coverage", "--seed", "5", "--json", str(out), cwd=tmp_path)
+        assert run.returncode == 1, run.stdout[-2000:] + run.stderr[-2000:]
+        missing = next(f for f in json.loads(out.read_text())["findings"] if f["where"] == "missing_required_header")
+        ident = missing["reproduce"].split("--replay ")[1]
+        bundle = json.loads((tmp_path / "reports" / "fuzz" / "failures" / f"{ident}.json").read_text())
+        assert not any(k.lower() == "caiso-request-id" for k in bundle["request"]["headers"]), bundle["request"]
+        again = crrsim("fuzz", "--url", url, *common, "--replay", ident, cwd=tmp_path)
+        assert again.returncode == 1, again.stdout[-2000:] + again.stderr[-2000:]
+        assert "STILL FAILS" in again.stdout and "-> HTTP 200" in again.stdout
+    finally:
+        server.shutdown()
+    # the same recorded call against a target that refuses it now (the sandbox: 400 SER0017)
+    target = _prepared_sandbox(dev_pki, tmp_path / "fixed.db")
+    try:
+        fixed = crrsim("fuzz", "--url", target.url, *common, "--replay", ident, cwd=tmp_path)
+    finally:
+        target.stop()
+    assert fixed.returncode == 0, fixed.stdout[-2000:] + fixed.stderr[-2000:]
+    assert "NO LONGER FAILS" in fixed.stdout and "-> HTTP 400" in fixed.stdout
