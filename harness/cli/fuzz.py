@@ -31,7 +31,7 @@ from harness.config import CrrsimConfig
 from harness.contract import SERVICE_NAMES
 from harness.exitcodes import ExitCode
 from harness.fuzz.compare import Comparison
-from harness.fuzz.settings import MAX_RESPONSE_TIME, MODES, PHASES, FuzzSettings
+from harness.fuzz.settings import MAX_RESPONSE_TIME, MODES, PHASES, SHARED_MAX_RESPONSE_TIME, FuzzSettings
 
 
 @contextlib.contextmanager
@@ -136,8 +136,9 @@ def _replay(cfg: CrrsimConfig, ident: str) -> None:
               help="Request budget of the run (default: none on the sandbox, 2000 elsewhere).")
 @click.option("--stop-on-5xx/--no-stop-on-5xx", default=None,
               help="Stop at the first server error (default: on off the sandbox).")
-@click.option("--max-response-time", type=click.FloatRange(min=0.01), default=MAX_RESPONSE_TIME, show_default=True,
-              help="Seconds an answer may take; a slower one is a failure of its operation.")
+@click.option("--max-response-time", type=click.FloatRange(min=0.01), default=None,
+              help=f"Seconds an answer may take; a slower one is a failure of its operation (default "
+                   f"{MAX_RESPONSE_TIME:g} on the sandbox, {SHARED_MAX_RESPONSE_TIME:g} elsewhere).")
 @click.option("--continue-on-failure", is_flag=True,
               help="Keep testing an operation after its first failure (finds every kind, takes longer).")
 @click.option("--compare-with", "compare_with", type=click.Choice(["sandbox"]), default=None,
@@ -147,7 +148,7 @@ def _replay(cfg: CrrsimConfig, ident: str) -> None:
 @report_options
 def command(cfg: CrrsimConfig, services: tuple[str, ...], operations: tuple[str, ...], mode: str, phases: str,
             max_examples: int, seed: int | None, workers: int, allow_writes: bool, rate: float | None,
-            max_requests: int | None, stop_on_5xx: bool | None, max_response_time: float, continue_on_failure: bool,
+            max_requests: int | None, stop_on_5xx: bool | None, max_response_time: float | None, continue_on_failure: bool,
             compare_with: str | None, replay_id: str | None,
             json_out: Path | None, junit: Path | None, html: Path | None) -> None:
     """Property-test every CRR operation against its contract with schemathesis (CAISO-aware)."""

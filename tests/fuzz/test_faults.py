@@ -88,7 +88,7 @@ def test_fuzz_reports_the_fault_by_operation_and_check(dev_pki, tmp_path: Path, 
 
 
 def test_a_target_that_stops_answering_stops_the_run_after_three_timeouts(dev_pki, tmp_path: Path) -> None:
-    """Every answer 3 s late, 0.3 s allowed: three timeouts in a row end the run, said in the report."""
+    """Every answer 1.5 s late, 0.3 s allowed: three timeouts in a row end the run, said in the report."""
     run, data = _fuzz_faulty(dev_pki, tmp_path, "slow", "--timeout", "0.3")
     assert run.returncode == 1, run.stdout[-2000:] + run.stderr[-2000:]
     stopped = data["sections"][0]["facts"]["stopped early"]
