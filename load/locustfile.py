@@ -38,7 +38,7 @@ from harness.client import ClientIdentity, IdentityError, build_ssl_context
 from harness.contract import downloads
 from harness.contract.downloads import DOWNLOADS, DownloadError
 from harness.contract.portfolios import market_products
-from harness.load.hdr import LATE_S, Recording, Tally
+from harness.load.hdr import LATE_S, Recording
 from harness.load.nodes import HUB_PAIRS, node_pairs
 from harness.load.profiles import ArrivalSchedule, Profile
 from harness.load.slo import SLO, evaluate
@@ -51,7 +51,8 @@ INTERVAL = float(CONFIG["interval_s"])
 # only every 5 s by default (the setting its docs name), so the figures lagged a burst by half
 locust.stats.CSV_STATS_FLUSH_INTERVAL_SEC = 1
 
-STATE: dict[str, Any] = {"t0": None, "env": None, "schedule": None, "raw": []}
+STATE: dict[str, Any] = {"t0": None, "env": None, "schedule": None, "raw": [], "ready_users": 0,
+                         "arrivals_open": gevent.event.Event(), "arrivals_t0": None}
 RECORDING = Recording()  # this process's samples since its last report to the master
 MERGED = Recording()  # the master's (or single process's) whole run
 _contexts: dict[str, Any] = {}
@@ -110,9 +111,11 @@ class Participant(FastHttpUser):
 
     # -- the one request helper: a fresh caiso-request-id, grouped by operation, timed exactly --
     def call(self, key: str, method: str = "GET", params: dict[str, Any] | None = None, body: Any = None,
-             intended: float | None = None, raw: bool = False, fine: tuple[str, ...] = ()) -> tuple[int, Any]:
+             intended: float | None = None, raw: bool = False, fine: tuple[str, ...] = (),
+             record: bool = True) -> tuple[int, Any]:
         """Send one request and record it; (status, the JSON answer, or its bytes with ``raw``).
-        ``fine``: error codes that are an ordinary answer here (DWL0006: nothing to download)."""
+        ``fine``: error codes that are an ordinary answer here (DWL0006: nothing to download);
+        ``record=False``: a user's set-up call, outside the figures the SLOs judge."""
         path = PATHS[key] + ("?" + urlencode(params) if params else "")
         _pace()
         started = time.perf_counter()
@@ -141,6 +144,8 @@ class Participant(FastHttpUser):
                     response.failure(error)
         ended = time.perf_counter()
         begin = intended if intended is not None else started
+        if not record:
+            return status, payload
         RECORDING.add(key, int((ended - STATE["t0"]) // INTERVAL) if STATE["t0"] else 0, ended - begin, error)
         if CONFIG.get("raw_dir"):
             STATE["raw"].append(round((ended - begin) * 1_000_000))
@@ -164,6 +169,13 @@ class Participant(FastHttpUser):
         self.load_windows = known.get("load_windows", [])
         self.posted = known.get("posted", [])
         self.node_pairs = known.get("node_pairs") or list(HUB_PAIRS)
+        if PROFILE.model == "arrival":
+            # this user's keep-alive connection, its mutual-TLS handshake done before the clock
+            # starts: sixty first requests in the peak second were sixty handshakes at ~60 ms of
+            # CPU each, a backlog of arrivals that measured the warm-up instead of the server
+            self.call(CONFIG["app_status"], record=False)
+            STATE["ready_users"] += 1
+            _open_arrivals_when_ready()
 
     def _read_markets(self) -> dict[str, Any]:
         """Open auction and allocation markets, and open forecast load windows (once per process)."""
@@ -361,17 +373,17 @@ class Participant(FastHttpUser):
             self._one()
             return
         # arrival model: take this process's next due arrival, wait for it, send it
+        STATE["arrivals_open"].wait()  # the schedule's clock starts once the pool is up
         schedule: ArrivalSchedule | None = STATE["schedule"]
         due = schedule.next_due() if schedule is not None else None
         if due is None:
             gevent.sleep(1.0)  # the schedule is over: the shape stops the run
             return
-        intended = STATE["t0"] + due
+        intended = STATE["arrivals_t0"] + due
         wait = intended - time.perf_counter()
         if wait > 0:
             gevent.sleep(wait)
-        bucket = RECORDING.buckets.setdefault(int((time.perf_counter() - STATE["t0"]) // INTERVAL),
-                                              Tally())
+        bucket = RECORDING.bucket(int((time.perf_counter() - STATE["t0"]) // INTERVAL))
         bucket.arrivals += 1
         if time.perf_counter() - intended > LATE_S:
             bucket.late += 1
@@ -426,14 +438,49 @@ def _bids(sc: str, products: list[tuple[str, str]], pairs: list[tuple[str, str]]
     return bids
 
 
+SETUP_LIMIT_S = 15.0  # the most the arrival clock waits for the pool to be up
+
+
+def _open_arrivals_when_ready(force: bool = False) -> None:
+    """Start the arrival schedule's clock once this process's whole pool is spawned and each user
+    has read its markets (k6 sets its virtual users up before its clock starts): started with the
+    run, the first seconds' arrivals found no free user and left late, all of them at the start,
+    and a short burst's p95 measured the generator's warm-up, not the server."""
+    opened = STATE["arrivals_open"]
+    if opened.is_set():
+        return
+    spawned = STATE.get("spawned", 0)  # this process's users, once locust has spawned them all
+    if force or (spawned and STATE["ready_users"] >= spawned):
+        STATE["arrivals_t0"] = time.perf_counter()
+        STATE["setup_s"] = round(STATE["arrivals_t0"] - STATE["t0"], 3)
+        opened.set()
+
+
+@events.spawning_complete.add_listener
+def _on_spawning_complete(user_count: int, **_: Any) -> None:
+    if user_count > 0:
+        STATE["spawned"] = user_count
+        _open_arrivals_when_ready()
+
+
+def _open_arrivals_at_the_latest() -> None:
+    gevent.sleep(SETUP_LIMIT_S)
+    _open_arrivals_when_ready(force=True)
+
+
 class ProfileShape(LoadTestShape):
     """The profile's stages over time: users (closed model) or the arrival pool (open model)."""
 
     def tick(self) -> tuple[int, float] | None:
         elapsed = self.get_run_time()
         if PROFILE.model == "arrival":
-            # the pool stays up until the last arrival is due, plus a moment for answers in flight
-            return (PROFILE.pool, float(PROFILE.pool)) if elapsed < PROFILE.duration + 2.0 else None
+            # the pool stays up while it is set up, then until the last arrival is due (the
+            # schedule's clock starts when the pool is up), plus a moment for answers in flight
+            setup = STATE.get("setup_s")  # a master learns it from its workers' reports
+            if setup is None:
+                setup = SETUP_LIMIT_S  # the clock starts by then at the latest
+            keep = elapsed < setup + PROFILE.duration + 2.0
+            return (PROFILE.pool, float(PROFILE.pool)) if keep else None
         start = 0.0
         for stage in PROFILE.stages:
             start += stage.duration
@@ -470,6 +517,8 @@ def _on_test_start(environment: Any, **_: Any) -> None:
     else:
         processes, index = 1, 0
     STATE["schedule"] = ArrivalSchedule(PROFILE.stages, index=index, processes=processes)
+    if PROFILE.model == "arrival" and not isinstance(runner, MasterRunner):
+        gevent.spawn(_open_arrivals_at_the_latest)
     if not isinstance(runner, WorkerRunner):
         STATE["processes"] = getattr(runner, "worker_count", 0) or 1
         gevent.spawn(_watch_users, runner)
@@ -499,7 +548,7 @@ def _watch_users(runner: Any) -> None:
     """Users running, per interval, seen where the shape runs (the master or the single process),
     until the test stops (the web UI keeps the process up for a while after that)."""
     while STATE.get("duration") is None:
-        bucket = MERGED.buckets.setdefault(int(_elapsed() // INTERVAL), Tally())
+        bucket = MERGED.bucket(int(_elapsed() // INTERVAL))
         bucket.users = max(bucket.users, runner.user_count)
         gevent.sleep(min(1.0, INTERVAL / 2))
 
@@ -508,6 +557,7 @@ def _watch_users(runner: Any) -> None:
 def _on_report_to_master(client_id: str, data: dict[str, Any]) -> None:
     data["crrsim"] = RECORDING.to_wire()
     data["crrsim_nodes"] = STATE.get("node_pairs")
+    data["crrsim_setup"] = STATE.get("setup_s")
     RECORDING.ops.clear()
     RECORDING.buckets.clear()
     RECORDING.writes.clear()
@@ -519,6 +569,8 @@ def _on_worker_report(client_id: str, data: dict[str, Any]) -> None:
         MERGED.merge(Recording.from_wire(data["crrsim"]))
     if data.get("crrsim_nodes"):
         STATE["node_pairs"] = data["crrsim_nodes"]
+    if data.get("crrsim_setup") is not None:  # the slowest worker's pool sets the master's shape
+        STATE["setup_s"] = max(STATE.get("setup_s") or 0.0, float(data["crrsim_setup"]))
 
 
 @events.test_stop.add_listener
@@ -540,7 +592,7 @@ def _on_quit(exit_code: int, **_: Any) -> None:
     out = {"version": 1, "run_id": CONFIG["run_id"], "started": STATE.get("started"),
            "duration_s": STATE.get("duration") or _elapsed(), "interval_s": INTERVAL,
            "processes": STATE.get("processes", 1), "aborted": STATE.get("aborted"),
-           "node_pairs": STATE.get("node_pairs"),
+           "node_pairs": STATE.get("node_pairs"), "setup_s": STATE.get("setup_s"),
            "recording": MERGED.to_wire()}
     path = Path(CONFIG["results"])
     path.write_text(json.dumps(out), encoding="utf-8")

@@ -207,7 +207,7 @@ def command(cfg: CrrsimConfig, participants_file: Path | None, profile: str, use
     click.echo(f"Reports in {run_dir} (locust's own: locust.html, locust_stats.csv)", err=True)
     if outcome.integrity:
         sys.exit(ExitCode.PROBLEM)
-    sys.exit(ExitCode.SLO_BREACHED if outcome.slo_breached else ExitCode.OK)
+    sys.exit(ExitCode.SLO_BREACHED if outcome.slo_breached else outcome.report.exit_code())
 
 
 def _with_ca(cfg: CrrsimConfig, ca: Path) -> CrrsimConfig:
