@@ -119,7 +119,7 @@ class Participant(FastHttpUser):
         path = PATHS[key] + ("?" + urlencode(params) if params else "")
         _pace()
         started = time.perf_counter()
-        headers = {"caiso-request-id": str(uuid.uuid4()), "Accept": "application/json"}
+        headers = {"caiso-request-id": str(uuid.uuid4()), "Accept": CONFIG["accept"].get(key, "application/json")}
         error = None
         payload: Any = None
         with self.client.request(method, path, json=body, headers=headers, name=key, catch_response=True) as response:

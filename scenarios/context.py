@@ -59,7 +59,9 @@ class ScenarioContext:
         op = self.env.catalogue[service].operation(operation_id)
         client = self.env.client((who or self.me).identity)
         self.operation = f"{service}.{operation_id}"
-        self.response = client.request(op.method, op.path, params=params, json=body, headers=headers)
+        # what the contract declares the answer to be (a download is octet-stream), unless a step says
+        self.response = client.request(op.method, op.path, params=params, json=body,
+                                       headers={"Accept": op.accept, **(headers or {})})
         return self.response
 
     # -- judging answers ---------------------------------------------------------------

@@ -73,6 +73,15 @@ class Operation:
         return f"{self.method} {self.path}"
 
     @property
+    def accept(self) -> str:
+        """What to send as Accept: the media types the contract declares for this operation's
+        answers, successes first (a market-data download: application/octet-stream, then the
+        JSON of its errors). A strict server answers 406 to an Accept the contract does not offer."""
+        ordered = sorted(self.response_media.items(), key=lambda item: (not item[0].startswith("2"), item[0]))
+        media = list(dict.fromkeys(m for _, m in ordered if m))
+        return ", ".join(media) or "application/json"
+
+    @property
     def writes(self) -> bool:
         """True for operations that change state (CAISO tags them '... Write')."""
         if any(t.lower().endswith("write") for t in self.tags):

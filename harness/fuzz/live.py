@@ -199,7 +199,8 @@ def _download(client: CRRClient, catalogue: Catalogue, live: LiveValues, kind: s
     except KeyError:
         return None
     try:
-        response = client.request("GET", op.path, params=spec.params(kind, "JSON", live.participant, market))
+        response = client.request("GET", op.path, params=spec.params(kind, "JSON", live.participant, market),
+                                  headers={"Accept": op.accept})
     except CRRTransportError as exc:
         live.notes.append(f"the {kind} download got no answer: {exc}")
         return None

@@ -67,16 +67,15 @@ def locustfile() -> Path:
     return checkout if checkout.is_file() else Path(__file__).resolve().parents[1] / "_plan" / "load" / "locustfile.py"
 
 
-def operation_paths(catalogue: Catalogue) -> tuple[dict[str, str], str]:
-    """("service.operationId" -> path) for every call the users make, and the app status key."""
-    paths = {}
-    for service, operation_ids in CALLED.items():
-        for operation_id in operation_ids:
-            paths[f"{service}.{operation_id}"] = catalogue[service].operation(operation_id).path
+def operation_paths(catalogue: Catalogue) -> tuple[dict[str, str], str, dict[str, str]]:
+    """("service.operationId" -> path) for every call the users make, the app status key, and
+    each call's Accept (what the contract declares its answers to be)."""
+    ops = {f"{service}.{operation_id}": catalogue[service].operation(operation_id)
+           for service, operation_ids in CALLED.items() for operation_id in operation_ids}
     status_op = catalogue["app_status"].operations[0]
     key = f"app_status.{status_op.operation_id}"
-    paths[key] = status_op.path
-    return paths, key
+    ops[key] = status_op
+    return {k: op.path for k, op in ops.items()}, key, {k: op.accept for k, op in ops.items()}
 
 
 def interval_for(duration: float) -> float:
@@ -89,9 +88,10 @@ def interval_for(duration: float) -> float:
 
 def build_config(settings: LoadSettings, url: str, profile: Profile, run_dir: Path, run_id: str,
                  participants: list[Participant]) -> dict[str, Any]:
-    paths, status_key = operation_paths(load_catalogue(settings.cfg.specs))
+    paths, status_key, accept = operation_paths(load_catalogue(settings.cfg.specs))
     return {"base_url": url, "ca": str(settings.cfg.ca_path()) if settings.cfg.ca_path() else None,
             "participants": [p.wire() for p in participants], "profile": profile.to_dict(), "paths": paths,
+            "accept": accept,
             "app_status": status_key, "interval_s": interval_for(profile.duration), "run_id": run_id,
             "results": str(run_dir / "results.json"), "raw_dir": str(settings.raw_dir) if settings.raw_dir else None,
             "max_rps": settings.max_rps, "abort_on_fail": settings.abort_on_fail,

@@ -202,7 +202,8 @@ async def call_one(client: AsyncCRRClient, op: Operation, participant: str) -> S
     assert op.method == "GET" and not op.writes, "the probe never writes"
     started = time.perf_counter()
     try:
-        response = await client.request(op.method, op.path, params=request_params(op, participant))
+        response = await client.request(op.method, op.path, params=request_params(op, participant),
+                                        headers={"Accept": op.accept})
     except CRRTransportError as exc:
         return not_answered(
             op,

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import re
 import select
 import socket
 import ssl
@@ -291,6 +292,21 @@ def _handshake(
                         "check proxies between this machine and the server",
                     )
                 )
+            elif (page := gateway_refusal(first)) is not None:
+                checks.append(
+                    make_check(
+                        "tls.client_cert",
+                        "Client certificate accepted",
+                        CheckStatus.FAIL,
+                        f"a gateway in front of the service refused the client certificate: it answered "
+                        f"{status_line!r} with its page {page!r}",
+                        "use the certificate CAISO issued for this environment, unexpired, with its whole chain; "
+                        "CAISO can find the refusal by the request id",
+                        request_id=request_id,
+                    )
+                )
+                facts["client_certificate_accepted"] = "no (the gateway's certificate-error page)"
+                return TLSOutcome(checks, facts, ok=False, blame="client_cert")
             else:
                 checks.append(
                     make_check(
@@ -342,7 +358,54 @@ def _first_answer(
         f"GET {path} HTTP/1.1\r\nHost: {host}\r\nAccept: application/json\r\n"
         f"caiso-request-id: {request_id}\r\nConnection: close\r\n\r\n".encode()
     )
-    return early + tls.recv(64)
+    answer = early + tls.recv(FIRST_ANSWER_BYTES)
+    # the head and the start of the body: enough to tell a gateway's certificate-error page
+    tls.settimeout(min(1.0, max(0.01, deadline.remaining())))
+    while answer and not _enough(answer) and deadline.remaining() > 0:
+        try:
+            more = tls.recv(FIRST_ANSWER_BYTES - len(answer))
+        except (TimeoutError, ssl.SSLError, OSError):
+            break
+        if not more:
+            break
+        answer += more
+    return answer
+
+
+def _enough(answer: bytes) -> bool:
+    """The head and the body's first bytes (all of a short body) are in: a server that keeps the
+    connection open after answering must not hold the probe until its deadline."""
+    head, sep, body = answer.partition(b"\r\n\r\n")
+    if not sep:
+        return len(answer) >= FIRST_ANSWER_BYTES
+    length = re.search(rb"(?im)^content-length:\s*(\d+)", head)
+    wanted = min(int(length.group(1)), 512) if length else 512
+    return len(body) >= wanted or len(answer) >= FIRST_ANSWER_BYTES
+
+
+FIRST_ANSWER_BYTES = 2048
+# statuses and page words gateways use when they refuse a client certificate after the handshake
+# (nginx: 495 "SSL Certificate Error", 496 "SSL Certificate Required", and with ssl_verify_client
+# optional a 400 page titled "400 The SSL certificate error" or "No required SSL certificate was sent")
+_CERT_STATUSES = {495, 496}
+_CERT_PAGE = re.compile(rb"ssl certificate|client certificate|certificate error|no required ssl", re.I)
+_TITLE = re.compile(rb"<title>(.*?)</title>", re.I | re.S)
+
+
+def gateway_refusal(answer: bytes) -> str | None:
+    """The page title (or status line) when ``answer`` is a gateway refusing the client
+    certificate: a 495/496, or a 4xx whose page speaks of the SSL/client certificate. None for
+    any other answer (a CRR answer, even a refusal, is the service's)."""
+    head, _, body = answer.partition(b"\r\n\r\n")
+    line = head.split(b"\r\n", 1)[0]
+    found = re.match(rb"HTTP/\d(?:\.\d)? (\d{3})", line)
+    if found is None:
+        return None
+    status = int(found.group(1))
+    if status in _CERT_STATUSES or (400 <= status < 500 and _CERT_PAGE.search(body)):
+        title = _TITLE.search(body)
+        return " ".join((title.group(1) if title else line).decode("latin-1", "replace").split())
+    return None
 
 
 def _failed(
