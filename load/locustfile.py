@@ -335,12 +335,14 @@ class Participant(FastHttpUser):
         return self.rng.choice(left) if left else None
 
     def offer_response(self, intended: float | None = None) -> None:
-        """Look for private offers aimed at this participant and buy from one (a sell offer)."""
+        """Look for private offers aimed at this participant and buy from one (a sell offer).
+        Buying is a trade that moves CRR holdings and cannot be undone: without ``allow_trades``
+        (the sandbox, or --allow-trades) the user only looks."""
         status, pending = self.call("secondary_market.getMySmResponsesByStatus", params={
             "participantName": self.sc, "responseStatusType": "PENDING_MP_RESPONSE"}, intended=intended)
         sells = [o for o in pending or [] if isinstance(o, dict) and o.get("initiatingOfferType") == "SELL"
                  and o.get("requestId") not in ANSWERED] if status == 200 and isinstance(pending, list) else []
-        if sells:
+        if sells and CONFIG.get("allow_trades"):
             chosen = self.rng.choice(sells)
             ANSWERED.add(chosen["requestId"])
             self.call("secondary_market.postSmResponseToSellOffers", "POST", params={"participantName": self.sc},

@@ -14,6 +14,7 @@ import re
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -117,6 +118,8 @@ def _progress() -> object:
 @click.option("--master-host", default=None, help="Where the master runs (with --worker).")
 @click.option("--ui", is_flag=True, help=f"locust's web UI instead of headless ({UI_URL}).")
 @click.option("--allow-load", is_flag=True, help="Load a shared environment such as Map-Stage (never production).")
+@click.option("--allow-trades", is_flag=True,
+              help="Off the sandbox, let the users accept offers: trades that move CRR holdings and cannot be undone.")
 @click.option("--max-rps", type=click.FloatRange(min=0.1), default=None,
               help=f"Request rate cap off the sandbox (default {SHARED_RATE:g}/s, at most {RATE_CEILING:g}/s).")
 @click.option("--raw-latencies", type=click.Path(file_okay=False, path_type=Path), default=None, hidden=True,
@@ -125,7 +128,8 @@ def _progress() -> object:
 def command(cfg: CrrsimConfig, participants_file: Path | None, profile: str, users: int | None,
             spawn_rate: float | None, arrival_rate: float | None, run_time: str | None, slo: Path | None,
             abort_on_fail: bool, processes: int, master: bool, expect_workers: int, worker: bool, master_host: str | None, ui: bool,
-            allow_load: bool, max_rps: float | None, raw_latencies: Path | None, json_out: Path | None,
+            allow_load: bool, allow_trades: bool, max_rps: float | None, raw_latencies: Path | None,
+            json_out: Path | None,
             junit: Path | None, html: Path | None) -> None:
     """Load and performance test with locust: participant-like users over mTLS, SLO gates."""
     from harness.load.profiles import ProfileError, load_profile
@@ -139,7 +143,7 @@ def command(cfg: CrrsimConfig, participants_file: Path | None, profile: str, use
     settings = LoadSettings(cfg=cfg, profile=profile, users=users, spawn_rate=spawn_rate, arrival_rate=arrival_rate,
                             run_time=parse_duration(run_time), slo=slo, processes=processes, master=master,
                             worker=worker, master_host=master_host, expect_workers=expect_workers, ui=ui,
-                            allow_load=allow_load, max_rps=max_rps, raw_dir=raw_latencies,
+                            allow_load=allow_load, allow_trades=allow_trades, max_rps=max_rps, raw_dir=raw_latencies,
                             abort_on_fail=abort_on_fail)
     if settings.target_kind == "production":
         raise click.UsageError(f"crrsim load never loads production ({cfg.target_name} is CAISO's production API): "
@@ -174,6 +178,11 @@ def command(cfg: CrrsimConfig, participants_file: Path | None, profile: str, use
     if worker:
         code = run_worker(settings, cfg.base_url(), run_dir, participants, secrets)
         sys.exit(ExitCode.OK if code == 0 else ExitCode.CANNOT_RUN)
+    shared = settings.target_kind == "shared"
+    if shared:
+        from harness.load.cleanup import notice
+
+        click.echo(notice(cfg.target_name, allow_trades), err=True)
     progress = None if worker or ui else _progress()
     if ui:  # locust logs at WARNING here, so its own "Starting web interface" line never shows
         click.echo(f"locust's web UI: {UI_URL} (the run starts by itself; the UI closes 10 s after it ends)",
@@ -200,6 +209,8 @@ def command(cfg: CrrsimConfig, participants_file: Path | None, profile: str, use
     from harness.load.integrity import add_to_report
 
     add_to_report(outcome, checked=settings.target_kind == "sandbox" or dev_pki)
+    if shared:
+        _clean_up(outcome, participants, secrets, settings)
     color = sys.stdout.isatty() and "NO_COLOR" not in os.environ
     click.echo(render_text(outcome.report, color=color), nl=False)  # its RUN section: the run's figures
     write_reports(outcome.report, run_dir / "load.json", run_dir / "load.xml", run_dir / "load.html", quiet=True)
@@ -208,6 +219,17 @@ def command(cfg: CrrsimConfig, participants_file: Path | None, profile: str, use
     if outcome.integrity:
         sys.exit(ExitCode.PROBLEM)
     sys.exit(ExitCode.SLO_BREACHED if outcome.slo_breached else outcome.report.exit_code())
+
+
+def _clean_up(outcome: Any, participants: list[Participant], secrets: dict[str, str], settings: LoadSettings) -> None:
+    """A shared environment keeps nothing the run can remove (``harness.load.cleanup``)."""
+    from harness.load import cleanup
+
+    passwords = {p.sc: secrets.get(p.password_variable) or os.environ.get(p.password_variable, "")
+                 for p in participants}
+    lines = cleanup.clean_up(outcome.recording.writes, participants, settings.cfg.base_url(), settings.cfg.ca_path(),
+                             passwords, settings.cfg.specs)
+    cleanup.add_to_report(outcome.report, lines, cleanup.kept(outcome.recording))
 
 
 def _with_ca(cfg: CrrsimConfig, ca: Path) -> CrrsimConfig:

@@ -14,6 +14,32 @@ from harness.contract import load_catalogue
 from harness.reports.model import CaseResult, CaseStatus, Finding, Gap, Section
 
 
+class ParticipantClients:
+    """One client per participant of the run, made on first use with that participant's own
+    certificate (what acknowledged a write reads it back and removes it); closed together."""
+
+    def __init__(self, participants: list[Participant], url: str, ca: Path | None,
+                 passwords: dict[str, str] | None = None) -> None:
+        self.by_sc = {p.sc: p for p in participants}
+        self.url, self.ca, self.passwords = url, ca, passwords or {}
+        self.clients: dict[str, CRRClient] = {}
+
+    def __call__(self, sc: str) -> CRRClient:
+        if sc not in self.clients:
+            who = self.by_sc[sc]
+            identity = (ClientIdentity.from_pem(who.cert, who.key) if who.cert is not None
+                        else ClientIdentity.from_pfx(who.pfx, self.passwords.get(sc)))  # type: ignore[arg-type]
+            self.clients[sc] = CRRClient(self.url, identity=identity, ca=self.ca)
+        return self.clients[sc]
+
+    def __enter__(self) -> ParticipantClients:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for client in self.clients.values():
+            client.close()
+
+
 def check_integrity(writes: list[dict[str, Any]], participants: list[Participant], url: str,
                     ca: Path | None, specs: Path | None = None) -> list[str]:
     """One sentence per acknowledged write that is missing or different; [] when all read back."""
@@ -21,19 +47,12 @@ def check_integrity(writes: list[dict[str, Any]], participants: list[Participant
     paths = {"auction": catalogue["auction"].operation("getPortfolio").path,
              "nomination": catalogue["nomination"].operation("portfolio").path}
     problems: list[str] = []
-    by_sc = {p.sc: p for p in participants}
-    clients: dict[str, CRRClient] = {}
-    try:
+    with ParticipantClients(participants, url, ca) as client_of:
         for write in writes:
             sc = write["participant"]
-            if sc not in clients:
-                who = by_sc[sc]
-                identity = (ClientIdentity.from_pem(who.cert, who.key) if who.cert is not None
-                            else ClientIdentity.from_pfx(who.pfx, None))  # type: ignore[arg-type]
-                clients[sc] = CRRClient(url, identity=identity, ca=ca)
             params = {"participantName": sc, "marketName": write["market"], "portfolioName": write["portfolio"]}
             try:
-                answer = clients[sc].get(paths[write["service"]], params=params)
+                answer = client_of(sc).get(paths[write["service"]], params=params)
             except CRRTransportError as exc:
                 problems.append(f"{write['portfolio']} ({sc}, {write['market']}) could not be read back: {exc}")
                 continue
@@ -48,9 +67,6 @@ def check_integrity(writes: list[dict[str, Any]], participants: list[Participant
                 problems.append(f"{write['portfolio']} ({sc}, {write['market']}) reads back with {len(records)} records "
                                 f"on {len(read)} paths; {write['records']} records on {len(write['paths'])} paths were "
                                 "acknowledged")
-    finally:
-        for client in clients.values():
-            client.close()
     return problems
 
 

@@ -95,6 +95,7 @@ def build_config(settings: LoadSettings, url: str, profile: Profile, run_dir: Pa
             "app_status": status_key, "interval_s": interval_for(profile.duration), "run_id": run_id,
             "results": str(run_dir / "results.json"), "raw_dir": str(settings.raw_dir) if settings.raw_dir else None,
             "max_rps": settings.max_rps, "abort_on_fail": settings.abort_on_fail,
+            "allow_trades": settings.target_kind == "sandbox" or settings.allow_trades,
             "slos": [slo.wire() for slo in (load_slos(settings.slo) if settings.slo else [])]}
 
 

@@ -129,6 +129,7 @@ class MarketSimSettings:
 
 FUZZ_SHOWN = ("Per service", "Positive cases that reached business logic, by service")
 LOAD_SHOWN = ("SLOs", "Latency over time (exact, all calls)", "Throughput over time", "Arrival rate over time",
+              "Clean-up of the run's own data",
               "Integrity check")
 PLAN_SHOWN = ("Structured plan, week by day", "Plan items")
 
@@ -253,6 +254,7 @@ def _load(settings: MarketSimSettings, url: str, pki: DevPKI | None, progress: P
     """A window-close burst gated by its SLOs (--slo, else the default file), and the integrity
     check of what it wrote."""
     from harness.config.participants import Participant, dev_participants
+    from harness.load import cleanup
     from harness.load.integrity import add_to_report, check_integrity
     from harness.load.runner import password_variables, run_load
     from harness.load.settings import LoadSettings
@@ -276,10 +278,16 @@ def _load(settings: MarketSimSettings, url: str, pki: DevPKI | None, progress: P
     def tick(elapsed: float, total: float, figures: str = "") -> None:
         progress.advanced("load", round(min(elapsed, total), 1), figures)
 
+    if pki is None:
+        progress.say(cleanup.notice(settings.target, allow_trades=False))
     outcome = run_load(load, url, settings.details / "load", participants, secrets, progress=tick)
     if pki is not None:
         outcome.integrity = check_integrity(outcome.recording.writes, participants, url, pki.ca_cert)
     add_to_report(outcome, checked=pki is not None)
+    if pki is None:  # a shared environment keeps nothing the burst can remove
+        lines = cleanup.clean_up(outcome.recording.writes, participants, url, cfg.ca_path(),
+                                 {participants[0].sc: settings.password or ""}, cfg.specs)
+        cleanup.add_to_report(outcome.report, lines, cleanup.kept(outcome.recording))
     return outcome.report
 
 

@@ -256,3 +256,34 @@ def test_the_web_ui_serves_while_the_run_goes_and_says_where(load_sandbox, dev_p
     assert seen == (200, True), (seen, err[-2000:])
     assert proc.returncode == 0, out[-2000:] + err[-2000:]
     assert "locust's web UI: http://127.0.0.1:8089" in err and "VERDICT: PASSED" in out
+
+
+def test_a_shared_environment_keeps_nothing_the_run_can_remove(dev_pki, shared_pki: Path, tmp_path: Path) -> None:
+    """Issue 18, item 2: with --allow-load on a shared environment (a sandbox that cannot prove it
+    is one) the run says beforehand what it writes, retracts and deletes every portfolio it made,
+    counts what the API cannot remove, and accepts no offer without --allow-trades."""
+    import sqlite3
+
+    running = _start(dev_pki, tmp_path)
+    (tmp_path / "loose.yaml").write_text(LOOSE)
+    (tmp_path / "busy.yaml").write_text(BUSY)
+    try:
+        run = subprocess.run([sys.executable, "-m", "harness", "load", "--url", running.url, "--pki", str(shared_pki),
+                              "--allow-load", "--max-rps", "100", "--profile", "busy.yaml", "--slo", "loose.yaml",
+                              "--json", "load.json"], capture_output=True, text=True, timeout=300, cwd=tmp_path)
+        conn = sqlite3.connect(f"file:{tmp_path / 'load.db'}?mode=ro", uri=True)
+        left = [r[0] for r in conn.execute("SELECT name FROM crr_portfolios WHERE name LIKE 'load %'")]
+        conn.close()
+    finally:
+        running.stop()
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-2000:]
+    assert "This load run writes to" in run.stderr and "--allow-trades" in run.stderr  # said before it starts
+    data = json.loads((tmp_path / "load.json").read_text())
+    text = next(s["text"] for s in data["sections"] if s["title"] == "Clean-up of the run's own data")
+    made = len(_results(tmp_path)["recording"]["writes"])
+    assert made > 0 and text[0] == f"{made} of {made} portfolios the run created were retracted and deleted", text
+    assert left == [], left  # nothing of the run's in the environment's database
+    ops = {row["operation"]: int(row["requests"]) for s in data["sections"] if s["title"].startswith("Per operation")
+           for row in s["rows"]}
+    assert "secondary_market.postSmResponseToSellOffers" not in ops  # no trade without --allow-trades
+    assert all(line.startswith("not removable: ") for line in text[1:]), text
