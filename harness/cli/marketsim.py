@@ -10,6 +10,7 @@ what), 2 usage errors, 3 could not run (e.g. the sandbox did not start, reports 
 from __future__ import annotations
 
 import os
+import signal
 import sys
 from pathlib import Path
 from typing import Any
@@ -41,11 +42,14 @@ from harness.reports import in_words
 @click.option("--only", default="", metavar="PARTS", help="Run only these parts (the probe always runs).")
 @click.option("--allow-writes", is_flag=True, help="Let scenarios submit data on a shared environment.")
 @click.option("--allow-load", is_flag=True, help="Send the load burst to a shared environment (never production).")
+@click.option("--wait-timeout", type=click.FloatRange(min=1), default=900.0, show_default=True,
+              help="Seconds a plan step waits for the CRR team off the sandbox (progress is shown as it waits).")
 @click.option("--slo", type=click.Path(dir_okay=False, exists=True, path_type=Path), default=None,
               help="SLO file (YAML) gating the load burst (default: load/slo/default.yaml).")
 @click.argument("pytest_args", nargs=-1, type=click.UNPROCESSED)
 def command(cfg: CrrsimConfig, participants: tuple[str, ...], out: Path | None, no_scenarios: bool, skip: str,
-            only: str, allow_writes: bool, allow_load: bool, slo: Path | None, pytest_args: tuple[str, ...]) -> None:
+            only: str, allow_writes: bool, allow_load: bool, wait_timeout: float, slo: Path | None,
+            pytest_args: tuple[str, ...]) -> None:
     """Rehearse the Market Sim: connectivity for each participant, the structured plan, a short
     fuzz of every service and a window-close load burst, then one report (index.html).
 
@@ -57,7 +61,8 @@ def command(cfg: CrrsimConfig, participants: tuple[str, ...], out: Path | None, 
         skipped |= set(PARTS) - {"probe"} - _parts(only, "--only")
     refuse_on_production(cfg, **{"--allow-writes": allow_writes, "--allow-load": allow_load})
     settings = settings_from(cfg, participants, out, scenario_args=list(pytest_args), allow_writes=allow_writes,
-                             allow_load=allow_load, skip=tuple(sorted(skipped)), slo=slo)
+                             allow_load=allow_load, skip=tuple(sorted(skipped)), slo=slo, wait_timeout_s=wait_timeout)
+    signal.signal(signal.SIGTERM, _interrupt)  # a killed rehearsal still writes what it ran (INCOMPLETE)
     live = sys.stderr.isatty() and not os.environ.get("CRRSIM_NO_COLOR")
     progress: Progress = RichProgress() if live else LineProgress(lambda line: click.echo(f"crrsim: {line}", err=True))
     try:
@@ -69,6 +74,10 @@ def command(cfg: CrrsimConfig, participants: tuple[str, ...], out: Path | None, 
             progress.stop()
     summary(outcome, color=sys.stdout.isatty() and not os.environ.get("CRRSIM_NO_COLOR"))
     sys.exit(outcome.report.exit_code())
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
 
 
 class RichProgress:

@@ -46,6 +46,7 @@ from harness.reports import CaseResult, CaseStatus, Finding, Gap, RunReport, Sec
 
 BUILTIN_EXCLUDED = ("positive_data_acceptance",)  # replaced by crr_positive_data_acceptance
 TIMEOUTS_IN_ROW = 3  # consecutive calls without an answer that stop a run
+INTERRUPTED = "it was interrupted (Ctrl+C or SIGTERM)"
 
 
 @dataclass
@@ -89,6 +90,10 @@ class FuzzOutcome:
     @property
     def ok(self) -> bool:
         return self.report.ok
+
+    @property
+    def interrupted(self) -> bool:
+        return self.report.sections[0].facts.get("stopped early") == INTERRUPTED
 
 
 @contextlib.contextmanager
@@ -143,6 +148,9 @@ def _fuzz_service(service: Service, selection: Selection, settings: FuzzSettings
     checks.LIMITS["stream"] = stream
     timed_out = False  # in the scenario under way (its ScenarioFinished follows its errors)
     for event in stream:
+        if isinstance(event, st_events.Interrupted):  # schemathesis caught a Ctrl+C or SIGTERM
+            checks.stop(INTERRUPTED)
+            continue
         if isinstance(event, st_events.NonFatalError) and event.related_to_operation:
             timed_out = _transport_error(event, service.name, figures, settings) or timed_out
             continue
@@ -467,6 +475,8 @@ def coverage_gaps(settings: FuzzSettings, asked: dict[str, str], figures: list[O
         cover = "fix the server error first, or --no-stop-on-5xx to fuzz past it"
     elif "no answer" in stopped:
         cover = "--timeout SECONDS, once the target answers again"
+    elif stopped == INTERRUPTED:
+        cover = "run it again"
     else:
         cover = "--service or --operation to fuzz these on their own"
     if stopped:

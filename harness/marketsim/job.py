@@ -27,7 +27,7 @@ from harness.pki import DevPKI, ensure_dev_pki
 from harness.pki.identities import dev_identity_for
 from harness.probe import ProbeResult, ProbeSettings, run_probe
 from harness.probe.scorecard import scorecard_sections
-from harness.reports import RunReport, could_not_run, in_words
+from harness.reports import CaseStatus, Gap, RunReport, could_not_run, in_words
 from harness.scenarios.settings import ScenarioSettings
 
 SANDBOX_PARTICIPANTS = ("ECAL", "WCAL")
@@ -36,6 +36,7 @@ FUZZ_EXAMPLES = 3  # cases per operation and phase in the job's short fuzz of ev
 SHARED_FUZZ_BUDGET = 300  # requests of that fuzz on a shared environment (at its 2 per second: 2.5 minutes)
 # the job's load burst: the window-close profile, 10 s, peak 10 arrivals/s from a pool of 30 users
 LOAD_SECONDS = 10.0
+PYTEST_INTERRUPTED = 2  # pytest.ExitCode.INTERRUPTED (pytest is imported only when the plan runs)
 LOAD_BURST = {"profile": "window-close", "arrival_rate": 10.0, "users": 30, "run_time": LOAD_SECONDS}
 
 
@@ -53,6 +54,7 @@ class MarketSimSettings:
     allow_load: bool = False
     skip: tuple[str, ...] = ()  # parts left out (--skip fuzz,load); the probe always runs
     slo: Path | None = None  # the load burst's SLO file (default load/slo/default.yaml)
+    wait_timeout_s: float = 900.0  # off the sandbox: how long a plan step waits for the CRR team
     password: str | None = field(default=None, repr=False)  # a real environment's pfx password
 
     def runs(self, part: str) -> bool:
@@ -122,7 +124,7 @@ class MarketSimSettings:
         if pki is not None:  # the job's own sandbox: reached by URL, with its dev PKI
             cfg = replace(cfg, sandbox_pki=pki.directory)
         settings = ScenarioSettings.from_config(cfg, url=url if pki is not None else None,
-                                                allow_writes=self.allow_writes)
+                                                allow_writes=self.allow_writes, wait_timeout_s=self.wait_timeout_s)
         settings.participant = self.participants[0]
         return settings
 
@@ -132,6 +134,8 @@ LOAD_SHOWN = ("SLOs", "Latency over time (exact, all calls)", "Throughput over t
               "Clean-up of the run's own data",
               "Integrity check")
 PLAN_SHOWN = ("Structured plan, week by day", "Plan items")
+# a part's name -> (its sections the index shows, the stem of its own reports, its case-group prefix)
+PART_VIEWS = {"structured plan": (PLAN_SHOWN, "scenarios", "scenarios"), "fuzz": (FUZZ_SHOWN, "fuzz", "")}
 
 
 @dataclass
@@ -184,9 +188,11 @@ class _ScenarioCounter:
     def __init__(self, progress: Progress) -> None:
         self.progress = progress
         self.counts = {"passed": 0, "failed": 0, "skipped": 0}
+        self.total = 0
 
     def pytest_collection_finish(self, session: Any) -> None:
-        self.progress.started("structured plan", total=len(session.items), unit="scenarios")
+        self.total = len(session.items)
+        self.progress.started("structured plan", total=self.total, unit="scenarios")
 
     def pytest_runtest_logreport(self, report: Any) -> None:
         if report.when == "call" or (report.when == "setup" and report.outcome != "passed"):
@@ -219,10 +225,18 @@ def _scenarios(settings: MarketSimSettings, url: str, pki: DevPKI | None, progre
 
     results = settings.details / "scenarios"
     # pytest's own terminal output goes to a log beside the results: the job shows progress itself
+    counter = _ScenarioCounter(progress)
     with (settings.details / "scenarios.log").open("w", encoding="utf-8") as log, contextlib.redirect_stdout(log):
-        run(settings.scenario_settings(url, pki), results, extra=["-q", *settings.scenario_args],
-            plugins=[_ScenarioCounter(progress)])
-    return load_results(results, target=url)
+        code = run(settings.scenario_settings(url, pki), results, extra=["-q", *settings.scenario_args],
+                   plugins=[counter])
+    report = load_results(results, target=url)
+    if code == PYTEST_INTERRUPTED:  # pytest caught the Ctrl+C: what ran is kept, the rest is said
+        ran = len(report.cases)
+        report.gaps.append(Gap(f"The plan was interrupted after {ran} of {counter.total} scenarios; "
+                               f"{counter.total - ran} never ran", "run it again: crrsim marketsim --only scenarios"))
+        report.judge(failed=any(c.status in (CaseStatus.FAILED, CaseStatus.ERROR) for c in report.cases))
+        raise Interrupted(report, "structured plan")
+    return report
 
 
 def _fuzz(settings: MarketSimSettings, url: str, pki: DevPKI | None, progress: Progress) -> RunReport:
@@ -247,7 +261,10 @@ def _fuzz(settings: MarketSimSettings, url: str, pki: DevPKI | None, progress: P
             progress.started("fuzz", total=total, unit="operations")
         progress.advanced("fuzz", done, f"{failures} failures")
 
-    return run_fuzz(fuzz, url, progress=tick).report
+    outcome = run_fuzz(fuzz, url, progress=tick)
+    if outcome.interrupted:  # schemathesis caught the Ctrl+C itself: the job stops here all the same
+        raise Interrupted(outcome.report, "fuzz")
+    return outcome.report
 
 
 def _load(settings: MarketSimSettings, url: str, pki: DevPKI | None, progress: Progress) -> RunReport:
@@ -305,50 +322,45 @@ def _timed(name: str, progress: Progress, work: Callable[[], RunReport], url: st
     return report, seconds
 
 
+class Interrupted(KeyboardInterrupt):
+    """Ctrl+C (or SIGTERM, which the command turns into one) while a part ran; ``report`` is
+    what that part had done (the scenarios that ran), when it kept anything."""
+
+    def __init__(self, report: RunReport | None = None, part: str = "") -> None:
+        super().__init__()
+        self.report, self.part = report, part
+
+
 def run_marketsim(settings: MarketSimSettings, progress: Progress | None = None) -> MarketSimOutcome:
+    """Every part in turn; an interruption ends the run early but never loses it: the parts
+    that ran keep their results, the part under way keeps what it had done, and the report,
+    INCOMPLETE, says where it stopped and what never ran."""
     from harness.reports.handlers import write_html, write_json, write_junit
 
     progress = progress or LineProgress()
     started = datetime.now(UTC)
     settings.details.mkdir(parents=True, exist_ok=True)
     notes: list[str] = []
+    parts: list[Part] = []
+    probes: list[ProbeResult] = []
+    stopped: list[Gap] = []
     with _sandbox(settings, progress) as (url, pki):
-        parts, probes = _connectivity(settings, url, pki, progress)
-        if settings.runs("scenarios"):
-            report, seconds = _timed("structured plan", progress, lambda: _scenarios(settings, url, pki, progress), url)
-            parts.append(Part("structured plan", report, seconds, PLAN_SHOWN, _own_reports(settings, report, "scenarios"),
-                              prefix="scenarios"))
-            if pki is None and not settings.allow_writes:
-                notes.append("The structured plan ran read-only: steps that submit data were skipped "
-                             "(--allow-writes lets them run on a shared environment).")
-        else:
-            notes.append("The structured plan was not run (skipped).")
-        if settings.runs("fuzz"):
-            if pki is not None:
-                fresh_plan_week(url, pki)  # the plan moved the clock: start where `crrsim fuzz` does
-            else:
-                notes.append(f"The fuzz sent read operations only, at most {SHARED_FUZZ_BUDGET} requests at 2 per second "
-                             "(a shared environment).")
-            report, seconds = _timed("fuzz", progress, lambda: _fuzz(settings, url, pki, progress), url)
-            parts.append(Part("fuzz", report, seconds, FUZZ_SHOWN, _own_reports(settings, report, "fuzz")))
-        else:
-            notes.append("The fuzz was not run (skipped).")
-        if settings.runs("load") and (pki is not None or settings.allow_load):
-            if pki is not None:
-                fresh_plan_week(url, pki)
-            else:
-                notes.append("The load burst was sent to a shared environment (--allow-load), capped at 20 req/s.")
-            progress.say(f"load: a window-close burst ({LOAD_BURST['run_time']:g} s, peak "
-                         f"{LOAD_BURST['arrival_rate']:g} arrivals/s) with "
-                         + (f"the SLOs of {settings.slo.name}" if settings.slo else "the default SLOs"))
-            report, seconds = _timed("load", progress, lambda: _load(settings, url, pki, progress), url)
-            parts.append(Part("load", report, seconds, LOAD_SHOWN, _own_reports(settings, report, "load")))
-        elif settings.runs("load"):
-            notes.append("No load was sent: a shared environment is loaded only with --allow-load.")
-        else:
-            notes.append("The load burst was not run (skipped).")
+        try:
+            _parts(settings, url, pki, progress, parts, probes, notes)
+        except KeyboardInterrupt as stop:
+            partial = stop.report if isinstance(stop, Interrupted) else None
+            if partial is not None and isinstance(stop, Interrupted):
+                shown, stem, prefix = PART_VIEWS[stop.part]
+                parts.append(Part(stop.part, partial, 0.0, shown, _own_reports(settings, partial, stem), prefix=prefix))
+            done = {p.name.split()[0] for p in parts}
+            left = [name for name, part in (("connectivity", "probe"), ("structured plan", "scenarios"),
+                                            ("fuzz", "fuzz"), ("load", "load"))
+                    if settings.runs(part) and name.split()[0] not in done]
+            stopped.append(Gap("The rehearsal was interrupted" + (f"; never ran: {', '.join(left)}" if left else ""),
+                               "run it again (or --only the parts that did not run)"))
+            progress.say("interrupted: writing the report of what ran")
     lead = [replace(s, title=f"Connectivity: {s.title}") for s in scorecard_sections(probes)]
-    report = merge_reports(url, parts, started, notes, lead)
+    report = merge_reports(url, parts, started, notes, lead, stopped)
     _reproducible(report, settings)
     files = {"html": settings.out / "index.html", "json": settings.out / "marketsim.json",
              "junit": settings.out / "marketsim.xml"}
@@ -356,6 +368,47 @@ def run_marketsim(settings: MarketSimSettings, progress: Progress | None = None)
     write_json(report, files["json"])
     write_junit(report, files["junit"])
     return MarketSimOutcome(report=report, files=files, parts=parts)
+
+
+def _parts(settings: MarketSimSettings, url: str, pki: DevPKI | None, progress: Progress, parts: list[Part],
+           probes: list[ProbeResult], notes: list[str]) -> None:
+    """The parts in turn, each appended to ``parts`` as it finishes (so an interruption keeps them)."""
+    connectivity, results = _connectivity(settings, url, pki, progress)
+    parts += connectivity
+    probes += results
+    if settings.runs("scenarios"):
+        report, seconds = _timed("structured plan", progress, lambda: _scenarios(settings, url, pki, progress), url)
+        parts.append(Part("structured plan", report, seconds, PLAN_SHOWN, _own_reports(settings, report, "scenarios"),
+                          prefix="scenarios"))
+        if pki is None and not settings.allow_writes:
+            notes.append("The structured plan ran read-only: steps that submit data were skipped "
+                         "(--allow-writes lets them run on a shared environment).")
+    else:
+        notes.append("The structured plan was not run (skipped).")
+    if settings.runs("fuzz"):
+        if pki is not None:
+            fresh_plan_week(url, pki)  # the plan moved the clock: start where `crrsim fuzz` does
+        else:
+            notes.append(f"The fuzz sent read operations only, at most {SHARED_FUZZ_BUDGET} requests at 2 per second "
+                         "(a shared environment).")
+        report, seconds = _timed("fuzz", progress, lambda: _fuzz(settings, url, pki, progress), url)
+        parts.append(Part("fuzz", report, seconds, FUZZ_SHOWN, _own_reports(settings, report, "fuzz")))
+    else:
+        notes.append("The fuzz was not run (skipped).")
+    if settings.runs("load") and (pki is not None or settings.allow_load):
+        if pki is not None:
+            fresh_plan_week(url, pki)
+        else:
+            notes.append("The load burst was sent to a shared environment (--allow-load), capped at 20 req/s.")
+        progress.say(f"load: a window-close burst ({LOAD_BURST['run_time']:g} s, peak "
+                     f"{LOAD_BURST['arrival_rate']:g} arrivals/s) with "
+                     + (f"the SLOs of {settings.slo.name}" if settings.slo else "the default SLOs"))
+        report, seconds = _timed("load", progress, lambda: _load(settings, url, pki, progress), url)
+        parts.append(Part("load", report, seconds, LOAD_SHOWN, _own_reports(settings, report, "load")))
+    elif settings.runs("load"):
+        notes.append("No load was sent: a shared environment is loaded only with --allow-load.")
+    else:
+        notes.append("The load burst was not run (skipped).")
 
 
 def _reproducible(report: RunReport, settings: MarketSimSettings) -> None:

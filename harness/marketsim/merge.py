@@ -58,15 +58,16 @@ def _shown(part: Part) -> list[Section]:
 
 
 def merge_reports(target: str, parts: list[Part], started_at: datetime, notes: list[str],
-                  lead: list[Section] | None = None) -> RunReport:
-    """``lead``: sections shown right after the parts table (the readiness scorecard)."""
+                  lead: list[Section] | None = None, stopped: list[Gap] | None = None) -> RunReport:
+    """``lead``: sections shown right after the parts table (the readiness scorecard);
+    ``stopped``: what the job itself did not cover (an interruption), besides its parts' gaps."""
     cases = [c for p in parts for c in _prefixed(p.report.cases, p.prefix or p.name)]
     findings = [replace(f, where=f"{p.name} / {f.where}" if f.where else p.name)
                 for p in parts for f in p.report.fix_first()]
     # a part that found nothing but left something uncovered makes the rehearsal INCOMPLETE, not FAILED
     failed = not (parts and any(p.name.startswith("connectivity") for p in parts)) or any(
         not p.report.ok and not p.report.incomplete for p in parts)
-    gaps = [Gap(f"{p.name}: {g.what}", g.cover) for p in parts for g in p.report.gaps]
+    gaps = [*(stopped or []), *(Gap(f"{p.name}: {g.what}", g.cover) for p in parts for g in p.report.gaps)]
     headers = sorted({k for p in parts for k in p.figures})
     rows = [{"part": p.name, "verdict": p.report.verdict, **{h: p.figures.get(h, "0") for h in headers},
              "figures": p.headline, "time": f"{p.seconds:.1f} s"} for p in parts]

@@ -9,6 +9,7 @@ operator can perform (setting the calendar, sending a specific message) say so a
 
 from __future__ import annotations
 
+import sys
 import time
 from collections.abc import Callable
 from datetime import datetime
@@ -108,12 +109,18 @@ class WaitingTeam:
         return status_of(response.json())
 
     def wait_for(self, market: str, wanted: tuple[str, ...], action: str) -> None:
-        deadline = time.monotonic() + self.timeout_s
+        started = time.monotonic()
+        deadline = started + self.timeout_s
         last = ""
         while True:
             last = self.status(market)
             if last in wanted:
                 return
+            # a wait of up to --wait-timeout is said as it goes (stderr: pytest's own output may be
+            # captured in a log), so minutes of silence never look like a hang
+            print(f"crrsim: waiting for the CRR team to {action} {market}: status {last or 'unknown'}, "
+                  f"{time.monotonic() - started:.0f} of {self.timeout_s:.0f} s (--wait-timeout)",
+                  file=sys.stderr, flush=True)
             if time.monotonic() >= deadline:
                 pytest.fail(
                     f"waited {self.timeout_s:.0f} s for the CRR team to {action} {market}, "

@@ -245,3 +245,36 @@ def test_the_report_renders_in_headless_chromium(rehearsal) -> None:
     shots = Path(__file__).resolve().parents[2] / "reports" / "screenshots"
     shots.mkdir(parents=True, exist_ok=True)
     (shots / "marketsim-index.png").write_bytes(page.screenshot)
+
+
+def test_a_killed_rehearsal_writes_what_ran_and_says_it_is_incomplete(dev_pki, tmp_path: Path) -> None:
+    """Issue 18, item 16: SIGTERM during the plan (Ctrl+C alike) ends the job, but the report is
+    written: the parts that ran, the plan's scenarios that ran with their true counts, and what
+    never ran; INCOMPLETE, exit 6. Before, a killed run left no report at all."""
+    import signal
+    import time
+
+    out = tmp_path / "out"
+    proc = subprocess.Popen([sys.executable, "-m", "harness", "marketsim", "--pki", str(dev_pki.directory), "--out",
+                             str(out)], cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env={**os.environ, "CRRSIM_NO_COLOR": "1"})
+    assert proc.stderr is not None
+    lines = []
+    for line in proc.stderr:
+        lines.append(line)
+        if "structured plan: started" in line:
+            break
+    time.sleep(3)  # a few scenarios in
+    proc.send_signal(signal.SIGTERM)
+    stdout, rest = proc.communicate(timeout=120)
+    assert proc.returncode == 6, stdout[-3000:] + "".join(lines) + rest[-2000:]
+    data = json.loads((out / "marketsim.json").read_text())
+    assert data["verdict"] == "INCOMPLETE"
+    gaps = [g["what"] for g in data["gaps"]]
+    assert gaps[0] == "The rehearsal was interrupted; never ran: fuzz, load", gaps
+    plan = next(g for g in gaps if g.startswith("structured plan: The plan was interrupted after"))
+    ran, total = map(int, re.findall(r"after (\d+) of (\d+) scenarios", plan)[0])
+    assert 0 < ran < total == 83, plan
+    scenarios = [c for c in data["cases"] if c["group"].startswith("scenarios /")]
+    assert len(scenarios) == ran and all(c["status"] == "passed" for c in scenarios)  # true counts, nothing invented
+    assert (out / "index.html").is_file() and "INCOMPLETE" in (out / "index.html").read_text()
