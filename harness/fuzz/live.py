@@ -68,6 +68,14 @@ BINDINGS: dict[str, tuple[str, float]] = {
 }
 
 
+# how often a positive case's name is bound to a live one: a positive case is for the business
+# rules; names that match nothing are the negative cases' subject (and stay one positive case in
+# twenty, so the refusal of an unknown name is still met on the positive side)
+POSITIVE_BINDING = 0.95
+# path prefix -> the kind of market its operations act in
+SERVICE_MARKETS = (("/auction/", "auction"), ("/nomination/", "allocation"))
+
+
 @dataclass
 class LiveValues:
     participant: str
@@ -77,6 +85,7 @@ class LiveValues:
     nodes: list[str] = field(default_factory=list)  # biddable sources and sinks of the node list
     holdings: list[dict[str, Any]] = field(default_factory=list)  # the participant's unexpired CRRs (file records)
     counterparties: list[str] = field(default_factory=list)  # other SC IDs holding CRRs on the target
+    market_kinds: dict[str, list[str]] = field(default_factory=dict)  # auction | allocation -> market names
     notes: list[str] = field(default_factory=list)
 
     @property
@@ -117,19 +126,23 @@ class LiveValues:
         query and body fields by name, whatever phase made it: schemathesis' coverage phase
         draws on no dictionary, so its positive cases all stopped at SEC0001 or MKT0001; and a
         contract file with other schema names (CAISO's) binds by the same field names. Each with
-        its binding's probability (seeded by the case), so refusal paths stay tested."""
+        ``POSITIVE_BINDING`` (seeded by the case), so refusal paths stay tested."""
         meta = getattr(case, "meta", None)
         if meta is None or not meta.generation.mode.is_positive:
             return
         rng = random.Random(f"live {case.id}")
         dictionaries = self.dictionaries()
+        # the auction service acts in auction markets, the nomination service in allocation ones
+        kind = next((k for prefix, k in SERVICE_MARKETS if case.operation.path.startswith(prefix)), None)
+        if kind is not None and self.market_kinds.get(kind):
+            dictionaries["market"] = self.market_kinds[kind]
         for location, fields in (("query", case.query), ("body", case.body)):
             if not isinstance(fields, dict):
                 continue
             for key, value in list(fields.items()):
-                name, chance = BINDINGS.get(f"{location}.{key}", ("", 0.0))
+                name, _ = BINDINGS.get(f"{location}.{key}", ("", 0.0))
                 values = dictionaries.get(name)
-                if values and value not in values and rng.random() < chance:
+                if values and value not in values and rng.random() < POSITIVE_BINDING:
                     fields[key] = rng.choice(values)
 
 
@@ -180,6 +193,11 @@ def read_live_values(client: CRRClient, catalogue: Catalogue, participant: str, 
         for name in _names(items, NAME_KEYS[dictionary]):
             if name not in bucket:
                 bucket.append(name)
+            if dictionary == "market":  # by kind too: an auction upload to an allocation market stops at MKT0001
+                kind = "auction" if "Auction" in operation_id else "allocation"
+                live.market_kinds.setdefault(kind, [])
+                if name not in live.market_kinds[kind]:
+                    live.market_kinds[kind].append(name)
         if dictionary == "market" and isinstance(items, list):
             for item in items:
                 if isinstance(item, dict) and isinstance(item.get("name"), str):

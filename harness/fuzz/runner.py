@@ -580,7 +580,8 @@ def fuzz_report(settings: FuzzSettings, url: str, selection: Selection, figures:
                                 data={"calls": f.calls, "business": f.business, "positive": f.positive,
                                       "positive_business": f.positive_business,
                                       "statuses": {str(k): v for k, v in f.statuses.items()},
-                                      "failures": distinct, "known_deviations": f.known}))
+                                      "failures": distinct, "known_deviations": f.known,
+                                      "positive_refused_as": dict(f.refusals.most_common(5))}))
         findings += [Finding(text=f"{f.label}: {d['title']}: {d['message']}"
                              + (f" (support bundle {d['id']}: crrsim fuzz --replay {d['id']})" if d.get("id") else ""),
                              fix=d["curl"], where=d["check"],
