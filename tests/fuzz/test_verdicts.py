@@ -119,3 +119,13 @@ def test_a_sandbox_reached_by_url_proves_itself_and_gets_the_sandbox_rules(serve
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-2000:]
     facts = json.loads(out.read_text())["sections"][0]["facts"]
     assert facts["writes"] == "allowed (the sandbox)" and facts["request budget"] == "none"  # no 2/s crawl
+
+
+def test_support_bundles_of_two_runs_never_overwrite_each_other() -> None:
+    """Issue 18, item 17: the same failure found by two runs gets two bundles (a later run used to
+    overwrite the one an earlier report points at); within a run one failure is one bundle."""
+    from harness.fuzz.bundles import failure_id
+
+    first = failure_id("not_a_server_error", "GET /status", "HTTP 500", "run1")
+    assert first == failure_id("not_a_server_error", "GET /status", "HTTP 500", "run1")
+    assert first != failure_id("not_a_server_error", "GET /status", "HTTP 500", "run2")

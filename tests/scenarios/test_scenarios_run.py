@@ -95,3 +95,57 @@ def test_write_scenarios_are_skipped_on_shared_environments_without_opt_in(tmp_p
     assert run.returncode == 6, run.stdout[-3000:] + run.stderr[-2000:]
     assert "VERDICT: INCOMPLETE" in run.stderr and "--allow-writes" in run.stderr
     assert "1 skipped" in run.stdout and "--allow-writes" in run.stdout
+
+
+def test_off_the_sandbox_the_connectivity_plan_runs_with_a_pfx_and_counts_skips_as_skips(tmp_path: Path, dev_pki,
+                                                                                        shared_pki: Path,
+                                                                                        sandbox) -> None:
+    """Issue 18, items 12 and 15, against a target that is not run as crrsim's sandbox (no control
+    plane): ECAL's own connectivity passes with its pfx (the step used to hand the probe no
+    password: "set CRRSIM_PFX_PASSWORD" although it was set); WCAL's and NCAL's, and the bad
+    certificates', cannot be probed with ECAL's certificate and skip inside a step, which Cucumber
+    JSON records as passed: the report counts them skipped, never passed, and the run is INCOMPLETE."""
+    import os
+
+    from harness.scenarios.results import load_results
+
+    results = tmp_path / "r"
+    run = subprocess.run(
+        [sys.executable, "-m", "harness", "scenarios", "--env", sandbox.url, "--pki", str(shared_pki), "--pfx",
+         str(dev_pki.identities["ecal"].pfx), "--ca", str(dev_pki.ca_cert), "--week", "0", "--results", str(results)],
+        capture_output=True, text=True, timeout=300, cwd=tmp_path,
+        env={**os.environ, "CRRSIM_PFX_PASSWORD": dev_pki.password()})
+    assert run.returncode == 6, run.stdout[-3000:] + run.stderr[-2000:]
+    report = load_results(results)
+    by_name = {c.name: c.status.value for c in report.cases}
+    assert by_name["ECAL certifies its connectivity"] == "passed", by_name
+    assert by_name["WCAL certifies its connectivity"] == "skipped", by_name
+    assert report.counts()["passed"] == 1 and report.counts()["failed"] == 0, report.counts()
+    assert report.verdict == "INCOMPLETE" and "only your own certificate" in report.gaps[0].what
+    page = (results / "report.html").read_text()
+    assert "INCOMPLETE" in page and "CONN-CERTIFY" in page
+
+
+def test_a_wait_for_the_crr_team_says_how_long_it_has_waited(dev_pki, tmp_path: Path, capsys) -> None:
+    """Issue 18, item 16: off the sandbox a CRR-team step polls market status for up to
+    --wait-timeout; each poll says what it waits for and for how long (minutes of silence looked
+    like a hang), and the timeout is a plain failure naming the flag."""
+    import pytest
+
+    from harness.cli.embedded import start_with_plan
+    from harness.client import ClientIdentity, CRRClient
+    from harness.scenarios.team import WaitingTeam
+
+    running = start_with_plan(dev_pki, tmp_path / "wait.db")
+    ecal = dev_pki.identities["ecal"]
+    try:
+        with CRRClient(running.url, identity=ClientIdentity.from_pem(ecal.cert, ecal.key), ca=dev_pki.ca_cert) as me:
+            team = WaitingTeam(me, "ECAL", timeout_s=1.2, interval_s=0.3)
+            with pytest.raises(pytest.fail.Exception, match="raise --wait-timeout"):
+                team.wait_for("AUC_MN_2026_M03", ("PUBLISHED",), "publish the results of")
+    finally:
+        running.stop()
+    said = capsys.readouterr().err.splitlines()
+    waits = [line for line in said if line.startswith("crrsim: waiting for the CRR team to publish the results of "
+                                                       "AUC_MN_2026_M03: status ")]
+    assert len(waits) >= 3 and waits[-1].endswith("of 1 s (--wait-timeout)"), said
