@@ -26,6 +26,12 @@ class ScenarioContext:
     operation: str = ""
     data: dict[str, Any] = field(default_factory=dict)  # step-to-step values (held CRR, windows, ...)
 
+    def __repr__(self) -> str:
+        """Short on purpose: allure-pytest-bdd stores every step argument's repr as a step
+        parameter, and the dataclass repr (the environment, its catalogue, the last answer's body)
+        came to 1 MB per step: 642 MB of Allure results for one rehearsal."""
+        return f"ScenarioContext(operation={self.operation or '-'!r}, market={self.market or '-'!r})"
+
     @property
     def me(self) -> Who:
         if self.who is None:

@@ -56,6 +56,9 @@ def test_the_whole_structured_plan_passes_against_the_sandbox(tmp_path: Path, de
     assert {f["name"].split(" - ")[0] for f in features} >= {"Week 1 Tuesday", "Week 2 Wednesday"}
     labels = [json.loads(p.read_text()).get("labels", []) for p in (results / "allure-results").glob("*-result.json")]
     assert labels and all({"epic", "feature", "story"} <= {lab["name"] for lab in ls} for ls in labels)
+    # a rehearsal's results stay small: step parameters once held a 1 MB repr each (642 MB a run)
+    size = sum(p.stat().st_size for p in (results / "allure-results").iterdir())
+    assert size < 5_000_000, f"{size / 1e6:.0f} MB of Allure results"
     # the page QA files comes with every run, the plan's week-by-day grid on it
     assert f"HTML: {results / 'report.html'}" in run.stderr
     assert "Structured plan, week by day" in (results / "report.html").read_text()
