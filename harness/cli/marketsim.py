@@ -170,9 +170,11 @@ def _parts(value: str, flag: str) -> set[str]:
 def settings_from(cfg: CrrsimConfig, participants: tuple[str, ...] = (), out: Path | None = None,
                   **job: object) -> MarketSimSettings:
     """The job's settings, refusing up front what cannot work (a plain sentence, exit 2)."""
-    if not cfg.is_sandbox and not (cfg.pfx or cfg.cert):
+    kind = cfg.judged_kind()
+    real = not cfg.is_sandbox and kind != "sandbox"  # a sandbox of one's own at --url uses the dev PKI's identities
+    if real and not (cfg.pfx or cfg.cert):
         raise click.UsageError("A real environment needs your certificate: --pfx FILE or --cert FILE --key FILE.")
-    if not cfg.is_sandbox and not (participants or cfg.participant):
+    if real and not (participants or cfg.participant):
         raise click.UsageError("Say which SC ID your certificate acts for: --participant SCID.")
     require_files(cfg, "pfx", "cert", "key", "ca", "specs")
     slo = job.get("slo")
@@ -183,5 +185,7 @@ def settings_from(cfg: CrrsimConfig, participants: tuple[str, ...] = (), out: Pa
             load_slos(slo)
         except SLOError as exc:
             raise click.UsageError(str(exc)) from None
-    password = pfx_password(cfg, required=True) if not cfg.is_sandbox else None
-    return MarketSimSettings.from_config(cfg, participants=list(participants), out=out, password=password, **job)
+    password = pfx_password(cfg, required=True) if real else None
+    settings = MarketSimSettings.from_config(cfg, participants=list(participants), out=out, password=password, **job)
+    settings.kind = kind
+    return settings

@@ -56,6 +56,7 @@ class MarketSimSettings:
     slo: Path | None = None  # the load burst's SLO file (default load/slo/default.yaml)
     wait_timeout_s: float = 900.0  # off the sandbox: how long a plan step waits for the CRR team
     password: str | None = field(default=None, repr=False)  # a real environment's pfx password
+    kind: str | None = None  # the judged target kind (sandbox | production | shared); None: not judged
 
     def runs(self, part: str) -> bool:
         return part not in self.skip and (part != "scenarios" or self.scenarios)
@@ -74,6 +75,12 @@ class MarketSimSettings:
     @property
     def is_sandbox(self) -> bool:
         return self.cfg.is_sandbox
+
+    @property
+    def proven_sandbox(self) -> bool:
+        """A URL that proved it is a crrsim sandbox (``CrrsimConfig.judged_kind``): it gets the
+        sandbox's rules, with the dev PKI of ``--pki``, and no sandbox is started."""
+        return not self.cfg.is_sandbox and self.kind == "sandbox"
 
     @property
     def out(self) -> Path:
@@ -151,6 +158,12 @@ class MarketSimOutcome:
 
 @contextlib.contextmanager
 def _sandbox(settings: MarketSimSettings, progress: Progress) -> Iterator[tuple[str, DevPKI | None]]:
+    if settings.proven_sandbox:
+        url = settings.cfg.base_url()
+        progress.say(f"{url} is a crrsim sandbox (it answered its control plane to the operator of "
+                     f"{settings.pki_dir}): the sandbox's rules apply, and each part starts from a fresh plan week there")
+        yield url, ensure_dev_pki(settings.pki_dir)
+        return
     if not settings.is_sandbox:
         yield settings.target, None
         return
@@ -418,6 +431,8 @@ def _reproducible(report: RunReport, settings: MarketSimSettings) -> None:
     target = settings.target
     # --env takes a URL too; --url would name a running sandbox, whose reset is no reproduction
     where = f" --env {shlex.quote(target)}"
+    if settings.proven_sandbox:  # a sandbox of one's own: driven again through its control plane
+        where = f" --url {shlex.quote(target)} --pki {shlex.quote(str(settings.pki_dir))}"
     for finding in report.findings:
         if finding.reproduce.startswith("crrsim scenarios"):
             finding.reproduce += where

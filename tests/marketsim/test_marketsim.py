@@ -278,3 +278,25 @@ def test_a_killed_rehearsal_writes_what_ran_and_says_it_is_incomplete(dev_pki, t
     scenarios = [c for c in data["cases"] if c["group"].startswith("scenarios /")]
     assert len(scenarios) == ran and all(c["status"] == "passed" for c in scenarios)  # true counts, nothing invented
     assert (out / "index.html").is_file() and "INCOMPLETE" in (out / "index.html").read_text()
+
+
+def test_a_sandbox_of_ones_own_at_url_gets_the_sandbox_rules(dev_pki, tmp_path: Path) -> None:
+    """Issue 18, item 4, in the main job: `crrsim sandbox serve` reached with --url and its --pki
+    proves it is a sandbox, so the rehearsal runs there as on the embedded one (dev identities, the
+    load burst without --allow-load, the integrity check), and says so; no sandbox is started."""
+    from harness.sandbox.launch import start_sandbox
+
+    running = start_sandbox(dev_pki.directory, tmp_path / "own.db")
+    out = tmp_path / "out"
+    try:
+        run = subprocess.run([sys.executable, "-m", "harness", "marketsim", "--url", running.url, "--pki",
+                              str(dev_pki.directory), "--skip", "scenarios,fuzz", "--out", str(out)],
+                             capture_output=True, text=True, timeout=300, cwd=tmp_path)
+    finally:
+        running.stop()
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-2000:]
+    assert "is a crrsim sandbox" in run.stderr and "starting the embedded sandbox" not in run.stderr
+    data = json.loads((out / "marketsim.json").read_text())
+    assert [r["part"] for r in data["sections"][0]["rows"]] == ["connectivity ECAL", "connectivity WCAL", "load"]
+    integrity = next(c for c in data["cases"] if c["group"] == "load / integrity")
+    assert integrity["status"] == "passed", integrity
