@@ -57,8 +57,15 @@ def command(cfg: CrrsimConfig, participants: tuple[str, ...], out: Path | None, 
     the scenario phase go after '--', e.g. `crrsim marketsim -- -k auction`.
     """
     skipped = _parts(skip, "--skip") | ({"scenarios"} if no_scenarios else set())
+    if "probe" in skipped:
+        raise click.UsageError("--skip probe: the probe always runs (every rehearsal starts by certifying "
+                               "connectivity); use --only probe to run it alone")
     if only:
-        skipped |= set(PARTS) - {"probe"} - _parts(only, "--only")
+        wanted = _parts(only, "--only")
+        if wanted & skipped:
+            raise click.UsageError(f"--only and --skip both name {', '.join(sorted(wanted & skipped))}: "
+                                   "say one of them")
+        skipped |= set(PARTS) - {"probe"} - wanted
     refuse_on_production(cfg, **{"--allow-writes": allow_writes, "--allow-load": allow_load})
     settings = settings_from(cfg, participants, out, scenario_args=list(pytest_args), allow_writes=allow_writes,
                              allow_load=allow_load, skip=tuple(sorted(skipped)), slo=slo, wait_timeout_s=wait_timeout)

@@ -300,3 +300,17 @@ def test_a_sandbox_of_ones_own_at_url_gets_the_sandbox_rules(dev_pki, tmp_path: 
     assert [r["part"] for r in data["sections"][0]["rows"]] == ["connectivity ECAL", "connectivity WCAL", "load"]
     integrity = next(c for c in data["cases"] if c["group"] == "load / integrity")
     assert integrity["status"] == "passed", integrity
+
+
+@pytest.mark.parametrize(("args", "said"), [
+    (["--skip", "probe"], "--skip probe: the probe always runs"),
+    (["--only", "fuzz", "--skip", "fuzz"], "--only and --skip both name fuzz"),
+])
+def test_part_selections_that_cannot_be_honoured_are_refused(args: list[str], said: str, tmp_path: Path,
+                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    """Issue 19, item 19: `--skip probe` was accepted and ignored, and `--only fuzz --skip fuzz` ran
+    the probe alone and said PASSED. Both are refused before anything runs (exit 2)."""
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(cli, ["marketsim", *args])
+    assert result.exit_code == 2 and said in result.output, result.output
+    assert not (tmp_path / "reports").exists()  # nothing ran
