@@ -21,6 +21,13 @@ from pathlib import Path
 import pytest
 
 LOOSE = "slos:\n  - {name: anything goes, operation: '*', p95_ms: 100000, min_samples: 1}\n"
+# uploads above all, so each worker's four users surely make some in 8 s (the check needs both)
+UPLOADS = """model: closed
+think_time: [0.05, 0.2]
+stages:
+  - {duration: 8, users: 8, spawn_rate: 8}
+mix: {portfolio_submit: 6, nomination_submit: 2, market_status: 1}
+"""
 
 
 def _ip(*args: str) -> None:
@@ -107,11 +114,12 @@ def test_a_master_and_two_workers_in_their_own_namespaces_merge_writes_and_figur
             out, _ = done.communicate(timeout=120)
             assert done.returncode == 0, out
         (tmp_path / "loose.yaml").write_text(LOOSE)
+        (tmp_path / "uploads.yaml").write_text(UPLOADS)
         dirs = {role: tmp_path / role for role in hosts.names}
         for folder in dirs.values():
             folder.mkdir()
-        master = hosts.run("master", "load", *common, "--master", "--expect-workers", "2", "--run-time", "8s",
-                           "--users", "8", "--spawn-rate", "8", "--slo", str(tmp_path / "loose.yaml"), "--json",
+        master = hosts.run("master", "load", *common, "--master", "--expect-workers", "2", "--profile",
+                           str(tmp_path / "uploads.yaml"), "--slo", str(tmp_path / "loose.yaml"), "--json",
                            "load.json", cwd=dirs["master"])
         procs.append(master)
         for role in ("w1", "w2"):
@@ -140,4 +148,7 @@ def test_a_master_and_two_workers_in_their_own_namespaces_merge_writes_and_figur
     sent = [found.group(1) for line in log if (found := re.search(r'(\d+\.\d+\.\d+\.\d+) "[A-Z]+ /crr/', line))
             and found.group(1) in workers]
     assert set(sent) == set(workers), log[-5:]
-    assert report["meta"]["requests"] == len(sent), (report["meta"]["requests"], len(sent))
+    # all of them, but for requests still in flight when the test stopped: those the server answered
+    # after the worker's last report to the master (at most one per user; 82 of 83 seen once)
+    users = 8
+    assert 0 <= len(sent) - report["meta"]["requests"] <= users, (report["meta"]["requests"], len(sent))
