@@ -120,4 +120,4 @@ def add_to_report(outcome: Any, checked: bool) -> None:
     report.findings += [Finding(text=p, fix="a write the sandbox acknowledged is gone or changed: keep the "
                                 "sandbox's log and this report for the CRR team", where="integrity") for p in problems]
     outcome.integrity = problems
-    report.judge(failed=any(c.status in (CaseStatus.FAILED, CaseStatus.ERROR) for c in report.cases))
+    report.judge_by_cases()

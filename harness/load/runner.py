@@ -308,7 +308,7 @@ def build_report(settings: LoadSettings, url: str, profile: Profile, recording: 
                      findings=findings, gaps=gaps,
                      meta={"crrsim_version": __version__, "profile": profile.name, "requests": total.count,
                            "duration_s": round(duration, 2), "run_id": results.get("run_id")}
-                     ).judge(failed=any(c.status in (CaseStatus.FAILED, CaseStatus.ERROR) for c in cases))
+                     ).judge_by_cases()
 
 
 def _unjudged(cases: list[CaseResult], findings: list[Finding], gaps: list[Gap]) -> None:

@@ -27,7 +27,7 @@ from harness.pki import DevPKI, ensure_dev_pki
 from harness.pki.identities import dev_identity_for
 from harness.probe import ProbeResult, ProbeSettings, run_probe
 from harness.probe.scorecard import scorecard_sections
-from harness.reports import CaseStatus, Gap, RunReport, could_not_run, in_words
+from harness.reports import Gap, RunReport, could_not_run, in_words
 from harness.scenarios.settings import ScenarioSettings
 
 SANDBOX_PARTICIPANTS = ("ECAL", "WCAL")
@@ -247,7 +247,7 @@ def _scenarios(settings: MarketSimSettings, url: str, pki: DevPKI | None, progre
         ran = len(report.cases)
         report.gaps.append(Gap(f"The plan was interrupted after {ran} of {counter.total} scenarios; "
                                f"{counter.total - ran} never ran", "run it again: crrsim marketsim --only scenarios"))
-        report.judge(failed=any(c.status in (CaseStatus.FAILED, CaseStatus.ERROR) for c in report.cases))
+        report.judge_by_cases()
         raise Interrupted(report, "structured plan")
     return report
 

@@ -134,6 +134,10 @@ class RunReport:
         self.verdict = FAILED if failed else INCOMPLETE if self.gaps else PASSED
         return self
 
+    def judge_by_cases(self) -> RunReport:
+        """``judge`` with "failed" read off the cases: a FAILED or ERROR case fails the run."""
+        return self.judge(failed=any(c.status in (CaseStatus.FAILED, CaseStatus.ERROR) for c in self.cases))
+
     @property
     def incomplete(self) -> bool:
         """Ran, found no failure, but left something it was asked to cover (``gaps``)."""

@@ -130,13 +130,12 @@ def load_results(folder: Path, target: str = "") -> RunReport:
     run = _run_facts(folder)
     if isinstance(run.get("outcomes"), list):
         cases = with_outcomes(cases, run["outcomes"])
-    failed = any(c.status in (CaseStatus.FAILED, CaseStatus.ERROR) for c in cases)
     started = _when(run.get("started_at")) or datetime.fromtimestamp(source.stat().st_mtime, UTC)
     finished = _when(run.get("finished_at")) or started + timedelta(seconds=sum(c.duration_s for c in cases))
     report = RunReport(runner="scenarios", title="Market Sim scenarios",
                        target=target or str(run.get("target") or "") or "not recorded (results from an older crrsim)",
                        verdict="", ok=False, cases=cases, started_at=started, finished_at=finished,
-                       gaps=skip_gaps(cases)).judge(failed)
+                       gaps=skip_gaps(cases)).judge_by_cases()
     counts = report.counts()
     facts = {"source": str(source), **{k: str(v) for k, v in counts.items()}}
     if run.get("shuffle_seed") is not None:
