@@ -57,10 +57,60 @@ _NOT_BRACKETS = bytes(range(256)).translate(None, b"[]{}")
 _INNERMOST = re.compile(rb"\[\]|\{\}")
 
 
-def loads(raw: bytes | str) -> Any:
+MAX_MAGNITUDE = 10**15
+"""Largest magnitude a number in a request body may have. No CRR quantity, price or id comes
+near it (a year of 10 GW at the price cap is ~10^11); larger ones overflow what the store holds
+(SQLite integers are 64-bit, and MW x price x hours of two such numbers is not) and
+``1e400`` is not a number at all once parsed (infinity)."""
+
+# a digit run past 15 digits, or an exponent: the only spellings of a number beyond MAX_MAGNITUDE
+_MAYBE_HUGE = re.compile(rb"[0-9]{16}|[0-9][eE]\+?[0-9]")
+
+
+class NumberOutOfRange(ValueError):
+    """A body holding a number beyond MAX_MAGNITUDE; ``where`` is its path (``a.b[2].c``)."""
+
+    def __init__(self, where: str, value: int | float) -> None:
+        self.where = where
+        if isinstance(value, float):
+            shown = "a number too large for a double" if value in (float("inf"), float("-inf")) else f"{value:g}"
+        elif value.bit_length() > 64:
+            shown = f"an integer of about {int(value.bit_length() * 0.30103) + 1} digits"
+        else:
+            shown = str(value)
+        super().__init__(f"{shown} is beyond ±10^15, the largest magnitude the CRR system takes")
+
+
+def spells_huge_number(raw: bytes) -> bool:
+    """Whether ``raw`` may hold a number beyond MAX_MAGNITUDE (a cheap test with false alarms:
+    a long digit run inside a string counts too)."""
+    return _MAYBE_HUGE.search(raw) is not None
+
+
+def check_numbers(raw: bytes, value: Any) -> None:
+    """Refuse (NumberOutOfRange) a parsed body holding a number beyond MAX_MAGNITUDE. The scan
+    of the raw bytes (C, ~0.1 ms for a 350 KB portfolio) finds nothing in an ordinary body, so
+    the walk over the parsed value only runs when a long number or an exponent is spelt."""
+    if not spells_huge_number(raw):
+        return
+    stack: list[tuple[str, Any]] = [("", value)]
+    while stack:
+        where, item = stack.pop()
+        kind = type(item)
+        if kind is dict:
+            stack.extend((f"{where}.{k}" if where else str(k), v) for k, v in item.items())
+        elif kind is list:
+            stack.extend((f"{where}[{i}]", v) for i, v in enumerate(item))
+        elif (kind is int or kind is float) and not -MAX_MAGNITUDE <= item <= MAX_MAGNITUDE:
+            raise NumberOutOfRange(where or "body", item)
+
+
+def loads(raw: bytes | str, numbers: bool = True) -> Any:
     """Parse JSON text; ValueError (or UnicodeDecodeError) for anything that is not JSON, or
-    that is JSON the sandbox will not take: nesting deeper than MAX_DEPTH, or a lone UTF-16
-    surrogate escape (``"\\ud800"``), which no UTF-8 store or response can hold.
+    that is JSON the sandbox will not take: nesting deeper than MAX_DEPTH, a lone UTF-16
+    surrogate escape (``"\\ud800"``), which no UTF-8 store or response can hold, or (unless
+    ``numbers`` is False: a caller that checks the original bytes itself) a number beyond
+    MAX_MAGNITUDE.
 
     A big body is parsed with the cyclic garbage collector paused: parsing a portfolio creates
     ~30,000 containers, which would run ~40 young-generation collections over objects that all
@@ -80,12 +130,18 @@ def loads(raw: bytes | str) -> Any:
         value = _stdlib_loads(data, exc)
     if _too_deep(data):  # only valid JSON gets here, so the bracket shape is balanced
         raise ValueError(f"the JSON nests deeper than {MAX_DEPTH} levels")
+    if numbers:
+        check_numbers(data, value)
     return value
 
 
 def _stdlib_loads(data: bytes, refused: orjson.JSONDecodeError) -> Any:
     """The rare body orjson refuses but JSON allows (integers beyond 64 bits); garbage, lone
     surrogates and nesting past the interpreter's limits are still refused."""
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ValueError(_not_utf8(data, exc)) from None
     if "surrogate" in str(refused):
         raise ValueError(_SURROGATE) from None
     try:
@@ -99,6 +155,15 @@ def _stdlib_loads(data: bytes, refused: orjson.JSONDecodeError) -> Any:
     except RecursionError:
         raise ValueError(f"the JSON nests deeper than {MAX_DEPTH} levels") from None
     return value
+
+
+def _not_utf8(data: bytes, exc: UnicodeDecodeError) -> str:
+    """Say what the bytes are, so a client's author knows what to change: compressed bytes
+    sent without their Content-Encoding, or text in another encoding."""
+    if data[:2] == b"\x1f\x8b":
+        return "the body is gzip-compressed bytes; send it with 'Content-Encoding: gzip', or uncompressed"
+    return (f"the body is not UTF-8 text: byte 0x{data[exc.start]:02x} at offset {exc.start} is not valid "
+            "UTF-8 (JSON must be sent as UTF-8)")
 
 
 _SURROGATE = "a string holds a lone UTF-16 surrogate escape, which is not text"

@@ -29,7 +29,7 @@ import schemathesis
 
 CALLS_ENV = "CRRSIM_ST_CALLS"
 REQUEST_ID = "caiso-request-id"
-# the sandbox's own acceptance rule for the header (harness.sandbox.validation.UUID_RE)
+# the sandbox's own acceptance rule for the header (harness.sandbox.web.responses.UUID_TEXT)
 _UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 KEY_FIELDS = ("participantName", "marketName", "portfolioName")
 _lock = threading.Lock()

@@ -52,11 +52,17 @@ def test_market_lists_and_status(ready: Any, own_client: Callable[[str], Any]) -
     assert unknown.status == 400 and codes(unknown) == ["LMV1003"]
 
 
-def test_udc_data_round_trip(ready: Any, own_client: Callable[[str], Any]) -> None:
-    c = own_client("ecal")
+def upload_udc_data(c: Any) -> None:
+    """The UDC's three uploads for OPEN (an upload replaces the previous one, so any test may send
+    them: pytest-xdist may run a module's tests on different workers, each with its own sandbox)."""
     for op, body in (("numberOfCustomers", customers()), ("dasrSummary", dasr()), ("customerRates", rates())):
         r = post(c, op, "ECAL", body)
         assert r.status == 200 and r.json() == {"submissionStatus": "VALID"}, (op, r.text)
+
+
+def test_udc_data_round_trip(ready: Any, own_client: Callable[[str], Any]) -> None:
+    c = own_client("ecal")
+    upload_udc_data(c)
     got = get(c, "existingNumberOfCustomers", "ECAL", OPEN).json()
     assert got["udcName"] == "UPGAE" and [(x["lse"], x["numberOfCustomers"]) for x in
                                           got["numberOfCustomerRecords"]] == [("111111111", 1000)]
@@ -106,6 +112,7 @@ def test_posted_results_and_isolation(ready: Any, own_client: Callable[[str], An
 
 def test_posting_creates_load_migration_crrs(ready: Any, own_client: Callable[[str], Any]) -> None:
     ecal, wcal = own_client("ecal"), own_client("wcal")
+    upload_udc_data(ecal)
     assert ext(ready, f"/loadMigrationMarkets/{OPEN}/post")["marketStatus"] == "POSTED"
     pct = get(ecal, "loadPercentage", "ECAL", OPEN).json()["loadMigrationPercentages"]
     on = [x for x in pct if x["seasonNumber"] == 1 and x["tou"] == "ON"]

@@ -9,7 +9,7 @@ it writes); the caller's identity is worked out once per TLS connection, not per
 refusing with a CRRServiceException:
 
 1. identity from the verified client certificate's CN (unknown CN -> 403 SEC0002);
-2. route (unknown path -> 404 SER0029, known path with another method -> 405);
+2. route (unknown path -> 404 SER0029, known path with another method -> 405 SER0017);
 3. ``caiso-request-id`` present and a UUID (400 SER0017);
 4. access: operator certificates only reach the control plane, service provisioning,
    read-only certificates never reach a writing operation (403 SEC0002);
@@ -45,6 +45,7 @@ from harness.sandbox.web.provisioning import load_provisioning
 from harness.sandbox.web.responses import (
     JSON_CONTENT_TYPE,
     REQUEST_ID_HEADER,
+    UUID_TEXT,
     dumps,
     error_response,
     error_templates,
@@ -166,9 +167,9 @@ class Sandbox:
             route = self.routes.get((request.method, path))
             if route is None:
                 allowed = self.methods.get(path)
-                if allowed:
+                if allowed:  # the contract has no 405 code: SER0017 ("invalid request") says what is wrong
                     raise CRRError(
-                        "SER0029",
+                        "SER0017",
                         detail=f"Method {request.method} is not allowed on {path}; use {', '.join(allowed)}.",
                         status=405,
                     )
@@ -208,6 +209,9 @@ class Sandbox:
         except CRRError as err:
             templates = route.templates if route else {}
             version = route.version if route else "V1.0"
+            if request_id is None:  # refused before the id was checked (404, 405, 403): echo a valid one
+                sent = request.headers.get(REQUEST_ID_HEADER, "")
+                request_id = sent if UUID_TEXT.fullmatch(sent) else None
             headers = {"Allow": ", ".join(self.methods.get(request.path, []))} if err.status == 405 else None
             response = error_response(err, templates, version, request_id, headers)
             return self.faults.on_error(response) if self.faults is not None else response

@@ -22,19 +22,22 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import re
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from aiohttp import web
+from aiohttp import http_exceptions, web
 
 from harness.sandbox.errors import CRRError
 from harness.sandbox.jsoncodec import dumps
-from harness.sandbox.web.responses import JSON_CONTENT_TYPE, error_body
+from harness.sandbox.web.responses import JSON_CONTENT_TYPE, REQUEST_ID_HEADER, UUID_TEXT, error_body
 
 READ_TIMEOUT_S = 30.0
 IDLE_TIMEOUT_S = 75.0
 MAX_HEAD = 8192  # bytes of request line + headers; a real CRR request head is well under 1 KiB
 _END_OF_HEAD = b"\r\n\r\n"
+_TOO_BIG = f"the request line and headers exceed {MAX_HEAD} bytes"
+_ASTERISK_FORM = re.compile(rb"[A-Za-z]+ \* ")
 _FLUSH_S = 0.2  # time for aiohttp to write the answer before a timed-out connection is closed
 
 # aiohttp's protocol object of a live connection -> its guard (a handler finds its own here);
@@ -121,30 +124,37 @@ class ConnectionGuard(asyncio.Protocol):
             raise CRRError(
                 "SER0017", f"the request body did not arrive within {self.read_timeout:g} s",
             ) from None
+        except web.RequestPayloadError as exc:  # a body that does not decode, or is cut short
+            self.body_timed_out = True  # the connection's framing is lost: close after the answer
+            raise CRRError("SER0017", payload_sentence(exc.__cause__, request.headers)) from None
 
     # -- internals ----------------------------------------------------------------------------
     def _scan_head(self, data: bytes) -> bool:
         """Track the request head; False when the request was refused (data not forwarded)."""
         if self._head_bytes == 0 and not self._in_request:
             self._arm(self.read_timeout)  # first byte of a request: the head has read_timeout
+            if _ASTERISK_FORM.match(data):  # aiohttp's router answers it with a text/plain 404
+                self._refuse_head("the asterisk-form target (OPTIONS *) is not served; the CRR services live "
+                                  "under /crr")
+                return False
         window = self._tail + data if self._tail else data
         end = window.find(_END_OF_HEAD)
         if end == -1:
             self._head_bytes += len(data)
             self._tail = window[-3:]
             if self._head_bytes > MAX_HEAD:
-                self._refuse_head()
+                self._refuse_head(_TOO_BIG)
                 return False
             return True
         self._head_bytes += end + len(_END_OF_HEAD) - len(self._tail)
         if self._head_bytes > MAX_HEAD:
-            self._refuse_head()
+            self._refuse_head(_TOO_BIG)
             return False
         self._awaiting_head, self._tail = False, b""
         return True
 
-    def _refuse_head(self) -> None:
-        err = CRRError("SER0017", f"the request line and headers exceed {MAX_HEAD} bytes")
+    def _refuse_head(self, why: str) -> None:
+        err = CRRError("SER0017", why)
         body = dumps(error_body(err, {}, "V1.0"))
         head = (
             f"HTTP/1.1 400 Bad Request\r\nContent-Type: {JSON_CONTENT_TYPE}\r\n"
@@ -214,9 +224,75 @@ async def read_body(request: web.Request) -> bytes:
     """The request body, bounded by the connection's read timeout."""
     guard = GUARDS.get(request.protocol)
     if guard is None:
-        async with asyncio.timeout(READ_TIMEOUT_S):
-            return await request.read()
+        try:
+            async with asyncio.timeout(READ_TIMEOUT_S):
+                return await request.read()
+        except web.RequestPayloadError as exc:
+            raise CRRError("SER0017", payload_sentence(exc.__cause__, request.headers)) from None
     return await guard.read_body(request)
+
+
+SUPPORTED_ENCODINGS = "gzip, deflate or br"
+
+
+def payload_sentence(exc: BaseException | None, headers: Any) -> str:
+    """What is wrong with a body aiohttp could not read, in words a client's author can act
+    on (aiohttp's own text names a Python package, or echoes the bytes)."""
+    if isinstance(exc, http_exceptions.ContentEncodingError):
+        encoding = "".join(ch for ch in (headers.get("Content-Encoding") or "").strip() if ch.isprintable())[:40]
+        if not encoding:  # refused while the head was parsed: aiohttp keeps no headers for the answer
+            return (f"the body does not decode as its Content-Encoding says; the sandbox takes {SUPPORTED_ENCODINGS} "
+                    "bodies, or uncompressed ones")
+        if encoding.lower() in ("gzip", "x-gzip", "deflate", "br"):
+            return f"the body is marked 'Content-Encoding: {encoding}' but is not {encoding} data"
+        return f"'Content-Encoding: {encoding}' is not taken; send the body as {SUPPORTED_ENCODINGS}, or uncompressed"
+    if isinstance(exc, (http_exceptions.ContentLengthError, http_exceptions.TransferEncodingError)):
+        return "the body ended before the length its Content-Length or chunked encoding announced"
+    return "the body could not be read as sent (its framing or encoding is broken)"
+
+
+def head_sentence(exc: BaseException | None) -> str:
+    """Why aiohttp's parser refused a request, never echoing the client's bytes (aiohttp's own
+    text quotes the offending header or line, control characters and all)."""
+    if isinstance(exc, http_exceptions.PayloadEncodingError):
+        return payload_sentence(exc, {})
+    if isinstance(exc, http_exceptions.LineTooLong):
+        return "a request line or header is longer than the server takes"
+    if isinstance(exc, http_exceptions.InvalidHeader):
+        return ("a header is not valid HTTP/1.1 (a control character in its value, a space in its name, "
+                "or a folded line)")
+    if isinstance(exc, http_exceptions.BadStatusLine):
+        return "the request line is not 'METHOD /path HTTP/1.1'"
+    if isinstance(exc, http_exceptions.InvalidURLError):
+        return "the request target is not a path (the CRR services live under /crr)"
+    reason = str(getattr(exc, "message", "") or "").split(":", 1)[0].splitlines()[0] if exc else ""
+    reason = "".join(ch for ch in reason if ch.isprintable())[:80].rstrip(". ")
+    if not reason:
+        return "the request is not valid HTTP/1.1"
+    return f"{reason[0].lower()}{reason[1:]} (the request is not valid HTTP/1.1)"
+
+
+class CRRRequestHandler(web.RequestHandler):
+    """aiohttp's protocol with one change: the answers aiohttp writes itself (a request it
+    cannot parse, a body it cannot decode, a handler that escaped every catch) are
+    CRRServiceException bodies like every other refusal, not text/plain pages that quote the
+    client's bytes. ``handle_error`` is the method aiohttp routes all of those through."""
+
+    def handle_error(self, request: Any, status: int = 500, exc: BaseException | None = None,
+                     message: str | None = None) -> web.StreamResponse:
+        super().handle_error(request, status, exc, message)  # logs; raises when an answer already began
+        if status >= 500:
+            err = CRRError("SER0028", status=status)
+        else:
+            cause = exc.__cause__ if isinstance(exc, web.RequestPayloadError) else exc
+            err = CRRError("SER0017", head_sentence(cause), status=status)
+        request_id = request.headers.get(REQUEST_ID_HEADER, "")
+        headers = {"Content-Type": JSON_CONTENT_TYPE}
+        if UUID_TEXT.fullmatch(request_id):
+            headers[REQUEST_ID_HEADER] = request_id
+        response = web.Response(body=dumps(error_body(err, {}, "V1.0")), status=status, headers=headers)
+        response.force_close()
+        return response
 
 
 def guarded(factory: Callable[[], Any], read_timeout: float = READ_TIMEOUT_S,
@@ -246,6 +322,7 @@ class QuietParseErrors(logging.Filter):
 _CLIENT_FAULTS = frozenset({
     "BadHttpMessage", "BadHttpMethod", "BadStatusLine", "LineTooLong", "InvalidHeader",
     "InvalidURLError", "TransferEncodingError", "ContentLengthError", "ContentEncodingError",
+    "RequestPayloadError",  # the same, met while aiohttp drains a refused request's body
 })
 
 

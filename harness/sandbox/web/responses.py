@@ -7,6 +7,7 @@ the sandbox never echoes another party's prose.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from typing import Any
 
@@ -19,6 +20,8 @@ from harness.sandbox.jsoncodec import dumps
 from harness.sandbox.timefmt import iso
 
 REQUEST_ID_HEADER = "caiso-request-id"
+UUID_TEXT = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
+"""What a caiso-request-id must be (``fullmatch``)."""
 JSON_CONTENT_TYPE = "application/json"  # what aiohttp sends for content_type="application/json"
 MAX_DESCRIPTION = 1000  # ErrorDetail.errorDescription maxLength
 MAX_ERRORS = 50  # a 500-bid portfolio with every bid wrong still gets a readable answer

@@ -22,13 +22,14 @@ import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from aiohttp import web
 from aiohttp.abc import AbstractAccessLogger
 
 from harness.sandbox.web.app import CALLER_KEY
 from harness.sandbox.web.faults import FaultInjector
-from harness.sandbox.web.guard import READ_TIMEOUT_S, guarded, quiet_parse_errors
+from harness.sandbox.web.guard import READ_TIMEOUT_S, CRRRequestHandler, guarded, quiet_parse_errors
 from harness.sandbox.web.tls import common_name
 
 READY_PREFIX = "CRRSIM_SANDBOX_LISTENING"
@@ -110,8 +111,16 @@ async def _run(
     assert runner.server is not None  # set by setup()
     # aiohttp's protocol factory behind the connection guard (read timeouts, head size limit);
     # the TLS handshake gets the same bound, so a silent socket never holds a slot for long
+    manager = runner.server
+    # what runner.server() passes its protocol (None turns the access log off, as in AppRunner)
+    logging_options: dict[str, Any] = {"access_log_class": CallerAccessLog,
+                                       "access_log": log if args.access_log else None}
+
+    def protocol() -> CRRRequestHandler:  # what runner.server() makes, with CRRServiceException refusals
+        return CRRRequestHandler(manager, loop=loop, **logging_options)
+
     server = await loop.create_server(
-        guarded(runner.server, read_timeout=args.read_timeout), sock=sock, ssl=ssl_ctx, backlog=1024,
+        guarded(protocol, read_timeout=args.read_timeout), sock=sock, ssl=ssl_ctx, backlog=1024,
         ssl_handshake_timeout=args.read_timeout,
     )
     port = sock.getsockname()[1]

@@ -23,6 +23,7 @@ against jsonschema-rs on random bodies).
 from __future__ import annotations
 
 import copy
+import itertools
 import re
 import secrets
 from collections.abc import Callable
@@ -33,10 +34,11 @@ import jsonschema_rs
 
 from harness.contract import Operation, Parameter
 from harness.sandbox.errors import CRRError
-from harness.sandbox.jsoncodec import loads
+from harness.sandbox.jsoncodec import NumberOutOfRange, loads, spells_huge_number
+from harness.sandbox.timefmt import is_date_time
+from harness.sandbox.web.responses import UUID_TEXT
 
 REQUEST_ID = "caiso-request-id"
-UUID_RE = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 PORTFOLIO_FIELDS = ("portfolioName",)
 # query parameters whose invalid value has a code of its own (when the service's contract lists it),
 # matched on the end of the lower-cased parameter name
@@ -72,10 +74,15 @@ def openapi_to_jsonschema(schema: Any, closed: bool = False) -> Any:
     return out
 
 
+def _validator(schema: dict[str, Any]) -> jsonschema_rs.Draft4Validator:
+    """Every validator the sandbox compiles: formats checked, and ``date-time`` means a
+    date-time the CRR system can hold (RFC 3339 whose UTC instant falls in years 1-9999:
+    ``0000-01-01T00:00:00Z`` is valid RFC 3339 but no Java or Python date holds it)."""
+    return jsonschema_rs.Draft4Validator(schema, validate_formats=True, formats={"date-time": is_date_time})
+
+
 def compile_schema(schema: dict[str, Any], closed: bool = False) -> jsonschema_rs.Draft4Validator:
-    return jsonschema_rs.Draft4Validator(
-        openapi_to_jsonschema(copy.deepcopy(schema), closed), validate_formats=True
-    )
+    return _validator(openapi_to_jsonschema(copy.deepcopy(schema), closed))
 
 
 def _path(parts: Any) -> str:
@@ -83,6 +90,10 @@ def _path(parts: Any) -> str:
     for p in parts:
         text += f"[{p}]" if isinstance(p, int) else (f".{p}" if text else str(p))
     return text or "body"
+
+
+DATE_TIME_RULE = ("date-time the CRR system takes (RFC 3339 with Z or an offset, years 0001-9999 in UTC, "
+                  "e.g. 2026-03-01T08:00:00Z)")
 
 
 def _short(message: str, limit: int = 300) -> str:
@@ -217,7 +228,7 @@ class SharedArrays:
         those digits anywhere is not folded, so no integer of the body can be a placeholder.
         """
         base = secrets.randbelow(9 * 10**17) + 10**18
-        if str(base)[:12].encode() in raw:
+        if str(base)[:12].encode() in raw or spells_huge_number(raw):  # the ordinary path names the number
             return None
         pieces = self.splitter.split(raw)  # [text, array, text, array, ..., text]
         arrays_text = pieces[1::2]
@@ -230,7 +241,7 @@ class SharedArrays:
         pieces[1::2] = map(numbered.__getitem__, arrays_text)
         folded = b"".join(pieces)
         try:
-            body = loads(folded)
+            body = loads(folded, numbers=False)  # its placeholders are 19-digit integers
             arrays = [loads(text) for text in texts]
         except (UnicodeDecodeError, ValueError):
             return None
@@ -313,7 +324,7 @@ def _shared_arrays(schema: Any) -> tuple[Any, SharedArrays | None]:
     stripped, grid = _grid_checker(copy.deepcopy(array_schema))
     shared = SharedArrays(
         key, tuple(parents), b'"' + key.encode() + b'":',
-        re.compile(re.escape(b'"' + key.encode() + b'":') + rb"(\[[^\]]*\])"), jsonschema_rs.Draft4Validator(stripped, validate_formats=True), grid
+        re.compile(re.escape(b'"' + key.encode() + b'":') + rb"(\[[^\]]*\])"), _validator(stripped), grid
     )
     return out, shared
 
@@ -360,11 +371,11 @@ class OperationValidator:
             converted = openapi_to_jsonschema(copy.deepcopy(operation.request_schema))
             fast_schema, self.grid_check = _grid_checker(converted)
             if self.grid_check is not None:
-                self.fast_body_validator = jsonschema_rs.Draft4Validator(fast_schema, validate_formats=True)
+                self.fast_body_validator = _validator(fast_schema)
             folded_schema, self.shared = _shared_arrays(converted)
             if self.shared is not None:
                 folded_fast, self.folded_grid = _grid_checker(folded_schema)
-                self.folded_validator = jsonschema_rs.Draft4Validator(folded_fast, validate_formats=True)
+                self.folded_validator = _validator(folded_fast)
         # CAISO's files leave ``required`` off most request bodies, yet no operation that
         # declares one can do anything without it: a missing body is a 400, never a crash.
         self.body_required = True
@@ -376,6 +387,8 @@ class OperationValidator:
         handlers give for the same names); any other bad name (characters) is SER0022.
         """
         field = name.split(".")[-1]
+        if message.endswith('is not a "date-time"'):
+            message = message[: -len('"date-time"')] + DATE_TIME_RULE
         if self.uses_ser0022 and field in PORTFOLIO_FIELDS:
             if isinstance(value, str) and not value.strip() and "POR0215" in self.error_codes:
                 return CRRError("POR0215", detail=f"{name}: the portfolio name is blank")
@@ -451,8 +464,12 @@ class OperationValidator:
                     return body, []
         try:
             body = loads(raw)
+        except NumberOutOfRange as exc:
+            return None, [CRRError("SER0030", detail=f"{exc.where}: {exc}")]
         except (UnicodeDecodeError, ValueError) as exc:
-            return None, [CRRError("SER0017", f"the body is not valid JSON ({_short(str(exc), 120)})")]
+            said = str(exc)  # the codec's own sentences about the bytes stand alone
+            return None, [CRRError("SER0017", said if said.startswith("the body ")
+                                   else f"the body is not valid JSON ({_short(said, 120)})")]
         fast, grid = self.fast_body_validator, self.grid_check
         if fast is None:
             if self.body_validator.is_valid(body):
@@ -461,7 +478,10 @@ class OperationValidator:
             return body, []
         errors: list[CRRError] = []
         named: set[str] = set()  # one error per portfolio name, however many of its rules it breaks
-        for e in self.body_validator.iter_errors(body):
+        found = list(self.body_validator.iter_errors(_cut_arrays(body)))
+        if not found:  # a rule only the cut-off items broke: the first error of the whole body
+            found = list(itertools.islice(self.body_validator.iter_errors(body), 1))
+        for e in found:
             error = self._body_error(e)
             if error.code in ("POR0215", "POR0103", "SER0022"):
                 where = _path(e.instance_path)
@@ -472,13 +492,44 @@ class OperationValidator:
         return body, errors
 
 
+ARRAY_CHECKED = 1000
+"""Items of one array validated when listing a body's errors: more than any ``maxItems`` of the
+contract (20), so every array rule still fires. jsonschema-rs builds every error before the
+first is seen (~12 us each): a 200,000-item array of wrong items took 3 s per request, and a
+busy machine's client timed out waiting."""
+
+
+def _cut_arrays(value: Any) -> Any:
+    """``value`` with every array cut to ARRAY_CHECKED items (the same object when none is longer)."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if type(item) is list:
+            if len(item) > ARRAY_CHECKED:
+                break
+            stack.extend(item)
+        elif type(item) is dict:
+            stack.extend(item.values())
+    else:
+        return value
+    return _cut(value)
+
+
+def _cut(value: Any) -> Any:
+    if type(value) is list:
+        return [_cut(v) for v in value[:ARRAY_CHECKED]]
+    if type(value) is dict:
+        return {k: _cut(v) for k, v in value.items()}
+    return value
+
+
 def check_request_id(value: str | None) -> str:
     """The caiso-request-id header, which CAISO requires on every call and must be a UUID."""
     if value is None:
         raise CRRError(
             "SER0017", "the caiso-request-id header is missing; send a fresh UUID with every request"
         )
-    if not UUID_RE.match(value):
+    if not UUID_TEXT.fullmatch(value):
         raise CRRError("SER0017", f"the caiso-request-id header must be a UUID, got {_short(value, 60)!r}")
     return value
 
