@@ -80,3 +80,14 @@ def test_error_messages_are_ours(ours: Catalogue, caiso: Catalogue) -> None:
             if " ".join(message.split()).lower() == theirs.get(code) and message != "{0}":
                 copied.append(f"{svc.name} {code}: {message}")
     assert not copied, "error messages copied from CAISO:\n" + "\n".join(copied)
+
+
+def test_the_auction_service_uses_nom0129_because_caisos_auction_contract_lists_it(
+        caiso: Catalogue, ours: Catalogue) -> None:
+    """Issue 19 item 7: a closed-window retraction in the auction service answers NOM0129, a code
+    named for nominations. That is CAISO's own choice, not ours: its auction contract (1.2.1)
+    lists NOM0129 (beside the retraction codes POR0011/POR0012) for a retraction the window no
+    longer allows. The sandbox follows the contract; this pins the reason, so a later CAISO
+    version that drops the code fails here and the sandbox's choice gets revisited."""
+    assert "NOM0129" in caiso["auction"].error_codes
+    assert "NOM0129" in ours["auction"].error_codes

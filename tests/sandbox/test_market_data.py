@@ -86,10 +86,28 @@ def test_public_auction_results_json_and_csv(cleared: Any, own_client: Callable[
                             publicAuctionResultDownloadType="CLEARING_PRICE"), "CLEARING_PRICE")
     assert name == f"clearingprices_{AUC}.json" and {r["Sink"] for r in doc["records"]} == {"DLAP_SCE-APND"}
     binding = fetch(c, "publicAuctionResult", "NCAL", marketName=AUC, publicAuctionResultDownloadType="BINDING_CONSTRAINT")
-    if binding.status == 200:
-        unzip(binding, "BINDING_CONSTRAINT")
+    assert binding.status == 200, binding.text  # a posted market's result files exist, empty or not
+
+
+@pytest.mark.parametrize("fmt", ["JSON", "CSV"])
+def test_results_with_no_awards_are_an_empty_file_with_its_header(
+        cleared: Any, own_client: Callable[[str], Any], fmt: str) -> None:
+    """Issue 19 item 12: results of a posted market with nothing awarded to the caller (or to
+    anyone) answered 400 DWL0006/DWL0005 while the clearing-price download answered a file; an
+    import job expects the file with its header row."""
+    none = fetch(own_client("ncal"), "privateAuctionResult", "SCAL", fmt, marketName=AUC,
+                 privateAuctionResultDownloadType="PRIVATE_AUCTION_RESULT")
+    assert none.status == 200, none.text
+    name, data = downloads.read_zip(none.body)
+    assert name == f"privateResults_SCAL_{AUC}.{fmt.lower()}"
+    if fmt == "JSON":
+        doc = json.loads(data)
+        assert doc["records"] == [] and downloads.check_document("PRIVATE_AUCTION_RESULT", doc) == []
     else:
-        assert codes(binding) == ["DWL0005"]
+        assert list(csv.reader(io.StringIO(data.decode()))) == [list(downloads.columns("PRIVATE_AUCTION_RESULT"))]
+    clearing = fetch(own_client("ncal"), "publicAuctionResult", "NCAL", fmt, marketName=AUC,
+                     publicAuctionResultDownloadType="CLEARING_PRICE")
+    assert clearing.status == none.status == 200
 
 
 def test_private_results_are_the_callers_own(cleared: Any, own_client: Callable[[str], Any]) -> None:
@@ -101,9 +119,6 @@ def test_private_results_are_the_callers_own(cleared: Any, own_client: Callable[
     spy = fetch(own_client("wcal"), "privateAuctionResult", "ECAL", marketName=AUC,
                 privateAuctionResultDownloadType="PRIVATE_AUCTION_RESULT")
     assert spy.status == 403 and codes(spy) == ["SEC0001"]
-    none = fetch(own_client("ncal"), "privateAuctionResult", "SCAL", marketName=AUC,
-                 privateAuctionResultDownloadType="PRIVATE_AUCTION_RESULT")
-    assert none.status == 400 and codes(none) == ["DWL0006"]
     _, doc = unzip(fetch(own_client("ecal"), "privateAllocationResult", "ECAL", marketName=ALLOC,
                          privateAllocationResultDownloadType="PRIVATE_ALLOCATION_RESULT"), "PRIVATE_ALLOCATION_RESULT")
     assert [(r["Sink"], r["CRRType"]) for r in doc["records"]] == [("DLAP_PGAE-APND", "LSE")]

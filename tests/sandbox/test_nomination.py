@@ -97,7 +97,8 @@ def test_tier_window_not_open(ecal: Any) -> None:
 
 def test_unknown_market_and_auction_market(ecal: Any) -> None:
     error(create(ecal, "x", [nom()], market="ALLOC_NOPE"), "MKT0001")
-    error(create(ecal, "x", [nom()], market="AUC_MN_2026_M03"), "MKT0001")
+    auction = error(create(ecal, "x", [nom()], market="AUC_MN_2026_M03"), "MKT0001")
+    assert "is an auction market, not an allocation market" in auction[0]["errorDescription"]  # issue 19 item 10
     for what in ("status", "get", "submit", "retract", "delete"):
         error(act(ecal, what, "x", market="ALLOC_NOPE"), "MKT0001")
         error(act(ecal, what, "Never made"), "POR0100")
@@ -138,7 +139,7 @@ def test_closed_window_codes(ecal: Any, operator: Any) -> None:
     try:
         error(create(ecal, "Nom late", [nom()]), "MKT0004")
         error(act(ecal, "submit", "Nom close 1"), "NOM0128")
-        error(act(ecal, "retract", "Nom close 2"), "NOM0129")
+        assert "is CLOSED" in error(act(ecal, "retract", "Nom close 2"), "NOM0129")[0]["errorDescription"]
         error(act(ecal, "delete", "Nom close 1"), "SER0016")
     finally:
         operator.set_status(ALLOC, None)

@@ -16,8 +16,9 @@ count as zero rather than as collateral.
 
 A participant's exposure in a market is the sum over its SUBMITTED portfolios; a submission
 that would take it above the participant's credit limit (Market Sim gives every participant
-$10,000,000, ``participants.credit_limit``) is refused with SER0030 and the portfolio turns
-REJECTED, so it can be submitted again once credit is freed (e.g. by retracting another).
+$10,000,000, ``participants.credit_limit``) is refused with SER0030; the portfolio is VALID
+again at once (both contracts describe REJECTED as passing straight back to VALID), its errorMessage
+saying why, so it can be submitted again once credit is freed (e.g. by retracting another).
 
 Units: MW in integer thousandths ("milli"), prices in integer cents, credit in integer
 hundred-thousandths of a dollar (milli-MW x cents) until the final rounding, so the sum of

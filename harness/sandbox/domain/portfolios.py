@@ -9,9 +9,11 @@ window gives for which operation).
 Status machine (the contract's ``PortfolioStatusType``)::
 
     create --(no records)--> NEW          create --(records)--> VALID
-    VALID/REJECTED --submit ok--> SUBMITTED --retract--> VALID
-    VALID/REJECTED --submit, a record fails a state check--> INVALID (errorMessage says why)
-    VALID/REJECTED --submit, credit exceeded--> REJECTED (may be submitted again later)
+    VALID --submit ok--> SUBMITTED --retract--> VALID
+    VALID --submit, a record fails a state check--> INVALID (errorMessage says why)
+    VALID --submit, credit exceeded--> refused (SER0030); both contracts describe REJECTED as
+        passing straight back to VALID, so the portfolio is VALID again at once, its
+        errorMessage saying why the last submission was rejected (submit it again later)
     any but SUBMITTED --delete--> DELETED (the row is removed; the name is free again)
 
 Which rule violations are whole-request 400s and which make a portfolio INVALID
@@ -230,7 +232,7 @@ class PortfolioRules:
         return 0
 
     def credit_problem(self, conn: sqlite3.Connection, portfolio: sqlite3.Row) -> str | None:
-        """A reason to refuse the submission for credit (the portfolio turns REJECTED)."""
+        """A reason to refuse the submission for credit (the portfolio stays VALID, the reason in its errorMessage)."""
         return None
 
     # common static checks -----------------------------------------------------------
@@ -291,23 +293,44 @@ def check_portfolio_name(name: Any) -> str:
         raise CRRError("POR0215")
     if len(name) > MAX_NAME:
         raise CRRError("POR0103", name[:MAX_NAME] + "...")
-    allowed = all(c.isascii() and (c.isalnum() or c in " \t\n\r\f\v._-") for c in name)
+    allowed = all(c.isascii() and (c.isalnum() or c in " ._-") for c in name)
     if not allowed or not any(c.isascii() and c.isalnum() for c in name):
+        other_space = next((c for c in name if c.isspace() and c != " "), None)
+        if other_space is not None:  # the contract's pattern says \s; its words say "space"
+            raise CRRError("SER0022", name, detail=(
+                f"Portfolio name {name!r} holds {_SPACE_NAMES.get(other_space, 'a whitespace character')}; "
+                "a name may hold letters, digits, spaces, '_', '-' and '.', and no other whitespace."))
         raise CRRError("SER0022", name)
     return name
+
+
+_SPACE_NAMES = {"\n": "a line break", "\r": "a carriage return", "\t": "a tab", "\f": "a form feed",
+                "\v": "a vertical tab", "\u00a0": "a no-break space"}
 
 
 def require_market(conn: sqlite3.Connection, rules: PortfolioRules, name: str, clock: Clock | None) -> Market:
     """The market, which must exist *as a market of this service's type* (else MKT0001)."""
     market = markets.get_market(conn, name, clock)
-    if market is None or market.market_type != rules.market_type:
+    if market is None:
         raise CRRError("MKT0001", name)
+    if market.market_type != rules.market_type:  # the contract's code for "no such market" here
+        raise CRRError("MKT0001", name, detail=(
+            f"Market {name} is an {market.market_type.lower()} market, not an {rules.market_type.lower()} market; "
+            f"{rules.service} portfolios go to {rules.market_type.lower()} markets."))
     return market
+
+
+_WINDOW_ACTIONS = {"create": "created", "submit": "submitted", "retract": "retracted", "delete": "deleted"}
 
 
 def require_window(market: Market, rules: PortfolioRules, operation: str) -> None:
     if market.status != "OPEN":
-        raise CRRError(rules.closed_codes[operation], market.name)
+        code = rules.closed_codes[operation]
+        if code.startswith("NOM"):  # its contract sentence names two causes: say which one it is
+            raise CRRError(code, market.name, detail=(
+                f"The submission window of market {market.name} is {market.status}; a portfolio can be "
+                f"{_WINDOW_ACTIONS[operation]} only while it is OPEN."))
+        raise CRRError(code, market.name)
 
 
 def find_portfolio(
@@ -539,7 +562,7 @@ def set_status(conn: sqlite3.Connection, row: sqlite3.Row, status: str, now: dat
 
 def submit(conn: sqlite3.Connection, rules: PortfolioRules, row: sqlite3.Row, now: datetime) -> CRRError | None:
     """Submit a portfolio. Refusals of the request raise; a portfolio that fails its
-    state-dependent checks is saved INVALID (or REJECTED for credit) and the error to answer
+    state-dependent checks is saved INVALID (or VALID with the reason, for credit) and the error to answer
     with is returned, so the caller commits the new status first and raises it after."""
     name, market = row["name"], row["market"]
     state = row["status"]
@@ -556,8 +579,8 @@ def submit(conn: sqlite3.Connection, rules: PortfolioRules, row: sqlite3.Row, no
     if problems:
         set_status(conn, row, INVALID, now, "; ".join(problems) + ";")
         return problem_errors(problems, None)
-    if credit:
-        set_status(conn, row, REJECTED, now, credit)
+    if credit:  # REJECTED is transitional (both contracts): the refusal answers, the portfolio is VALID
+        set_status(conn, row, VALID, now, f"The last submission was rejected: {credit}")
         return CRRError("SER0030", detail=credit)
     set_status(conn, row, SUBMITTED, now)
     return None

@@ -16,7 +16,9 @@ Where each download comes from:
   SEQ, UPPER_BOUND and SIGNATURE belong to annual calculations, MEQ to monthly ones (SER0005).
 
 Private data is only ever the caller's own SC (SEC0001 otherwise); no records is DWL0005
-(public) or DWL0006 (private). A file that fails its draft-07 schema is never sent (SER0003).
+(public) or DWL0006 (private), except for the results of a POSTED market: those files exist
+once it is posted, so nothing awarded is an empty file with its header row, like the
+clearing-price file always was. A file that fails its draft-07 schema is never sent (SER0003).
 """
 
 from __future__ import annotations
@@ -50,8 +52,11 @@ operations = Operations(SERVICE)
 
 
 def deliver(req: SandboxRequest, download_type: str, records: list[dict[str, Any]], stem: str,
-            private: bool, market: str | None = None) -> Reply:
-    if not records:
+            private: bool, market: str | None = None, empty_is_a_file: bool = False) -> Reply:
+    """The download as a ZIP. No records is DWL0005/DWL0006, except where an empty file is
+    the answer (``empty_is_a_file``): the results of a POSTED market, whose files exist once it is
+    posted even when nothing was awarded (a participant's import job expects the header row)."""
+    if not records and not empty_is_a_file:
         raise CRRError("DWL0006" if private else "DWL0005")
     file_format = req.params["fileFormat"]
     doc = downloads.document(download_type, records, market, iso(req.clock.now()))
@@ -122,7 +127,8 @@ def _public_results(req: SandboxRequest, market_type: str, param: str) -> Reply:
             records = public_result_records(conn, market)
         else:
             raise CRRError("DWL0001")
-    return deliver(req, kind, records, downloads.file_stem(kind, market.name), private=False, market=market.name)
+    return deliver(req, kind, records, downloads.file_stem(kind, market.name), private=False, market=market.name,
+                   empty_is_a_file=True)
 
 
 @operations.handler("getPublicAllocationResult")
@@ -141,7 +147,8 @@ def _private_results(req: SandboxRequest, market_type: str, param: str) -> Reply
     with req.store.read() as conn:
         market = _market(conn, req, market_type, posted=True)
         records = private_result_records(conn, market, sc)
-    return deliver(req, kind, records, downloads.file_stem(kind, market.name, sc), private=True, market=market.name)
+    return deliver(req, kind, records, downloads.file_stem(kind, market.name, sc), private=True, market=market.name,
+                   empty_is_a_file=True)
 
 
 @operations.handler("getPrivateAllocationResult")

@@ -134,7 +134,7 @@ async def submit(req: SandboxRequest, rules: PortfolioRules) -> Reply:
     with _editing(req, rules, "submit") as (conn, row):
         failure = portfolios.submit(conn, rules, row, req.clock.now())
     if failure is not None:
-        raise failure  # after the commit: the INVALID/REJECTED status is saved
+        raise failure  # after the commit: the INVALID status (or the credit reason) is saved
     return Reply(status_body(row["name"], row["market"], SUBMITTED))
 
 

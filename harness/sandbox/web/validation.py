@@ -34,7 +34,7 @@ import jsonschema_rs
 
 from harness.contract import Operation, Parameter
 from harness.sandbox.errors import CRRError
-from harness.sandbox.jsoncodec import NumberOutOfRange, loads, spells_huge_number
+from harness.sandbox.jsoncodec import NumberOutOfRange, dumps_text, loads, spells_huge_number
 from harness.sandbox.timefmt import is_date_time
 from harness.sandbox.web.responses import UUID_TEXT
 
@@ -94,6 +94,19 @@ def _path(parts: Any) -> str:
 
 DATE_TIME_RULE = ("date-time the CRR system takes (RFC 3339 with Z or an offset, years 0001-9999 in UTC, "
                   "e.g. 2026-03-01T08:00:00Z)")
+
+
+def _reason_first(message: str, value: Any) -> str:
+    """jsonschema-rs starts a message with the offending value (``[{...21 points...}] has more
+    than 20 items``); a long value pushes the reason past the cut at 300 characters, and a client
+    that shows only the description (the public Java client does) tells its user nothing. Long
+    values go after the reason."""
+    if not isinstance(value, (list, dict)):
+        return message
+    shown = dumps_text(value)
+    if len(shown) <= 60 or not message.startswith(shown):
+        return message
+    return f"{message[len(shown):].strip()} (the value: {_short(shown, 160)})"
 
 
 def _short(message: str, limit: int = 300) -> str:
@@ -387,6 +400,7 @@ class OperationValidator:
         handlers give for the same names); any other bad name (characters) is SER0022.
         """
         field = name.split(".")[-1]
+        message = _reason_first(message, value)
         if message.endswith('is not a "date-time"'):
             message = message[: -len('"date-time"')] + DATE_TIME_RULE
         if self.uses_ser0022 and field in PORTFOLIO_FIELDS:
