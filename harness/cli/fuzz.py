@@ -27,6 +27,7 @@ from harness.cli.options import (
     require_files,
     write_reports,
 )
+from harness.client.reach import unreachable
 from harness.config import CrrsimConfig
 from harness.contract import SERVICE_NAMES
 from harness.exitcodes import ExitCode
@@ -176,6 +177,8 @@ def command(cfg: CrrsimConfig, services: tuple[str, ...], operations: tuple[str,
         if cfg.is_sandbox:
             with _embedded_sandbox(settings) as url:
                 outcome = run_fuzz(settings, url)
+        elif (problem := unreachable(cfg.base_url())) is not None:
+            raise RuntimeError(problem)  # the COULD NOT RUN report below, exit 3
         elif compare_with:
             _dev_identity_for_url(settings)
             with _reference_sandbox(settings) as comparison:

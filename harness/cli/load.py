@@ -25,6 +25,7 @@ from harness.cli.options import (
     participant_passwords,
     report_options,
     require_files,
+    require_reachable,
     write_reports,
 )
 from harness.config import CrrsimConfig
@@ -148,6 +149,8 @@ def command(cfg: CrrsimConfig, participants_file: Path | None, profile: str, use
     if settings.target_kind == "production":
         raise click.UsageError(f"crrsim load never loads production ({cfg.target_name} is CAISO's production API): "
                                "use --env mapstage (with --allow-load) or the sandbox")
+    if not cfg.is_sandbox and not worker:  # a worker's target is checked by its master
+        require_reachable(cfg.base_url())
     settings.kind = cfg.judged_kind()
     if settings.target_kind == "shared":
         if not allow_load:

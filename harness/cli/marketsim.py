@@ -17,7 +17,14 @@ from typing import Any
 
 import click
 
-from harness.cli.options import CannotRun, config_options, pfx_password, refuse_on_production, require_files
+from harness.cli.options import (
+    CannotRun,
+    config_options,
+    pfx_password,
+    refuse_on_production,
+    require_files,
+    require_reachable,
+)
 from harness.config import CrrsimConfig
 from harness.marketsim import MarketSimOutcome, MarketSimSettings, run_marketsim
 from harness.marketsim.job import PARTS
@@ -176,7 +183,10 @@ def _parts(value: str, flag: str) -> set[str]:
 
 def settings_from(cfg: CrrsimConfig, participants: tuple[str, ...] = (), out: Path | None = None,
                   **job: object) -> MarketSimSettings:
-    """The job's settings, refusing up front what cannot work (a plain sentence, exit 2)."""
+    """The job's settings, refusing up front what cannot work (a plain sentence, exit 2; an
+    unreachable target exit 3)."""
+    if not cfg.is_sandbox:
+        require_reachable(cfg.base_url())
     kind = cfg.judged_kind()
     real = not cfg.is_sandbox and kind != "sandbox"  # a sandbox of one's own at --url uses the dev PKI's identities
     if real and not (cfg.pfx or cfg.cert):

@@ -153,6 +153,17 @@ def refuse_on_production(cfg: CrrsimConfig, **flags: bool) -> None:
             "rehearse on --env mapstage or the sandbox")
 
 
+def require_reachable(url: str) -> None:
+    """Exit 3 with the address and a fix when nothing can be reached at ``url`` (its name, its
+    TCP port), before a runner sends anything: every command says an unreachable target the
+    same way, and none turns it into failures, an SLO breach or wiped results."""
+    from harness.client.reach import unreachable
+
+    problem = unreachable(url)
+    if problem is not None:
+        raise CannotRun(problem)
+
+
 def require_files(cfg: CrrsimConfig, *settings: str) -> None:
     """Missing certificate/CA/contract paths as a sentence naming where the path came from."""
     for name in settings:

@@ -1,8 +1,9 @@
 """`crrsim probe`: certify a participant's connectivity to the CRR API.
 
 Thin: settings come from the one config loader (``harness.cli.options``), the work from
-``harness.probe``, the files from the shared report handlers. Exit codes (``harness.exitcodes``): 0 certified, 1 not certified, 2 usage error,
-3 a report could not be written.
+``harness.probe``, the files from the shared report handlers. Exit codes (``harness.exitcodes``): 0 certified,
+1 not certified, 2 usage error, 3 the target cannot be reached (its name or TCP port; the report
+still says which and how to fix it) or a report could not be written.
 Passwords come only from $CRRSIM_PFX_PASSWORD or a hidden prompt, never from an option.
 """
 
@@ -33,6 +34,7 @@ from harness.cli.options import (
 from harness.config import ConfigError, CrrsimConfig
 from harness.config.participants import ParticipantsError, load_participants
 from harness.contract import ContractError
+from harness.exitcodes import ExitCode
 from harness.probe import ProbeResult, ProbeSettings, run_probe
 from harness.probe.scorecard import scorecard
 from harness.reports import RunReport
@@ -98,7 +100,8 @@ def command(cfg: CrrsimConfig, participants_file: Path | None, json_out: Path | 
         if participants_file is not None:
             _scorecard(cfg, participants_file, json_out, junit, html)
         else:
-            _finish(_probe(settings_from(cfg, cfg.participant or "")).to_report(), json_out, junit, html)
+            result = _probe(settings_from(cfg, cfg.participant or ""))
+            _finish(result.to_report(), json_out, junit, html, unreachable=result.unreachable)
 
 
 @contextlib.contextmanager
@@ -137,11 +140,14 @@ def _probe(settings: ProbeSettings) -> ProbeResult:
         raise click.UsageError(f"The contract folder cannot be used: {exc}") from None
 
 
-def _finish(report: RunReport, json_out: Path | None, junit: Path | None, html: Path | None) -> NoReturn:
+def _finish(report: RunReport, json_out: Path | None, junit: Path | None, html: Path | None,
+            unreachable: bool = False) -> NoReturn:
+    """Print and write the report; exit 0 certified, 3 when the target could not be reached at
+    all (what every command answers then), else 1."""
     color = sys.stdout.isatty() and "NO_COLOR" not in os.environ
     click.echo(render_text(report, color=color), nl=False)
     write_reports(report, json_out, junit, html)
-    sys.exit(0 if report.ok else 1)
+    sys.exit(ExitCode.OK if report.ok else ExitCode.CANNOT_RUN if unreachable else ExitCode.PROBLEM)
 
 
 def _scorecard(cfg: CrrsimConfig, path: Path, json_out: Path | None, junit: Path | None, html: Path | None) -> None:
@@ -162,4 +168,5 @@ def _scorecard(cfg: CrrsimConfig, path: Path, json_out: Path | None, junit: Path
                                              key=p.key or p.cert)
         results.append(_probe(settings))
         click.echo(f"{p.sc}: {results[-1].verdict}", err=True)
-    _finish(scorecard(results, results[0].base_url, started), json_out, junit, html)
+    _finish(scorecard(results, results[0].base_url, started), json_out, junit, html,
+            unreachable=all(r.unreachable for r in results))

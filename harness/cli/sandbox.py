@@ -13,7 +13,7 @@ from typing import Any
 
 import click
 
-from harness.cli.options import CannotRun, CheckFailed, config_options
+from harness.cli.options import CannotRun, CheckFailed, config_options, require_reachable
 from harness.config import CrrsimConfig
 
 
@@ -103,6 +103,7 @@ def _run(cfg: CrrsimConfig, url: str | None, action: Any) -> None:
     from harness.client import CRRServiceException, CRRTransportError
 
     url = url or cfg.sandbox_url
+    require_reachable(url)
     plane = _control(cfg, url)
     try:
         result = action(plane)

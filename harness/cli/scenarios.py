@@ -15,7 +15,14 @@ from pathlib import Path
 
 import click
 
-from harness.cli.options import CannotRun, CheckFailed, config_options, refuse_on_production, require_files
+from harness.cli.options import (
+    CannotRun,
+    CheckFailed,
+    config_options,
+    refuse_on_production,
+    require_files,
+    require_reachable,
+)
 from harness.config import CrrsimConfig
 from harness.exitcodes import ExitCode, from_pytest
 from harness.reports import RunReport
@@ -43,12 +50,14 @@ def _sandbox_or_target(cfg: CrrsimConfig, url: str) -> tuple[CrrsimConfig, str |
     from dataclasses import replace
 
     from harness.client.control import judge_target
-    from harness.client.targets import resolve_target
+    from harness.client.targets import resolve_target, target_kind
 
     try:
         base = resolve_target(url)
     except ValueError as exc:
         raise click.UsageError(str(exc)) from None
+    if target_kind(base) != "production":  # production is never contacted before its rules are applied
+        require_reachable(base)
     if judge_target(url, base, cfg.sandbox_pki, cfg.ca) == "sandbox":
         return cfg, base
     click.echo(f"{base} did not answer as a crrsim sandbox (its control plane, to the operator certificate of "
@@ -95,6 +104,8 @@ def command(cfg: CrrsimConfig, url: str | None, weeks: tuple[int, ...], days: tu
     if url is not None:
         cfg, url = _sandbox_or_target(cfg, url)
     refuse_on_production(cfg, **{"--allow-writes": allow_writes})
+    if not cfg.is_sandbox or url is not None:  # before anything runs or any result is touched
+        require_reachable(url or cfg.base_url())
     settings = ScenarioSettings.from_config(
         cfg, url=url, results_dir=results, allow_writes=allow_writes, markets=_markets(markets),
         weeks=list(weeks), days=[d.lower() for d in days], tags=tags, names=list(names), wait_timeout_s=wait_timeout,

@@ -171,8 +171,16 @@ class ProbeResult:
         )
 
     @property
+    def unreachable(self) -> bool:
+        """The target's name did not resolve or nothing accepted the TCP connection."""
+        return any(c.failed and c.id in ("network.dns", "network.tcp") for c in self.checks)
+
+    @property
     def exit_code(self) -> int:
-        return 0 if self.certified else 1
+        """0 certified, 3 the target cannot be reached (as in every command), else 1."""
+        if self.certified:
+            return 0
+        return 3 if self.unreachable else 1
 
     @property
     def verdict(self) -> str:

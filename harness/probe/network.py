@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import errno
 import socket
 import time
 
+from harness.client.reach import connect_failure, name_failure
 from harness.probe.deadline import Deadline
 from harness.probe.model import Check, CheckStatus, make_check
 
@@ -41,8 +41,7 @@ async def resolve(host: str, port: int, deadline: Deadline) -> tuple[Check, list
         diagnosis = f"resolving {host} did not finish within the time limit"
         fix = "check this machine's DNS settings or proxy; try again with a longer --timeout"
     except socket.gaierror as exc:
-        diagnosis = f"the host name {host} cannot be resolved ({exc.strerror})"
-        fix = "check the URL for typos and this machine's DNS settings; CAISO's API hosts must be resolvable"
+        diagnosis, fix = name_failure(host, exc)
     else:
         addresses = list(dict.fromkeys(str(info[4][0]) for info in infos))
         elapsed = time.perf_counter() - started
@@ -65,27 +64,12 @@ async def resolve(host: str, port: int, deadline: Deadline) -> tuple[Check, list
 async def connect(host: str, address: str, port: int, deadline: Deadline) -> Check:
     title = "TCP connect"
     started = time.perf_counter()
-    fix_firewall = (
-        "check firewalls and proxies between this machine and the server, and that the port is right"
-    )
     try:
         _, writer = await asyncio.wait_for(
             asyncio.open_connection(address, port), timeout=deadline.remaining()
         )
-    except TimeoutError:
-        diagnosis = (
-            f"no answer to the TCP connection to {address}:{port} within the time limit (packets dropped)"
-        )
-        status_fix = fix_firewall
-    except ConnectionRefusedError:
-        diagnosis = f"connection to {address}:{port} refused: nothing is listening on that port"
-        status_fix = "check the port in the URL; for the sandbox, start it with `crrsim sandbox`"
-    except OSError as exc:
-        reason = errno.errorcode.get(exc.errno or 0, "") if exc.errno else ""
-        diagnosis = (
-            f"cannot connect to {address}:{port} ({exc.strerror or exc}{', ' + reason if reason else ''})"
-        )
-        status_fix = fix_firewall
+    except (TimeoutError, OSError) as exc:
+        diagnosis, status_fix = connect_failure(address, port, exc)
     else:
         elapsed = time.perf_counter() - started
         writer.close()

@@ -42,7 +42,7 @@ def test_control_commands_reach_the_sandbox_named_in_crrsim_yaml(
     assert result.output.lstrip().startswith(("[", "{"))
     closed = free_port()
     moved = crrsim("sandbox", "markets", env={"CRRSIM_SANDBOX_PORT": str(closed)})  # env beats the file
-    assert moved.exit_code == 3 and f"cannot reach the sandbox at https://127.0.0.1:{closed}/crr" in moved.output
+    assert moved.exit_code == 3 and f"cannot reach https://127.0.0.1:{closed}/crr" in moved.output
 
 
 def test_sandbox_serve_listens_and_stores_where_crrsim_yaml_says(

@@ -60,7 +60,7 @@ def probe(
     assert elapsed < FAST_TIMEOUT + GRACE_S, (
         f"the probe took {elapsed:.1f} s, over its {FAST_TIMEOUT} s limit"
     )
-    assert not result.certified and result.exit_code == 1
+    assert not result.certified and result.exit_code == (3 if result.unreachable else 1)
     return result
 
 
@@ -146,6 +146,7 @@ def test_connection_refused(probe_pki: ProbePKI, free_port: int) -> None:
     result = probe(f"https://127.0.0.1:{free_port}/crr", probe_pki)
     failed(result, "network.tcp", "refused")
     services_are(result, ServiceStatus.CONNECTION_FAILURE)
+    assert result.exit_code == 3  # the target cannot be reached: 3 in every command (issue 19 item 18)
 
 
 def test_unresolvable_host(probe_pki: ProbePKI) -> None:
