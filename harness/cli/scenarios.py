@@ -26,6 +26,7 @@ from harness.cli.options import (
 from harness.config import CrrsimConfig
 from harness.exitcodes import ExitCode, from_pytest
 from harness.reports import RunReport
+from harness.scenarios.features import FeatureFileError
 from harness.scenarios.matrix import build_matrix
 from harness.scenarios.plan import DAYS, PlanError, load_plan
 from harness.scenarios.settings import ScenarioSettings
@@ -132,6 +133,8 @@ def command(cfg: CrrsimConfig, url: str | None, weeks: tuple[int, ...], days: tu
             return
     except PlanError as exc:  # --matrix judges the plan file: a problem in it is a finding
         raise CheckFailed(str(exc)) from None
+    except FeatureFileError as exc:
+        raise click.UsageError(str(exc)) from None
     if not settings.is_sandbox and not (settings.pfx or settings.cert):
         raise click.UsageError("outside the sandbox give your certificate: --pfx FILE (or --cert and --key)")
     require_files(cfg, "pfx", "cert", "key", "ca", "specs")
@@ -144,6 +147,8 @@ def command(cfg: CrrsimConfig, url: str | None, weeks: tuple[int, ...], days: tu
         code = from_pytest(run(settings, results, pytest_args))
     except RunnerError as exc:
         raise CannotRun(str(exc)) from None
+    except FeatureFileError as exc:
+        raise click.UsageError(f"{exc}. Nothing ran; the previous results in {results} are kept.") from None
     if code is ExitCode.NOTHING_SELECTED:
         click.echo(f"No scenario matches {describe_selection(settings, pytest_args)}: nothing ran, and the "
                    f"previous results in {results} are kept. See the plan with `crrsim scenarios --matrix`.",

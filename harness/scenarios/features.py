@@ -7,10 +7,13 @@ filters. Parsing goes through pytest-bdd's own parser so what we read is what it
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
+from pytest_bdd.exceptions import GherkinParseError
 from pytest_bdd.parser import FeatureParser
 
 from harness.scenarios.plan import DAYS
@@ -45,9 +48,47 @@ def feature_files(dirs: Iterable[Path]) -> list[Path]:
     return out
 
 
+class FeatureFileError(ValueError):
+    """A feature file Gherkin cannot parse, as ``file:line: what Gherkin expected``."""
+
+
+# gherkin's token names, as a feature file's author knows them
+_TOKENS = {
+    "EOF": "the end of the file", "FeatureLine": "'Feature:'", "BackgroundLine": "'Background:'",
+    "ScenarioLine": "'Scenario:' or 'Scenario Outline:'", "ExamplesLine": "'Examples:'", "RuleLine": "'Rule:'",
+    "StepLine": "a step (Given, When, Then, And, But)", "TagLine": "an @tag line", "TableRow": "a table row (| ... |)",
+    "DocStringSeparator": 'a doc string (""")', "Comment": "a # comment", "Empty": "an empty line",
+    "Language": "a '# language:' line", "Other": "free text",
+}
+_EXPECTED = re.compile(r"expected: (.*?), got '(.*)'")
+
+
+def parse_feature(path: Path) -> Any:
+    """pytest-bdd's parse of one feature file (what it runs); FeatureFileError when Gherkin
+    refuses it, naming the file, the line and what Gherkin expected there (pytest-bdd's own
+    error is an INTERNALERROR traceback that ends the whole run)."""
+    try:
+        return FeatureParser(str(path.parent), path.name).parse()
+    except GherkinParseError as exc:
+        found = _EXPECTED.search(str(exc.__cause__ or ""))
+        if found:
+            wanted = [_TOKENS.get(t.strip().lstrip("#"), t.strip().lstrip("#")) for t in found.group(1).split(",")]
+            said = f"Gherkin expected {', '.join(wanted[:-1])} or {wanted[-1]}" if len(wanted) > 1 else \
+                f"Gherkin expected {wanted[0]}"
+            raise FeatureFileError(f"{path}:{exc.line}: {said}, not {found.group(2)!r}") from None
+        raise FeatureFileError(f"{path}:{exc.line}: {exc.message} (the line reads {exc.line_content.strip()!r})"
+                               ) from None
+
+
+def check_feature_files(dirs: Iterable[Path]) -> None:
+    """FeatureFileError for the first feature file of ``dirs`` Gherkin cannot parse."""
+    for path in feature_files(dirs):
+        parse_feature(path)
+
+
 def read_scenarios(dirs: Iterable[Path]) -> Iterator[ScenarioInfo]:
     for path in feature_files(dirs):
-        feature = FeatureParser(str(path.parent), path.name).parse()
+        feature = parse_feature(path)
         for template in feature.scenarios.values():
             rule_tags = template.rule.tags if template.rule is not None else set()
             yield ScenarioInfo(

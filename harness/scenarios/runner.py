@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from harness.scenarios.features import check_feature_files
 from harness.scenarios.plan import plan_root
 from harness.scenarios.settings import SETTINGS_ENV, ScenarioSettings
 
@@ -78,10 +79,12 @@ def run(settings: ScenarioSettings, results_dir: Path, extra: Sequence[str] = ()
     Results are written to a sibling staging folder that replaces ``results_dir`` when the run
     is over, so every run's folder holds that run alone (Allure would otherwise keep adding to
     earlier runs' files), and a selection that matches nothing leaves the previous results as
-    they were (pytest's exit code 5; nothing is replaced).
+    they were (pytest's exit code 5; nothing is replaced), as does a feature file Gherkin cannot
+    parse (FeatureFileError, raised before anything runs).
     """
     import pytest
 
+    check_feature_files(Path(d) for d in settings.feature_dirs)  # FeatureFileError before anything is touched
     results_dir = Path(results_dir)
     staging = results_dir.with_name(results_dir.name + ".running")
     shutil.rmtree(staging, ignore_errors=True)

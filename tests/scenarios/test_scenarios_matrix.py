@@ -115,3 +115,23 @@ def test_bulk_upload_files_are_what_the_generator_writes() -> None:
                           ("auction_bids_500.csv", 500), ("auction_bids_501.csv", 501)):
         lines = (DATA / name).read_text(encoding="utf-8").splitlines()
         assert len(lines) - 1 == records
+
+
+@pytest.mark.parametrize("mode", [[], ["--matrix"]])
+def test_a_malformed_feature_file_is_named_with_its_line_and_keeps_the_results(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, mode: list[str]) -> None:
+    """Issue 19 item 17: a gherkin traceback, exit 3, and the previous results wiped, before."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "f").mkdir()
+    (tmp_path / "f" / "team.feature").write_text(
+        "Feature: our own\n  Scenario: fine\n    Given the sandbox is ready\n  Scenari typo\n    When x\n")
+    results = tmp_path / "reports" / "scenarios"
+    results.mkdir(parents=True)
+    (results / "junit.xml").write_text("<testsuite name='last week'/>")
+    result = CliRunner().invoke(command, [*mode, "--features", str(tmp_path / "f"), "--results", str(results)])
+    assert result.exit_code == 2, result.output
+    assert f"{tmp_path / 'f' / 'team.feature'}:4: Gherkin expected " in result.output, result.output
+    assert "a step (Given, When, Then, And, But)" in result.output and "not 'Scenari typo'" in result.output
+    assert "Traceback" not in result.output and "INTERNALERROR" not in result.output
+    assert (results / "junit.xml").read_text() == "<testsuite name='last week'/>"
+    assert not (tmp_path / "reports" / "scenarios.running").exists()
