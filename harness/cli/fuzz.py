@@ -28,6 +28,7 @@ from harness.cli.options import (
     write_reports,
 )
 from harness.client.reach import unreachable
+from harness.client.targets import describe_target
 from harness.config import CrrsimConfig
 from harness.contract import SERVICE_NAMES
 from harness.exitcodes import ExitCode
@@ -195,6 +196,7 @@ def command(cfg: CrrsimConfig, services: tuple[str, ...], operations: tuple[str,
         write_reports(could_not_run("fuzz", cfg.target_name, str(exc), "make the target answer, then run again"),
                       json_out, junit, html)
         raise CannotRun(str(exc)) from None
+    outcome.report.tested = describe_target(cfg.target, settings.target_kind)
     color = sys.stdout.isatty() and "NO_COLOR" not in os.environ
     click.echo(render_text(outcome.report, color=color), nl=False)
     write_reports(outcome.report, json_out, junit, html)

@@ -28,6 +28,7 @@ from harness.cli.options import (
     require_reachable,
     write_reports,
 )
+from harness.client.targets import describe_target
 from harness.config import CrrsimConfig
 from harness.config.participants import Participant, ParticipantsError, dev_participants, load_participants
 from harness.exitcodes import ExitCode
@@ -214,6 +215,7 @@ def command(cfg: CrrsimConfig, participants_file: Path | None, profile: str, use
     add_to_report(outcome, checked=settings.target_kind == "sandbox" or dev_pki)
     if shared:
         _clean_up(outcome, participants, secrets, settings)
+    outcome.report.tested = describe_target(cfg.target, settings.target_kind)
     color = sys.stdout.isatty() and "NO_COLOR" not in os.environ
     click.echo(render_text(outcome.report, color=color), nl=False)  # its RUN section: the run's figures
     write_reports(outcome.report, run_dir / "load.json", run_dir / "load.xml", run_dir / "load.html", quiet=True)

@@ -31,6 +31,7 @@ from harness.cli.options import (
     report_options,
     write_reports,
 )
+from harness.client.targets import describe_target
 from harness.config import ConfigError, CrrsimConfig
 from harness.config.participants import ParticipantsError, load_participants
 from harness.contract import ContractError
@@ -101,7 +102,11 @@ def command(cfg: CrrsimConfig, participants_file: Path | None, json_out: Path | 
             _scorecard(cfg, participants_file, json_out, junit, html)
         else:
             result = _probe(settings_from(cfg, cfg.participant or ""))
-            _finish(result.to_report(), json_out, junit, html, unreachable=result.unreachable)
+            report = result.to_report()
+            # the probe's "sandbox" is one already serving (crrsim sandbox serve), never an embedded one
+            report.tested = describe_target(cfg.base_url() if cfg.is_sandbox else cfg.target,
+                                            cfg.target_kind if result.unreachable else cfg.judged_kind())
+            _finish(report, json_out, junit, html, unreachable=result.unreachable)
 
 
 @contextlib.contextmanager

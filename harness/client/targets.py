@@ -71,3 +71,19 @@ def target_kind(name_or_url: str) -> TargetKind:
     if value == "production" or host_of(value) in PRODUCTION_HOSTS:
         return "production"
     return "shared"
+
+
+def describe_target(name_or_url: str, kind: TargetKind) -> str:
+    """What a run tested, in words a manager reads next to the verdict (a random-port URL alone
+    does not say that nothing real was touched): ``kind`` is the judged kind (a URL that proved
+    it is a crrsim sandbox is "sandbox")."""
+    value = (name_or_url or "").strip().lower()
+    if value == "sandbox":
+        return "the embedded sandbox, a local stand-in for CAISO started for this run"
+    if kind == "sandbox":
+        return "a crrsim sandbox, a local stand-in for CAISO"
+    if kind == "production":
+        return "CAISO's production API"
+    if host_of(value) == host_of(TARGETS["mapstage"]):
+        return "Map-Stage, CAISO's Market Sim environment"
+    return "a shared environment (not a crrsim sandbox, not Map-Stage)"

@@ -42,7 +42,7 @@ from harness.fuzz.live import LiveValues, read_live_values
 from harness.fuzz.safety import Selection, select_operations
 from harness.fuzz.settings import FuzzSettings
 from harness.pki.loading import pfx_as_pem_files
-from harness.reports import CaseResult, CaseStatus, Finding, Gap, RunReport, Section
+from harness.reports import CaseResult, CaseStatus, Finding, Gap, RunReport, Section, plural
 
 BUILTIN_EXCLUDED = ("positive_data_acceptance",)  # replaced by crr_positive_data_acceptance
 TIMEOUTS_IN_ROW = 3  # consecutive calls without an answer that stop a run
@@ -571,7 +571,8 @@ def fuzz_report(settings: FuzzSettings, url: str, selection: Selection, figures:
     for f in sorted(figures, key=lambda f: (f.service, f.label)):
         distinct = f.distinct_failures
         status = CaseStatus.FAILED if distinct else (CaseStatus.WARNING if f.known else CaseStatus.PASSED)
-        message = (f"{f.calls} calls; {f.positive_business} of {f.positive} positive cases reached business logic "
+        message = (f"{plural(f.calls, 'call')}; {f.positive_business} of {plural(f.positive, 'positive case')} "
+                   "reached business logic "
                    f"({f.reached_share:.0%}); "
                    + ", ".join(f"{code}: {n}" for code, n in sorted(f.statuses.items()))
                    + "".join(f"; known deviation ({check}): {why}" for check, why in f.known.items()))

@@ -277,8 +277,10 @@ def build_report(settings: LoadSettings, url: str, profile: Profile, recording: 
                                       "users was up and had read its markets")
     buckets = sorted(recording.buckets.items())
 
-    def line(value: Any) -> list[list[float]]:
-        return [[index * interval, round(value(t), 3)] for index, t in buckets]
+    def line(value: Any, answered: bool = False) -> list[list[float]]:
+        """One point per interval; ``answered``: only intervals that had answers (a latency of an
+        idle second is not 0 ms, it is nothing, so the line does not dive to 0 after the run)."""
+        return [[index * interval, round(value(t), 3)] for index, t in buckets if t.count or not answered]
 
     if profile.model == "arrival":
         crowd = {"arrivals sent/s": line(lambda t: t.arrivals / interval)}
@@ -287,14 +289,13 @@ def build_report(settings: LoadSettings, url: str, profile: Profile, recording: 
         crowd = {"users": line(lambda t: t.users)}
         crowd_title, crowd_unit = "Users over time", "users"
     slo_rows = [{"SLO": v.slo.name, "result": "passed" if v.ok else "failed", "operation": v.slo.operation,
-                 "samples": str(v.samples),
-                 "measured": ", ".join(f"{k} {val:g}" for k, val in v.measured.items()),
-                 "limits": ", ".join(f"{k} {val:g}" for k, val in v.slo.limits.items())} for v in verdicts]
+                 "samples": f"{v.samples:,}", "measured against the limit": "; ".join(v.breaches or v.sentences())}
+                for v in verdicts]
     sections = [
         Section("Run", facts=facts),
         Section("SLOs", rows=slo_rows, text=[] if slo_rows else ["No SLO file was given (--slo FILE)."]),
         Section("Latency over time (exact, all calls)", series={
-            f"p{p}": line(lambda t, p=p: t.percentile_ms(p)) for p in (50, 95, 99)}, series_unit="ms"),
+            f"p{p}": line(lambda t, p=p: t.percentile_ms(p), answered=True) for p in (50, 95, 99)}, series_unit="ms"),
         Section("Throughput over time", series={"answers/s": line(lambda t: t.count / interval),
                                                 "errors/s": line(lambda t: t.errors / interval)},
                 series_unit="req/s"),

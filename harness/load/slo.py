@@ -14,8 +14,9 @@ from harness.load.hdr import Recording, Tally
 
 # SLO file key -> (what it limits, how to read it from a tally, whether the limit is a ceiling)
 LIMITS: dict[str, tuple[str, str, bool]] = {
-    "p50_ms": ("p50", "ms", True), "p95_ms": ("p95", "ms", True), "p99_ms": ("p99", "ms", True),
-    "max_ms": ("max", "ms", True), "error_rate": ("error rate", "", True), "min_rps": ("throughput", "req/s", False),
+    "p50_ms": ("p50 latency", "ms", True), "p95_ms": ("p95 latency", "ms", True),
+    "p99_ms": ("p99 latency", "ms", True), "max_ms": ("max latency", "ms", True),
+    "error_rate": ("error rate", "", True), "min_rps": ("throughput", "req/s", False),
 }
 
 
@@ -46,15 +47,24 @@ class Verdict:
     def message(self) -> str:
         if self.breaches:
             return "; ".join(self.breaches)
-        shown = ", ".join(f"{LIMITS[k][0]} {_fmt(k, v)}" for k, v in self.measured.items())
-        return f"{self.samples} samples; {shown}"
+        return f"{_samples(self.samples)}; {'; '.join(self.sentences())}"
+
+    def sentences(self) -> list[str]:
+        """Each limit as a reader says it: "p95 latency 2,078 ms, limit 2,000 ms"."""
+        return [f"{LIMITS[k][0]} {_fmt(k, v)}, limit {_fmt(k, self.slo.limits[k])}" for k, v in self.measured.items()]
+
+
+def _samples(count: int) -> str:
+    return f"{count:,} sample{'' if count == 1 else 's'}"
 
 
 def _fmt(key: str, value: float) -> str:
+    """A figure with its unit, thousands grouped; whole milliseconds from 10 ms up."""
     if key == "error_rate":
         return f"{value:.2%}"
-    unit = LIMITS[key][1]
-    return f"{value:.1f} {unit}" if unit == "req/s" else f"{value:.1f} ms"
+    if LIMITS[key][1] == "req/s":
+        return f"{value:,.1f} req/s"
+    return f"{value:,.0f} ms" if value >= 10 else f"{value:.1f} ms"
 
 
 def default_slo_file() -> Path:
@@ -118,8 +128,8 @@ def evaluate(slos: list[SLO], recording: Recording, duration_s: float, final: bo
         verdict = Verdict(slo, ok=True, samples=tally.count)
         if tally.count < slo.min_samples and final:
             verdict.ok = False
-            verdict.breaches.append(f"{tally.count} sample{'' if tally.count == 1 else 's'} of {slo.operation}, "
-                                    f"fewer than the {slo.min_samples} needed to judge it")
+            verdict.breaches.append(f"{_samples(tally.count)} of {slo.operation}, "
+                                    f"fewer than the {slo.min_samples:,} needed to judge it")
         for key, limit in slo.limits.items():
             value = measure(tally, key, duration_s)
             verdict.measured[key] = value
@@ -128,7 +138,7 @@ def evaluate(slos: list[SLO], recording: Recording, duration_s: float, final: bo
                 continue
             if tally.count >= slo.min_samples and (value > limit if ceiling else value < limit):
                 verdict.ok = False
-                verdict.breaches.append(f"{LIMITS[key][0]} {_fmt(key, value)} {'above' if ceiling else 'below'} the "
-                                        f"limit of {_fmt(key, limit)}")
+                verdict.breaches.append(f"{LIMITS[key][0]} {_fmt(key, value)}, {'above' if ceiling else 'below'} "
+                                        f"the limit of {_fmt(key, limit)}")
         verdicts.append(verdict)
     return verdicts

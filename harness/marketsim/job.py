@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from harness.client.control import fresh_plan_week
+from harness.client.targets import describe_target
 from harness.config import CrrsimConfig
 from harness.marketsim.merge import Part, merge_reports
 from harness.marketsim.progress import LineProgress, Progress
@@ -27,7 +28,7 @@ from harness.pki import DevPKI, ensure_dev_pki
 from harness.pki.identities import dev_identity_for
 from harness.probe import ProbeResult, ProbeSettings, run_probe
 from harness.probe.scorecard import scorecard_sections
-from harness.reports import Gap, RunReport, could_not_run, in_words
+from harness.reports import Gap, RunReport, could_not_run, in_words, plural
 from harness.scenarios.settings import ScenarioSettings
 
 SANDBOX_PARTICIPANTS = ("ECAL", "WCAL")
@@ -272,7 +273,7 @@ def _fuzz(settings: MarketSimSettings, url: str, pki: DevPKI | None, progress: P
         if not started:
             started.append(True)
             progress.started("fuzz", total=total, unit="operations")
-        progress.advanced("fuzz", done, f"{failures} failures")
+        progress.advanced("fuzz", done, plural(failures, "failure"))
 
     outcome = run_fuzz(fuzz, url, progress=tick)
     if outcome.interrupted:  # schemathesis caught the Ctrl+C itself: the job stops here all the same
@@ -374,6 +375,7 @@ def run_marketsim(settings: MarketSimSettings, progress: Progress | None = None)
             progress.say("interrupted: writing the report of what ran")
     lead = [replace(s, title=f"Connectivity: {s.title}") for s in scorecard_sections(probes)]
     report = merge_reports(url, parts, started, notes, lead, stopped)
+    report.tested = describe_target(settings.cfg.target, settings.kind or settings.cfg.target_kind)  # type: ignore[arg-type]
     _reproducible(report, settings)
     files = {"html": settings.out / "index.html", "json": settings.out / "marketsim.json",
              "junit": settings.out / "marketsim.xml"}

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 
 from harness import __version__
-from harness.reports import CaseResult, Gap, RunReport, Section
+from harness.reports import CaseResult, Gap, RunReport, Section, plural
 
 
 @dataclass
@@ -36,14 +36,14 @@ class Part:
         """The part's own figure a reader looks for first (services reached, calls, latency)."""
         meta, facts = self.report.meta, (self.report.sections[0].facts if self.report.sections else {})
         if "services_total" in meta:
-            return f"{meta['services_ok']} of {meta['services_total']} services OK"
+            return f"{meta['services_ok']} of {plural(meta['services_total'], 'service')} OK"
         if self.report.runner == "fuzz":
-            return f"{meta.get('calls', 0)} calls, {meta.get('operations', 0)} operations"
+            return f"{plural(meta.get('calls', 0), 'call')}, {plural(meta.get('operations', 0), 'operation')}"
         if self.report.runner == "load":
             latency = facts.get("latency (exact, all calls)", "").split(", max")[0]
-            return f"{meta.get('requests', 0)} requests; {latency}".rstrip("; ")
+            return f"{plural(meta.get('requests', 0), 'request')}; {latency}".rstrip("; ")
         if self.report.runner == "scenarios":
-            return f"{len(self.report.cases)} scenarios"
+            return plural(len(self.report.cases), "scenario")
         return ""
 
 
@@ -54,6 +54,7 @@ def _prefixed(cases: list[CaseResult], prefix: str) -> list[CaseResult]:
 def _shown(part: Part) -> list[Section]:
     by_title = {s.title: s for s in part.report.sections}
     label = part.prefix or part.name
+    label = label[:1].upper() + label[1:]  # one style for every section title: "Fuzz: Per service"
     return [replace(by_title[t], title=f"{label}: {t}") for t in part.shown if t in by_title]
 
 

@@ -19,7 +19,8 @@ from harness.reports.model import (
     anchor,
     could_not_run,
     in_words,
+    plural,
 )
 
 __all__ = ["FAILED", "INCOMPLETE", "PASSED", "CaseResult", "CaseStatus", "Finding", "Gap", "RunReport", "Section",
-           "Tile", "anchor", "could_not_run", "in_words"]
+           "Tile", "anchor", "could_not_run", "in_words", "plural"]

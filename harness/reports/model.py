@@ -24,10 +24,17 @@ def anchor(*parts: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", "-".join(parts).lower()).strip("-")
 
 
+def plural(n: int, noun: str) -> str:
+    """"1 call", "4,078 calls": a count with its noun, thousands grouped (every report says
+    counts this way, so a run of one never reads "1 calls")."""
+    return f"{n:,} {noun}" if n == 1 else f"{n:,} {noun}s"
+
+
 def in_words(counts: dict[str, int]) -> str:
-    """"3 passed, 1 failed": the counts that are not zero, in their order (every runner's summary
-    line, the main job's progress and its table say them alike)."""
-    return ", ".join(f"{n} {status}" for status, n in counts.items() if n)
+    """"3 passed, 1 failed, 2 warnings": the counts that are not zero, in their order (every
+    runner's summary line, the main job's progress and its table say them alike)."""
+    return ", ".join(plural(n, status) if status in ("error", "warning") else f"{n:,} {status}"
+                     for status, n in counts.items() if n)
 
 
 class CaseStatus(StrEnum):
@@ -126,6 +133,7 @@ class RunReport:
     findings: list[Finding] = field(default_factory=list)
     # what was asked and not covered: a run with gaps and no failure is INCOMPLETE, never PASSED
     gaps: list[Gap] = field(default_factory=list)
+    tested: str = ""  # what ``target`` is, in words (client.targets.describe_target); shown by the verdict
 
     def judge(self, failed: bool) -> RunReport:
         """Settle ``ok`` and the verdict from what the run found: FAILED when anything failed,

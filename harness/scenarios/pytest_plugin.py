@@ -31,6 +31,7 @@ from pytest_bdd.parser import Feature, Scenario
 from pytest_bdd.scenario import scenario_wrapper_template_registry
 from pytest_bdd.steps import step_function_context_registry
 
+from harness.client.targets import describe_target, target_kind
 from harness.scenarios import features as feature_files
 from harness.scenarios import tagexpr
 from harness.scenarios.env import ScenarioEnv, open_env
@@ -162,7 +163,8 @@ def pytest_bdd_before_scenario(request: pytest.FixtureRequest, feature: Feature,
     allure.dynamic.story(scenario.name)
     settings = settings_of(request.config)
     request.node.stash[SCENARIO_KEY] = {
-        "uri": feature.rel_filename, "feature": feature.name, "scenario": scenario.name,
+        "uri": feature.rel_filename, "file": str(Path(feature.filename).resolve()), "feature": feature.name,
+        "scenario": scenario.name,
         "tags": sorted(scenario.tags)}
     request.getfixturevalue("crr_env").fresh_start()
     if not settings.writes_allowed:
@@ -281,6 +283,9 @@ def crr_env(pytestconfig: pytest.Config) -> Iterator[ScenarioEnv]:
     run = pytestconfig.stash.get(_RUN_KEY, None)
     if run is not None:
         run["target"] = env.base_url  # the embedded sandbox's real URL, not just "sandbox"
+        settings = settings_of(pytestconfig)
+        named = "sandbox" if settings.is_sandbox and not settings.url else (settings.url or settings.target)
+        run["tested"] = describe_target(named, "sandbox" if settings.is_sandbox else target_kind(settings.target))
     try:
         yield env
     finally:

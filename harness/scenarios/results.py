@@ -17,7 +17,7 @@ from typing import Any
 
 from harness.reports import CaseResult, CaseStatus, Gap, RunReport, Section
 from harness.scenarios.grid import plan_sections
-from harness.scenarios.plan import PlanError, load_plan
+from harness.scenarios.plan import PlanError, default_features_dir, load_plan
 
 NS_PER_S = 1_000_000_000
 _REQUEST_ID = re.compile(r"caiso-request-id ([0-9a-fA-F-]{36})")
@@ -70,6 +70,8 @@ def with_outcomes(cases: list[CaseResult], outcomes: list[dict[str, Any]]) -> li
     out = list(cases)
     for outcome in outcomes:
         case = by_key.get((outcome.get("uri"), outcome.get("id")))
+        if case is not None and outcome.get("file"):
+            case.data["file"] = str(outcome["file"])
         if outcome.get("outcome") != "skipped":
             continue
         if case is not None:
@@ -80,6 +82,7 @@ def with_outcomes(cases: list[CaseResult], outcomes: list[dict[str, Any]]) -> li
                               name=str(outcome.get("scenario") or outcome.get("id") or "?"), status=CaseStatus.SKIPPED,
                               message=str(outcome.get("reason") or ""),
                               data={"tags": tags, "plan": _plan_items(tags), "uri": outcome.get("uri", ""),
+                                    "file": str(outcome.get("file") or ""),
                                     "id": outcome.get("id", ""), "caiso_request_id": "", "steps": []}))
     return out
 
@@ -135,7 +138,7 @@ def load_results(folder: Path, target: str = "") -> RunReport:
     report = RunReport(runner="scenarios", title="Market Sim scenarios",
                        target=target or str(run.get("target") or "") or "not recorded (results from an older crrsim)",
                        verdict="", ok=False, cases=cases, started_at=started, finished_at=finished,
-                       gaps=skip_gaps(cases)).judge_by_cases()
+                       gaps=skip_gaps(cases), tested=str(run.get("tested") or "")).judge_by_cases()
     counts = report.counts()
     facts = {"source": str(source), **{k: str(v) for k, v in counts.items()}}
     if run.get("shuffle_seed") is not None:
@@ -147,8 +150,18 @@ def load_results(folder: Path, target: str = "") -> RunReport:
         with contextlib.suppress(PlanError):  # results read without the plan file still render
             report.sections += plan_sections(load_plan(), cases)
     for case in cases:  # what to fix first (RunReport.fix_first) shows it beside each failure
-        case.data["reproduce"] = f"crrsim scenarios --scenario {shlex.quote(case.name)}"
+        case.data["reproduce"] = reproduce(case)
     return report
+
+
+def reproduce(case: CaseResult) -> str:
+    """The command that runs this one scenario again; a team's own feature file (outside the
+    plan's features/) is named with --features, or the command would not find the scenario."""
+    command = f"crrsim scenarios --scenario {shlex.quote(case.name)}"
+    file = str(case.data.get("file") or "")
+    if file and not Path(file).resolve().is_relative_to(default_features_dir().resolve()):
+        command += f" --features {shlex.quote(file)}"
+    return command
 
 
 def skip_gaps(cases: list[CaseResult]) -> list[Gap]:

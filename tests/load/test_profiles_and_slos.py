@@ -55,9 +55,16 @@ def test_slos_judge_exact_histograms_and_need_enough_samples() -> None:
         recording.add("market_status.getMarketStatus", 0, (n + 1) / 1000)  # 1 .. 100 ms
     recording.add("auction.portfolioCreation", 0, 0.2, error="HTTP 400 MKT0004")
     fast, rare, everything = evaluate(slos, Recording.from_wire(recording.to_wire()), duration_s=10)
-    assert not fast.ok and fast.breaches == ["p99 99.0 ms above the limit of 50.0 ms"]
+    assert not fast.ok and fast.breaches == ["p99 latency 99 ms, above the limit of 50 ms"]
     assert not rare.ok and "1 sample of auction.*, fewer than the 5 needed" in rare.breaches[0]
     assert everything.ok and everything.measured["min_rps"] == pytest.approx(10.1)
+    # issue 19 item 15: a met SLO reads as sentences too, with units and grouped thousands
+    assert everything.sentences() == ["error rate 0.99%, limit 10.00%", "throughput 10.1 req/s, limit 1.0 req/s"]
+    slow = parse_slos({"slos": [{"operation": "*", "p95_ms": 2000}]}, "s.yaml")
+    late = Recording()
+    for _ in range(20):
+        late.add("auction.portfolioCreation", 0, 2.078)
+    assert evaluate(slow, late, duration_s=10)[0].breaches == ["p95 latency 2,079 ms, above the limit of 2,000 ms"]  # HDR bucket
 
 
 def test_a_wrong_slo_file_is_refused_in_a_sentence() -> None:

@@ -52,7 +52,7 @@ def test_merge_prefixes_groups_shows_chosen_sections_and_judges_every_part() -> 
     assert [r["part"] for r in rows] == ["connectivity ECAL", "connectivity WCAL", "structured plan"]
     assert rows[2]["time"] == "20.0 s" and rows[2]["failed"] == "1" and rows[0]["failed"] == "0"
     titles = [s.title for s in merged.sections]
-    assert "scenarios: Shown" in titles and not any("Only in its own report" in t for t in titles)
+    assert "Scenarios: Shown" in titles and not any("Only in its own report" in t for t in titles)
     assert merged.sections[-1].links == {"structured plan: HTML": "marketsim/s.html"}
     assert merged.fix_first()[0].where.startswith("structured plan")
     assert merge_reports("u", [], datetime.now(UTC), []).ok is False  # nothing probed: not a pass
@@ -94,12 +94,12 @@ def test_the_whole_rehearsal_runs_every_part_and_files_no_secret(dev_pki, rehear
     assert all(data["meta"]["seconds"][part] > 0 for part in ("structured plan", "fuzz", "load"))
     figures = {r["part"]: r["figures"] for r in data["sections"][0]["rows"]}
     assert figures["connectivity ECAL"] == "10 of 10 services OK" and figures["structured plan"].endswith(" scenarios")
-    assert " calls, 69 operations" in figures["fuzz"] and re.search(r"\d+ requests; p50 .* p99 [\d.]+ ms$", figures["load"])
+    assert " calls, 69 operations" in figures["fuzz"] and re.search(r"[\d,]+ requests; p50 .* p99 [\d.]+ ms$", figures["load"])
     groups = {c["group"].split(" / ")[0] for c in data["cases"]}
     assert {"fuzz", "load", "scenarios"} <= groups
     titles = [s["title"] for s in data["sections"]]
-    for title in ("Connectivity: Participants", "scenarios: Structured plan, week by day", "fuzz: Per service",
-                  "load: SLOs", "load: Latency over time (exact, all calls)", "Detailed reports"):
+    for title in ("Connectivity: Participants", "Scenarios: Structured plan, week by day", "Fuzz: Per service",
+                  "Load: SLOs", "Load: Latency over time (exact, all calls)", "Detailed reports"):
         assert title in titles, titles
     grid = next(s for s in data["sections"] if s["title"].endswith("week by day"))
     tiles = [t for row in grid["grid"].values() for cell in row for t in cell]
@@ -210,7 +210,14 @@ PAGE_FACTS = """(() => {
   return {h2: [...document.querySelectorAll('h2')].map(h => h.textContent.trim()), charts,
           tiles: document.querySelectorAll('a.tile').length, missing,
           files: [...document.querySelectorAll('a[href]')].map(a => a.getAttribute('href')).filter(h => !h.startsWith('#')),
-          verdict: document.getElementById('verdict').textContent.trim()};
+          verdict: document.getElementById('verdict').firstChild.textContent.trim(),
+          tested: (document.querySelector('#verdict .tested') || {}).textContent,
+          height: document.body.scrollHeight,
+          sloRows: [...document.querySelectorAll('h2')].filter(h => h.textContent.trim() === 'Load: SLOs')
+            .map(h => { let e = h.nextElementSibling; while (e && e.tagName !== 'TABLE') e = e.nextElementSibling;
+                        return e ? [...e.querySelectorAll('tr')].slice(1).map(r => r.lastElementChild.textContent) : []; })[0],
+          emptyIdCells: [...document.querySelectorAll('table.fixlist td')].filter(td => td.classList.contains('mono')
+            && td.textContent.trim() === '').length};
 })()"""
 
 
@@ -228,16 +235,23 @@ def test_the_report_renders_in_headless_chromium(rehearsal) -> None:
     assert page.errors == [], page.errors
     assert page.requests == [rehearsal.index.resolve().as_uri()], page.requests
     assert facts["verdict"] in ("Verdict: PASSED", "Verdict: FAILED")  # see the test above
+    # issue 19 item 15: what was tested, in words, by the verdict; SLOs as sentences; a page a
+    # manager reads at a glance (passing detail folded: it was 21,775 px tall)
+    assert facts["tested"] == "Tested: the embedded sandbox, a local stand-in for CAISO started for this run", facts
+    assert facts["sloRows"] and all(re.fullmatch(r"([a-z0-9 ]+ [\d,.]+(%| ms| req/s), limit [\d,.]+(%| ms| req/s)(; )?)+",
+                                                 row) for row in facts["sloRows"]), facts["sloRows"]
+    assert facts["emptyIdCells"] == 0
+    assert facts["height"] < 9000, facts["height"]
     for title in ("Parts", "Connectivity: Participants", "Connectivity: Services by participant",
-                  "scenarios: Structured plan, week by day", "scenarios: Plan items", "fuzz: Per service",
-                  "load: SLOs", "load: Latency over time (exact, all calls)", "load: Throughput over time",
-                  "load: Arrival rate over time", "Detailed reports", "All checks"):
+                  "Scenarios: Structured plan, week by day", "Scenarios: Plan items", "Fuzz: Per service",
+                  "Load: SLOs", "Load: Latency over time (exact, all calls)", "Load: Throughput over time",
+                  "Load: Arrival rate over time", "Detailed reports", "All checks"):
         assert title in facts["h2"], (title, facts["h2"])
     charts = {c["title"]: c for c in facts["charts"]}
-    for title, lines in (("load: Latency over time (exact, all calls)", 3), ("load: Throughput over time", 2),
-                         ("load: Arrival rate over time", 1)):
+    for title, lines in (("Load: Latency over time (exact, all calls)", 3), ("Load: Throughput over time", 2),
+                         ("Load: Arrival rate over time", 1)):
         assert charts[title]["lines"] == lines and charts[title]["width"] > 300 and charts[title]["height"] > 100
-    bars = charts["fuzz: Positive cases that reached business logic, by service"]
+    bars = charts["Fuzz: Positive cases that reached business logic, by service"]
     assert bars["marks"] == 10  # one bar per service
     assert facts["tiles"] >= 50 and facts["missing"] == []
     assert facts["files"] and all((rehearsal.out / href).is_file() for href in facts["files"]), facts["files"]

@@ -16,7 +16,7 @@ from markupsafe import Markup
 
 from harness import __version__
 from harness.reports.handlers.scrub import scrub
-from harness.reports.model import CaseStatus, RunReport, anchor
+from harness.reports.model import CaseResult, CaseStatus, RunReport, anchor, in_words, plural
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 _ENV = jinja2.Environment(
@@ -123,6 +123,26 @@ def tone(value: object) -> str:
     return ""
 
 
+FOLD_ROWS = 12  # a passing table longer than this is folded (the page of a rehearsal was 21,775 px tall)
+
+
+def calm_rows(rows: list[dict[str, str]]) -> str:
+    """The summary of a long table with nothing failed or warned in it (to fold), else ""."""
+    if len(rows) <= FOLD_ROWS or any(tone(v) in ("bad", "warn") for row in rows for v in row.values()):
+        return ""
+    return f"{plural(len(rows), 'row')}, nothing failed: show"
+
+
+def calm_cases(cases: list[CaseResult]) -> str:
+    """The summary of a group of checks none of which failed, erred or warned (to fold), else ""."""
+    if any(c.status in (CaseStatus.FAILED, CaseStatus.ERROR, CaseStatus.WARNING) for c in cases):
+        return ""
+    counts: dict[str, int] = {}
+    for case in cases:
+        counts[case.status.value] = counts.get(case.status.value, 0) + 1
+    return f"{in_words(counts)}: show"
+
+
 def render_html(report: RunReport) -> str:
     groups: dict[str, list] = {}
     for case in report.cases:
@@ -139,6 +159,8 @@ def render_html(report: RunReport) -> str:
         CaseStatus=CaseStatus,
         anchor=anchor,
         tone=tone,
+        calm_rows=calm_rows,
+        calm_cases=calm_cases,
     )
     return scrub(page)
 

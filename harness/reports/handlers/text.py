@@ -40,6 +40,8 @@ def table(headers: Sequence[str], rows: Sequence[Sequence[str]], indent: str = "
 
 def render_text(report: RunReport, *, color: bool = False) -> str:
     out = [report.title, f"  target: {report.target}   started: {report.started_at:%Y-%m-%d %H:%M:%S %Z}"]
+    if report.tested:
+        out.append(f"  tested: {report.tested}")
     findings = report.fix_first()
     if findings:
         out += ["", _paint("WHAT TO FIX", "31;1", color)]
