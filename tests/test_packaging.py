@@ -27,7 +27,9 @@ ROOT = Path(__file__).resolve().parents[1]
 def test_the_package_list_matches_the_harness_tree() -> None:
     listed = set(tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"])
     found = {".".join(p.parent.relative_to(ROOT).parts) for p in (ROOT / "harness").rglob("__init__.py")}
-    assert {p for p in listed if not p.startswith("harness._plan")} == found
+    data = {".".join(p.relative_to(ROOT).parts) for p in (ROOT / "harness").rglob("*")
+            if p.is_dir() and p.name != "__pycache__" and not any(p.glob("*.py")) and any(f.is_file() for f in p.iterdir())}
+    assert {p for p in listed if not p.startswith("harness._plan")} == found | data
 
 
 @pytest.fixture(scope="module")
@@ -43,9 +45,12 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
         return skip | (top_level & set(names) if Path(folder) == ROOT else set())
 
     shutil.copytree(ROOT, source, ignore=generated)
-    built = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q",
+    built = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-v",
                             "-w", str(wheels), str(source)], capture_output=True, text=True, timeout=600)
     assert built.returncode == 0, built.stderr[-3000:]
+    # issue 19 item 20: a newcomer's first install printed ~60 lines of setuptools warnings
+    said = built.stdout + built.stderr
+    assert "BuildBackendWarning" not in said and "SetuptoolsDeprecationWarning" not in said, said[-3000:]
     env_dir = tmp_path_factory.mktemp("venv")
     venv.create(env_dir, with_pip=False)
     python = env_dir / "bin" / "python"

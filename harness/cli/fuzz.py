@@ -119,7 +119,7 @@ def _replay(cfg: CrrsimConfig, ident: str) -> None:
 @click.command("fuzz")
 @config_options("env_name", "url", "participant", "pfx", "cert", "key", "ca", "pki", "specs", "timeout", reword={
     "participant": "SC ID the generated requests act for (default ECAL).",
-    "timeout": "Seconds to wait for each answer; 3 calls in a row without one stop the run.",
+    "timeout": "Seconds to wait for an answer from the CRR API; 3 calls in a row without one stop the run.",
 })
 @click.option("--service", "services", multiple=True, type=click.Choice(SERVICE_NAMES),
               help="Only this service; repeatable (default: all ten).")

@@ -138,10 +138,13 @@ def command(cfg: CrrsimConfig, participants_file: Path | None, profile: str, use
     from harness.load.slo import SLOError, load_slos
 
     require_files(cfg, "pfx", "cert", "key", "ca", "specs")
-    if slo is None:
-        from harness.load.slo import default_slo_file
+    from harness.load.shipped import shipped_file
+    from harness.load.slo import default_slo_file, slo_dir
 
-        slo = default_slo_file()
+    try:  # "load/slo/default.yaml" as the README writes it is the shipped file after a pip install too
+        slo = default_slo_file() if slo is None else shipped_file(slo, slo_dir(), "SLO", SLOError)
+    except SLOError as exc:
+        raise click.UsageError(str(exc)) from None
     settings = LoadSettings(cfg=cfg, profile=profile, users=users, spawn_rate=spawn_rate, arrival_rate=arrival_rate,
                             run_time=parse_duration(run_time), slo=slo, processes=processes, master=master,
                             worker=worker, master_host=master_host, expect_workers=expect_workers, ui=ui,
@@ -179,8 +182,12 @@ def command(cfg: CrrsimConfig, participants_file: Path | None, profile: str, use
     from harness.reports.handlers import render_text
 
     run_dir = cfg.reports_dir / "load" / time.strftime("%Y%m%dT%H%M%S")
-    if worker:
+    if worker:  # it sends and reports; the master judges and prints the results
+        click.echo(f"crrsim load: worker of the master at {master_host}, sending to {cfg.target_name}; the master "
+                   f"prints the results (this worker's locust log: {run_dir / 'locust.log'})", err=True)
         code = run_worker(settings, cfg.base_url(), run_dir, participants, secrets)
+        click.echo(f"crrsim load: worker done ({'its master ended the run' if code == 0 else f'locust exit {code}'})",
+                   err=True)
         sys.exit(ExitCode.OK if code == 0 else ExitCode.CANNOT_RUN)
     shared = settings.target_kind == "shared"
     if shared:

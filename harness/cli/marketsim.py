@@ -35,7 +35,8 @@ from harness.reports import in_words
 @click.command("marketsim")
 @config_options("env_name", "url", "pfx", "cert", "key", "ca", "pki", "specs", "timeout", reword={
     "env_name": "Where to run the rehearsal: sandbox, mapstage, production or an https URL.",
-    "timeout": "Bound for each probe, in seconds.",
+    "timeout": "Seconds to wait for an answer from the CRR API (the probe's checks wait side by side, so each "
+               "probe ends within it).",
     "pki": "Sandbox dev PKI folder (made on first run).",
 })
 @click.option("--participant", "participants", multiple=True,
@@ -185,6 +186,7 @@ def settings_from(cfg: CrrsimConfig, participants: tuple[str, ...] = (), out: Pa
                   **job: object) -> MarketSimSettings:
     """The job's settings, refusing up front what cannot work (a plain sentence, exit 2; an
     unreachable target exit 3)."""
+    require_files(cfg, "pfx", "cert", "key", "ca", "specs")
     if not cfg.is_sandbox:
         require_reachable(cfg.base_url())
     kind = cfg.judged_kind()
@@ -193,7 +195,6 @@ def settings_from(cfg: CrrsimConfig, participants: tuple[str, ...] = (), out: Pa
         raise click.UsageError("A real environment needs your certificate: --pfx FILE or --cert FILE --key FILE.")
     if real and not (participants or cfg.participant):
         raise click.UsageError("Say which SC ID your certificate acts for: --participant SCID.")
-    require_files(cfg, "pfx", "cert", "key", "ca", "specs")
     slo = job.get("slo")
     if isinstance(slo, Path):  # a broken SLO file is said now, not after the plan and the fuzz have run
         from harness.load.slo import SLOError, load_slos

@@ -72,7 +72,7 @@ SHARED: dict[str, SharedOption] = {
     "ca": SharedOption("ca", ("--ca",), "CA bundle that signs the server certificate.", {"type": _FILE}),
     "specs": SharedOption("specs", ("--specs",), "Contract folder (default: crrsim's own contract).",
                           {"type": _DIR}),
-    "timeout": SharedOption("timeout", ("--timeout",), "Seconds to wait for the CRR API.", {"type": float}),
+    "timeout": SharedOption("timeout", ("--timeout",), "Seconds to wait for an answer from the CRR API (one meaning in every command).", {"type": float}),
     "host": SharedOption("sandbox_host", ("--host",), "Address the sandbox listens on."),
     "port": SharedOption("sandbox_port", ("--port",), "Port of the sandbox (0 picks a free one).", {"type": int}),
     "pki": SharedOption("sandbox_pki", ("--pki",), "Sandbox dev PKI folder (made if missing).", {"type": _DIR}),
@@ -169,7 +169,9 @@ def require_files(cfg: CrrsimConfig, *settings: str) -> None:
     for name in settings:
         path = getattr(cfg, name)
         if path is not None and not Path(path).exists():
-            raise click.UsageError(f"{name} {path} does not exist ({cfg.source_of(name)}).")
+            source = cfg.source_of(name)
+            said = f"--{name.replace('_', '-')} on the command line" if source == "override" else source
+            raise click.UsageError(f"{name} {path} does not exist ({said}).")
 
 
 def interactive() -> bool:

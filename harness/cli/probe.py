@@ -29,6 +29,7 @@ from harness.cli.options import (
     participant_passwords,
     pfx_password,
     report_options,
+    require_files,
     write_reports,
 )
 from harness.client.targets import describe_target
@@ -76,7 +77,8 @@ def settings_from(cfg: CrrsimConfig, participant: str) -> ProbeSettings:
 @click.command("probe")
 @config_options("env_name", "url", "participant", "pfx", "cert", "key", "ca", "timeout", "specs", reword={
     "participant": "SC ID to probe for, e.g. ECAL (required: here, in crrsim.yaml or $CRRSIM_PARTICIPANT).",
-    "timeout": "Bound for the whole probe in seconds.",
+    "timeout": "Seconds to wait for an answer from the CRR API (the checks wait side by side, so the whole "
+               "probe ends within it).",
     "specs": "Contract folder to probe by.",
 })
 @click.option("--participants", "participants_file", type=click.Path(dir_okay=False, path_type=Path), default=None,
@@ -97,6 +99,11 @@ def command(cfg: CrrsimConfig, participants_file: Path | None, json_out: Path | 
         raise click.UsageError("Say which SC ID to probe for: --participant SCID.")
     if participant is not None and not SC_ID.match(participant):
         raise click.UsageError(f"--participant {participant!r} is not an SC ID (letters/digits, at most 10).")
+    try:
+        cfg.base_url()  # an unusable target first: it is the first thing a reader fixes
+    except ConfigError as exc:
+        raise click.UsageError(str(exc)) from None
+    require_files(cfg, "pfx", "cert", "key", "ca", "specs")  # a file that is not there is a typo: exit 2
     with _sandbox_if_none_runs(cfg) as cfg:
         if participants_file is not None:
             _scorecard(cfg, participants_file, json_out, junit, html)

@@ -43,6 +43,18 @@ def _markets(values: tuple[str, ...]) -> dict[str, str]:
     return out
 
 
+def _did_you_mean(settings: ScenarioSettings) -> str:
+    """' Did you mean "X"?' for each --scenario title no feature file has, when one is close."""
+    import difflib
+
+    from harness.scenarios.features import read_scenarios
+
+    titles = sorted({info.name for info in read_scenarios(settings.feature_dirs)})
+    hints = [f' Did you mean "{close[0]}" for "{name}"?' for name in settings.names if name not in titles
+             for close in [difflib.get_close_matches(name, titles, n=1, cutoff=0.6)] if close]
+    return "".join(hints)
+
+
 def _sandbox_or_target(cfg: CrrsimConfig, url: str) -> tuple[CrrsimConfig, str | None]:
     """``--url`` names a running sandbox whose control plane plays the CRR team, but only a
     target that proves it is one (it answers the control plane to the operator certificate of
@@ -102,6 +114,7 @@ def command(cfg: CrrsimConfig, url: str | None, weeks: tuple[int, ...], days: tu
     Extra pytest options go after '--', e.g. `crrsim scenarios --day tuesday -- -x -q`.
     """
     results = results or cfg.reports_dir / "scenarios"
+    require_files(cfg, "pfx", "cert", "key", "ca", "specs")  # a typo in a path first: exit 2
     if url is not None:
         cfg, url = _sandbox_or_target(cfg, url)
     refuse_on_production(cfg, **{"--allow-writes": allow_writes})
@@ -151,8 +164,8 @@ def command(cfg: CrrsimConfig, url: str | None, weeks: tuple[int, ...], days: tu
         raise click.UsageError(f"{exc}. Nothing ran; the previous results in {results} are kept.") from None
     if code is ExitCode.NOTHING_SELECTED:
         click.echo(f"No scenario matches {describe_selection(settings, pytest_args)}: nothing ran, and the "
-                   f"previous results in {results} are kept. See the plan with `crrsim scenarios --matrix`.",
-                   err=True)
+                   f"previous results in {results} are kept.{_did_you_mean(settings)} See the plan with "
+                   "`crrsim scenarios --matrix`.", err=True)
         raise SystemExit(code)
     html, report = _html(results)
     click.echo(f"Results in {results}/ (junit.xml, cucumber.json, allure-results); HTML: {html}", err=True)

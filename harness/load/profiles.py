@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from harness.contract.yaml12 import load_yaml_file
+from harness.load.shipped import shipped_file
 
 TASKS = ("app_status", "market_status", "market_info", "portfolio_submit", "nomination_submit", "load_submission",
          "secondary_offer", "offer_response", "download", "messages")
@@ -111,6 +112,7 @@ def load_profile(name_or_path: str) -> Profile:
         if not path.is_file():
             raise ProfileError(f"no profile named {name_or_path!r}; built in: {', '.join(builtin_profiles())} "
                                "(or give a YAML file)")
+    path = shipped_file(path, profiles_dir(), "profile", ProfileError)
     data = load_yaml_file(path, ProfileError)
     return parse_profile(data, path.stem, str(path))
 

@@ -194,7 +194,9 @@ def run_worker(settings: LoadSettings, url: str, run_dir: Path, participants: li
                secrets: dict[str, str] | None = None) -> int:
     """A locust worker for a master on another machine: it sends and reports, the master judges."""
     profile, env = _prepare(settings, url, run_dir, participants, secrets)
-    return run_locust(locust_command(settings, url, run_dir), env, profile.duration).returncode
+    done = run_locust(locust_command(settings, url, run_dir), env, profile.duration)
+    (run_dir / "locust.log").write_text(done.stdout, encoding="utf-8")
+    return done.returncode
 
 
 def run_load(settings: LoadSettings, url: str, run_dir: Path, participants: list[Participant],

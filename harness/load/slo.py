@@ -11,6 +11,7 @@ from typing import Any
 
 from harness.contract.yaml12 import load_yaml_file
 from harness.load.hdr import Recording, Tally
+from harness.load.shipped import shipped_file
 
 # SLO file key -> (what it limits, how to read it from a tally, whether the limit is a ceiling)
 LIMITS: dict[str, tuple[str, str, bool]] = {
@@ -67,13 +68,18 @@ def _fmt(key: str, value: float) -> str:
     return f"{value:,.0f} ms" if value >= 10 else f"{value:.1f} ms"
 
 
+def slo_dir() -> Path:
+    """``load/slo`` of a source checkout, or its copy inside an installed wheel."""
+    checkout = Path(__file__).resolve().parents[2] / "load" / "slo"
+    return checkout if checkout.is_dir() else Path(__file__).resolve().parents[1] / "_plan" / "load" / "slo"
+
+
 def default_slo_file() -> Path:
-    """``load/slo/default.yaml`` of a source checkout, or its copy inside an installed wheel."""
-    checkout = Path(__file__).resolve().parents[2] / "load" / "slo" / "default.yaml"
-    return checkout if checkout.is_file() else Path(__file__).resolve().parents[1] / "_plan" / "load" / "slo" / "default.yaml"
+    return slo_dir() / "default.yaml"
 
 
 def load_slos(path: Path) -> list[SLO]:
+    path = shipped_file(Path(path), slo_dir(), "SLO", SLOError)
     data = load_yaml_file(path, SLOError)
     return parse_slos(data, str(path))
 

@@ -7,6 +7,7 @@ an item the plan does not have: a typo would otherwise look like coverage.
 
 from __future__ import annotations
 
+import textwrap
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -14,6 +15,8 @@ from pathlib import Path
 from harness.scenarios.features import ScenarioInfo, read_scenarios
 from harness.scenarios.plan import Plan, PlanItem
 
+TEXT_WIDTH = 44  # columns of plan text per line in --matrix
+COVER_WIDTH = 72  # columns per covering scenario line
 
 @dataclass
 class MatrixRow:
@@ -51,22 +54,29 @@ class Matrix:
         return out
 
     def format_table(self) -> str:
+        """One row per plan item; the plan text wraps in its column and each covering scenario
+        gets a line of its own (a row with five scenarios was one line of 711 characters)."""
         headers = ("item", "week", "day", "status", "plan text", "covered by / reason")
-        lines = []
+        rows = []
         for row in self.rows:
-            cover = (
-                ", ".join(f"{s.feature_file.parent.name}/{s.feature_file.name}: {s.name}" for s in row.scenarios)
-                if row.scenarios
-                else (row.item.manual or "-")
-            )
+            covers = ([f"{s.feature_file.parent.name}/{s.feature_file.name}: {s.name}" for s in row.scenarios]
+                      if row.scenarios else [row.item.manual or "-"])
             week = "T-2w" if row.item.week == 0 else str(row.item.week)
-            lines.append((row.item.id, week, row.item.day, row.status, row.item.text, cover))
-        widths = [max(len(h), *(len(line[i]) for line in lines)) if lines else len(h)
-                  for i, h in enumerate(headers[:-1])]
+            text = textwrap.wrap(row.item.text, TEXT_WIDTH) or [""]
+            cover = [piece for c in covers for piece in textwrap.wrap(c, COVER_WIDTH, subsequent_indent="  ")]
+            rows.append(((row.item.id, week, row.item.day, row.status), text, cover))
+        widths = [max(len(h), *(len(fixed[i]) for fixed, _, _ in rows)) if rows else len(h)
+                  for i, h in enumerate(headers[:4])]
+        widths.append(min(TEXT_WIDTH, max([len(headers[4]), *(len(t) for _, text, _ in rows for t in text)])))
+
         def fmt(cols: tuple[str, ...]) -> str:
-            return "  ".join(c.ljust(w) for c, w in zip(cols[:-1], widths, strict=True)) + "  " + cols[-1]
+            return ("  ".join(c.ljust(w) for c, w in zip(cols[:-1], widths, strict=True)) + "  " + cols[-1]).rstrip()
+
         out = [fmt(headers), fmt(tuple("-" * w for w in widths) + ("-" * 20,))]
-        out.extend(fmt(line) for line in lines)
+        for fixed, text, cover in rows:
+            for n in range(max(len(text), len(cover))):
+                first = fixed if n == 0 else ("",) * 4
+                out.append(fmt((*first, text[n] if n < len(text) else "", cover[n] if n < len(cover) else "")))
         s = self.summary()
         out.append("")
         out.append(

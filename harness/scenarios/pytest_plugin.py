@@ -16,6 +16,7 @@ Loaded by the step library's plugin (``scenarios.plugin``). What it adds to plai
 
 from __future__ import annotations
 
+import difflib
 import json
 import os
 import random
@@ -201,6 +202,40 @@ def failure_sentence(step: Any, exc: BaseException, ctx: Any = None) -> str:
     return plain(f'Step "{step.keyword} {step.name}" failed: {what}')
 
 
+_SAID = pytest.StashKey[list[tuple[str, str]]]()
+
+
+def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
+    """Each scenario that ran, its result and its title, under pytest's progress dots: a
+    newcomer sees what ran, not only '......'."""
+    said = config.stash.get(_SAID, [])
+    if not said or config.get_verbosity() < 0:
+        return
+    terminalreporter.write_sep("-", "scenarios")
+    for word, title in said:
+        terminalreporter.write_line(f"{word:8}{title}", **{{"FAILED": "red", "SKIPPED": "yellow"}.get(word, "green"): True})
+
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_bdd_step_func_lookup_error(request: pytest.FixtureRequest, feature: Feature, scenario: Scenario,
+                                      step: Any, exception: BaseException) -> None:
+    """A step no definition matches (a typo, most often): say so, the closest step the library
+    has, and where the whole list is, instead of pytest-bdd's StepDefinitionNotFoundError."""
+    if os.environ.get(TRACEBACKS_ENV):
+        return
+    from harness.scenarios.stepdocs import as_written
+
+    written = sorted({as_written(c.parser.name) for c in step_function_context_registry.values()
+                      if c.step_func.__module__.startswith("scenarios.steps.") and c.type in (step.type, None)})
+    close = difflib.get_close_matches(step.name, written, n=1, cutoff=0.5)
+    hint = f' The closest step is "{step.keyword} {close[0]}".' if close else ""
+    sentence = plain(f'Step "{step.keyword} {step.name}" matches no step of the library.{hint} '
+                     "`crrsim scenarios --steps` lists every step as it is written.")
+    request.node.stash[FAILURE_KEY] = sentence
+    exception.args = (sentence,)
+
+
 @pytest.hookimpl(tryfirst=True)
 def pytest_bdd_step_error(request: pytest.FixtureRequest, feature: Feature, scenario: Scenario, step: Any,
                           step_func: Any, step_func_args: dict[str, Any], exception: BaseException) -> None:
@@ -221,6 +256,10 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     outcome = yield
     report = outcome.get_result()
     _record_outcome(item, report)
+    scenario = item.stash.get(SCENARIO_KEY, None)
+    if scenario is not None and (report.when == "call" or (report.when == "setup" and not report.passed)):
+        word = "FAILED" if report.failed else "SKIPPED" if report.skipped else "PASSED"
+        item.config.stash.setdefault(_SAID, []).append((word, f"{scenario['feature']}: {scenario['scenario']}"))
     if not report.failed or os.environ.get(TRACEBACKS_ENV):
         return
     sentence = item.stash.get(FAILURE_KEY, None)

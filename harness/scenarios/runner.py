@@ -76,27 +76,28 @@ def pytest_args(outputs: RunOutputs, extra: Sequence[str] = (), features: Sequen
 def run(settings: ScenarioSettings, results_dir: Path, extra: Sequence[str] = (), plugins: Sequence[object] = ()) -> int:
     """Run pytest in this process; returns pytest's exit code.
 
-    Results are written to a sibling staging folder that replaces ``results_dir`` when the run
-    is over, so every run's folder holds that run alone (Allure would otherwise keep adding to
-    earlier runs' files), and a selection that matches nothing leaves the previous results as
-    they were (pytest's exit code 5; nothing is replaced), as does a feature file Gherkin cannot
-    parse (FeatureFileError, raised before anything runs).
+    The previous results move to a sibling ``.previous`` folder while the run writes into
+    ``results_dir`` itself, so every run's folder holds that run alone (Allure would otherwise
+    keep adding to earlier runs' files) and the paths pytest prints stay valid; a selection that
+    matches nothing puts the previous results back (pytest's exit code 5), and a feature file
+    Gherkin cannot parse (FeatureFileError) is refused before anything is touched.
     """
     import pytest
 
     check_feature_files(Path(d) for d in settings.feature_dirs)  # FeatureFileError before anything is touched
     results_dir = Path(results_dir)
-    staging = results_dir.with_name(results_dir.name + ".running")
-    shutil.rmtree(staging, ignore_errors=True)
-    staging.mkdir(parents=True)
-    outputs = RunOutputs(staging)
+    # the previous run's results step aside (and come back if nothing is selected), so this run
+    # writes where its files stay: the paths pytest prints are the ones the user opens
+    kept = results_dir.with_name(results_dir.name + ".previous")
+    shutil.rmtree(kept, ignore_errors=True)
+    if results_dir.exists():
+        results_dir.rename(kept)
+    results_dir.mkdir(parents=True)
+    outputs = RunOutputs(results_dir)
     root = str(step_library_root())
     if root not in sys.path:
         sys.path.insert(0, root)
-    run_settings = replace(settings, results_dir=str(staging))
-    if run_settings.work_dir and Path(run_settings.work_dir).resolve().is_relative_to(results_dir.resolve()):
-        # the embedded sandbox's PKI and database live in the results folder: in this run's
-        run_settings.work_dir = str(staging / Path(run_settings.work_dir).resolve().relative_to(results_dir.resolve()))
+    run_settings = replace(settings, results_dir=str(results_dir))
     previous = os.environ.get(SETTINGS_ENV)
     run_settings.export()
     try:
@@ -107,11 +108,11 @@ def run(settings: ScenarioSettings, results_dir: Path, extra: Sequence[str] = ()
         else:
             os.environ[SETTINGS_ENV] = previous
     if code == pytest.ExitCode.NO_TESTS_COLLECTED:
-        shutil.rmtree(staging, ignore_errors=True)
+        shutil.rmtree(results_dir, ignore_errors=True)
+        if kept.exists():
+            kept.rename(results_dir)
         return code
-    shutil.rmtree(results_dir, ignore_errors=True)
-    results_dir.parent.mkdir(parents=True, exist_ok=True)
-    staging.rename(results_dir)
+    shutil.rmtree(kept, ignore_errors=True)
     return code
 
 

@@ -54,7 +54,7 @@ _VERSION = re.compile(r"^\d+\.\d+\.\d+$")
 class LintFinding:
     file: str
     rule: str
-    severity: str  # "error" | "warning"
+    severity: str  # "error" | "warning" | "known" (a node marked x-crrsim-known: shown, never counted)
     where: str  # a JSON-pointer-like location in the file
     message: str
 
@@ -75,6 +75,16 @@ class LintResult:
     @property
     def errors(self) -> list[LintFinding]:
         return [f for f in self.findings if f.severity == "error"]
+
+    @property
+    def warnings(self) -> list[LintFinding]:
+        return [f for f in self.findings if f.severity == "warning"]
+
+
+KNOWN = "x-crrsim-known"
+"""A schema node's extension saying why its finding is kept on purpose (crrsim's own contract
+repeats some of CAISO's patterns exactly, so that it validates what CAISO validates): the lint
+still shows the finding, marked known, and does not count it."""
 
 
 def change_log(info_description: str) -> list[ChangeLogRow]:
@@ -293,6 +303,7 @@ def lint_paths(paths: list[Path]) -> LintResult:
     """Lint every contract file named or found in the folders named."""
     result = LintResult()
     where_patterns: dict[str, list[tuple[str, str]]] = {}
+    known: dict[str, dict[str, str]] = {}  # file -> pointer -> why (KNOWN)
     for path in _spec_files(paths):
         result.files.append(path.name)
         try:
@@ -305,6 +316,8 @@ def lint_paths(paths: list[Path]) -> LintResult:
             continue
         findings, patterns = lint_document(spec, path)
         result.findings += findings
+        if isinstance(spec, dict):
+            known[path.name] = {_pointer(where): str(schema[KNOWN]) for where, schema in _schemas(spec) if KNOWN in schema}
         for pattern, pointer in patterns:
             where_patterns.setdefault(pattern, []).append((path.name, pointer))
     unique = sorted(where_patterns)
@@ -327,7 +340,23 @@ def lint_paths(paths: list[Path]) -> LintResult:
                     file, f"pattern-{runtime}", "error", uses[0], f"pattern {pattern!r} ({count} use{'s' if count > 1 else ''}) "
                     f"does not compile in {names[runtime]}: {message}"
                     + (" -- Prism then skips validating the whole body" if runtime == "node" else "")))
+    result.findings = [_acknowledged(f, known.get(f.file, {}), where_patterns) for f in result.findings]
     return result
+
+
+def _acknowledged(finding: LintFinding, known: dict[str, str], where_patterns: dict[str, list[tuple[str, str]]]
+                  ) -> LintFinding:
+    """The finding, severity "known" when its node says why it is kept (a pattern: every use of it
+    in that file)."""
+    if finding.rule.startswith("pattern-"):
+        pattern = next((p for p, uses in where_patterns.items() if (finding.file, finding.where) in uses), None)
+        uses = [w for f, w in where_patterns.get(pattern or "", []) if f == finding.file]
+        why = known.get(finding.where) if uses and all(w in known for w in uses) else None
+    else:
+        why = known.get(finding.where)
+    if why is None:
+        return finding
+    return LintFinding(finding.file, finding.rule, "known", finding.where, f"{finding.message} (known: {why})")
 
 
 def _python_error(pattern: str) -> list[str]:
@@ -351,7 +380,7 @@ def lint_report(result: LintResult, target: str) -> RunReport:
         for rule in RULES:
             found = [f for f in result.findings if f.file == file and f.rule == rule]
             status = (CaseStatus.FAILED if any(f.severity == "error" for f in found)
-                      else CaseStatus.WARNING if found else CaseStatus.PASSED)
+                      else CaseStatus.WARNING if any(f.severity == "warning" for f in found) else CaseStatus.PASSED)
             cases.append(CaseResult(group=file, name=rule, status=status,
                                     message="; ".join(f"{f.where}: {f.message}" for f in found),
                                     data={"findings": [f.__dict__ for f in found]}))
@@ -360,6 +389,7 @@ def lint_report(result: LintResult, target: str) -> RunReport:
         runner="specs-lint", title="Contract lint", target=target, verdict="CLEAN" if ok else "ERRORS", ok=ok,
         cases=cases, findings=[Finding(text=f"{f.file} {f.where}: {f.message}", where=f.rule) for f in result.errors],
         sections=[Section("Lint", facts={"files": str(len(result.files)), "errors": str(len(result.errors)),
-                                         "warnings": str(len(result.findings) - len(result.errors))},
+                                         "warnings": str(len(result.warnings)),
+                                         "known": str(len(result.findings) - len(result.errors) - len(result.warnings))},
                           text=result.notes)],
         meta={"files": result.files})

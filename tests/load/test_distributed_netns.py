@@ -136,6 +136,10 @@ def test_a_master_and_two_workers_in_their_own_namespaces_merge_writes_and_figur
         rest, _ = sandbox.communicate(timeout=30)
         log = rest.splitlines()
     assert master.returncode == 0, said[-3000:]
+    for worker in procs[1:]:  # issue 19 item 20: a worker says what it is and when it is done
+        assert worker.stdout is not None
+        told = worker.stdout.read()
+        assert f"worker of the master at {hosts.addresses['master']}" in told and "worker done" in told, told[-2000:]
     report = json.loads((dirs["master"] / "load.json").read_text())
     integrity = next(c for c in report["cases"] if c["group"] == "integrity")
     writes = json.loads(next(dirs["master"].glob("reports/load/*/results.json")).read_text())["recording"]

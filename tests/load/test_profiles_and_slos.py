@@ -3,6 +3,8 @@ without losing their shape, judged on exact histograms."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from harness.load.hdr import Recording
@@ -79,3 +81,20 @@ def test_a_profile_file_that_is_not_yaml_is_named_in_the_error(tmp_path) -> None
     bad.write_text("stages: [\n  - {duration: 5")
     with pytest.raises(ProfileError, match=r"mine\.yaml: not valid YAML"):
         load_profile(str(bad))
+
+
+def test_the_readmes_slo_and_profile_paths_work_from_any_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Issue 19 item 20: `--slo load/slo/default.yaml` (the README's spelling) failed after a pip
+    install, from any folder but a source checkout; a missing file now says where the shipped
+    ones are and how to copy one."""
+    from harness.load.profiles import load_profile, profiles_dir
+    from harness.load.slo import SLOError, load_slos, slo_dir
+
+    monkeypatch.chdir(tmp_path)
+    assert load_slos(Path("load/slo/default.yaml")) == load_slos(slo_dir() / "default.yaml")
+    assert load_profile("load/profiles/ramp.yaml").name == "ramp"
+    with pytest.raises(SLOError) as missing:
+        load_slos(Path("my-slo.yaml"))
+    said = str(missing.value)
+    assert f"The SLO files crrsim ships are in {slo_dir()}" in said and f"cp {slo_dir() / 'default.yaml'}" in said
+    assert profiles_dir().is_dir()

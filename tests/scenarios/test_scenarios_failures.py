@@ -38,6 +38,11 @@ Feature: Deliberately failing checks
     Then the auction portfolio "March X" has status "SUBMITTED"
 
   @plan:W1-WED-PORTFOLIOS
+  Scenario: A misspelt step
+    When I create the auction portfolio "March typo" from the file "auction_buy_bids.csv"
+    Then the request succeded
+
+  @plan:W1-WED-PORTFOLIOS
   Scenario: A passing one stays below the failures
     When I create the auction portfolio "March ok" from the file "auction_buy_bids.csv"
     Then the request succeeds
@@ -81,6 +86,9 @@ def test_the_terminal_says_one_sentence_per_failure(failed_run) -> None:
     assert ('Step "Then the auction portfolio "March X" has status "SUBMITTED"" failed: auction portfolio '
             "'March X' is VALID, expected SUBMITTED; the last call: auction.getPortfolioStatus answered HTTP 200 "
             "(caiso-request-id ") in out
+    # issue 19 item 20: a misspelt step says the closest step and where the list is
+    assert ('Step "Then the request succeded" matches no step of the library. The closest step is '
+            '"Then the request succeeds". `crrsim scenarios --steps` lists every step as it is written.') in out
     for mark in TRACEBACK_MARKS:
         assert mark not in out, mark
     assert tempfile.gettempdir() + "/" not in out.split("generated")[0]  # no temp paths in the failures
@@ -107,6 +115,7 @@ def test_the_html_report_puts_what_to_fix_first_with_plan_item_and_request_id(fa
     block = html[fix:html.index("</table>", fix)]  # the what-to-fix table alone
     assert "W1-WED-BUY-BIDS" in block and "W1-WED-PORTFOLIOS" in block
     assert "crrsim scenarios --scenario" in block  # each failure with the command that shows it again
+    assert "failing.feature" in block.split("crrsim scenarios --scenario", 1)[1]  # --features: a team's own file
     assert 'class="tile tone-bad" href="#plan-items-w1-wed-buy-bids"' in html  # its tile on the plan grid is red
     assert "caiso-request-id" in block and "A passing one stays below" not in block
     assert "Traceback" not in html

@@ -8,6 +8,7 @@ scenario), so only the first start of a sandbox is paid for.
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 import xml.etree.ElementTree as ET
@@ -109,8 +110,13 @@ def test_the_whole_plan_passes_in_a_shuffled_order(sandboxes, dev_pki, tmp_path:
 def test_an_empty_selection_says_so_and_keeps_the_previous_results(sandboxes, dev_pki, tmp_path: Path) -> None:
     """Issue 9 item 3: each run starts from an empty folder; an empty selection replaces nothing."""
     results = tmp_path / "results"
-    first, _ = run_selection(sandboxes[0], dev_pki.directory, results, ["--week", "1", "--day", "monday"])
+    first = crrsim("scenarios", "--url", sandboxes[0], "--pki", str(dev_pki.directory), "--results", str(results),
+                   "--week", "1", "--day", "monday")  # not -q: what a newcomer sees
     assert first.returncode == 0, first.stdout[-2000:]
+    # issue 19 item 20: the terminal names each scenario it ran, and the files it names exist
+    assert re.search(r"^PASSED  Week 1 Monday[^:]*: Uploading a participant's nomination file", first.stdout, re.M)
+    printed = re.findall(r"generated (?:xml|json) file: (\S+)", first.stdout)
+    assert len(printed) == 2 and all(Path(p).is_file() for p in printed), printed
     marker = results / "allure-results" / "left-by-an-earlier-run.json"
     marker.write_text("{}")
     again, _ = run_selection(sandboxes[0], dev_pki.directory, results, ["--week", "1", "--day", "monday"])
@@ -121,4 +127,4 @@ def test_an_empty_selection_says_so_and_keeps_the_previous_results(sandboxes, de
     assert empty.returncode == 4, empty.stdout[-2000:] + empty.stderr[-2000:]
     assert "No scenario matches --week 2 --day friday: nothing ran" in empty.stderr
     assert (results / "junit.xml").read_bytes() == before
-    assert not (tmp_path / "results.running").exists()
+    assert not (tmp_path / "results.previous").exists()

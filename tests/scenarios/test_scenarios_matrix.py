@@ -64,6 +64,7 @@ def test_matrix_command_prints_the_table_and_fails_on_gaps(tmp_path: Path) -> No
     assert result.exit_code == 0, result.output
     assert "W1-TUE-NOMINATE-T1" in result.output and "0 missing" in result.output
     assert "manual" in result.output and "a meeting; nothing to execute" in result.output
+    assert max(len(line) for line in result.output.splitlines()) <= 180  # each scenario on a line of its own
     (tmp_path / "plan.yaml").write_text("items:\n  - {id: X-2, week: 1, day: monday, text: forgotten}\n")
     gap = CliRunner().invoke(command, ["--matrix", "--plan", str(tmp_path / "plan.yaml"), "--features", str(tmp_path)])
     assert gap.exit_code == 1 and "PROBLEM" in gap.output
@@ -134,4 +135,16 @@ def test_a_malformed_feature_file_is_named_with_its_line_and_keeps_the_results(
     assert "a step (Given, When, Then, And, But)" in result.output and "not 'Scenari typo'" in result.output
     assert "Traceback" not in result.output and "INTERNALERROR" not in result.output
     assert (results / "junit.xml").read_text() == "<testsuite name='last week'/>"
-    assert not (tmp_path / "reports" / "scenarios.running").exists()
+    assert not (tmp_path / "reports" / "scenarios.previous").exists()
+
+
+def test_a_near_miss_scenario_title_gets_a_did_you_mean(tmp_path: Path) -> None:
+    """Issue 19 item 20: a title one apostrophe off matched nothing and said only that."""
+    import subprocess
+    import sys
+
+    run = subprocess.run([sys.executable, "-m", "harness", "scenarios", "--scenario",
+                          "Uploading a participants nomination file through API"],
+                         capture_output=True, text=True, timeout=300, cwd=tmp_path)
+    assert run.returncode == 4, run.stderr[-2000:]
+    assert 'Did you mean "Uploading a participant\'s nomination file through the API"' in run.stderr, run.stderr
