@@ -153,7 +153,8 @@ def command(cfg: CrrsimConfig, participants_file: Path | None, profile: str, use
     if settings.target_kind == "production":
         raise click.UsageError(f"crrsim load never loads production ({cfg.target_name} is CAISO's production API): "
                                "use --env mapstage (with --allow-load) or the sandbox")
-    if not cfg.is_sandbox and not worker:  # a worker's target is checked by its master
+    by_url = not cfg.is_sandbox and "://" in cfg.target
+    if by_url and not worker:  # judged_kind asks a URL whether it is a sandbox: it must answer at all first
         require_reachable(cfg.base_url())
     settings.kind = cfg.judged_kind()
     if settings.target_kind == "shared":
@@ -181,6 +182,8 @@ def command(cfg: CrrsimConfig, participants_file: Path | None, profile: str, use
     from harness.load.runner import LoadRunError, run_load, run_worker
     from harness.reports.handlers import render_text
 
+    if not cfg.is_sandbox and not by_url and not worker:  # a named environment: after every usage error
+        require_reachable(cfg.base_url())
     run_dir = cfg.reports_dir / "load" / time.strftime("%Y%m%dT%H%M%S")
     if worker:  # it sends and reports; the master judges and prints the results
         click.echo(f"crrsim load: worker of the master at {master_host}, sending to {cfg.target_name}; the master "

@@ -77,6 +77,8 @@ def command(cfg: CrrsimConfig, participants: tuple[str, ...], out: Path | None, 
     refuse_on_production(cfg, **{"--allow-writes": allow_writes, "--allow-load": allow_load})
     settings = settings_from(cfg, participants, out, scenario_args=list(pytest_args), allow_writes=allow_writes,
                              allow_load=allow_load, skip=tuple(sorted(skipped)), slo=slo, wait_timeout_s=wait_timeout)
+    if not cfg.is_sandbox and "://" not in cfg.target:  # a named environment, once every usage error is said
+        require_reachable(cfg.base_url())
     signal.signal(signal.SIGTERM, _interrupt)  # a killed rehearsal still writes what it ran (INCOMPLETE)
     live = sys.stderr.isatty() and not os.environ.get("CRRSIM_NO_COLOR")
     progress: Progress = RichProgress() if live else LineProgress(lambda line: click.echo(f"crrsim: {line}", err=True))
@@ -187,7 +189,8 @@ def settings_from(cfg: CrrsimConfig, participants: tuple[str, ...] = (), out: Pa
     """The job's settings, refusing up front what cannot work (a plain sentence, exit 2; an
     unreachable target exit 3)."""
     require_files(cfg, "pfx", "cert", "key", "ca", "specs")
-    if not cfg.is_sandbox:
+    by_url = not cfg.is_sandbox and "://" in cfg.target
+    if by_url:  # judged_kind asks a URL whether it is a sandbox: it must answer at all first
         require_reachable(cfg.base_url())
     kind = cfg.judged_kind()
     real = not cfg.is_sandbox and kind != "sandbox"  # a sandbox of one's own at --url uses the dev PKI's identities

@@ -118,8 +118,6 @@ def command(cfg: CrrsimConfig, url: str | None, weeks: tuple[int, ...], days: tu
     if url is not None:
         cfg, url = _sandbox_or_target(cfg, url)
     refuse_on_production(cfg, **{"--allow-writes": allow_writes})
-    if not cfg.is_sandbox or url is not None:  # before anything runs or any result is touched
-        require_reachable(url or cfg.base_url())
     settings = ScenarioSettings.from_config(
         cfg, url=url, results_dir=results, allow_writes=allow_writes, markets=_markets(markets),
         weeks=list(weeks), days=[d.lower() for d in days], tags=tags, names=list(names), wait_timeout_s=wait_timeout,
@@ -150,7 +148,8 @@ def command(cfg: CrrsimConfig, url: str | None, weeks: tuple[int, ...], days: tu
         raise click.UsageError(str(exc)) from None
     if not settings.is_sandbox and not (settings.pfx or settings.cert):
         raise click.UsageError("outside the sandbox give your certificate: --pfx FILE (or --cert and --key)")
-    require_files(cfg, "pfx", "cert", "key", "ca", "specs")
+    if not cfg.is_sandbox:  # after every usage error, before anything runs or any result is touched
+        require_reachable(cfg.base_url())
     from harness.scenarios.runner import RunnerError, describe_selection, run
 
     if settings.shuffle_seed is not None:

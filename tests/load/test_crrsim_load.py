@@ -32,6 +32,14 @@ stages:
 mix: {app_status: 1, market_status: 2, market_info: 1, portfolio_submit: 2, nomination_submit: 1,
       load_submission: 1, secondary_offer: 1, offer_response: 1, download: 1, messages: 1}
 """
+# a short run that certainly uploads: one with none leaves its integrity check uncovered
+# (INCOMPLETE, exit 6), which the default steady mix reached by chance in a 4 s run
+UPLOADS = """model: closed
+think_time: [0.05, 0.2]
+stages:
+  - {duration: 4, users: 6, spawn_rate: 6}
+mix: {portfolio_submit: 3, market_status: 1}
+"""
 IMPOSSIBLE = "slos:\n  - name: faster than light\n    operation: 'market_status.*'\n    max_ms: 0.5\n    min_samples: 3\n"
 
 
@@ -100,8 +108,10 @@ def test_master_and_two_workers_merge_exact_percentiles(load_sandbox, dev_pki, t
     (tmp_path / "loose.yaml").write_text(LOOSE)
     raw_dir = tmp_path / "raw"
     raw_dir.mkdir()
+    (tmp_path / "uploads.yaml").write_text(UPLOADS)
     run = crrsim_load(load_sandbox.url, dev_pki, tmp_path, "--run-time", "6s", "--users", "12", "--spawn-rate", "12",
-                      "--processes", "2", "--slo", "loose.yaml", "--raw-latencies", str(raw_dir))
+                      "--processes", "2", "--slo", "loose.yaml", "--raw-latencies", str(raw_dir),
+                      "--profile", "uploads.yaml")
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-2000:]
     results = _results(tmp_path)
     assert results["processes"] == 2, results["processes"]
@@ -137,8 +147,9 @@ def test_every_acknowledged_write_reads_back_and_a_deleted_one_is_found(load_san
 
 def test_the_sandbox_log_shows_each_virtual_users_own_certificate(load_sandbox, dev_pki, tmp_path: Path) -> None:
     (tmp_path / "loose.yaml").write_text(LOOSE)
+    (tmp_path / "uploads.yaml").write_text(UPLOADS)
     run = crrsim_load(load_sandbox.url, dev_pki, tmp_path, "--run-time", "4s", "--users", "6", "--spawn-rate", "6",
-                      "--slo", "loose.yaml")
+                      "--slo", "loose.yaml", "--profile", "uploads.yaml")
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-2000:]
     seen = set(re.findall(r"cert=(\w+) sc=([A-Z,]+)", load_sandbox.output()))
     assert {("ecal", "ECAL"), ("wcal", "WCAL"), ("ncal", "NCAL,SCAL")} <= seen, seen
@@ -235,9 +246,13 @@ def test_the_web_ui_serves_while_the_run_goes_and_says_where(load_sandbox, dev_p
     import httpx
 
     (tmp_path / "loose.yaml").write_text(LOOSE)
+    # uploads for sure: a run with none leaves its integrity check uncovered (INCOMPLETE, exit 6),
+    # which the default steady mix reached by chance in a 4 s run
+    (tmp_path / "uploads.yaml").write_text(UPLOADS)
     proc = subprocess.Popen([sys.executable, "-m", "harness", "load", "--url", load_sandbox.url, "--pki",
                              str(dev_pki.directory), "--allow-load", "--ui", "--run-time", "4s", "--users", "3",
-                             "--spawn-rate", "3", "--slo", "loose.yaml"], cwd=tmp_path, text=True,
+                             "--spawn-rate", "3", "--slo", "loose.yaml", "--profile", "uploads.yaml"],
+                            cwd=tmp_path, text=True,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     seen = None
     try:
