@@ -56,3 +56,28 @@ def test_a_teams_own_scenario_is_reproduced_with_its_features(tmp_path: Path) ->
     plan = CaseResult(group="week1", name="Submit", status=CaseStatus.FAILED,
                       data={"file": str(default_features_dir() / "week1" / "tuesday.feature")})
     assert reproduce(plan) == "crrsim scenarios --scenario Submit"  # the plan's own need no --features
+
+
+PRINTED = """(() => {
+  const rules = [...document.styleSheets].flatMap(s => [...s.cssRules]).filter(r => r.media && r.media.mediaText === 'print')
+    .flatMap(r => [...r.cssRules]).map(r => r.cssText);
+  const tile = document.querySelector('a.tile');
+  return {rules, title: tile.getAttribute('data-title')};
+})()"""
+
+
+def test_plan_tiles_print_their_titles(tmp_path: Path) -> None:
+    """Issue 19 item 15: a printed report showed tile ids alone (the title is a hover text)."""
+    from cdp import find_or_install_chromium, render
+
+    from harness.reports import Section, Tile
+
+    chromium, why = find_or_install_chromium()
+    if chromium is None:
+        pytest.skip(why)
+    grid = Section("Structured plan, week by day", grid_columns=["monday"],
+                   grid={"Week 1": [[Tile("W1-MON-PLAN", "passed", "Market Sim plan", "#x")]]})
+    report = RunReport(runner="scenarios", title="t", target="u", verdict="PASSED", ok=True, sections=[grid])
+    page = render(chromium, write_html(report, tmp_path / "r.html"), PRINTED).evaluated
+    assert page["title"] == "Market Sim plan"
+    assert any("a.tile::after" in rule and "attr(data-title)" in rule for rule in page["rules"]), page["rules"]

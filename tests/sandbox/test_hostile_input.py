@@ -315,3 +315,31 @@ def test_an_encoding_refusal_says_what_to_send(send: Callable[..., Any]) -> None
     latin1 = send(create, '{"portfolioName":"Zürich"}'.encode("latin-1"))
     assert codes(latin1) == ["SER0017"] and "not UTF-8 text: byte 0xfc at offset 19" in latin1.text
     assert "surrogate" not in latin1.text + compressed.text
+
+
+# Issue 19 item 6: the classes found by hand (header bytes, encodings) are drawn by the property test
+header_bytes = st.binary(min_size=1, max_size=40).filter(lambda b: b"\r\n" not in b)
+encodings = st.sampled_from([b"gzip", b"deflate", b"br", b"zstd", b"identity", b"compress", b"gzip, br", b"x-unknown",
+                             b"GZIP", b""])
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True)
+@given(where=st.sampled_from(["X-Anything", "Content-Type", "caiso-request-id", "Accept"]), value=header_bytes,
+       encoding=encodings, body=st.binary(max_size=64))
+def test_property_hostile_header_bytes_and_encodings_get_a_crr_answer(
+        dev_pki: Any, own_sandbox: Any, where: str, value: bytes, encoding: bytes, body: bytes) -> None:
+    before = snapshot(own_sandbox.db)
+    head = (b"POST /crr/auction/v1.0/portfolioCreation HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n"
+            + (b"Content-Type: application/json\r\n" if where != "Content-Type" else b"")
+            + (b"caiso-request-id: " + _RID.encode() + b"\r\n" if where != "caiso-request-id" else b"")
+            + where.encode() + b": " + value + b"\r\n"
+            + (b"Content-Encoding: " + encoding + b"\r\n" if encoding else b"")
+            + b"Content-Length: " + str(len(body)).encode() + b"\r\n\r\n" + body)
+    answer = _raw_request(own_sandbox.port, dev_pki, head)
+    status_line, _, rest = answer.partition(b"\r\n")
+    found = re.match(rb"HTTP/1\.[01] (\d{3}) ", status_line)
+    assert found and int(found.group(1)) < 500, (head, answer[:400], own_sandbox.output()[-1500:])
+    headers, _, payload = rest.partition(b"\r\n\r\n")
+    assert b"application/json" in headers.lower(), answer[:400]
+    assert set(json.loads(payload)) == {"errorList", "creationTime", "serviceVersion"}, payload[:300]
+    assert snapshot(own_sandbox.db) == before

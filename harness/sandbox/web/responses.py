@@ -78,7 +78,17 @@ def describe(err: CRRError, templates: dict[str, tuple[int | None, str]]) -> str
             text = fill(template, err.args_)
         else:
             text = FALLBACK_MESSAGE.format(code=err.code, args=", ".join(map(str, err.args_)) or "-")
-    return text[:MAX_DESCRIPTION]
+    return _text(text)[:MAX_DESCRIPTION]
+
+
+def _text(text: str) -> str:
+    """A description safe to send whatever client bytes it quotes: aiohttp hands non-UTF-8 header
+    bytes over as lone surrogates, which no JSON encoder can write (a Content-Type with a 0x80
+    byte answered 500), and control characters would garble a client's log line."""
+    if text.isascii() and text.isprintable():
+        return text
+    clean = text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+    return "".join(ch if ch.isprintable() else f"\\x{ord(ch):02x}" for ch in clean)
 
 
 def service_version(path: str) -> str:
