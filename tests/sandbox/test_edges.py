@@ -124,3 +124,34 @@ def test_an_unknown_path_echoes_the_request_id(ecal: Any) -> None:
     r = ecal.request("GET", "/auction/v1.0/nothingHere", headers={"caiso-request-id": rid})
     assert r.status == 404 and codes(r) == ["SER0029"]
     assert r.headers.get("caiso-request-id") == rid
+
+
+def _patterned_parameters() -> list[tuple[str, str, str, tuple[str, ...]]]:
+    """(method, path, a patterned query parameter, every required query parameter)."""
+    from harness.contract import load_catalogue
+
+    return sorted({(op.method, op.path, p.name, tuple(q.name for q in op.parameters if q.location == "query"
+                                                      and q.required))
+                   for service in load_catalogue(None) for op in service.operations
+                   for p in op.parameters if p.location == "query" and isinstance(p.schema, dict)
+                   and p.schema.get("type") == "string" and p.schema.get("pattern")})
+
+
+PLAIN = {"participantName": "ECAL", "marketName": AUC, "portfolioName": "x"}
+
+
+@pytest.mark.parametrize("control", ["\n", "\t"])
+def test_no_name_with_a_line_break_or_tab_gets_past_validation(ecal: Any, control: str) -> None:
+    """Issue 19 item 13: every patterned name (query parameters here; portfolio names in
+    test_auction) refuses a line break or a tab, wherever it sits."""
+    checked = 0
+    for method, path, name, required in _patterned_parameters():
+        params = {q: PLAIN.get(q, "x") for q in required}
+        params[name] = f"ECAL{control}X"
+        r = ecal.request(method, path, params=params, **({} if method in ("GET", "DELETE") else {"json": {}}))
+        assert r.status == 400, (path, name, r.text[:200])
+        said = [e["errorDescription"] for e in r.json()["errorList"]]
+        assert any(d.startswith(f"{name}: ") or (name == "portfolioName" and "no other whitespace" in d)
+                   for d in said), (path, name, said)
+        checked += 1
+    assert checked >= 20, checked
