@@ -63,8 +63,12 @@ near it (a year of 10 GW at the price cap is ~10^11); larger ones overflow what 
 (SQLite integers are 64-bit, and MW x price x hours of two such numbers is not) and
 ``1e400`` is not a number at all once parsed (infinity)."""
 
-# a digit run past 15 digits, or an exponent: the only spellings of a number beyond MAX_MAGNITUDE
-_MAYBE_HUGE = re.compile(rb"[0-9]{16}|[0-9][eE]\+?[0-9]")
+# a digit run past 15 digits, or an exponent: the only spellings of a number beyond MAX_MAGNITUDE;
+# found by bytes.find on the body with every digit mapped to "0", "E" to "e" and anything else
+# to a space (a regex over the digits of a 370 KB portfolio took 11 ms; this takes 0.7). A digit
+# before an "e" is an exponent (a negative one is a false alarm, which costs a walk)
+_SHAPES = bytes(ord("0") if 48 <= b <= 57 else ord("e") if b in b"eE" else ord(" ") for b in range(256))
+_HUGE_SHAPES = (b"0" * 16, b"0e")
 
 
 class NumberOutOfRange(ValueError):
@@ -84,15 +88,21 @@ class NumberOutOfRange(ValueError):
 def spells_huge_number(raw: bytes) -> bool:
     """Whether ``raw`` may hold a number beyond MAX_MAGNITUDE (a cheap test with false alarms:
     a long digit run inside a string counts too)."""
-    return _MAYBE_HUGE.search(raw) is not None
+    shape = raw.translate(_SHAPES)
+    return any(s in shape for s in _HUGE_SHAPES)
 
 
 def check_numbers(raw: bytes, value: Any) -> None:
     """Refuse (NumberOutOfRange) a parsed body holding a number beyond MAX_MAGNITUDE. The scan
     of the raw bytes (C, ~0.1 ms for a 350 KB portfolio) finds nothing in an ordinary body, so
     the walk over the parsed value only runs when a long number or an exponent is spelt."""
-    if not spells_huge_number(raw):
-        return
+    if spells_huge_number(raw):
+        refuse_huge_numbers(value)
+
+
+def refuse_huge_numbers(value: Any) -> None:
+    """NumberOutOfRange for the first number of ``value`` beyond MAX_MAGNITUDE (a walk over the
+    parsed value: only for a body ``spells_huge_number`` flagged)."""
     stack: list[tuple[str, Any]] = [("", value)]
     while stack:
         where, item = stack.pop()
