@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from harness.client import CRRClient
+from harness.reports import plural
 
 REQUEST_ID = "caiso-request-id"
 EXAMPLES_PER_OPERATION = 3
@@ -90,8 +91,8 @@ class Comparison:
     def lines(self) -> list[str]:
         if not self.compared:
             return [f"no call was compared with {self.label}"]
-        out = [f"{self.compared} calls compared with {self.label}; "
-               f"{sum(self.divergences.values())} diverged in {len(self.divergences)} operations"]
+        out = [f"{plural(self.compared, 'call')} compared with {self.label}; "
+               f"{sum(self.divergences.values())} diverged in {plural(len(self.divergences), 'operation')}"]
         for label, count in sorted(self.divergences.items()):
-            out.append(f"{label}: {count} divergences, e.g. " + "; ".join(self.examples.get(label, [])))
+            out.append(f"{label}: {plural(count, 'divergence')}, e.g. " + "; ".join(self.examples.get(label, [])))
         return out

@@ -20,7 +20,7 @@ from harness.contract import load_catalogue
 from harness.contract.portfolios import PORTFOLIO_OPERATIONS
 from harness.load.hdr import Recording
 from harness.load.integrity import ParticipantClients
-from harness.reports.model import Finding, Section
+from harness.reports.model import Finding, Section, plural
 
 # request names of the writes the API cannot undo -> how the report names them
 KEPT = {
@@ -79,7 +79,8 @@ def add_to_report(report: Any, lines: list[str], left_behind: list[str]) -> None
     """The clean-up as a section; a portfolio that could not be removed is a finding (it fails
     the run, as the fuzz's clean-up does)."""
     deleted = sum(line.startswith("deleted") for line in lines)
-    summary = [f"{deleted} of {len(lines)} portfolios the run created were retracted and deleted"]
+    summary = [f"{deleted} of the {plural(len(lines), 'portfolio')} the run created "
+               f"{'was' if len(lines) == 1 else 'were'} retracted and deleted"]
     report.sections.append(Section("Clean-up of the run's own data", text=[
         *summary, *(line for line in lines if line.startswith("LEFT")),
         *(f"not removable: {line}" for line in left_behind)]))

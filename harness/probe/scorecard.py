@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from harness import __version__
 from harness.probe.model import ProbeResult
 from harness.probe.report import service_data
-from harness.reports import CaseResult, CaseStatus, Finding, RunReport, Section
+from harness.reports import CaseResult, CaseStatus, Finding, RunReport, Section, plural
 
 
 def _first_fix(result: ProbeResult) -> str:
@@ -68,7 +68,7 @@ def scorecard_sections(results: Sequence[ProbeResult]) -> list[Section]:
     ready = sum(r.certified for r in results)
     return [
         Section("Participants", rows=[_participant_row(r) for r in results],
-                text=[f"{ready} of {len(results)} participants certified."]),
+                text=[f"{ready} of {plural(len(results), 'participant')} certified."]),
         Section("Services by participant", rows=_service_rows(results)),
     ]
 
@@ -80,7 +80,7 @@ def scorecard(results: Sequence[ProbeResult], target: str, started_at: datetime 
         runner="probe-scorecard",
         title="Market Sim readiness scorecard",
         target=target,
-        verdict=f"{'READY' if ok else 'NOT READY'}: {ready} of {len(results)} participants certified",
+        verdict=f"{'READY' if ok else 'NOT READY'}: {ready} of {plural(len(results), 'participant')} certified",
         ok=ok,
         cases=[case for r in results for case in scorecard_cases(r)],
         sections=scorecard_sections(results),

@@ -296,7 +296,8 @@ def test_a_shared_environment_keeps_nothing_the_run_can_remove(dev_pki, shared_p
     data = json.loads((tmp_path / "load.json").read_text())
     text = next(s["text"] for s in data["sections"] if s["title"] == "Clean-up of the run's own data")
     made = len(_results(tmp_path)["recording"]["writes"])
-    assert made > 0 and text[0] == f"{made} of {made} portfolios the run created were retracted and deleted", text
+    noun, verb = ("portfolio", "was") if made == 1 else ("portfolios", "were")
+    assert made > 0 and text[0] == f"{made} of the {made:,} {noun} the run created {verb} retracted and deleted", text
     assert left == [], left  # nothing of the run's in the environment's database
     ops = {row["operation"]: int(row["requests"]) for s in data["sections"] if s["title"].startswith("Per operation")
            for row in s["rows"]}

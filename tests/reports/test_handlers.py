@@ -140,3 +140,11 @@ def test_lines_over_time_are_drawn_as_inline_svg(tmp_path: Path) -> None:
                        sections=[Section("Latency over time", series=series, series_unit="ms")])
     page = render_html(report)
     assert page.count("<polyline") == 2 and "<script" not in page
+
+
+def test_counts_are_said_with_their_plural() -> None:
+    """Issue 19 item 15: "1 calls", "2 warning" read as slips on a page a manager reads."""
+    from harness.reports import in_words, plural
+
+    assert (plural(1, "call"), plural(0, "call"), plural(4078, "call")) == ("1 call", "0 calls", "4,078 calls")
+    assert in_words({"passed": 3, "warning": 1, "error": 2, "skipped": 0}) == "3 passed, 1 warning, 2 errors"
