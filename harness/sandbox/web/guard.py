@@ -118,15 +118,15 @@ class ConnectionGuard(asyncio.Protocol):
         """The request body, which must arrive within ``read_timeout``."""
         try:
             async with asyncio.timeout(self.read_timeout):
-                return await request.read()
+                return await _read(request)
         except TimeoutError:
             self.body_timed_out = True
             raise CRRError(
                 "SER0017", f"the request body did not arrive within {self.read_timeout:g} s",
             ) from None
-        except web.RequestPayloadError as exc:  # a body that does not decode, or is cut short
+        except CRRError:  # a body that does not decode, or is cut short (_read)
             self.body_timed_out = True  # the connection's framing is lost: close after the answer
-            raise CRRError("SER0017", payload_sentence(exc.__cause__, request.headers)) from None
+            raise
 
     # -- internals ----------------------------------------------------------------------------
     def _scan_head(self, data: bytes) -> bool:
@@ -224,12 +224,17 @@ async def read_body(request: web.Request) -> bytes:
     """The request body, bounded by the connection's read timeout."""
     guard = GUARDS.get(request.protocol)
     if guard is None:
-        try:
-            async with asyncio.timeout(READ_TIMEOUT_S):
-                return await request.read()
-        except web.RequestPayloadError as exc:
-            raise CRRError("SER0017", payload_sentence(exc.__cause__, request.headers)) from None
+        async with asyncio.timeout(READ_TIMEOUT_S):
+            return await _read(request)
     return await guard.read_body(request)
+
+
+async def _read(request: web.Request) -> bytes:
+    """``request.read()``, a body aiohttp cannot read becoming the SER0017 that says why."""
+    try:
+        return await request.read()
+    except web.RequestPayloadError as exc:
+        raise CRRError("SER0017", payload_sentence(exc.__cause__, request.headers)) from None
 
 
 SUPPORTED_ENCODINGS = "gzip, deflate or br"

@@ -23,7 +23,6 @@ against jsonschema-rs on random bodies).
 from __future__ import annotations
 
 import copy
-import itertools
 import re
 import secrets
 from collections.abc import Callable
@@ -503,9 +502,12 @@ class OperationValidator:
             return body, []
         errors: list[CRRError] = []
         named: set[str] = set()  # one error per portfolio name, however many of its rules it breaks
-        found = list(self.body_validator.iter_errors(_cut_arrays(body)))
+        found: list[Any] = list(self.body_validator.iter_errors(_cut_arrays(body)))
         if not found:  # a rule only the cut-off items broke: the first error of the whole body
-            found = list(itertools.islice(self.body_validator.iter_errors(body), 1))
+            try:  # validate() stops at the first error; iter_errors would build them all again
+                self.body_validator.validate(body)
+            except jsonschema_rs.ValidationError as first:
+                found = [first]
         for e in found:
             error = self._body_error(e)
             if error.code in ("POR0215", "POR0103", "SER0022"):
