@@ -35,25 +35,61 @@ def main() -> None:
     for i in range(a.runs):
         out = work / f"run{i}.json"
         started = time.perf_counter()
-        done = subprocess.run([sys.executable, "-m", "harness", "fuzz", "--pki", str(work / "pki"), "--seed",
-                               str(a.seed + i), "--json", str(out)], capture_output=True, text=True, cwd=work)
+        done = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "harness",
+                "fuzz",
+                "--pki",
+                str(work / "pki"),
+                "--seed",
+                str(a.seed + i),
+                "--json",
+                str(out),
+            ],
+            capture_output=True,
+            text=True,
+            cwd=work,
+        )
         wall = time.perf_counter() - started
         data = json.loads(out.read_text())
         calls = data["meta"]["calls"]
         engine = data["meta"]["wall_s"]
         positive = sum(c["data"]["positive"] for c in data["cases"])
         reached = sum(c["data"]["positive_business"] for c in data["cases"])
-        rows.append((wall, engine, calls, calls / engine, positive, reached / positive if positive else 0.0,
-                     len(data["cases"]), data["verdict"], done.returncode))
-        print(f"run {i}: {wall:.1f} s wall, {engine:.1f} s engine, {calls} calls, {calls / engine:.0f} calls/s, "
-              f"{reached}/{positive} positive cases reached business logic, {data['verdict']}", flush=True)
-    lines = ["# crrsim fuzz, all operations, default settings, against the embedded sandbox", "",
-             "| run | wall s | engine s | calls | calls/s | operations | positive cases | reached business logic | verdict |",
-             "|---:|---:|---:|---:|---:|---:|---:|---:|---|"]
+        rows.append(
+            (
+                wall,
+                engine,
+                calls,
+                calls / engine,
+                positive,
+                reached / positive if positive else 0.0,
+                len(data["cases"]),
+                data["verdict"],
+                done.returncode,
+            )
+        )
+        print(
+            f"run {i}: {wall:.1f} s wall, {engine:.1f} s engine, {calls} calls, {calls / engine:.0f} calls/s, "
+            f"{reached}/{positive} positive cases reached business logic, {data['verdict']}",
+            flush=True,
+        )
+    lines = [
+        "# crrsim fuzz, all operations, default settings, against the embedded sandbox",
+        "",
+        "| run | wall s | engine s | calls | calls/s | operations | positive cases | reached business logic | verdict |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|---|",
+    ]
     for i, (wall, engine, calls, rps, positive, share, ops, verdict, _) in enumerate(rows):
-        lines.append(f"| {i} | {wall:.1f} | {engine:.1f} | {calls} | {rps:.0f} | {ops} | {positive} | {share:.0%} | {verdict} |")
-    lines.append(f"| median | {statistics.median(r[0] for r in rows):.1f} | {statistics.median(r[1] for r in rows):.1f} | "
-                 f"{statistics.median(r[2] for r in rows):.0f} | {statistics.median(r[3] for r in rows):.0f} | | | | |")
+        lines.append(
+            f"| {i} | {wall:.1f} | {engine:.1f} | {calls} | {rps:.0f} | {ops} | {positive} | {share:.0%} | {verdict} |"
+        )
+    lines.append(
+        f"| median | {statistics.median(r[0] for r in rows):.1f} | {statistics.median(r[1] for r in rows):.1f} | "
+        f"{statistics.median(r[2] for r in rows):.0f} | {statistics.median(r[3] for r in rows):.0f} | | | | |"
+    )
     write_results("fuzz_full", lines)
 
 

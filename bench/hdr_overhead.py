@@ -38,8 +38,13 @@ from sandbox_vs_prism import write_results  # noqa: E402
 
 from harness.load.hdr import Recording, Tally  # noqa: E402
 
-NAMES = ("market_status.getMarketStatus", "auction.portfolioCreation", "app_status.get-status",
-         "market_data.getPublicMarketData", "messages.publicMessages")
+NAMES = (
+    "market_status.getMarketStatus",
+    "auction.portfolioCreation",
+    "app_status.get-status",
+    "market_data.getPublicMarketData",
+    "messages.publicMessages",
+)
 SLO = "slos:\n  - {name: anything, operation: '*', p99_ms: 600000, min_samples: 1}\n"
 PROFILE = """model: arrival
 stages:
@@ -67,14 +72,32 @@ def children_cpu() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def _run(work: Path, url: str, pki: Path, rate: float, seconds: int, users: int) -> tuple[
-        float, Recording, dict, int]:
+def _run(
+    work: Path, url: str, pki: Path, rate: float, seconds: int, users: int
+) -> tuple[float, Recording, dict, int]:
     """One `crrsim load` at ``rate`` arrivals/s: (CPU seconds of its process tree, its recording,
     its results, its exit code)."""
     (work / "arrivals.yaml").write_text(PROFILE % {"seconds": seconds, "rate": rate, "users": users})
     before = children_cpu()
-    done = subprocess.run([sys.executable, "-m", "harness", "load", "--url", url, "--pki", str(pki), "--profile",
-                           "arrivals.yaml", "--slo", "slo.yaml"], capture_output=True, text=True, cwd=work)
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "harness",
+            "load",
+            "--url",
+            url,
+            "--pki",
+            str(pki),
+            "--profile",
+            "arrivals.yaml",
+            "--slo",
+            "slo.yaml",
+        ],
+        capture_output=True,
+        text=True,
+        cwd=work,
+    )
     cpu = children_cpu() - before  # the load command and locust: the sandbox is not reaped yet
     results = json.loads(sorted(work.glob("reports/load/*/results.json"))[-1].read_text())
     time.sleep(1)  # the next run's report folder gets a new second
@@ -114,20 +137,24 @@ def main() -> None:
     # the schedule's first two seconds, on the run's own clock (the arrival clock starts at setup_s)
     start_late = sum(t.late for i, t in buckets if setup <= i * interval < setup + 2.0)
     late, sent = sum(t.late for _, t in buckets), sum(t.arrivals for _, t in buckets)
-    lines = [f"# Recording cost and arrivals late at start ({a.rate:g} arrivals/s, {a.seconds} s, pool {a.users})", "",
-             "| figure | value |", "|---|---:|",
-             f"| recording cost per request, now (Tally on first use) | {new_us:.1f} us |",
-             f"| recording cost per request, before (setdefault(key, Tally())) | {old_us:.1f} us |",
-             f"| generator CPU per request, steady (the {a.seconds} s run less the {a.seconds // 2} s one) | "
-             f"{cpu_per_request_us:.0f} us |",
-             f"| recording share of the generator's CPU, now | {new_us / cpu_per_request_us:.1%} |",
-             f"| recording share of the generator's CPU, before | {old_us / cpu_per_request_us:.1%} |",
-             f"| requests | {total.count} ({total.errors} errors), p99 {total.percentile_ms(99):.1f} ms |",
-             f"| arrivals sent | {sent} |",
-             f"| arrivals late (> 100 ms), first 2 s of the schedule | {start_late} |",
-             f"| arrivals late (> 100 ms), whole run | {late} |",
-             f"| arrival clock started | {setup:.2f} s into the run |",
-             f"| exit | {code} |"]
+    lines = [
+        f"# Recording cost and arrivals late at start ({a.rate:g} arrivals/s, {a.seconds} s, pool {a.users})",
+        "",
+        "| figure | value |",
+        "|---|---:|",
+        f"| recording cost per request, now (Tally on first use) | {new_us:.1f} us |",
+        f"| recording cost per request, before (setdefault(key, Tally())) | {old_us:.1f} us |",
+        f"| generator CPU per request, steady (the {a.seconds} s run less the {a.seconds // 2} s one) | "
+        f"{cpu_per_request_us:.0f} us |",
+        f"| recording share of the generator's CPU, now | {new_us / cpu_per_request_us:.1%} |",
+        f"| recording share of the generator's CPU, before | {old_us / cpu_per_request_us:.1%} |",
+        f"| requests | {total.count} ({total.errors} errors), p99 {total.percentile_ms(99):.1f} ms |",
+        f"| arrivals sent | {sent} |",
+        f"| arrivals late (> 100 ms), first 2 s of the schedule | {start_late} |",
+        f"| arrivals late (> 100 ms), whole run | {late} |",
+        f"| arrival clock started | {setup:.2f} s into the run |",
+        f"| exit | {code} |",
+    ]
     write_results("hdr_overhead", lines)
 
 

@@ -52,24 +52,47 @@ def main() -> None:
     work = Path(tempfile.mkdtemp(prefix="crrsim-load-bench-"))
     (work / "flat.yaml").write_text(PROFILE % {"seconds": a.seconds, "users": a.users})
     (work / "slo.yaml").write_text(SLO)
-    lines = [f"# crrsim load, zero think time, {a.users} users, {a.seconds} s, embedded sandbox", "",
-             "| processes | wall s | requests | req/s | errors | p50 ms | p95 ms | p99 ms | raw p99 ms | exit |",
-             "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    lines = [
+        f"# crrsim load, zero think time, {a.users} users, {a.seconds} s, embedded sandbox",
+        "",
+        "| processes | wall s | requests | req/s | errors | p50 ms | p95 ms | p99 ms | raw p99 ms | exit |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
     for processes in (int(p) for p in a.processes.split(",")):
         raw = work / f"raw{processes}"
         raw.mkdir()
         started = time.perf_counter()
-        done = subprocess.run([sys.executable, "-m", "harness", "load", "--pki", str(work / "pki"), "--profile",
-                               "flat.yaml", "--slo", "slo.yaml", "--processes", str(processes), "--raw-latencies",
-                               str(raw)], capture_output=True, text=True, cwd=work)
+        done = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "harness",
+                "load",
+                "--pki",
+                str(work / "pki"),
+                "--profile",
+                "flat.yaml",
+                "--slo",
+                "slo.yaml",
+                "--processes",
+                str(processes),
+                "--raw-latencies",
+                str(raw),
+            ],
+            capture_output=True,
+            text=True,
+            cwd=work,
+        )
         wall = time.perf_counter() - started
         results = json.loads(sorted(work.glob("reports/load/*/results.json"))[-1].read_text())
         total = Recording.from_wire(results["recording"]).total()
         raw_values = [int(v) for f in raw.glob("raw-*.txt") for v in f.read_text().split()]
         duration = results["duration_s"]
-        lines.append(f"| {processes} | {wall:.1f} | {total.count} | {total.count / duration:.0f} | {total.errors} | "
-                     f"{total.percentile_ms(50):.1f} | {total.percentile_ms(95):.1f} | {total.percentile_ms(99):.1f} | "
-                     f"{percentile_of(raw_values, 99):.1f} | {done.returncode} |")
+        lines.append(
+            f"| {processes} | {wall:.1f} | {total.count} | {total.count / duration:.0f} | {total.errors} | "
+            f"{total.percentile_ms(50):.1f} | {total.percentile_ms(95):.1f} | {total.percentile_ms(99):.1f} | "
+            f"{percentile_of(raw_values, 99):.1f} | {done.returncode} |"
+        )
         print(lines[-1], flush=True)
         time.sleep(1)  # the next run's report folder gets a new second
     write_results("load_capacity", lines)

@@ -71,15 +71,19 @@ async def _read_response(reader: asyncio.StreamReader) -> int:
     return status
 
 
-async def _connection(spec: Spec, ctx: ssl.SSLContext | None, tag: str, start: float, stop: float,
-                      out: dict[str, Any]) -> None:
-    reader, writer = await asyncio.open_connection(spec.host, spec.port, ssl=ctx,
-                                                   server_hostname=spec.host if ctx else None)
+async def _connection(
+    spec: Spec, ctx: ssl.SSLContext | None, tag: str, start: float, stop: float, out: dict[str, Any]
+) -> None:
+    reader, writer = await asyncio.open_connection(
+        spec.host, spec.port, ssl=ctx, server_hostname=spec.host if ctx else None
+    )
     prefix, _, suffix = (spec.body or b"").partition(b"@NAME@")
     has_name = spec.body is not None and b"@NAME@" in spec.body
     n = 0
-    head_fixed = (f"{spec.method} {spec.path} HTTP/1.1\r\nHost: {spec.host}:{spec.port}\r\n"
-                  "Accept: application/json\r\nConnection: keep-alive\r\n").encode()
+    head_fixed = (
+        f"{spec.method} {spec.path} HTTP/1.1\r\nHost: {spec.host}:{spec.port}\r\n"
+        "Accept: application/json\r\nConnection: keep-alive\r\n"
+    ).encode()
     try:
         while True:
             now = time.perf_counter()
@@ -117,8 +121,15 @@ def _worker(spec: Spec, conns: int, index: int, queue: Any) -> None:
 def run(spec: Spec, processes: int = 1) -> dict[str, Any]:
     """Run the load; returns requests/s, p50/p99 (ms), status counts."""
     queue: Any = mp.get_context("fork").Queue()
-    share = [spec.connections // processes + (1 if i < spec.connections % processes else 0) for i in range(processes)]
-    procs = [mp.get_context("fork").Process(target=_worker, args=(spec, c, i, queue)) for i, c in enumerate(share) if c]
+    share = [
+        spec.connections // processes + (1 if i < spec.connections % processes else 0)
+        for i in range(processes)
+    ]
+    procs = [
+        mp.get_context("fork").Process(target=_worker, args=(spec, c, i, queue))
+        for i, c in enumerate(share)
+        if c
+    ]
     for p in procs:
         p.start()
     results = [queue.get() for _ in procs]
@@ -133,8 +144,13 @@ def run(spec: Spec, processes: int = 1) -> dict[str, Any]:
     def pct(q: float) -> float:
         return lat[min(len(lat) - 1, int(q * len(lat)))] * 1000 if lat else float("nan")
 
-    return {"requests": len(lat), "rps": len(lat) / spec.duration, "p50_ms": pct(0.50), "p99_ms": pct(0.99),
-            "statuses": statuses}
+    return {
+        "requests": len(lat),
+        "rps": len(lat) / spec.duration,
+        "p50_ms": pct(0.50),
+        "p99_ms": pct(0.99),
+        "statuses": statuses,
+    }
 
 
 def main() -> None:
@@ -153,7 +169,9 @@ def main() -> None:
     ap.add_argument("--key")
     a = ap.parse_args()
     body = open(a.body_file, "rb").read() if a.body_file else None  # noqa: SIM115
-    spec = Spec(a.url_host, a.port, a.method, a.path, body, a.connections, a.duration, a.warmup, a.ca, a.cert, a.key)
+    spec = Spec(
+        a.url_host, a.port, a.method, a.path, body, a.connections, a.duration, a.warmup, a.ca, a.cert, a.key
+    )
     print(json.dumps(run(spec, a.processes)))
 
 

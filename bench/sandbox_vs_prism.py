@@ -57,11 +57,27 @@ def wait_port(port: int, timeout: float = 60) -> None:
 
 def max_portfolio_template(participant: str) -> bytes:
     curve = [{"mw": round(i * 1.5, 3), "price": round(100 - i * 2.5, 2)} for i in range(20)]
-    bids = [{"assetOwner": participant, "source": "TH_NP15_GEN-APND", "sink": "DLAP_PGAE-APND", "hedgeType": "OBL",
-             "tou": ("ON", "OFF")[i % 2], "period": "2026_M03", "crrType": "AUC", "bidCurve": curve,
-             "description": f"bench bid {i}"} for i in range(500)]
-    body = {"portfolioName": "@NAME@", "marketName": AUC, "participantName": participant,
-            "newBids": bids, "newOffers": []}
+    bids = [
+        {
+            "assetOwner": participant,
+            "source": "TH_NP15_GEN-APND",
+            "sink": "DLAP_PGAE-APND",
+            "hedgeType": "OBL",
+            "tou": ("ON", "OFF")[i % 2],
+            "period": "2026_M03",
+            "crrType": "AUC",
+            "bidCurve": curve,
+            "description": f"bench bid {i}",
+        }
+        for i in range(500)
+    ]
+    body = {
+        "portfolioName": "@NAME@",
+        "marketName": AUC,
+        "participantName": participant,
+        "newBids": bids,
+        "newOffers": [],
+    }
     return json.dumps(body, separators=(",", ":")).encode()
 
 
@@ -80,18 +96,24 @@ def seed_sandbox(url: str, pki: Any) -> None:
     small = json.loads(max_portfolio_template("WCAL"))
     small["newBids"] = small["newBids"][:10]
     for i in range(5):
-        r = wcal.request("POST", "/auction/v1.0/portfolioCreation", json={**small, "portfolioName": f"listed {i}"})
+        r = wcal.request(
+            "POST", "/auction/v1.0/portfolioCreation", json={**small, "portfolioName": f"listed {i}"}
+        )
         assert r.status == 200, r.body
     body = max_portfolio_template("ECAL")
-    probe = client("ecal").request("POST", "/auction/v1.0/portfolioCreation",
-                                   json=json.loads(body.replace(b"@NAME@", b"probe")))
+    probe = client("ecal").request(
+        "POST", "/auction/v1.0/portfolioCreation", json=json.loads(body.replace(b"@NAME@", b"probe"))
+    )
     assert probe.status == 200, probe.body
 
 
 def start_prism(spec_file: Path) -> tuple[subprocess.Popen[bytes], int]:
     port = free_port()
-    proc = subprocess.Popen([str(PRISM), "mock", "-v", "silent", "-h", "127.0.0.1", "-p", str(port), str(spec_file)],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [str(PRISM), "mock", "-v", "silent", "-h", "127.0.0.1", "-p", str(port), str(spec_file)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     wait_port(port)
     return proc, port
 
@@ -101,7 +123,7 @@ def _trivial_tls_server(cert: str, key: str, ca: str, port_q: Any) -> None:
     ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH, cafile=ca)
     ctx.verify_mode = ssl.CERT_REQUIRED
     ctx.load_cert_chain(cert, key)
-    reply = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 15\r\n\r\n{\"status\":\"UP\"}"
+    reply = b'HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 15\r\n\r\n{"status":"UP"}'
 
     class Proto(asyncio.Protocol):
         def connection_made(self, transport: Any) -> None:
@@ -147,8 +169,10 @@ def main() -> None:
         procs += [prism_status, prism_auction]
         port_q: Any = mp.get_context("fork").Queue()
         idle = mp.get_context("fork").Process(
-            target=_trivial_tls_server, args=(str(pki.server_cert), str(pki.server_key), str(pki.ca_cert), port_q),
-            daemon=True)
+            target=_trivial_tls_server,
+            args=(str(pki.server_cert), str(pki.server_key), str(pki.ca_cert), port_q),
+            daemon=True,
+        )
         idle.start()
         procs.append(idle)
         idle_port = port_q.get()
@@ -161,9 +185,22 @@ def main() -> None:
         list_q = f"?marketName={AUC}&participantName=WCAL"
         rows = [
             ("GET /status", "GET", "/status", None, status_port, "ecal"),
-            ("GET portfolioList (5 x 10 bids)", "GET", f"/auction/v1.0/portfolioList{list_q}", None, auction_port,
-             "wcal"),
-            ("POST portfolioCreation 500x20", "POST", "/auction/v1.0/portfolioCreation", body, auction_port, "ecal"),
+            (
+                "GET portfolioList (5 x 10 bids)",
+                "GET",
+                f"/auction/v1.0/portfolioList{list_q}",
+                None,
+                auction_port,
+                "wcal",
+            ),
+            (
+                "POST portfolioCreation 500x20",
+                "POST",
+                "/auction/v1.0/portfolioCreation",
+                body,
+                auction_port,
+                "ecal",
+            ),
         ]
         results: list[tuple[str, int, str, dict[str, Any]]] = []
         conns = [int(c) for c in a.connections.split(",")]
@@ -172,15 +209,26 @@ def main() -> None:
             results.append(("load generator ceiling (trivial mTLS server)", c, "-", run(spec, a.processes)))
         for label, method, path, payload, prism_port, who in rows:
             for c in conns:
-                s = Spec("127.0.0.1", sandbox.port, method, "/crr" + path, payload, c, a.duration, a.warmup,
-                         **tls_of(who))
+                s = Spec(
+                    "127.0.0.1",
+                    sandbox.port,
+                    method,
+                    "/crr" + path,
+                    payload,
+                    c,
+                    a.duration,
+                    a.warmup,
+                    **tls_of(who),
+                )
                 results.append((label, c, "sandbox (mTLS)", run(s, a.processes)))
                 p = Spec("127.0.0.1", prism_port, method, path, payload, c, a.duration, a.warmup)
                 results.append((label, c, "Prism (HTTP)", run(p, a.processes)))
                 for res in results[-2:]:
-                    print(f"{res[0]:<46} c={c:<3} {res[2]:<15} {res[3]['rps']:>9.1f} req/s "
-                          f"p50 {res[3]['p50_ms']:.1f} ms p99 {res[3]['p99_ms']:.1f} ms {res[3]['statuses']}",
-                          flush=True)
+                    print(
+                        f"{res[0]:<46} c={c:<3} {res[2]:<15} {res[3]['rps']:>9.1f} req/s "
+                        f"p50 {res[3]['p50_ms']:.1f} ms p99 {res[3]['p99_ms']:.1f} ms {res[3]['statuses']}",
+                        flush=True,
+                    )
     finally:
         for p in procs:
             if isinstance(p, subprocess.Popen):
@@ -201,8 +249,10 @@ def main() -> None:
     ]
     for label, c, server, r in results:
         statuses = ", ".join(f"{k}: {v}" for k, v in sorted(r["statuses"].items()))
-        lines.append(f"| {label} | {c} | {server} | {r['rps']:.0f} | {r['p50_ms']:.1f} | {r['p99_ms']:.1f} | "
-                     f"{statuses} |")
+        lines.append(
+            f"| {label} | {c} | {server} | {r['rps']:.0f} | {r['p50_ms']:.1f} | {r['p99_ms']:.1f} | "
+            f"{statuses} |"
+        )
     write_results("sandbox_vs_prism", lines)
 
 

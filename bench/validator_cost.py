@@ -14,7 +14,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-MEASURE = r'''
+MEASURE = r"""
 import json, sys, time
 from harness.contract import load_catalogue
 from harness.sandbox.web.validation import OperationValidator
@@ -37,7 +37,7 @@ for label, v, body in (("max-size portfolio", validator("auction", "portfolioCre
     for _ in range(40):
         t = time.perf_counter(); v.body(body); best = min(best, time.perf_counter() - t)
     print(f"  {label:20} {best * 1000:6.2f} ms")
-'''
+"""
 
 
 def main() -> None:

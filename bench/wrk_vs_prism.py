@@ -54,9 +54,20 @@ LIST_QUERY = f"marketName={AUC}&participantName=WCAL"
 ROWS = {
     # key: (label, sandbox path, Prism spec, cert, lua script)
     "status": ("GET /status", "/status", "app_status", "ecal", "get.lua"),
-    "list": ("GET portfolioList (5 x 10 bids)", f"/auction/v1.0/portfolioList?{LIST_QUERY}", "auction", "wcal",
-             "get.lua"),
-    "create": ("POST portfolioCreation 500x20", "/auction/v1.0/portfolioCreation", "auction", "ecal", "post.lua"),
+    "list": (
+        "GET portfolioList (5 x 10 bids)",
+        f"/auction/v1.0/portfolioList?{LIST_QUERY}",
+        "auction",
+        "wcal",
+        "get.lua",
+    ),
+    "create": (
+        "POST portfolioCreation 500x20",
+        "/auction/v1.0/portfolioCreation",
+        "auction",
+        "ecal",
+        "post.lua",
+    ),
 }
 PRISM_SPECS = {"app_status": "caiso_crr_app_status_v1.0.1.yaml", "auction": "caiso_crr_auction_v1.2.1.yaml"}
 
@@ -71,8 +82,9 @@ def ensure_tools() -> str:
         sys.exit("wrk is not installed and apt-get could not install it")
     if not SHIM.exists() or SHIM.stat().st_mtime < SHIM_SRC.stat().st_mtime:
         BUILD.mkdir(exist_ok=True)
-        subprocess.run(["gcc", "-shared", "-fPIC", "-O2", "-o", str(SHIM), str(SHIM_SRC), "-ldl", "-lssl"],
-                       check=True)
+        subprocess.run(
+            ["gcc", "-shared", "-fPIC", "-O2", "-o", str(SHIM), str(SHIM_SRC), "-ldl", "-lssl"], check=True
+        )
     return wrk
 
 
@@ -110,13 +122,27 @@ def _unit_ms(text: str) -> str:
     return f"{float(m.group(1)) * scale:.1f}"
 
 
-def run_wrk(wrk: str, url: str, script: str, conns: int, duration: float, env: dict[str, str],
-            server_pid: int | None) -> Result:
+def run_wrk(
+    wrk: str, url: str, script: str, conns: int, duration: float, env: dict[str, str], server_pid: int | None
+) -> Result:
     before = tree_cpu_ticks(server_pid) if server_pid else 0
     out = subprocess.run(
-        [wrk, "-t1", f"-c{conns}", f"-d{duration:g}s", "--timeout", "30s", "--latency", "-s",
-         str(WRK_DIR / script), url],
-        env={**os.environ, **env}, capture_output=True, text=True, check=False,
+        [
+            wrk,
+            "-t1",
+            f"-c{conns}",
+            f"-d{duration:g}s",
+            "--timeout",
+            "30s",
+            "--latency",
+            "-s",
+            str(WRK_DIR / script),
+            url,
+        ],
+        env={**os.environ, **env},
+        capture_output=True,
+        text=True,
+        check=False,
     ).stdout
     after = tree_cpu_ticks(server_pid) if server_pid else 0
     rps = re.search(r"Requests/sec:\s+([\d.]+)", out)
@@ -169,8 +195,11 @@ def main() -> None:
     def report(label: str, c: int, server: str, r: Result) -> None:
         results.append((label, c, server, r))
         cpu = f"{r.cpu_us:,.0f} us/req" if r.cpu_us is not None else "-"
-        print(f"{label:<34} c={c:<3} {server:<24} {r.rps:>9.1f} req/s p50 {r.p50} ms p99 {r.p99} ms "
-              f"cpu {cpu} non2xx {r.non2xx} {r.errors}", flush=True)
+        print(
+            f"{label:<34} c={c:<3} {server:<24} {r.rps:>9.1f} req/s p50 {r.p50} ms p99 {r.p99} ms "
+            f"cpu {cpu} non2xx {r.non2xx} {r.errors}",
+            flush=True,
+        )
 
     def wait_idle() -> None:
         time.sleep(2)  # let the previous row's connections drain
@@ -181,18 +210,28 @@ def main() -> None:
         # trees from before the sandbox was served by the click CLI start with -m harness.sandbox
         legacy = tree is not None and (Path(tree) / "harness" / "sandbox" / "__main__.py").is_file()
         entry = ("-m", "harness.sandbox") if legacy else ("-m", "harness", "sandbox", "serve")
-        sandbox = start_sandbox(pki.directory, work / f"{tree_label}.db", workers=a.workers, env=env, entry=entry)
+        sandbox = start_sandbox(
+            pki.directory, work / f"{tree_label}.db", workers=a.workers, env=env, entry=entry
+        )
         try:
             seed_sandbox(sandbox.url, pki)
             for key in rows:
                 title, path, _, who, script = ROWS[key]
                 files = pki.identities[who]
-                shim_env = {"LD_PRELOAD": str(SHIM), "WRK_CLIENT_CERT": str(files.cert),
-                            "WRK_CLIENT_KEY": str(files.key), "BODY_TEMPLATE": str(template)}
+                shim_env = {
+                    "LD_PRELOAD": str(SHIM),
+                    "WRK_CLIENT_CERT": str(files.cert),
+                    "WRK_CLIENT_KEY": str(files.key),
+                    "BODY_TEMPLATE": str(template),
+                }
                 for c in conns:
                     wait_idle()
-                    report(title, c, label, run_wrk(wrk, sandbox.url + path, script, c, a.duration, shim_env,
-                                                    sandbox.pid))
+                    report(
+                        title,
+                        c,
+                        label,
+                        run_wrk(wrk, sandbox.url + path, script, c, a.duration, shim_env, sandbox.pid),
+                    )
         finally:
             sandbox.stop()
 
@@ -206,9 +245,20 @@ def main() -> None:
                         continue
                     for c in conns:
                         wait_idle()
-                        report(title, c, "Prism (HTTP)", run_wrk(
-                            wrk, f"http://127.0.0.1:{port}{path}", script, c, a.duration,
-                            {"BODY_TEMPLATE": str(template)}, proc.pid))
+                        report(
+                            title,
+                            c,
+                            "Prism (HTTP)",
+                            run_wrk(
+                                wrk,
+                                f"http://127.0.0.1:{port}{path}",
+                                script,
+                                c,
+                                a.duration,
+                                {"BODY_TEMPLATE": str(template)},
+                                proc.pid,
+                            ),
+                        )
             finally:
                 proc.terminate()
                 proc.wait(10)
@@ -223,11 +273,14 @@ def main() -> None:
         "| request | conns | server | req/s | p50 ms | p99 ms | server CPU us/req | non-2xx | socket errors |",
         "|---|---:|---|---:|---:|---:|---:|---:|---|",
     ]
-    for title, c, server, r in sorted(results, key=lambda x: (list(ROWS).index(
-            next(k for k, v in ROWS.items() if v[0] == x[0])), x[1])):
+    for title, c, server, r in sorted(
+        results, key=lambda x: (list(ROWS).index(next(k for k, v in ROWS.items() if v[0] == x[0])), x[1])
+    ):
         cpu = f"{r.cpu_us:,.0f}" if r.cpu_us is not None else "-"
-        lines.append(f"| {title} | {c} | {server} | {r.rps:,.1f} | {r.p50} | {r.p99} | {cpu} | {r.non2xx} | "
-                     f"{r.errors or '-'} |")
+        lines.append(
+            f"| {title} | {c} | {server} | {r.rps:,.1f} | {r.p50} | {r.p99} | {cpu} | {r.non2xx} | "
+            f"{r.errors or '-'} |"
+        )
     write_results("wrk_vs_prism", lines)
     shutil.rmtree(work, ignore_errors=True)
 

@@ -17,7 +17,9 @@ class ExitCode(IntEnum):
     CANNOT_RUN = 3  # could not run: report not writable, port in use, target unreachable for the runner
     NOTHING_SELECTED = 4  # a selection (week, day, tags, features) matched nothing; nothing was run
     SLO_BREACHED = 5  # crrsim load ran and a service level objective was not met (k6's thresholds exit 99)
-    INCOMPLETE = 6  # the check ran and found nothing, but did not cover all it was asked (the report says what)
+    INCOMPLETE = (
+        6  # the check ran and found nothing, but did not cover all it was asked (the report says what)
+    )
 
 
 MEANING: dict[ExitCode, str] = {
@@ -28,13 +30,19 @@ MEANING: dict[ExitCode, str] = {
     ExitCode.NOTHING_SELECTED: "the selection matched nothing, so nothing ran",
     ExitCode.SLO_BREACHED: "the load test ran and an SLO was breached (the report names each)",
     ExitCode.INCOMPLETE: "the check ran and found no failure, but did not cover everything it was asked "
-                         "(the report names what, and the flag that covers it)",
+    "(the report names what, and the flag that covers it)",
 }
 
 # pytest's own exit codes -> ours (pytest.ExitCode: 0 OK, 1 TESTS_FAILED, 2 INTERRUPTED,
 # 3 INTERNAL_ERROR, 4 USAGE_ERROR, 5 NO_TESTS_COLLECTED)
-_FROM_PYTEST = {0: ExitCode.OK, 1: ExitCode.PROBLEM, 2: ExitCode.CANNOT_RUN, 3: ExitCode.CANNOT_RUN,
-                4: ExitCode.USAGE, 5: ExitCode.NOTHING_SELECTED}
+_FROM_PYTEST = {
+    0: ExitCode.OK,
+    1: ExitCode.PROBLEM,
+    2: ExitCode.CANNOT_RUN,
+    3: ExitCode.CANNOT_RUN,
+    4: ExitCode.USAGE,
+    5: ExitCode.NOTHING_SELECTED,
+}
 
 
 def from_pytest(code: int) -> ExitCode:

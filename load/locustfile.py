@@ -34,7 +34,8 @@ import locust.stats
 from locust import FastHttpUser, LoadTestShape, events, task
 from locust.runners import MasterRunner, WorkerRunner
 
-from harness.client import ClientIdentity, IdentityError, build_ssl_context
+from harness.client import IdentityError, build_ssl_context
+from harness.config import participants as participants_file
 from harness.contract import downloads
 from harness.contract.downloads import DOWNLOADS, DownloadError
 from harness.contract.portfolios import market_products
@@ -51,8 +52,15 @@ INTERVAL = float(CONFIG["interval_s"])
 # only every 5 s by default (the setting its docs name), so the figures lagged a burst by half
 locust.stats.CSV_STATS_FLUSH_INTERVAL_SEC = 1
 
-STATE: dict[str, Any] = {"t0": None, "env": None, "schedule": None, "raw": [], "ready_users": 0,
-                         "arrivals_open": gevent.event.Event(), "arrivals_t0": None}
+STATE: dict[str, Any] = {
+    "t0": None,
+    "env": None,
+    "schedule": None,
+    "raw": [],
+    "ready_users": 0,
+    "arrivals_open": gevent.event.Event(),
+    "arrivals_t0": None,
+}
 RECORDING = Recording()  # this process's samples since its last report to the master
 MERGED = Recording()  # the master's (or single process's) whole run
 _contexts: dict[str, Any] = {}
@@ -61,8 +69,11 @@ HOLDINGS: dict[str, list[dict[str, Any]]] = {}  # SC ID -> its CRRs (file record
 OFFERED: dict[Any, float] = {}  # CRR id -> MW this process has offered for sale
 ANSWERED: set[Any] = set()  # offers this process has responded to
 # nomination paths every network has (a hub to a load zone), within the plan's default caps
-NOMINATION_PATHS = (("TH_NP15_GEN-APND", "DLAP_PGAE-APND"), ("TH_SP15_GEN-APND", "DLAP_SCE-APND"),
-                    ("TH_ZP26_GEN-APND", "SLAP_PGST-APND"))
+NOMINATION_PATHS = (
+    ("TH_NP15_GEN-APND", "DLAP_PGAE-APND"),
+    ("TH_SP15_GEN-APND", "DLAP_SCE-APND"),
+    ("TH_ZP26_GEN-APND", "SLAP_PGST-APND"),
+)
 _user_numbers = itertools.count()
 _portfolio_numbers = itertools.count(1)  # per process: names are unique with the pid
 
@@ -72,10 +83,8 @@ def _context(participant: dict[str, Any]) -> Any:
     TLS setup: verified server, TLS 1.2 or newer)."""
     sc = participant["sc"]
     if sc not in _contexts:
-        if participant.get("pfx"):
-            identity = ClientIdentity.from_pfx(participant["pfx"], os.environ.get(participant.get("password_env") or "", None))
-        else:
-            identity = ClientIdentity.from_pem(participant["cert"], participant["key"])
+        who = participants_file.Participant.from_wire(participant)
+        identity = who.identity(os.environ.get(who.password_env or "") if who.pfx else None)
         _contexts[sc] = build_ssl_context(identity, CONFIG.get("ca"))
     return _contexts[sc]
 
@@ -110,19 +119,32 @@ class Participant(FastHttpUser):
         self.rng = random.Random()
 
     # -- the one request helper: a fresh caiso-request-id, grouped by operation, timed exactly --
-    def call(self, key: str, method: str = "GET", params: dict[str, Any] | None = None, body: Any = None,
-             intended: float | None = None, raw: bool = False, fine: tuple[str, ...] = (),
-             record: bool = True) -> tuple[int, Any]:
+    def call(
+        self,
+        key: str,
+        method: str = "GET",
+        params: dict[str, Any] | None = None,
+        body: Any = None,
+        intended: float | None = None,
+        raw: bool = False,
+        fine: tuple[str, ...] = (),
+        record: bool = True,
+    ) -> tuple[int, Any]:
         """Send one request and record it; (status, the JSON answer, or its bytes with ``raw``).
         ``fine``: error codes that are an ordinary answer here (DWL0006: nothing to download);
         ``record=False``: a user's set-up call, outside the figures the SLOs judge."""
         path = PATHS[key] + ("?" + urlencode(params) if params else "")
         _pace()
         started = time.perf_counter()
-        headers = {"caiso-request-id": str(uuid.uuid4()), "Accept": CONFIG["accept"].get(key, "application/json")}
+        headers = {
+            "caiso-request-id": str(uuid.uuid4()),
+            "Accept": CONFIG["accept"].get(key, "application/json"),
+        }
         error = None
         payload: Any = None
-        with self.client.request(method, path, json=body, headers=headers, name=key, catch_response=True) as response:
+        with self.client.request(
+            method, path, json=body, headers=headers, name=key, catch_response=True
+        ) as response:
             status = response.status_code or 0
             if 200 <= status < 300 and raw:
                 response.success()
@@ -179,15 +201,27 @@ class Participant(FastHttpUser):
 
     def _read_markets(self) -> dict[str, Any]:
         """Open auction and allocation markets, and open forecast load windows (once per process)."""
-        found: dict[str, Any] = {"auction": self._open_markets("market_status.getActiveAuctionMarkets"),
-                                 "allocation": self._open_markets("market_status.getActiveAllocationMarkets")}
-        status, posted = self.call("market_status.getPostedAuctionMarkets", params={"participantName": self.sc})
-        found["posted"] = [m["name"] for m in posted if isinstance(m, dict) and isinstance(m.get("name"), str)] \
-            if status == 200 and isinstance(posted, list) else []
-        status, windows = self.call("historical_forecasted_load.getOpenForecastLoadSubmissionWindowList",
-                                    params={"participantName": self.sc})
-        found["load_windows"] = [w for w in windows if isinstance(w, dict) and w.get("periods")] \
-            if status == 200 and isinstance(windows, list) else []
+        found: dict[str, Any] = {
+            "auction": self._open_markets("market_status.getActiveAuctionMarkets"),
+            "allocation": self._open_markets("market_status.getActiveAllocationMarkets"),
+        }
+        status, posted = self.call(
+            "market_status.getPostedAuctionMarkets", params={"participantName": self.sc}
+        )
+        found["posted"] = (
+            [m["name"] for m in posted if isinstance(m, dict) and isinstance(m.get("name"), str)]
+            if status == 200 and isinstance(posted, list)
+            else []
+        )
+        status, windows = self.call(
+            "historical_forecasted_load.getOpenForecastLoadSubmissionWindowList",
+            params={"participantName": self.sc},
+        )
+        found["load_windows"] = (
+            [w for w in windows if isinstance(w, dict) and w.get("periods")]
+            if status == 200 and isinstance(windows, list)
+            else []
+        )
         found["node_pairs"], STATE["node_pairs"] = node_pairs(self._biddable_nodes(found["auction"]))
         return found
 
@@ -197,8 +231,12 @@ class Participant(FastHttpUser):
         if not markets:
             return []
         spec = DOWNLOADS["SOURCE_SINK"]
-        status, body = self.call(f"market_data.{spec.operation}", raw=True, fine=("DWL0005", "DWL0006"),
-                                 params=spec.params("SOURCE_SINK", "CSV", self.sc, markets[0]["name"]))
+        status, body = self.call(
+            f"market_data.{spec.operation}",
+            raw=True,
+            fine=("DWL0005", "DWL0006"),
+            params=spec.params("SOURCE_SINK", "CSV", self.sc, markets[0]["name"]),
+        )
         if status != 200 or not body:
             return []
         try:
@@ -214,8 +252,10 @@ class Participant(FastHttpUser):
         # uploads go to the markets whose window is open (a closed one only answers MKT0004)
         open_now = []
         for market in found:
-            status, answer = self.call("market_status.getMarketStatus",
-                                       params={"marketName": market["name"], "participantName": self.sc})
+            status, answer = self.call(
+                "market_status.getMarketStatus",
+                params={"marketName": market["name"], "participantName": self.sc},
+            )
             state = answer.get("status") or answer.get("marketStatus") if isinstance(answer, dict) else answer
             if state == "OPEN":
                 open_now.append(market)
@@ -228,17 +268,27 @@ class Participant(FastHttpUser):
     def market_status(self, intended: float | None = None) -> None:
         if self.markets and self.rng.random() < 0.5:
             market = self.rng.choice(self.markets)["name"]
-            self.call("market_status.getMarketStatus", params={"marketName": market, "participantName": self.sc},
-                      intended=intended)
+            self.call(
+                "market_status.getMarketStatus",
+                params={"marketName": market, "participantName": self.sc},
+                intended=intended,
+            )
         else:
-            self.call("market_status.getActiveAuctionMarkets", params={"participantName": self.sc}, intended=intended)
+            self.call(
+                "market_status.getActiveAuctionMarkets",
+                params={"participantName": self.sc},
+                intended=intended,
+            )
 
     def market_info(self, intended: float | None = None) -> None:
         if not self.markets:
             return self.market_status(intended)
         market = self.rng.choice(self.markets)["name"]
-        self.call("market_status.getMarketInfo", params={"marketName": market, "participantName": self.sc},
-                  intended=intended)
+        self.call(
+            "market_status.getMarketInfo",
+            params={"marketName": market, "participantName": self.sc},
+            intended=intended,
+        )
 
     def portfolio_submit(self, intended: float | None = None) -> None:
         """Build an auction portfolio of the profile's size, upload it, then submit it."""
@@ -255,26 +305,46 @@ class Participant(FastHttpUser):
             return self.market_status(intended)
         market = self.rng.choice(self.allocation)
         period = market_products(market)[0][0]
-        records = [{"assetOwner": self.sc, "source": source, "sink": sink, "hedgeType": "OBL", "tou": tou,
-                    "period": period, "crrType": "LSE", "mw": round(self.rng.uniform(0.1, 0.5), 3)}
-                   for source, sink in self.rng.sample(NOMINATION_PATHS, self.rng.randint(1, 3))
-                   for tou in ("ON", "OFF")]
+        records = [
+            {
+                "assetOwner": self.sc,
+                "source": source,
+                "sink": sink,
+                "hedgeType": "OBL",
+                "tou": tou,
+                "period": period,
+                "crrType": "LSE",
+                "mw": round(self.rng.uniform(0.1, 0.5), 3),
+            }
+            for source, sink in self.rng.sample(NOMINATION_PATHS, self.rng.randint(1, 3))
+            for tou in ("ON", "OFF")
+        ]
         self._create_and_submit("nomination", market["name"], {"newNominations": records}, intended)
         return None
 
-    def _create_and_submit(self, service: str, market: str, lists: dict[str, list[dict[str, Any]]],
-                           intended: float | None) -> None:
+    def _create_and_submit(
+        self, service: str, market: str, lists: dict[str, list[dict[str, Any]]], intended: float | None
+    ) -> None:
         """A portfolio's lifecycle: create it with its record ``lists``, note the acknowledged
         write for the integrity check, submit it."""
         name = f"load {CONFIG['run_id']} {self.sc} {os.getpid()} {next(_portfolio_numbers)}"
         ident = {"marketName": market, "participantName": self.sc, "portfolioName": name}
-        status, _ = self.call(f"{service}.portfolioCreation", "POST", body={**ident, **lists}, intended=intended)
+        status, _ = self.call(
+            f"{service}.portfolioCreation", "POST", body={**ident, **lists}, intended=intended
+        )
         if status != 200:
             return
         records = [r for records in lists.values() for r in records]
-        RECORDING.writes.append({"service": service, "participant": self.sc, "market": market, "portfolio": name,
-                                 "records": len(records),
-                                 "paths": sorted({f"{r['source']}>{r['sink']}" for r in records})})
+        RECORDING.writes.append(
+            {
+                "service": service,
+                "participant": self.sc,
+                "market": market,
+                "portfolio": name,
+                "records": len(records),
+                "paths": sorted({f"{r['source']}>{r['sink']}" for r in records}),
+            }
+        )
         self.call(f"{service}.portfolioSubmission", "POST", body=ident)
 
     def load_submission(self, intended: float | None = None) -> None:
@@ -284,11 +354,28 @@ class Participant(FastHttpUser):
         window = self.rng.choice(self.load_windows)
         period = window["periods"][0]
         sink = self.rng.choice(("DLAP_PGAE-APND", "DLAP_SCE-APND", "DLAP_SDGE-APND"))
-        hourly = [{"sinkName": sink, "effectiveDate": period["startDate"], "hourEnding": hour, "dataType": "FINAL_LOAD",
-                   "mw": round(self.rng.uniform(80, 160), 3)} for hour in range(1, 25)]
-        self.call("historical_forecasted_load.postLoadSubmission", "POST", body={
-            "histForecastFlag": "F", "assetOwner": self.sc, "loadSubmissionWindowName": window["name"],
-            "periodName": period["name"], "hourlyLoad": hourly}, intended=intended)
+        hourly = [
+            {
+                "sinkName": sink,
+                "effectiveDate": period["startDate"],
+                "hourEnding": hour,
+                "dataType": "FINAL_LOAD",
+                "mw": round(self.rng.uniform(80, 160), 3),
+            }
+            for hour in range(1, 25)
+        ]
+        self.call(
+            "historical_forecasted_load.postLoadSubmission",
+            "POST",
+            body={
+                "histForecastFlag": "F",
+                "assetOwner": self.sc,
+                "loadSubmissionWindowName": window["name"],
+                "periodName": period["name"],
+                "hourlyLoad": hourly,
+            },
+            intended=intended,
+        )
         return None
 
     def secondary_offer(self, intended: float | None = None) -> None:
@@ -299,21 +386,54 @@ class Participant(FastHttpUser):
         others = [p["sc"] for p in CONFIG["participants"] if p["sc"] != self.sc]
         if crr is None or not others:
             source, sink = self.rng.choice(self.node_pairs)
-            offer = {"assetOwner": self.sc, "source": source, "sink": sink, "tou": "ON", "hedgeType": "OBL",
-                     "crrType": "AUC", "startDate": "2026-03-01T08:00:00Z", "endDate": "2026-04-01T07:00:00Z",
-                     "mw": round(self.rng.uniform(0.5, 5), 3), "price": round(self.rng.uniform(0.5, 20), 2),
-                     "contactInfo": {"name": f"{self.sc} desk", "phone": "916-555-0100", "email": "desk@example.com"}}
-            self.call("secondary_market.postPublicSmBuyOffers", "POST", params={"participantName": self.sc},
-                      body=[offer], intended=intended)
+            offer = {
+                "assetOwner": self.sc,
+                "source": source,
+                "sink": sink,
+                "tou": "ON",
+                "hedgeType": "OBL",
+                "crrType": "AUC",
+                "startDate": "2026-03-01T08:00:00Z",
+                "endDate": "2026-04-01T07:00:00Z",
+                "mw": round(self.rng.uniform(0.5, 5), 3),
+                "price": round(self.rng.uniform(0.5, 20), 2),
+                "contactInfo": {
+                    "name": f"{self.sc} desk",
+                    "phone": "916-555-0100",
+                    "email": "desk@example.com",
+                },
+            }
+            self.call(
+                "secondary_market.postPublicSmBuyOffers",
+                "POST",
+                params={"participantName": self.sc},
+                body=[offer],
+                intended=intended,
+            )
             return
         mw = round(self.rng.uniform(0.1, 0.5), 3)
         OFFERED[crr["CRRID"]] = OFFERED.get(crr["CRRID"], 0.0) + mw
-        offer = {"assetOwner": self.sc, "crrId": int(crr["CRRID"]), "source": crr["Source"], "sink": crr["Sink"],
-                 "tou": crr["TOU"], "hedgeType": crr["HedgeType"], "crrType": crr["CRRType"],
-                 "startDate": crr["StartDate"], "endDate": crr["EndDate"], "mw": mw,
-                 "price": round(self.rng.uniform(0.5, 5), 2), "targetMpName": self.rng.choice(others)}
-        self.call("secondary_market.postPrivateSmSellOffers", "POST", params={"participantName": self.sc},
-                  body=[offer], intended=intended)
+        offer = {
+            "assetOwner": self.sc,
+            "crrId": int(crr["CRRID"]),
+            "source": crr["Source"],
+            "sink": crr["Sink"],
+            "tou": crr["TOU"],
+            "hedgeType": crr["HedgeType"],
+            "crrType": crr["CRRType"],
+            "startDate": crr["StartDate"],
+            "endDate": crr["EndDate"],
+            "mw": mw,
+            "price": round(self.rng.uniform(0.5, 5), 2),
+            "targetMpName": self.rng.choice(others),
+        }
+        self.call(
+            "secondary_market.postPrivateSmSellOffers",
+            "POST",
+            params={"participantName": self.sc},
+            body=[offer],
+            intended=intended,
+        )
 
     def _crr_to_sell(self) -> dict[str, Any] | None:
         """A CRR this participant holds with MW left to offer (its holdings read once per process
@@ -323,14 +443,20 @@ class Participant(FastHttpUser):
             for origin in ("AUCTION", "ALLOCATION"):
                 kind = f"PRIVATE_EXISTING_CRR_{origin}"
                 spec = DOWNLOADS[kind]
-                status, body = self.call("market_data.getPrivateGeneralData", params=spec.params(kind, "JSON", self.sc),
-                                         raw=True, fine=("DWL0006",))
+                status, body = self.call(
+                    "market_data.getPrivateGeneralData",
+                    params=spec.params(kind, "JSON", self.sc),
+                    raw=True,
+                    fine=("DWL0006",),
+                )
                 if status == 200 and body:
                     try:
                         text = downloads.unpack(body, "JSON")[1]
                     except DownloadError:
                         continue
-                    HOLDINGS[self.sc] += [r for r in downloads.records(text, "JSON") if r.get("AssetOwner") == self.sc]
+                    HOLDINGS[self.sc] += [
+                        r for r in downloads.records(text, "JSON") if r.get("AssetOwner") == self.sc
+                    ]
         left = [c for c in HOLDINGS[self.sc] if OFFERED.get(c["CRRID"], 0.0) + 0.5 <= 0.8 * float(c["MW"])]
         return self.rng.choice(left) if left else None
 
@@ -338,31 +464,60 @@ class Participant(FastHttpUser):
         """Look for private offers aimed at this participant and buy from one (a sell offer).
         Buying is a trade that moves CRR holdings and cannot be undone: without ``allow_trades``
         (the sandbox, or --allow-trades) the user only looks."""
-        status, pending = self.call("secondary_market.getMySmResponsesByStatus", params={
-            "participantName": self.sc, "responseStatusType": "PENDING_MP_RESPONSE"}, intended=intended)
-        sells = [o for o in pending or [] if isinstance(o, dict) and o.get("initiatingOfferType") == "SELL"
-                 and o.get("requestId") not in ANSWERED] if status == 200 and isinstance(pending, list) else []
+        status, pending = self.call(
+            "secondary_market.getMySmResponsesByStatus",
+            params={"participantName": self.sc, "responseStatusType": "PENDING_MP_RESPONSE"},
+            intended=intended,
+        )
+        sells = (
+            [
+                o
+                for o in pending or []
+                if isinstance(o, dict)
+                and o.get("initiatingOfferType") == "SELL"
+                and o.get("requestId") not in ANSWERED
+            ]
+            if status == 200 and isinstance(pending, list)
+            else []
+        )
         if sells and CONFIG.get("allow_trades"):
             chosen = self.rng.choice(sells)
             ANSWERED.add(chosen["requestId"])
-            self.call("secondary_market.postSmResponseToSellOffers", "POST", params={"participantName": self.sc},
-                      body=[{"requestId": chosen["requestId"]}])
+            self.call(
+                "secondary_market.postSmResponseToSellOffers",
+                "POST",
+                params={"participantName": self.sc},
+                body=[{"requestId": chosen["requestId"]}],
+            )
 
     def download(self, intended: float | None = None) -> None:
         """A ZIP download a participant's tools fetch: a market's node list, the public existing
         CRRs, and, once a market's results are posted, its own awards and the clearing prices."""
         choices: list[tuple[str, str | None]] = [("PUBLIC_EXISTING_CRR", None)]
         choices += [("SOURCE_SINK", m["name"]) for m in self.markets]
-        choices += [(kind, name) for name in self.posted for kind in ("PRIVATE_AUCTION_RESULT", "CLEARING_PRICE")]
+        choices += [
+            (kind, name) for name in self.posted for kind in ("PRIVATE_AUCTION_RESULT", "CLEARING_PRICE")
+        ]
         kind, market = self.rng.choice(choices)
         spec = DOWNLOADS[kind]
-        self.call(f"market_data.{spec.operation}", params=spec.params(kind, self.rng.choice(("CSV", "JSON")), self.sc,
-                                                                      market),
-                  intended=intended, raw=True, fine=("DWL0005", "DWL0006"))
+        self.call(
+            f"market_data.{spec.operation}",
+            params=spec.params(kind, self.rng.choice(("CSV", "JSON")), self.sc, market),
+            intended=intended,
+            raw=True,
+            fine=("DWL0005", "DWL0006"),
+        )
 
     def messages(self, intended: float | None = None) -> None:
-        self.call("messages.publicMessages", params={"fromDate": "2026-01-01T00:00:00Z", "toDate": "2027-01-01T00:00:00Z",
-                                                     "participantName": self.sc}, intended=intended)
+        self.call(
+            "messages.publicMessages",
+            params={
+                "fromDate": "2026-01-01T00:00:00Z",
+                "toDate": "2027-01-01T00:00:00Z",
+                "participantName": self.sc,
+            },
+            intended=intended,
+        )
 
     def _one(self, intended: float | None = None) -> None:
         names = list(PROFILE.mix)
@@ -423,8 +578,9 @@ def _describe(status: int, content: bytes | None, error: Any) -> str:
     return f"HTTP {status}" + (f" {','.join(str(c) for c in codes)}" if codes else "")
 
 
-def _bids(sc: str, products: list[tuple[str, str]], pairs: list[tuple[str, str]],
-          rng: random.Random) -> list[dict[str, Any]]:
+def _bids(
+    sc: str, products: list[tuple[str, str]], pairs: list[tuple[str, str]], rng: random.Random
+) -> list[dict[str, Any]]:
     """A buy portfolio of the profile's size: each bid a demand curve of the profile's points
     (from 0 MW, MW rising, price falling), on a product the market offers."""
     bids = []
@@ -434,9 +590,21 @@ def _bids(sc: str, products: list[tuple[str, str]], pairs: list[tuple[str, str]]
         points = rng.randint(*PROFILE.points)
         price = round(rng.uniform(2.0, 9.0), 2)
         step = round(rng.uniform(0.5, 2.0), 3)
-        curve = [{"mw": round(i * step, 3), "price": round(max(0.01, price - i * 0.1), 2)} for i in range(points)]
-        bids.append({"assetOwner": sc, "source": source, "sink": sink, "hedgeType": "OBL", "tou": tou,
-                     "period": period, "crrType": "AUC", "bidCurve": curve})
+        curve = [
+            {"mw": round(i * step, 3), "price": round(max(0.01, price - i * 0.1), 2)} for i in range(points)
+        ]
+        bids.append(
+            {
+                "assetOwner": sc,
+                "source": source,
+                "sink": sink,
+                "hedgeType": "OBL",
+                "tou": tou,
+                "period": period,
+                "crrType": "AUC",
+                "bidCurve": curve,
+            }
+        )
     return bids
 
 
@@ -540,8 +708,9 @@ def _watch_slos(runner: Any) -> None:
             so_far.merge(RECORDING)
         breached = [v for v in evaluate(slos, so_far, _elapsed(), final=False) if not v.ok]
         if breached:
-            STATE["aborted"] = "; ".join(f"{v.slo.name}: {'; '.join(v.breaches)} after {_elapsed():.0f} s"
-                                         for v in breached)
+            STATE["aborted"] = "; ".join(
+                f"{v.slo.name}: {'; '.join(v.breaches)} after {_elapsed():.0f} s" for v in breached
+            )
             runner.quit()
             return
 
@@ -591,11 +760,18 @@ def _on_quit(exit_code: int, **_: Any) -> None:
         return
     if not isinstance(runner, MasterRunner):
         MERGED.merge(RECORDING)
-    out = {"version": 1, "run_id": CONFIG["run_id"], "started": STATE.get("started"),
-           "duration_s": STATE.get("duration") or _elapsed(), "interval_s": INTERVAL,
-           "processes": STATE.get("processes", 1), "aborted": STATE.get("aborted"),
-           "node_pairs": STATE.get("node_pairs"), "setup_s": STATE.get("setup_s"),
-           "recording": MERGED.to_wire()}
+    out = {
+        "version": 1,
+        "run_id": CONFIG["run_id"],
+        "started": STATE.get("started"),
+        "duration_s": STATE.get("duration") or _elapsed(),
+        "interval_s": INTERVAL,
+        "processes": STATE.get("processes", 1),
+        "aborted": STATE.get("aborted"),
+        "node_pairs": STATE.get("node_pairs"),
+        "setup_s": STATE.get("setup_s"),
+        "recording": MERGED.to_wire(),
+    }
     path = Path(CONFIG["results"])
     path.write_text(json.dumps(out), encoding="utf-8")
 

@@ -40,7 +40,10 @@ class ScenarioContext:
 
     def require_market(self) -> str:
         if not self.market:
-            pytest.fail("no market chosen: add a step like 'Given I work in the monthly auction market'", pytrace=False)
+            pytest.fail(
+                "no market chosen: add a step like 'Given I work in the monthly auction market'",
+                pytrace=False,
+            )
         return self.market
 
     def need(self, key: str, missing: str) -> Any:
@@ -66,8 +69,9 @@ class ScenarioContext:
         client = self.env.client((who or self.me).identity)
         self.operation = f"{service}.{operation_id}"
         # what the contract declares the answer to be (a download is octet-stream), unless a step says
-        self.response = client.request(op.method, op.path, params=params, json=body,
-                                       headers={"Accept": op.accept, **(headers or {})})
+        self.response = client.request(
+            op.method, op.path, params=params, json=body, headers={"Accept": op.accept, **(headers or {})}
+        )
         return self.response
 
     # -- judging answers ---------------------------------------------------------------

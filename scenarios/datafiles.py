@@ -30,7 +30,9 @@ def find(name: str) -> Path:
 def rows(name: str) -> list[dict[str, str]]:
     """CSV rows as dicts (header names as written), blank cells dropped."""
     with find(name).open(newline="", encoding="utf-8") as fh:
-        return [{k.strip(): v.strip() for k, v in row.items() if v and v.strip()} for row in csv.DictReader(fh)]
+        return [
+            {k.strip(): v.strip() for k, v in row.items() if v and v.strip()} for row in csv.DictReader(fh)
+        ]
 
 
 def table_rows(datatable: list[list[str]]) -> list[dict[str, str]]:

@@ -67,9 +67,7 @@ def _obtain_password(path: Path) -> str:
     if env:
         return env
     if not options.interactive():
-        raise click.UsageError(
-            f"{path} needs a password: set {PFX_PASSWORD_ENV} (no terminal to ask on)."
-        )
+        raise click.UsageError(f"{path} needs a password: set {PFX_PASSWORD_ENV} (no terminal to ask on).")
     return click.prompt(f"Password for {path.name}", hide_input=True, show_default=False)
 
 

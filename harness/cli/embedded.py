@@ -30,7 +30,9 @@ def start_with_plan(pki: Any, db: Path, specs: Path | None = None, **launch: Any
 
 
 @contextlib.contextmanager
-def embedded_sandbox(pki_dir: Path, specs: Path | None, prefix: str, **launch: Any) -> Iterator[tuple[str, Any]]:
+def embedded_sandbox(
+    pki_dir: Path, specs: Path | None, prefix: str, **launch: Any
+) -> Iterator[tuple[str, Any]]:
     """(base URL, the dev PKI) of a sandbox that lives as long as the ``with`` block."""
     from harness.pki import ensure_dev_pki
 

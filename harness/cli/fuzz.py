@@ -48,8 +48,9 @@ def _reference_sandbox(settings: FuzzSettings) -> Iterator[Comparison]:
     with _embedded_sandbox(reference) as url:
         pki = ensure_dev_pki(settings.cfg.sandbox_pki)
         files = pki.identities[dev_identity_for(settings.participant).name]
-        with CRRClient(url, identity=ClientIdentity.from_pem(files.cert, files.key), ca=pki.ca_cert,
-                       retries=0) as client:
+        with CRRClient(
+            url, identity=ClientIdentity.from_pem(files.cert, files.key), ca=pki.ca_cert, retries=0
+        ) as client:
             yield Comparison(client, "the sandbox")
 
 
@@ -72,7 +73,10 @@ def _dev_identity_for_url(settings: FuzzSettings) -> None:
     from harness.pki.identities import dev_identity_for
 
     name = dev_identity_for(settings.participant).name
-    settings.cert, settings.key = cfg.sandbox_pki / "clients" / f"{name}.pem", cfg.sandbox_pki / "clients" / f"{name}.key"
+    settings.cert, settings.key = (
+        cfg.sandbox_pki / "clients" / f"{name}.pem",
+        cfg.sandbox_pki / "clients" / f"{name}.key",
+    )
     settings.ca = settings.ca or cfg.sandbox_pki / "ca.pem"
 
 
@@ -101,15 +105,18 @@ def _replay(cfg: CrrsimConfig, ident: str) -> None:
     url = bundle.data["request"]["url"]
     base = bundle.data["target"]
     if not cfg.is_sandbox and url.startswith(base):
-        url = cfg.base_url() + url[len(base):]  # the same call against the target given now
+        url = cfg.base_url() + url[len(base) :]  # the same call against the target given now
     checks.register()
-    with CRRClient(url.split("/crr", 1)[0] + "/crr", identity=identity, ca=settings.ca, retries=0,
-                   timeout=cfg.timeout) as client:
+    with CRRClient(
+        url.split("/crr", 1)[0] + "/crr", identity=identity, ca=settings.ca, retries=0, timeout=cfg.timeout
+    ) as client:
         result = replay(bundle, client, load_catalogue(cfg.specs), url)
     click.echo(f"{bundle.data['check']}: {bundle.data['title']} ({bundle.data['operation']})")
     answered = f"HTTP {result.status}" if result.status is not None else "no answer"
-    click.echo(f"replayed {bundle.data['request']['method']} {url} -> {answered}"
-               + (f" (caiso-request-id {result.request_id})" if result.request_id else ""))
+    click.echo(
+        f"replayed {bundle.data['request']['method']} {url} -> {answered}"
+        + (f" (caiso-request-id {result.request_id})" if result.request_id else "")
+    )
     click.echo(f"{result.verdict.upper()}: {result.said}")
     if result.still_fails is None:
         sys.exit(ExitCode.CANNOT_RUN)
@@ -117,42 +124,117 @@ def _replay(cfg: CrrsimConfig, ident: str) -> None:
 
 
 @click.command("fuzz")
-@config_options("env_name", "url", "participant", "pfx", "cert", "key", "ca", "pki", "specs", "timeout", reword={
-    "participant": "SC ID the generated requests act for (default ECAL).",
-    "timeout": "Seconds to wait for an answer from the CRR API; 3 calls in a row without one stop the run.",
-})
-@click.option("--service", "services", multiple=True, type=click.Choice(SERVICE_NAMES),
-              help="Only this service; repeatable (default: all ten).")
+@config_options(
+    "env_name",
+    "url",
+    "participant",
+    "pfx",
+    "cert",
+    "key",
+    "ca",
+    "pki",
+    "specs",
+    "timeout",
+    reword={
+        "participant": "SC ID the generated requests act for (default ECAL).",
+        "timeout": "Seconds to wait for an answer from the CRR API; 3 calls in a row without one stop the run.",
+    },
+)
+@click.option(
+    "--service",
+    "services",
+    multiple=True,
+    type=click.Choice(SERVICE_NAMES),
+    help="Only this service; repeatable (default: all ten).",
+)
 @click.option("--operation", "operations", multiple=True, help="Only this operationId; repeatable.")
-@click.option("--mode", type=click.Choice(MODES), default="all", show_default=True,
-              help="Generate data the contract accepts (positive), breaks (negative), or both.")
-@click.option("--phases", default=",".join(PHASES), show_default=True, help="Comma-separated schemathesis phases.")
-@click.option("--max-examples", type=click.IntRange(min=1), default=10, show_default=True,
-              help="Generated cases per operation and phase.")
+@click.option(
+    "--mode",
+    type=click.Choice(MODES),
+    default="all",
+    show_default=True,
+    help="Generate data the contract accepts (positive), breaks (negative), or both.",
+)
+@click.option(
+    "--phases", default=",".join(PHASES), show_default=True, help="Comma-separated schemathesis phases."
+)
+@click.option(
+    "--max-examples",
+    type=click.IntRange(min=1),
+    default=10,
+    show_default=True,
+    help="Generated cases per operation and phase.",
+)
 @click.option("--seed", type=int, default=None, help="Hypothesis seed (the report records it).")
 @click.option("--workers", type=click.IntRange(min=1, max=16), default=1, show_default=True)
-@click.option("--allow-writes", is_flag=True, help="Send write operations to a shared environment (never production).")
-@click.option("--rate", type=click.FloatRange(min=0.1), default=None,
-              help="Requests per second (default: unlimited on the sandbox, 2 elsewhere).")
-@click.option("--max-requests", type=click.IntRange(min=1), default=None,
-              help="Request budget of the run (default: none on the sandbox, 2000 elsewhere).")
-@click.option("--stop-on-5xx/--no-stop-on-5xx", default=None,
-              help="Stop at the first server error (default: on off the sandbox).")
-@click.option("--max-response-time", type=click.FloatRange(min=0.01), default=None,
-              help=f"Seconds an answer may take; a slower one is a failure of its operation (default "
-                   f"{MAX_RESPONSE_TIME:g} on the sandbox, {SHARED_MAX_RESPONSE_TIME:g} elsewhere).")
-@click.option("--continue-on-failure", is_flag=True,
-              help="Keep testing an operation after its first failure (finds every kind, takes longer).")
-@click.option("--compare-with", "compare_with", type=click.Choice(["sandbox"]), default=None,
-              help="Send every generated read to a fresh sandbox too and list where the answers differ.")
-@click.option("--replay", "replay_id", default=None, metavar="ID",
-              help="Send a recorded failure again (its support bundle in <reports_dir>/fuzz/failures) and exit.")
+@click.option(
+    "--allow-writes", is_flag=True, help="Send write operations to a shared environment (never production)."
+)
+@click.option(
+    "--rate",
+    type=click.FloatRange(min=0.1),
+    default=None,
+    help="Requests per second (default: unlimited on the sandbox, 2 elsewhere).",
+)
+@click.option(
+    "--max-requests",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Request budget of the run (default: none on the sandbox, 2000 elsewhere).",
+)
+@click.option(
+    "--stop-on-5xx/--no-stop-on-5xx",
+    default=None,
+    help="Stop at the first server error (default: on off the sandbox).",
+)
+@click.option(
+    "--max-response-time",
+    type=click.FloatRange(min=0.01),
+    default=None,
+    help=f"Seconds an answer may take; a slower one is a failure of its operation (default "
+    f"{MAX_RESPONSE_TIME:g} on the sandbox, {SHARED_MAX_RESPONSE_TIME:g} elsewhere).",
+)
+@click.option(
+    "--continue-on-failure",
+    is_flag=True,
+    help="Keep testing an operation after its first failure (finds every kind, takes longer).",
+)
+@click.option(
+    "--compare-with",
+    "compare_with",
+    type=click.Choice(["sandbox"]),
+    default=None,
+    help="Send every generated read to a fresh sandbox too and list where the answers differ.",
+)
+@click.option(
+    "--replay",
+    "replay_id",
+    default=None,
+    metavar="ID",
+    help="Send a recorded failure again (its support bundle in <reports_dir>/fuzz/failures) and exit.",
+)
 @report_options
-def command(cfg: CrrsimConfig, services: tuple[str, ...], operations: tuple[str, ...], mode: str, phases: str,
-            max_examples: int, seed: int | None, workers: int, allow_writes: bool, rate: float | None,
-            max_requests: int | None, stop_on_5xx: bool | None, max_response_time: float | None, continue_on_failure: bool,
-            compare_with: str | None, replay_id: str | None,
-            json_out: Path | None, junit: Path | None, html: Path | None) -> None:
+def command(
+    cfg: CrrsimConfig,
+    services: tuple[str, ...],
+    operations: tuple[str, ...],
+    mode: str,
+    phases: str,
+    max_examples: int,
+    seed: int | None,
+    workers: int,
+    allow_writes: bool,
+    rate: float | None,
+    max_requests: int | None,
+    stop_on_5xx: bool | None,
+    max_response_time: float | None,
+    continue_on_failure: bool,
+    compare_with: str | None,
+    replay_id: str | None,
+    json_out: Path | None,
+    junit: Path | None,
+    html: Path | None,
+) -> None:
     """Property-test every CRR operation against its contract with schemathesis (CAISO-aware)."""
     if replay_id is not None:
         _replay(cfg, replay_id)
@@ -163,17 +245,30 @@ def command(cfg: CrrsimConfig, services: tuple[str, ...], operations: tuple[str,
     require_files(cfg, "pfx", "cert", "key", "ca", "specs")
     refuse_on_production(cfg, **{"--allow-writes": allow_writes})
     settings = FuzzSettings.from_config(
-        cfg, services=list(services), operations=list(operations), mode=mode, phases=chosen,
-        max_examples=max_examples, seed=seed, workers=workers, allow_writes=allow_writes, rate=rate,
-        max_requests=max_requests, stop_on_5xx=stop_on_5xx, continue_on_failure=continue_on_failure,
-        max_response_time=max_response_time, reads_only=compare_with is not None,
+        cfg,
+        services=list(services),
+        operations=list(operations),
+        mode=mode,
+        phases=chosen,
+        max_examples=max_examples,
+        seed=seed,
+        workers=workers,
+        allow_writes=allow_writes,
+        rate=rate,
+        max_requests=max_requests,
+        stop_on_5xx=stop_on_5xx,
+        continue_on_failure=continue_on_failure,
+        max_response_time=max_response_time,
+        reads_only=compare_with is not None,
         password=pfx_password(cfg, required=True) if cfg.pfx else None,
     )
     from harness.fuzz.runner import run_fuzz
     from harness.reports.handlers import render_text
 
     if compare_with and cfg.is_sandbox:
-        raise click.UsageError("--compare-with sandbox compares another target with the sandbox: give --env or --url")
+        raise click.UsageError(
+            "--compare-with sandbox compares another target with the sandbox: give --env or --url"
+        )
     try:
         if cfg.is_sandbox:
             with _embedded_sandbox(settings) as url:
@@ -193,8 +288,12 @@ def command(cfg: CrrsimConfig, services: tuple[str, ...], operations: tuple[str,
         from harness.reports import could_not_run
 
         # the reports a CI job reads still appear, saying why nothing could be fuzzed
-        write_reports(could_not_run("fuzz", cfg.target_name, str(exc), "make the target answer, then run again"),
-                      json_out, junit, html)
+        write_reports(
+            could_not_run("fuzz", cfg.target_name, str(exc), "make the target answer, then run again"),
+            json_out,
+            junit,
+            html,
+        )
         raise CannotRun(str(exc)) from None
     outcome.report.tested = describe_target(cfg.target, settings.target_kind)
     color = sys.stdout.isatty() and "NO_COLOR" not in os.environ

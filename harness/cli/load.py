@@ -47,14 +47,19 @@ def parse_duration(value: str | None) -> float | None:
     return float(found.group(1)) * {"s": 1, "m": 60, "h": 3600}[found.group(2) or "s"]
 
 
-def _participants(settings: LoadSettings, participants_file: Path | None, pki_dir: Path) -> tuple[
-        list[Participant], dict[str, str]]:
+def _participants(
+    settings: LoadSettings, participants_file: Path | None, pki_dir: Path
+) -> tuple[list[Participant], dict[str, str]]:
     """Who the virtual users are, and the pfx passwords (asked once) as variables for locust."""
 
     if participants_file is not None:
         found = load_participants(participants_file)
-    elif settings.target_kind == "sandbox" or (pki_dir / "ca.pem").is_file() and settings.cfg.cert is None \
-            and settings.cfg.pfx is None:
+    elif (
+        settings.target_kind == "sandbox"
+        or (pki_dir / "ca.pem").is_file()
+        and settings.cfg.cert is None
+        and settings.cfg.pfx is None
+    ):
         found = dev_participants(pki_dir)
     else:
         cfg = settings.cfg
@@ -72,8 +77,14 @@ def _progress() -> object:
     if sys.stdout.isatty():
         from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-        bar = Progress(TextColumn("load"), BarColumn(), TextColumn("{task.completed:.0f}/{task.total:.0f} s"),
-                       TimeElapsedColumn(), TextColumn("{task.fields[figures]}"), transient=True)
+        bar = Progress(
+            TextColumn("load"),
+            BarColumn(),
+            TextColumn("{task.completed:.0f}/{task.total:.0f} s"),
+            TimeElapsedColumn(),
+            TextColumn("{task.fields[figures]}"),
+            transient=True,
+        )
         bar.start()
         state: dict[str, object] = {}
 
@@ -95,44 +106,120 @@ def _progress() -> object:
 
 
 @click.command("load")
-@config_options("env_name", "url", "participant", "pfx", "cert", "key", "ca", "pki", "specs", reword={
-    "participant": "SC ID of the virtual users when one certificate is given (default ECAL).",
-})
-@click.option("--participants", "participants_file", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="YAML listing SC IDs with their pfx (or cert/key) files; passwords from password_env or a prompt.")
-@click.option("--profile", default="steady", show_default=True,
-              help="steady, ramp, window-close, soak, or a YAML profile file of one's own.")
-@click.option("--users", type=click.IntRange(min=1), default=None,
-              help="Peak users (closed profiles) or the arrival pool (window-close).")
+@config_options(
+    "env_name",
+    "url",
+    "participant",
+    "pfx",
+    "cert",
+    "key",
+    "ca",
+    "pki",
+    "specs",
+    reword={
+        "participant": "SC ID of the virtual users when one certificate is given (default ECAL).",
+    },
+)
+@click.option(
+    "--participants",
+    "participants_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="YAML listing SC IDs with their pfx (or cert/key) files; passwords from password_env or a prompt.",
+)
+@click.option(
+    "--profile",
+    default="steady",
+    show_default=True,
+    help="steady, ramp, window-close, soak, or a YAML profile file of one's own.",
+)
+@click.option(
+    "--users",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Peak users (closed profiles) or the arrival pool (window-close).",
+)
 @click.option("--spawn-rate", type=click.FloatRange(min=0.1), default=None, help="Users started per second.")
-@click.option("--arrival-rate", type=click.FloatRange(min=0.1), default=None,
-              help="Peak arrivals per second of an arrival profile (window-close).")
-@click.option("--run-time", default=None, help="Total length, e.g. 90s, 5m, 1h (the profile's stages keep their proportions).")
-@click.option("--slo", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="SLO file (YAML); a breach exits 5 (default: load/slo/default.yaml, a copyable example).")
-@click.option("--abort-on-fail", is_flag=True,
-              help="Stop the run as soon as a latency or error-rate SLO is breached (with enough samples).")
-@click.option("--processes", type=click.IntRange(min=1, max=64), default=1, show_default=True,
-              help="locust worker processes on this machine.")
+@click.option(
+    "--arrival-rate",
+    type=click.FloatRange(min=0.1),
+    default=None,
+    help="Peak arrivals per second of an arrival profile (window-close).",
+)
+@click.option(
+    "--run-time",
+    default=None,
+    help="Total length, e.g. 90s, 5m, 1h (the profile's stages keep their proportions).",
+)
+@click.option(
+    "--slo",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="SLO file (YAML); a breach exits 5 (default: load/slo/default.yaml, a copyable example).",
+)
+@click.option(
+    "--abort-on-fail",
+    is_flag=True,
+    help="Stop the run as soon as a latency or error-rate SLO is breached (with enough samples).",
+)
+@click.option(
+    "--processes",
+    type=click.IntRange(min=1, max=64),
+    default=1,
+    show_default=True,
+    help="locust worker processes on this machine.",
+)
 @click.option("--master", is_flag=True, help="Be the master of workers on other machines (--expect-workers).")
 @click.option("--expect-workers", type=click.IntRange(min=1), default=1, show_default=True)
 @click.option("--worker", is_flag=True, help="Be a worker of the master at --master-host.")
 @click.option("--master-host", default=None, help="Where the master runs (with --worker).")
 @click.option("--ui", is_flag=True, help=f"locust's web UI instead of headless ({UI_URL}).")
-@click.option("--allow-load", is_flag=True, help="Load a shared environment such as Map-Stage (never production).")
-@click.option("--allow-trades", is_flag=True,
-              help="Off the sandbox, let the users accept offers: trades that move CRR holdings and cannot be undone.")
-@click.option("--max-rps", type=click.FloatRange(min=0.1), default=None,
-              help=f"Request rate cap off the sandbox (default {SHARED_RATE:g}/s, at most {RATE_CEILING:g}/s).")
-@click.option("--raw-latencies", type=click.Path(file_okay=False, path_type=Path), default=None, hidden=True,
-              help="Also keep every raw latency in this folder (to check the histograms against).")
+@click.option(
+    "--allow-load", is_flag=True, help="Load a shared environment such as Map-Stage (never production)."
+)
+@click.option(
+    "--allow-trades",
+    is_flag=True,
+    help="Off the sandbox, let the users accept offers: trades that move CRR holdings and cannot be undone.",
+)
+@click.option(
+    "--max-rps",
+    type=click.FloatRange(min=0.1),
+    default=None,
+    help=f"Request rate cap off the sandbox (default {SHARED_RATE:g}/s, at most {RATE_CEILING:g}/s).",
+)
+@click.option(
+    "--raw-latencies",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    hidden=True,
+    help="Also keep every raw latency in this folder (to check the histograms against).",
+)
 @report_options
-def command(cfg: CrrsimConfig, participants_file: Path | None, profile: str, users: int | None,
-            spawn_rate: float | None, arrival_rate: float | None, run_time: str | None, slo: Path | None,
-            abort_on_fail: bool, processes: int, master: bool, expect_workers: int, worker: bool, master_host: str | None, ui: bool,
-            allow_load: bool, allow_trades: bool, max_rps: float | None, raw_latencies: Path | None,
-            json_out: Path | None,
-            junit: Path | None, html: Path | None) -> None:
+def command(
+    cfg: CrrsimConfig,
+    participants_file: Path | None,
+    profile: str,
+    users: int | None,
+    spawn_rate: float | None,
+    arrival_rate: float | None,
+    run_time: str | None,
+    slo: Path | None,
+    abort_on_fail: bool,
+    processes: int,
+    master: bool,
+    expect_workers: int,
+    worker: bool,
+    master_host: str | None,
+    ui: bool,
+    allow_load: bool,
+    allow_trades: bool,
+    max_rps: float | None,
+    raw_latencies: Path | None,
+    json_out: Path | None,
+    junit: Path | None,
+    html: Path | None,
+) -> None:
     """Load and performance test with locust: participant-like users over mTLS, SLO gates."""
     from harness.load.profiles import ProfileError, load_profile
     from harness.load.slo import SLOError, load_slos
@@ -145,25 +232,45 @@ def command(cfg: CrrsimConfig, participants_file: Path | None, profile: str, use
         slo = default_slo_file() if slo is None else shipped_file(slo, slo_dir(), "SLO", SLOError)
     except SLOError as exc:
         raise click.UsageError(str(exc)) from None
-    settings = LoadSettings(cfg=cfg, profile=profile, users=users, spawn_rate=spawn_rate, arrival_rate=arrival_rate,
-                            run_time=parse_duration(run_time), slo=slo, processes=processes, master=master,
-                            worker=worker, master_host=master_host, expect_workers=expect_workers, ui=ui,
-                            allow_load=allow_load, allow_trades=allow_trades, max_rps=max_rps, raw_dir=raw_latencies,
-                            abort_on_fail=abort_on_fail)
+    settings = LoadSettings(
+        cfg=cfg,
+        profile=profile,
+        users=users,
+        spawn_rate=spawn_rate,
+        arrival_rate=arrival_rate,
+        run_time=parse_duration(run_time),
+        slo=slo,
+        processes=processes,
+        master=master,
+        worker=worker,
+        master_host=master_host,
+        expect_workers=expect_workers,
+        ui=ui,
+        allow_load=allow_load,
+        allow_trades=allow_trades,
+        max_rps=max_rps,
+        raw_dir=raw_latencies,
+        abort_on_fail=abort_on_fail,
+    )
     if settings.target_kind == "production":
-        raise click.UsageError(f"crrsim load never loads production ({cfg.target_name} is CAISO's production API): "
-                               "use --env mapstage (with --allow-load) or the sandbox")
+        raise click.UsageError(
+            f"crrsim load never loads production ({cfg.target_name} is CAISO's production API): "
+            "use --env mapstage (with --allow-load) or the sandbox"
+        )
     by_url = not cfg.is_sandbox and "://" in cfg.target
     if by_url and not worker:  # judged_kind asks a URL whether it is a sandbox: it must answer at all first
         require_reachable(cfg.base_url())
     settings.kind = cfg.judged_kind()
     if settings.target_kind == "shared":
         if not allow_load:
-            raise click.UsageError(f"{cfg.target_name} is a shared environment: add --allow-load to load it "
-                                   f"(capped at {SHARED_RATE:g} requests/s, --max-rps up to {RATE_CEILING:g})")
+            raise click.UsageError(
+                f"{cfg.target_name} is a shared environment: add --allow-load to load it "
+                f"(capped at {SHARED_RATE:g} requests/s, --max-rps up to {RATE_CEILING:g})"
+            )
         if max_rps is not None and max_rps > RATE_CEILING:
-            raise click.UsageError(f"--max-rps {max_rps:g} is above the ceiling of {RATE_CEILING:g} for a shared "
-                                   "environment")
+            raise click.UsageError(
+                f"--max-rps {max_rps:g} is above the ceiling of {RATE_CEILING:g} for a shared environment"
+            )
         settings.max_rps = max_rps or SHARED_RATE
     if worker and not master_host:
         raise click.UsageError("--worker needs --master-host")
@@ -186,11 +293,16 @@ def command(cfg: CrrsimConfig, participants_file: Path | None, profile: str, use
         require_reachable(cfg.base_url())
     run_dir = cfg.reports_dir / "load" / time.strftime("%Y%m%dT%H%M%S")
     if worker:  # it sends and reports; the master judges and prints the results
-        click.echo(f"crrsim load: worker of the master at {master_host}, sending to {cfg.target_name}; the master "
-                   f"prints the results (this worker's locust log: {run_dir / 'locust.log'})", err=True)
+        click.echo(
+            f"crrsim load: worker of the master at {master_host}, sending to {cfg.target_name}; the master "
+            f"prints the results (this worker's locust log: {run_dir / 'locust.log'})",
+            err=True,
+        )
         code = run_worker(settings, cfg.base_url(), run_dir, participants, secrets)
-        click.echo(f"crrsim load: worker done ({'its master ended the run' if code == 0 else f'locust exit {code}'})",
-                   err=True)
+        click.echo(
+            f"crrsim load: worker done ({'its master ended the run' if code == 0 else f'locust exit {code}'})",
+            err=True,
+        )
         sys.exit(ExitCode.OK if code == 0 else ExitCode.CANNOT_RUN)
     shared = settings.target_kind == "shared"
     if shared:
@@ -199,8 +311,10 @@ def command(cfg: CrrsimConfig, participants_file: Path | None, profile: str, use
         click.echo(notice(cfg.target_name, allow_trades), err=True)
     progress = None if worker or ui else _progress()
     if ui:  # locust logs at WARNING here, so its own "Starting web interface" line never shows
-        click.echo(f"locust's web UI: {UI_URL} (the run starts by itself; the UI closes 10 s after it ends)",
-                   err=True)
+        click.echo(
+            f"locust's web UI: {UI_URL} (the run starts by itself; the UI closes 10 s after it ends)",
+            err=True,
+        )
     try:
         if cfg.is_sandbox:
             with embedded_sandbox(cfg.sandbox_pki, cfg.specs, "load") as (url, pki):
@@ -210,8 +324,9 @@ def command(cfg: CrrsimConfig, participants_file: Path | None, profile: str, use
         else:
             outcome = run_load(settings, cfg.base_url(), run_dir, participants, secrets, progress)
             if dev_pki:  # a sandbox addressed by --url: the dev identities can read it back
-                outcome.integrity = check_integrity(outcome.recording.writes, participants, cfg.base_url(),
-                                                    settings.cfg.ca_path())
+                outcome.integrity = check_integrity(
+                    outcome.recording.writes, participants, cfg.base_url(), settings.cfg.ca_path()
+                )
     except LoadRunError as exc:
         raise CannotRun(str(exc)) from None
     except (OSError, RuntimeError) as exc:
@@ -228,7 +343,9 @@ def command(cfg: CrrsimConfig, participants_file: Path | None, profile: str, use
     outcome.report.tested = describe_target(cfg.target, settings.target_kind)
     color = sys.stdout.isatty() and "NO_COLOR" not in os.environ
     click.echo(render_text(outcome.report, color=color), nl=False)  # its RUN section: the run's figures
-    write_reports(outcome.report, run_dir / "load.json", run_dir / "load.xml", run_dir / "load.html", quiet=True)
+    write_reports(
+        outcome.report, run_dir / "load.json", run_dir / "load.xml", run_dir / "load.html", quiet=True
+    )
     write_reports(outcome.report, json_out, junit, html)
     click.echo(f"Reports in {run_dir} (locust's own: locust.html, locust_stats.csv)", err=True)
     if outcome.integrity:
@@ -236,14 +353,24 @@ def command(cfg: CrrsimConfig, participants_file: Path | None, profile: str, use
     sys.exit(ExitCode.SLO_BREACHED if outcome.slo_breached else outcome.report.exit_code())
 
 
-def _clean_up(outcome: Any, participants: list[Participant], secrets: dict[str, str], settings: LoadSettings) -> None:
+def _clean_up(
+    outcome: Any, participants: list[Participant], secrets: dict[str, str], settings: LoadSettings
+) -> None:
     """A shared environment keeps nothing the run can remove (``harness.load.cleanup``)."""
     from harness.load import cleanup
 
-    passwords = {p.sc: secrets.get(p.password_variable) or os.environ.get(p.password_variable, "")
-                 for p in participants}
-    lines = cleanup.clean_up(outcome.recording.writes, participants, settings.cfg.base_url(), settings.cfg.ca_path(),
-                             passwords, settings.cfg.specs)
+    passwords = {
+        p.sc: secrets.get(p.password_variable) or os.environ.get(p.password_variable, "")
+        for p in participants
+    }
+    lines = cleanup.clean_up(
+        outcome.recording.writes,
+        participants,
+        settings.cfg.base_url(),
+        settings.cfg.ca_path(),
+        passwords,
+        settings.cfg.specs,
+    )
     cleanup.add_to_report(outcome.report, lines, cleanup.kept(outcome.recording))
 
 

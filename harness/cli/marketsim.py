@@ -33,31 +33,74 @@ from harness.reports import in_words
 
 
 @click.command("marketsim")
-@config_options("env_name", "url", "pfx", "cert", "key", "ca", "pki", "specs", "timeout", reword={
-    "env_name": "Where to run the rehearsal: sandbox, mapstage, production or an https URL.",
-    "timeout": "Seconds to wait for an answer from the CRR API (the probe's checks wait side by side, so each "
-               "probe ends within it).",
-    "pki": "Sandbox dev PKI folder (made on first run).",
-})
-@click.option("--participant", "participants", multiple=True,
-              help="SC ID to certify and act for; repeatable (default: config's participant; "
-                   "sandbox: ECAL and WCAL).")
-@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None,
-              help="Folder for index.html, marketsim.json/.xml, and each part's own reports under marketsim/ "
-                   "[default: <reports_dir>].")
-@click.option("--no-scenarios", is_flag=True, help="Leave out the structured plan (same as --skip scenarios).")
-@click.option("--skip", default="", metavar="PARTS", help="Leave out parts: scenarios, fuzz, load (comma-separated).")
+@config_options(
+    "env_name",
+    "url",
+    "pfx",
+    "cert",
+    "key",
+    "ca",
+    "pki",
+    "specs",
+    "timeout",
+    reword={
+        "env_name": "Where to run the rehearsal: sandbox, mapstage, production or an https URL.",
+        "timeout": "Seconds to wait for an answer from the CRR API (the probe's checks wait side by side, so each "
+        "probe ends within it).",
+        "pki": "Sandbox dev PKI folder (made on first run).",
+    },
+)
+@click.option(
+    "--participant",
+    "participants",
+    multiple=True,
+    help="SC ID to certify and act for; repeatable (default: config's participant; sandbox: ECAL and WCAL).",
+)
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Folder for index.html, marketsim.json/.xml, and each part's own reports under marketsim/ "
+    "[default: <reports_dir>].",
+)
+@click.option(
+    "--no-scenarios", is_flag=True, help="Leave out the structured plan (same as --skip scenarios)."
+)
+@click.option(
+    "--skip", default="", metavar="PARTS", help="Leave out parts: scenarios, fuzz, load (comma-separated)."
+)
 @click.option("--only", default="", metavar="PARTS", help="Run only these parts (the probe always runs).")
 @click.option("--allow-writes", is_flag=True, help="Let scenarios submit data on a shared environment.")
-@click.option("--allow-load", is_flag=True, help="Send the load burst to a shared environment (never production).")
-@click.option("--wait-timeout", type=click.FloatRange(min=1), default=900.0, show_default=True,
-              help="Seconds a plan step waits for the CRR team off the sandbox (progress is shown as it waits).")
-@click.option("--slo", type=click.Path(dir_okay=False, exists=True, path_type=Path), default=None,
-              help="SLO file (YAML) gating the load burst (default: load/slo/default.yaml).")
+@click.option(
+    "--allow-load", is_flag=True, help="Send the load burst to a shared environment (never production)."
+)
+@click.option(
+    "--wait-timeout",
+    type=click.FloatRange(min=1),
+    default=900.0,
+    show_default=True,
+    help="Seconds a plan step waits for the CRR team off the sandbox (progress is shown as it waits).",
+)
+@click.option(
+    "--slo",
+    type=click.Path(dir_okay=False, exists=True, path_type=Path),
+    default=None,
+    help="SLO file (YAML) gating the load burst (default: load/slo/default.yaml).",
+)
 @click.argument("pytest_args", nargs=-1, type=click.UNPROCESSED)
-def command(cfg: CrrsimConfig, participants: tuple[str, ...], out: Path | None, no_scenarios: bool, skip: str,
-            only: str, allow_writes: bool, allow_load: bool, wait_timeout: float, slo: Path | None,
-            pytest_args: tuple[str, ...]) -> None:
+def command(
+    cfg: CrrsimConfig,
+    participants: tuple[str, ...],
+    out: Path | None,
+    no_scenarios: bool,
+    skip: str,
+    only: str,
+    allow_writes: bool,
+    allow_load: bool,
+    wait_timeout: float,
+    slo: Path | None,
+    pytest_args: tuple[str, ...],
+) -> None:
     """Rehearse the Market Sim: connectivity for each participant, the structured plan, a short
     fuzz of every service and a window-close load burst, then one report (index.html).
 
@@ -66,22 +109,36 @@ def command(cfg: CrrsimConfig, participants: tuple[str, ...], out: Path | None, 
     """
     skipped = _parts(skip, "--skip") | ({"scenarios"} if no_scenarios else set())
     if "probe" in skipped:
-        raise click.UsageError("--skip probe: the probe always runs (every rehearsal starts by certifying "
-                               "connectivity); use --only probe to run it alone")
+        raise click.UsageError(
+            "--skip probe: the probe always runs (every rehearsal starts by certifying "
+            "connectivity); use --only probe to run it alone"
+        )
     if only:
         wanted = _parts(only, "--only")
         if wanted & skipped:
-            raise click.UsageError(f"--only and --skip both name {', '.join(sorted(wanted & skipped))}: "
-                                   "say one of them")
+            raise click.UsageError(
+                f"--only and --skip both name {', '.join(sorted(wanted & skipped))}: say one of them"
+            )
         skipped |= set(PARTS) - {"probe"} - wanted
     refuse_on_production(cfg, **{"--allow-writes": allow_writes, "--allow-load": allow_load})
-    settings = settings_from(cfg, participants, out, scenario_args=list(pytest_args), allow_writes=allow_writes,
-                             allow_load=allow_load, skip=tuple(sorted(skipped)), slo=slo, wait_timeout_s=wait_timeout)
+    settings = settings_from(
+        cfg,
+        participants,
+        out,
+        scenario_args=list(pytest_args),
+        allow_writes=allow_writes,
+        allow_load=allow_load,
+        skip=tuple(sorted(skipped)),
+        slo=slo,
+        wait_timeout_s=wait_timeout,
+    )
     if not cfg.is_sandbox and "://" not in cfg.target:  # a named environment, once every usage error is said
         require_reachable(cfg.base_url())
     signal.signal(signal.SIGTERM, _interrupt)  # a killed rehearsal still writes what it ran (INCOMPLETE)
     live = sys.stderr.isatty() and not os.environ.get("CRRSIM_NO_COLOR")
-    progress: Progress = RichProgress() if live else LineProgress(lambda line: click.echo(f"crrsim: {line}", err=True))
+    progress: Progress = (
+        RichProgress() if live else LineProgress(lambda line: click.echo(f"crrsim: {line}", err=True))
+    )
     try:
         outcome = run_marketsim(settings, progress)
     except (OSError, ValueError, RuntimeError) as exc:
@@ -104,9 +161,15 @@ class RichProgress:
         from rich.console import Console
         from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
-        self.bar = Progress(SpinnerColumn(finished_text="[green]✓"), TextColumn("[bold]{task.description:<16}"),
-                            BarColumn(bar_width=28), TextColumn("{task.fields[done]}"), TimeElapsedColumn(),
-                            TextColumn("{task.fields[figures]}"), console=Console(stderr=True))
+        self.bar = Progress(
+            SpinnerColumn(finished_text="[green]✓"),
+            TextColumn("[bold]{task.description:<16}"),
+            BarColumn(bar_width=28),
+            TextColumn("{task.fields[done]}"),
+            TimeElapsedColumn(),
+            TextColumn("{task.fields[figures]}"),
+            console=Console(stderr=True),
+        )
         self.tasks: dict[str, Any] = {}
         self.units: dict[str, str] = {}
         self.bar.start()
@@ -152,7 +215,9 @@ def summary(outcome: MarketSimOutcome, *, color: bool) -> None:
     for part in outcome.parts:
         tint = "green" if part.report.ok else "yellow" if part.report.incomplete else "red"
         verdict = part.report.verdict if not color else f"[{tint}]{part.report.verdict}[/]"
-        table.add_row(part.name, verdict, in_words(part.report.counts()), part.headline, f"{part.seconds:.1f} s")
+        table.add_row(
+            part.name, verdict, in_words(part.report.counts()), part.headline, f"{part.seconds:.1f} s"
+        )
     console = Console(no_color=not color, highlight=False, soft_wrap=True, width=None if color else 120)
     console.print(table)
     for note in report.sections[0].text:
@@ -161,7 +226,9 @@ def summary(outcome: MarketSimOutcome, *, color: bool) -> None:
     if findings:
         click.echo(f"\nWhat to fix first ({len(findings)}):")
         for f in findings[:10]:
-            click.echo(f"  - [{f.where}] {f.text}" + (f"\n      reproduce: {f.reproduce}" if f.reproduce else ""))
+            click.echo(
+                f"  - [{f.where}] {f.text}" + (f"\n      reproduce: {f.reproduce}" if f.reproduce else "")
+            )
         if len(findings) > 10:
             click.echo(f"  ... and {len(findings) - 10} more in the report")
     if report.gaps:
@@ -180,12 +247,15 @@ def _parts(value: str, flag: str) -> set[str]:
     chosen = {p.strip() for p in value.split(",") if p.strip()}
     unknown = chosen - set(PARTS)
     if unknown:
-        raise click.UsageError(f"{flag} takes {', '.join(PARTS)} (comma-separated), not {', '.join(sorted(unknown))}")
+        raise click.UsageError(
+            f"{flag} takes {', '.join(PARTS)} (comma-separated), not {', '.join(sorted(unknown))}"
+        )
     return chosen
 
 
-def settings_from(cfg: CrrsimConfig, participants: tuple[str, ...] = (), out: Path | None = None,
-                  **job: object) -> MarketSimSettings:
+def settings_from(
+    cfg: CrrsimConfig, participants: tuple[str, ...] = (), out: Path | None = None, **job: object
+) -> MarketSimSettings:
     """The job's settings, refusing up front what cannot work (a plain sentence, exit 2; an
     unreachable target exit 3)."""
     require_files(cfg, "pfx", "cert", "key", "ca", "specs")
@@ -193,9 +263,13 @@ def settings_from(cfg: CrrsimConfig, participants: tuple[str, ...] = (), out: Pa
     if by_url:  # judged_kind asks a URL whether it is a sandbox: it must answer at all first
         require_reachable(cfg.base_url())
     kind = cfg.judged_kind()
-    real = not cfg.is_sandbox and kind != "sandbox"  # a sandbox of one's own at --url uses the dev PKI's identities
+    real = (
+        not cfg.is_sandbox and kind != "sandbox"
+    )  # a sandbox of one's own at --url uses the dev PKI's identities
     if real and not (cfg.pfx or cfg.cert):
-        raise click.UsageError("A real environment needs your certificate: --pfx FILE or --cert FILE --key FILE.")
+        raise click.UsageError(
+            "A real environment needs your certificate: --pfx FILE or --cert FILE --key FILE."
+        )
     if real and not (participants or cfg.participant):
         raise click.UsageError("Say which SC ID your certificate acts for: --participant SCID.")
     slo = job.get("slo")
@@ -207,6 +281,8 @@ def settings_from(cfg: CrrsimConfig, participants: tuple[str, ...] = (), out: Pa
         except SLOError as exc:
             raise click.UsageError(str(exc)) from None
     password = pfx_password(cfg, required=True) if real else None
-    settings = MarketSimSettings.from_config(cfg, participants=list(participants), out=out, password=password, **job)
+    settings = MarketSimSettings.from_config(
+        cfg, participants=list(participants), out=out, password=password, **job
+    )
     settings.kind = kind
     return settings

@@ -57,26 +57,46 @@ class SharedOption:
         default = _DEFAULTS[self.setting]
         shown = f"; default {default}" if default is not None else ""
         where = f"[config: {self.setting} / $CRRSIM_{self.setting.upper()}{shown}]"
-        return click.option(*self.decls, default=None, help=f"{help_text or self.help} {where}", **self.kwargs)
+        return click.option(
+            *self.decls, default=None, help=f"{help_text or self.help} {where}", **self.kwargs
+        )
 
 
 # click parameter name -> the option; the parameter name is what commands list in @config_options
 SHARED: dict[str, SharedOption] = {
-    "env_name": SharedOption("target", ("--env", "env_name"), "sandbox, mapstage, production or an https URL."),
+    "env_name": SharedOption(
+        "target", ("--env", "env_name"), "sandbox, mapstage, production or an https URL."
+    ),
     "url": SharedOption("target", ("--url",), "Base URL instead of --env, e.g. https://host:port/crr."),
     "participant": SharedOption("participant", ("--participant",), "SC ID the run acts for, e.g. ECAL."),
-    "pfx": SharedOption("pfx", ("--pfx",), "PKCS#12 client certificate (password: $CRRSIM_PFX_PASSWORD or prompt).",
-                        {"type": _FILE}),
+    "pfx": SharedOption(
+        "pfx",
+        ("--pfx",),
+        "PKCS#12 client certificate (password: $CRRSIM_PFX_PASSWORD or prompt).",
+        {"type": _FILE},
+    ),
     "cert": SharedOption("cert", ("--cert",), "PEM client certificate.", {"type": _FILE}),
     "key": SharedOption("key", ("--key",), "PEM private key of --cert.", {"type": _FILE}),
     "ca": SharedOption("ca", ("--ca",), "CA bundle that signs the server certificate.", {"type": _FILE}),
-    "specs": SharedOption("specs", ("--specs",), "Contract folder (default: crrsim's own contract).",
-                          {"type": _DIR}),
-    "timeout": SharedOption("timeout", ("--timeout",), "Seconds to wait for an answer from the CRR API (one meaning in every command).", {"type": float}),
+    "specs": SharedOption(
+        "specs", ("--specs",), "Contract folder (default: crrsim's own contract).", {"type": _DIR}
+    ),
+    "timeout": SharedOption(
+        "timeout",
+        ("--timeout",),
+        "Seconds to wait for an answer from the CRR API (one meaning in every command).",
+        {"type": float},
+    ),
     "host": SharedOption("sandbox_host", ("--host",), "Address the sandbox listens on."),
-    "port": SharedOption("sandbox_port", ("--port",), "Port of the sandbox (0 picks a free one).", {"type": int}),
-    "pki": SharedOption("sandbox_pki", ("--pki",), "Sandbox dev PKI folder (made if missing).", {"type": _DIR}),
-    "directory": SharedOption("sandbox_pki", ("--dir", "directory"), "Folder for the dev PKI.", {"type": _DIR}),
+    "port": SharedOption(
+        "sandbox_port", ("--port",), "Port of the sandbox (0 picks a free one).", {"type": int}
+    ),
+    "pki": SharedOption(
+        "sandbox_pki", ("--pki",), "Sandbox dev PKI folder (made if missing).", {"type": _DIR}
+    ),
+    "directory": SharedOption(
+        "sandbox_pki", ("--dir", "directory"), "Folder for the dev PKI.", {"type": _DIR}
+    ),
     "db": SharedOption("sandbox_db", ("--db",), "Sandbox SQLite state file.", {"type": _FILE}),
 }
 
@@ -118,10 +138,18 @@ def config_options(*names: str, reword: Mapping[str, str] | None = None) -> Call
         decorated: Any = wrapper
         for name in reversed(names):  # reversed: --help lists them in the order given
             decorated = SHARED[name].option((reword or {}).get(name))(decorated)
-        decorated = click.option("--show-config", is_flag=True,
-                                 help="Print the effective settings and where each came from, then exit.")(decorated)
-        return click.option("--config", "config_file", type=_FILE, default=None,
-                            help="Settings file (default: $CRRSIM_CONFIG, else ./crrsim.yaml).")(decorated)
+        decorated = click.option(
+            "--show-config",
+            is_flag=True,
+            help="Print the effective settings and where each came from, then exit.",
+        )(decorated)
+        return click.option(
+            "--config",
+            "config_file",
+            type=_FILE,
+            default=None,
+            help="Settings file (default: $CRRSIM_CONFIG, else ./crrsim.yaml).",
+        )(decorated)
 
     return decorate
 
@@ -150,7 +178,8 @@ def refuse_on_production(cfg: CrrsimConfig, **flags: bool) -> None:
         raise click.UsageError(
             f"{' and '.join(given)} never {'apply' if len(given) > 1 else 'applies'} to production "
             f"({cfg.target_name} is CAISO's production API): it gets read operations only and no load; "
-            "rehearse on --env mapstage or the sandbox")
+            "rehearse on --env mapstage or the sandbox"
+        )
 
 
 def require_reachable(url: str) -> None:
@@ -190,7 +219,9 @@ def pfx_password(cfg: CrrsimConfig, *, required: bool) -> str | None:
         return secret
     if not interactive():
         if required:
-            raise click.UsageError(f"Set CRRSIM_PFX_PASSWORD to the password of {cfg.pfx.name} (no terminal to ask).")
+            raise click.UsageError(
+                f"Set CRRSIM_PFX_PASSWORD to the password of {cfg.pfx.name} (no terminal to ask)."
+            )
         return None
     return click.prompt(f"Password for {cfg.pfx.name}", hide_input=True, show_default=False)
 
@@ -206,7 +237,9 @@ def participant_passwords(participants: Sequence[Participant]) -> dict[str, str]
         secret = os.environ.get(p.password_variable)
         if not secret:
             if not interactive():
-                raise click.UsageError(f"Set {p.password_variable} to the password of {p.pfx.name} (no terminal to ask).")
+                raise click.UsageError(
+                    f"Set {p.password_variable} to the password of {p.pfx.name} (no terminal to ask)."
+                )
             secret = click.prompt(f"Password for {p.pfx.name} ({p.sc})", hide_input=True, show_default=False)
         found[p.sc] = secret
     return found
@@ -214,15 +247,26 @@ def participant_passwords(participants: Sequence[Participant]) -> dict[str, str]
 
 def report_options(command: F) -> F:
     """--json/--junit/--html: the one report model written by its handlers (every runner)."""
-    for decl, help_text in (("--html", "Write an HTML report."), ("--junit", "Write a JUnit XML report."),
-                            ("--json", "Write a JSON report.")):
+    for decl, help_text in (
+        ("--html", "Write an HTML report."),
+        ("--junit", "Write a JUnit XML report."),
+        ("--json", "Write a JSON report."),
+    ):
         dest = "json_out" if decl == "--json" else decl[2:]
-        command = click.option(decl, dest, type=click.Path(dir_okay=False, path_type=Path), help=help_text)(command)
+        command = click.option(decl, dest, type=click.Path(dir_okay=False, path_type=Path), help=help_text)(
+            command
+        )
     return command
 
 
-def write_reports(report: Any, json_out: Path | None = None, junit: Path | None = None, html: Path | None = None,
-                  *, quiet: bool = False) -> None:
+def write_reports(
+    report: Any,
+    json_out: Path | None = None,
+    junit: Path | None = None,
+    html: Path | None = None,
+    *,
+    quiet: bool = False,
+) -> None:
     """Write ``report`` with each handler asked for; a path that cannot be written is exit 3."""
     from harness.reports.handlers import write_html, write_json, write_junit
 

@@ -69,23 +69,47 @@ def settings_from(cfg: CrrsimConfig, participant: str) -> ProbeSettings:
             f"Give the client certificate with --pfx FILE, or --cert FILE --key FILE{hint}."
         )
     return ProbeSettings.from_config(
-        cfg, participant, cert=cert, key=key or cert,  # no --key: the key is inside the certificate file
+        cfg,
+        participant,
+        cert=cert,
+        key=key or cert,  # no --key: the key is inside the certificate file
         password=pfx_password(cfg, required=False),  # none: the probe reports it as a finding
     )
 
 
 @click.command("probe")
-@config_options("env_name", "url", "participant", "pfx", "cert", "key", "ca", "timeout", "specs", reword={
-    "participant": "SC ID to probe for, e.g. ECAL (required: here, in crrsim.yaml or $CRRSIM_PARTICIPANT).",
-    "timeout": "Seconds to wait for an answer from the CRR API (the checks wait side by side, so the whole "
-               "probe ends within it).",
-    "specs": "Contract folder to probe by.",
-})
-@click.option("--participants", "participants_file", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="YAML listing SC IDs with their pfx (or cert/key) files: probe each, one readiness scorecard.")
+@config_options(
+    "env_name",
+    "url",
+    "participant",
+    "pfx",
+    "cert",
+    "key",
+    "ca",
+    "timeout",
+    "specs",
+    reword={
+        "participant": "SC ID to probe for, e.g. ECAL (required: here, in crrsim.yaml or $CRRSIM_PARTICIPANT).",
+        "timeout": "Seconds to wait for an answer from the CRR API (the checks wait side by side, so the whole "
+        "probe ends within it).",
+        "specs": "Contract folder to probe by.",
+    },
+)
+@click.option(
+    "--participants",
+    "participants_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="YAML listing SC IDs with their pfx (or cert/key) files: probe each, one readiness scorecard.",
+)
 @report_options
-def command(cfg: CrrsimConfig, participants_file: Path | None, json_out: Path | None, junit: Path | None,
-            html: Path | None) -> None:
+def command(
+    cfg: CrrsimConfig,
+    participants_file: Path | None,
+    json_out: Path | None,
+    junit: Path | None,
+    html: Path | None,
+) -> None:
     """Check certificate, network, TLS and every CRR service for one participant, or for each
     participant of a file (a readiness scorecard).
 
@@ -111,8 +135,10 @@ def command(cfg: CrrsimConfig, participants_file: Path | None, json_out: Path | 
             result = _probe(settings_from(cfg, cfg.participant or ""))
             report = result.to_report()
             # the probe's "sandbox" is one already serving (crrsim sandbox serve), never an embedded one
-            report.tested = describe_target(cfg.base_url() if cfg.is_sandbox else cfg.target,
-                                            cfg.target_kind if result.unreachable else cfg.judged_kind())
+            report.tested = describe_target(
+                cfg.base_url() if cfg.is_sandbox else cfg.target,
+                cfg.target_kind if result.unreachable else cfg.judged_kind(),
+            )
             _finish(report, json_out, junit, html, unreachable=result.unreachable)
 
 
@@ -126,8 +152,11 @@ def _sandbox_if_none_runs(cfg: CrrsimConfig) -> Iterator[CrrsimConfig]:
         return
     from harness.cli.embedded import embedded_sandbox
 
-    click.echo(f"No sandbox is listening at {cfg.sandbox_host}:{cfg.sandbox_port}: probing a fresh embedded "
-               "one (`crrsim sandbox serve` starts one that stays; the probe then uses it).", err=True)
+    click.echo(
+        f"No sandbox is listening at {cfg.sandbox_host}:{cfg.sandbox_port}: probing a fresh embedded "
+        "one (`crrsim sandbox serve` starts one that stays; the probe then uses it).",
+        err=True,
+    )
     with embedded_sandbox(cfg.sandbox_pki, cfg.specs, "probe") as (url, _pki):
         port = urlsplit(url).port
         assert port is not None
@@ -152,8 +181,9 @@ def _probe(settings: ProbeSettings) -> ProbeResult:
         raise click.UsageError(f"The contract folder cannot be used: {exc}") from None
 
 
-def _finish(report: RunReport, json_out: Path | None, junit: Path | None, html: Path | None,
-            unreachable: bool = False) -> NoReturn:
+def _finish(
+    report: RunReport, json_out: Path | None, junit: Path | None, html: Path | None, unreachable: bool = False
+) -> NoReturn:
     """Print and write the report; exit 0 certified, 3 when the target could not be reached at
     all (what every command answers then), else 1."""
     color = sys.stdout.isatty() and "NO_COLOR" not in os.environ
@@ -162,11 +192,14 @@ def _finish(report: RunReport, json_out: Path | None, junit: Path | None, html: 
     sys.exit(ExitCode.OK if report.ok else ExitCode.CANNOT_RUN if unreachable else ExitCode.PROBLEM)
 
 
-def _scorecard(cfg: CrrsimConfig, path: Path, json_out: Path | None, junit: Path | None, html: Path | None) -> None:
+def _scorecard(
+    cfg: CrrsimConfig, path: Path, json_out: Path | None, junit: Path | None, html: Path | None
+) -> None:
     """Probe every participant of the file in turn; exit 0 only when all are certified."""
     if any(flag_given(name) for name in ("participant", "pfx", "cert", "key")):
-        raise click.UsageError("--participants names each SC ID's certificate: leave out --participant, --pfx, "
-                               "--cert and --key.")
+        raise click.UsageError(
+            "--participants names each SC ID's certificate: leave out --participant, --pfx, --cert and --key."
+        )
     try:
         participants = load_participants(path)
     except ParticipantsError as exc:
@@ -176,9 +209,15 @@ def _scorecard(cfg: CrrsimConfig, path: Path, json_out: Path | None, junit: Path
     results = []
     for p in participants:
         click.echo(f"probing {p.sc} ...", err=True)
-        settings = ProbeSettings.from_config(cfg, p.sc, password=passwords.get(p.sc), pfx=p.pfx, cert=p.cert,
-                                             key=p.key or p.cert)
+        settings = ProbeSettings.from_config(
+            cfg, p.sc, password=passwords.get(p.sc), pfx=p.pfx, cert=p.cert, key=p.key or p.cert
+        )
         results.append(_probe(settings))
         click.echo(f"{p.sc}: {results[-1].verdict}", err=True)
-    _finish(scorecard(results, results[0].base_url, started), json_out, junit, html,
-            unreachable=all(r.unreachable for r in results))
+    _finish(
+        scorecard(results, results[0].base_url, started),
+        json_out,
+        junit,
+        html,
+        unreachable=all(r.unreachable for r in results),
+    )

@@ -38,22 +38,59 @@ def command(ctx: click.Context) -> None:
 @command.command("serve")
 @config_options("host", "port", "pki", "specs", "db")
 @click.option("--provisioning", default=None, help="YAML: certificate CN -> sc_ids/access/services/role.")
-@click.option("--workers", type=click.IntRange(min=1), default=1, show_default=True, help="Processes sharing the port.")
+@click.option(
+    "--workers", type=click.IntRange(min=1), default=1, show_default=True, help="Processes sharing the port."
+)
 @click.option("--access-log", is_flag=True, help="Log every request.")
-@click.option("--read-timeout", type=click.FloatRange(min=0.1), default=30.0, show_default=True,
-              help="Seconds a client may take to send a request's head or body; slower connections are closed.")
-@click.option("--loop", type=click.Choice(["uvloop", "asyncio"]), default="uvloop", show_default=True,
-              help="Event loop (uvloop: less CPU per request).")
-@click.option("--fault", "faults", default=None, metavar="NAME[,NAME]",
-              help="Misbehave on purpose (to test a client): wrong-type, missing-field, server-error, "
-                   "undocumented-status, bad-error-body, html-200, maintenance-503, slow, reset, large-ids, leak.")
-@click.option("--fault-rate", type=click.FloatRange(0.0, 1.0), default=0.2, show_default=True,
-              help="Share of answers a fault is applied to.")
+@click.option(
+    "--read-timeout",
+    type=click.FloatRange(min=0.1),
+    default=30.0,
+    show_default=True,
+    help="Seconds a client may take to send a request's head or body; slower connections are closed.",
+)
+@click.option(
+    "--loop",
+    type=click.Choice(["uvloop", "asyncio"]),
+    default="uvloop",
+    show_default=True,
+    help="Event loop (uvloop: less CPU per request).",
+)
+@click.option(
+    "--fault",
+    "faults",
+    default=None,
+    metavar="NAME[,NAME]",
+    help="Misbehave on purpose (to test a client): wrong-type, missing-field, server-error, "
+    "undocumented-status, bad-error-body, html-200, maintenance-503, slow, reset, large-ids, leak.",
+)
+@click.option(
+    "--fault-rate",
+    type=click.FloatRange(0.0, 1.0),
+    default=0.2,
+    show_default=True,
+    help="Share of answers a fault is applied to.",
+)
 @click.option("--fault-seed", type=int, default=0, show_default=True, help="Seed of the fault draws.")
-@click.option("--port-file", type=click.Path(dir_okay=False), default=None, hidden=True,
-              help="Write the listening port here once ready (for launchers asking for --port 0).")
-def serve(cfg: CrrsimConfig, provisioning: str | None, workers: int, access_log: bool, read_timeout: float,
-          loop: str, faults: str | None, fault_rate: float, fault_seed: int, port_file: str | None) -> None:
+@click.option(
+    "--port-file",
+    type=click.Path(dir_okay=False),
+    default=None,
+    hidden=True,
+    help="Write the listening port here once ready (for launchers asking for --port 0).",
+)
+def serve(
+    cfg: CrrsimConfig,
+    provisioning: str | None,
+    workers: int,
+    access_log: bool,
+    read_timeout: float,
+    loop: str,
+    faults: str | None,
+    fault_rate: float,
+    fault_seed: int,
+    port_file: str | None,
+) -> None:
     """Serve the sandbox over mutual TLS until interrupted."""
     from harness.contract import ContractError, load_catalogue
     from harness.sandbox.store import SchemaVersionError, Store
@@ -69,10 +106,20 @@ def serve(cfg: CrrsimConfig, provisioning: str | None, workers: int, access_log:
     except (ContractError, ProvisioningError, SchemaVersionError, FaultError) as exc:
         raise click.UsageError(str(exc)) from None
     options = ServerOptions(
-        host=cfg.sandbox_host, port=cfg.sandbox_port, pki=str(cfg.sandbox_pki), db=str(cfg.sandbox_db),
-        specs=str(cfg.specs) if cfg.specs else None, provisioning=provisioning, port_file=port_file,
-        workers=workers, access_log=access_log, loop=loop, read_timeout=read_timeout,
-        faults=faults, fault_rate=fault_rate, fault_seed=fault_seed,
+        host=cfg.sandbox_host,
+        port=cfg.sandbox_port,
+        pki=str(cfg.sandbox_pki),
+        db=str(cfg.sandbox_db),
+        specs=str(cfg.specs) if cfg.specs else None,
+        provisioning=provisioning,
+        port_file=port_file,
+        workers=workers,
+        access_log=access_log,
+        loop=loop,
+        read_timeout=read_timeout,
+        faults=faults,
+        fault_rate=fault_rate,
+        fault_seed=fault_seed,
     )
     if port_file is None:  # a launcher reads the readiness line instead
         where = f"https://{options.host}:{options.port}/crr" if options.port else "a free port (URL below)"
@@ -119,7 +166,8 @@ def _run(cfg: CrrsimConfig, url: str | None, action: Any) -> None:
 def control_options(fn: Any) -> Any:
     fn = config_options("pki", "timeout", reword={"pki": "Dev PKI with the operator certificate."})(fn)
     return click.option(
-        "--url", default=None,
+        "--url",
+        default=None,
         help="The sandbox's CRR base URL [default: https://<sandbox_host>:<sandbox_port>/crr from config].",
     )(fn)
 

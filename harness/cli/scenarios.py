@@ -38,7 +38,9 @@ def _markets(values: tuple[str, ...]) -> dict[str, str]:
     for value in values:
         alias, sep, name = value.partition("=")
         if not sep or not alias.strip() or not name.strip():
-            raise click.UsageError(f"--market takes ALIAS=NAME (e.g. 'monthly auction=AUC_MN_2025_M03'), got {value!r}")
+            raise click.UsageError(
+                f"--market takes ALIAS=NAME (e.g. 'monthly auction=AUC_MN_2025_M03'), got {value!r}"
+            )
         out[alias.strip()] = name.strip()
     return out
 
@@ -50,8 +52,13 @@ def _did_you_mean(settings: ScenarioSettings) -> str:
     from harness.scenarios.features import read_scenarios
 
     titles = sorted({info.name for info in read_scenarios(settings.feature_dirs)})
-    hints = [f' Did you mean "{close[0]}" for "{name}"?' for name in settings.names if name not in titles
-             for close in [difflib.get_close_matches(name, titles, n=1, cutoff=0.6)] if close]
+    hints = [
+        f' Did you mean "{close[0]}" for "{name}"?'
+        for name in settings.names
+        if name not in titles
+        for close in [difflib.get_close_matches(name, titles, n=1, cutoff=0.6)]
+        if close
+    ]
     return "".join(hints)
 
 
@@ -73,42 +80,110 @@ def _sandbox_or_target(cfg: CrrsimConfig, url: str) -> tuple[CrrsimConfig, str |
         require_reachable(base)
     if judge_target(url, base, cfg.sandbox_pki, cfg.ca) == "sandbox":
         return cfg, base
-    click.echo(f"{base} did not answer as a crrsim sandbox (its control plane, to the operator certificate of "
-               f"{cfg.sandbox_pki}): running against it as a shared environment, the CRR team's steps waited for.",
-               err=True)
+    click.echo(
+        f"{base} did not answer as a crrsim sandbox (its control plane, to the operator certificate of "
+        f"{cfg.sandbox_pki}): running against it as a shared environment, the CRR team's steps waited for.",
+        err=True,
+    )
     return replace(cfg, target=base), None
 
 
 @click.command(context_settings={"ignore_unknown_options": True})
-@config_options("env_name", "participant", "pfx", "cert", "key", "ca", "pki", "specs", reword={
-    "participant": "SC ID the scenarios act for (default ECAL).",
-    "pki": "Sandbox dev PKI folder (made if missing) for an embedded or --url sandbox.",
-})
+@config_options(
+    "env_name",
+    "participant",
+    "pfx",
+    "cert",
+    "key",
+    "ca",
+    "pki",
+    "specs",
+    reword={
+        "participant": "SC ID the scenarios act for (default ECAL).",
+        "pki": "Sandbox dev PKI folder (made if missing) for an embedded or --url sandbox.",
+    },
+)
 @click.option("--url", help="an already running sandbox's base URL (its control plane plays the CRR team)")
-@click.option("--week", "weeks", type=int, multiple=True, help="only this plan week (0 = connectivity); repeatable")
-@click.option("--day", "days", type=click.Choice(DAYS, case_sensitive=False), multiple=True, help="only this day; repeatable")
+@click.option(
+    "--week", "weeks", type=int, multiple=True, help="only this plan week (0 = connectivity); repeatable"
+)
+@click.option(
+    "--day",
+    "days",
+    type=click.Choice(DAYS, case_sensitive=False),
+    multiple=True,
+    help="only this day; repeatable",
+)
 @click.option("--tags", help="Cucumber tag expression, e.g. '@week1 and not @negative'")
-@click.option("--scenario", "names", multiple=True,
-              help="only the scenario with this exact title (as in its feature file); repeatable")
-@click.option("--features", "features", type=click.Path(exists=True, path_type=Path), multiple=True,
-              help="feature folder or file to run with the step library (default: the plan's features/)")
+@click.option(
+    "--scenario",
+    "names",
+    multiple=True,
+    help="only the scenario with this exact title (as in its feature file); repeatable",
+)
+@click.option(
+    "--features",
+    "features",
+    type=click.Path(exists=True, path_type=Path),
+    multiple=True,
+    help="feature folder or file to run with the step library (default: the plan's features/)",
+)
 @click.option("--allow-writes", is_flag=True, help="let scenarios submit data on a shared environment")
-@click.option("--market", "markets", multiple=True, help="map a plan market alias to this environment: ALIAS=NAME")
-@click.option("--results", type=click.Path(file_okay=False, path_type=Path), default=None,
-              help="folder for junit.xml, cucumber.json and allure-results [default: <reports_dir>/scenarios]")
-@click.option("--wait-timeout", type=float, default=900.0, show_default=True,
-              help="seconds to wait for the CRR team on Map-Stage")
-@click.option("--plan", "plan_file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              help="plan file (default: features/plan.yaml)")
-@click.option("--shuffle", "shuffle", type=int, is_flag=False, flag_value=-1, default=None, metavar="[SEED]",
-              help="run the selected scenarios in a random order (seeded; the seed is printed to repeat it)")
-@click.option("--matrix", is_flag=True, help="print the plan's traceability matrix and exit (1 if it has gaps)")
+@click.option(
+    "--market", "markets", multiple=True, help="map a plan market alias to this environment: ALIAS=NAME"
+)
+@click.option(
+    "--results",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="folder for junit.xml, cucumber.json and allure-results [default: <reports_dir>/scenarios]",
+)
+@click.option(
+    "--wait-timeout",
+    type=float,
+    default=900.0,
+    show_default=True,
+    help="seconds to wait for the CRR team on Map-Stage",
+)
+@click.option(
+    "--plan",
+    "plan_file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="plan file (default: features/plan.yaml)",
+)
+@click.option(
+    "--shuffle",
+    "shuffle",
+    type=int,
+    is_flag=False,
+    flag_value=-1,
+    default=None,
+    metavar="[SEED]",
+    help="run the selected scenarios in a random order (seeded; the seed is printed to repeat it)",
+)
+@click.option(
+    "--matrix", is_flag=True, help="print the plan's traceability matrix and exit (1 if it has gaps)"
+)
 @click.option("--steps", is_flag=True, help="list every step of the library with its docstring and exit")
 @click.argument("pytest_args", nargs=-1, type=click.UNPROCESSED)
-def command(cfg: CrrsimConfig, url: str | None, weeks: tuple[int, ...], days: tuple[str, ...], tags: str | None,
-            names: tuple[str, ...], features: tuple[Path, ...], allow_writes: bool, markets: tuple[str, ...], results: Path | None,
-            wait_timeout: float, shuffle: int | None, plan_file: Path | None, matrix: bool, steps: bool,
-            pytest_args: tuple[str, ...]) -> None:
+def command(
+    cfg: CrrsimConfig,
+    url: str | None,
+    weeks: tuple[int, ...],
+    days: tuple[str, ...],
+    tags: str | None,
+    names: tuple[str, ...],
+    features: tuple[Path, ...],
+    allow_writes: bool,
+    markets: tuple[str, ...],
+    results: Path | None,
+    wait_timeout: float,
+    shuffle: int | None,
+    plan_file: Path | None,
+    matrix: bool,
+    steps: bool,
+    pytest_args: tuple[str, ...],
+) -> None:
     """Run the structured Market Sim plan as Gherkin scenarios (pytest-bdd).
 
     Extra pytest options go after '--', e.g. `crrsim scenarios --day tuesday -- -x -q`.
@@ -119,8 +194,16 @@ def command(cfg: CrrsimConfig, url: str | None, weeks: tuple[int, ...], days: tu
         cfg, url = _sandbox_or_target(cfg, url)
     refuse_on_production(cfg, **{"--allow-writes": allow_writes})
     settings = ScenarioSettings.from_config(
-        cfg, url=url, results_dir=results, allow_writes=allow_writes, markets=_markets(markets),
-        weeks=list(weeks), days=[d.lower() for d in days], tags=tags, names=list(names), wait_timeout_s=wait_timeout,
+        cfg,
+        url=url,
+        results_dir=results,
+        allow_writes=allow_writes,
+        markets=_markets(markets),
+        weeks=list(weeks),
+        days=[d.lower() for d in days],
+        tags=tags,
+        names=list(names),
+        wait_timeout_s=wait_timeout,
         shuffle_seed=random.randrange(1, 10**6) if shuffle == -1 else shuffle,
     )
     if features:
@@ -153,8 +236,11 @@ def command(cfg: CrrsimConfig, url: str | None, weeks: tuple[int, ...], days: tu
     from harness.scenarios.runner import RunnerError, describe_selection, run
 
     if settings.shuffle_seed is not None:
-        click.echo(f"Scenario order shuffled with seed {settings.shuffle_seed} "
-                   f"(repeat it with --shuffle {settings.shuffle_seed}).", err=True)
+        click.echo(
+            f"Scenario order shuffled with seed {settings.shuffle_seed} "
+            f"(repeat it with --shuffle {settings.shuffle_seed}).",
+            err=True,
+        )
     try:
         code = from_pytest(run(settings, results, pytest_args))
     except RunnerError as exc:
@@ -162,16 +248,21 @@ def command(cfg: CrrsimConfig, url: str | None, weeks: tuple[int, ...], days: tu
     except FeatureFileError as exc:
         raise click.UsageError(f"{exc}. Nothing ran; the previous results in {results} are kept.") from None
     if code is ExitCode.NOTHING_SELECTED:
-        click.echo(f"No scenario matches {describe_selection(settings, pytest_args)}: nothing ran, and the "
-                   f"previous results in {results} are kept.{_did_you_mean(settings)} See the plan with "
-                   "`crrsim scenarios --matrix`.", err=True)
+        click.echo(
+            f"No scenario matches {describe_selection(settings, pytest_args)}: nothing ran, and the "
+            f"previous results in {results} are kept.{_did_you_mean(settings)} See the plan with "
+            "`crrsim scenarios --matrix`.",
+            err=True,
+        )
         raise SystemExit(code)
     html, report = _html(results)
     click.echo(f"Results in {results}/ (junit.xml, cucumber.json, allure-results); HTML: {html}", err=True)
     if code is ExitCode.OK and report is not None and report.incomplete:
         # pytest passes a run whose scenarios skipped; crrsim does not call that PASSED
         for gap in report.gaps:
-            click.echo(f"Not covered: {gap.what}" + (f" (to cover it: {gap.cover})" if gap.cover else ""), err=True)
+            click.echo(
+                f"Not covered: {gap.what}" + (f" (to cover it: {gap.cover})" if gap.cover else ""), err=True
+            )
         click.echo(f"VERDICT: {report.verdict}", err=True)
         code = report.exit_code()
     raise SystemExit(code)

@@ -108,8 +108,9 @@ def check(cfg: CrrsimConfig, against: Path | None) -> None:
 @click.argument("paths", nargs=-1, type=click.Path(exists=True, path_type=Path))
 @config_options("specs")
 @report_options
-def lint(cfg: CrrsimConfig, paths: tuple[Path, ...], json_out: Path | None, junit: Path | None,
-         html: Path | None) -> None:
+def lint(
+    cfg: CrrsimConfig, paths: tuple[Path, ...], json_out: Path | None, junit: Path | None, html: Path | None
+) -> None:
     """Lint contract files (folders or files; default: the contract in use) for what silently
     breaks tools or clients: exit 1 on errors, warnings are reported only."""
     from harness.specs.lint import lint_paths, lint_report
@@ -129,8 +130,10 @@ def lint(cfg: CrrsimConfig, paths: tuple[Path, ...], json_out: Path | None, juni
     write_reports(report, json_out, junit, html)
     errors, warnings = len(result.errors), len(result.warnings)
     known = len(result.findings) - errors - warnings
-    click.echo(f"{len(result.files)} file(s): {errors} error(s), {warnings} warning(s)"
-               + (f", {known} known (kept on purpose: x-crrsim-known)" if known else ""))
+    click.echo(
+        f"{len(result.files)} file(s): {errors} error(s), {warnings} warning(s)"
+        + (f", {known} known (kept on purpose: x-crrsim-known)" if known else "")
+    )
     if errors:
         raise CheckFailed(f"{errors} lint error(s) in the contract files")
 
@@ -139,9 +142,12 @@ def lint(cfg: CrrsimConfig, paths: tuple[Path, ...], json_out: Path | None, juni
 @click.argument("old", type=click.Path(exists=True, path_type=Path))
 @click.argument("new", type=click.Path(exists=True, path_type=Path))
 @report_options
-@click.option("--markdown", type=click.Path(dir_okay=False, path_type=Path), help="Write the changes as Markdown.")
-def diff(old: Path, new: Path, json_out: Path | None, junit: Path | None, html: Path | None,
-         markdown: Path | None) -> None:
+@click.option(
+    "--markdown", type=click.Path(dir_okay=False, path_type=Path), help="Write the changes as Markdown."
+)
+def diff(
+    old: Path, new: Path, json_out: Path | None, junit: Path | None, html: Path | None, markdown: Path | None
+) -> None:
     """Every change between two versions of a contract file (or two folders): breaking,
     compatible or documentation, the bump the changes require against the bump carried, and
     what a participant must do. Exit 1 on breaking changes or an understated bump."""
@@ -154,13 +160,17 @@ def diff(old: Path, new: Path, json_out: Path | None, junit: Path | None, html: 
         raise click.UsageError(f"no contract files in {old} and {new}")
     actions = []
     for service, result in results.items():
-        click.echo(f"{service}: {result.old_version or '(none)'} -> {result.new_version or '(none)'}: "
-                   f"{len(result.of('breaking'))} breaking, {len(result.of('compatible'))} compatible, "
-                   f"{len(result.of('documentation'))} documentation")
+        click.echo(
+            f"{service}: {result.old_version or '(none)'} -> {result.new_version or '(none)'}: "
+            f"{len(result.of('breaking'))} breaking, {len(result.of('compatible'))} compatible, "
+            f"{len(result.of('documentation'))} documentation"
+        )
         for change in result.changes:
             click.echo(f"  {change.kind:<13} [{change.rule}] {change.where}: {change.text}")
         verdict = "understates the change" if result.understated else "is honest"
-        click.echo(f"  bump: the file carries {result.carried}, the changes require {result.required}: it {verdict}")
+        click.echo(
+            f"  bump: the file carries {result.carried}, the changes require {result.required}: it {verdict}"
+        )
         actions += [f"{service}: {c.action}" for c in result.of("breaking") if c.action]
     if actions:
         click.echo("\nParticipant action list:")
@@ -174,16 +184,22 @@ def diff(old: Path, new: Path, json_out: Path | None, junit: Path | None, html: 
     if not report.ok:
         breaking = any(r.of("breaking") for r in results.values())
         understated = report.verdict == "UNDERSTATED"
-        raise CheckFailed("breaking changes in a version bump that understates them" if breaking and understated
-                          else "breaking changes" if breaking else "a version bump that understates the change")
+        raise CheckFailed(
+            "breaking changes in a version bump that understates them"
+            if breaking and understated
+            else "breaking changes"
+            if breaking
+            else "a version bump that understates the change"
+        )
 
 
 @command.command("history")
 @click.argument("paths", nargs=-1, type=click.Path(exists=True, path_type=Path))
 @config_options("specs")
 @report_options
-def history(cfg: CrrsimConfig, paths: tuple[Path, ...], json_out: Path | None, junit: Path | None,
-            html: Path | None) -> None:
+def history(
+    cfg: CrrsimConfig, paths: tuple[Path, ...], json_out: Path | None, junit: Path | None, html: Path | None
+) -> None:
     """Each file's change-log table, every entry classified (breaking, compatible, documentation,
     with its rule), every version's bump audited: exit 1 when a version understates its change."""
     from harness.specs.history import audit_paths, history_report
@@ -194,12 +210,16 @@ def history(cfg: CrrsimConfig, paths: tuple[Path, ...], json_out: Path | None, j
         raise click.UsageError(f"no YAML contract files in {', '.join(str(t) for t in targets)}")
     for service, versions in audits.items():
         click.echo(f"{service}")
-        click.echo(f"  {'VERSION':<8} {'DATE':<10}  {'CARRIES':<7} {'NEEDS':<7} {'B':>2} {'C':>2} {'D':>2}  VERDICT")
+        click.echo(
+            f"  {'VERSION':<8} {'DATE':<10}  {'CARRIES':<7} {'NEEDS':<7} {'B':>2} {'C':>2} {'D':>2}  VERDICT"
+        )
         for v in versions:
             kinds = [e.kind for e in v.entries]
             verdict = "understated" if v.understated else ""
-            click.echo(f"  {v.version:<8} {v.date:<10}  {v.carried:<7} {v.required:<7} {kinds.count('breaking'):>2} "
-                       f"{kinds.count('compatible'):>2} {kinds.count('documentation'):>2}  {verdict}")
+            click.echo(
+                f"  {v.version:<8} {v.date:<10}  {v.carried:<7} {v.required:<7} {kinds.count('breaking'):>2} "
+                f"{kinds.count('compatible'):>2} {kinds.count('documentation'):>2}  {verdict}"
+            )
     report = history_report(audits, ", ".join(str(t) for t in targets))
     for key, value in report.sections[0].facts.items():
         click.echo(f"{key}: {value}")

@@ -329,9 +329,14 @@ class _ClientCore:
             yield
         except httpx.TransportError as exc:
             kind = classify_transport_error(exc)
-            log.debug("%s %s -> %s: %s [caiso-request-id %s]", call.method, call.url, kind, exc, call.request_id)
+            log.debug(
+                "%s %s -> %s: %s [caiso-request-id %s]", call.method, call.url, kind, exc, call.request_id
+            )
             raise CRRTransportError(
-                kind, f"{call.method} {call.url} failed ({kind}): {exc}", url=call.url, request_id=call.request_id
+                kind,
+                f"{call.method} {call.url} failed ({kind}): {exc}",
+                url=call.url,
+                request_id=call.request_id,
             ) from exc
 
 

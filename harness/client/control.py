@@ -103,7 +103,9 @@ def fresh_plan_week(url: str, pki: DevPKI) -> None:
     """``ControlPlane.fresh_plan_week`` on the sandbox at ``url``, as the operator of ``pki``:
     where a fresh embedded sandbox and each part of the main job start."""
     operator = pki.identities["operator"]
-    with CRRClient(url, identity=ClientIdentity.from_pem(operator.cert, operator.key), ca=pki.ca_cert) as client:
+    with CRRClient(
+        url, identity=ClientIdentity.from_pem(operator.cert, operator.key), ca=pki.ca_cert
+    ) as client:
         ControlPlane(client).fresh_plan_week()
 
 
@@ -119,8 +121,13 @@ def proves_sandbox(url: str, pki_dir: Path, ca: Path | None = None, timeout: flo
     if operator is None or not trust.is_file():
         return False
     try:
-        with CRRClient(url, identity=ClientIdentity.from_pem(operator.cert, operator.key), ca=trust,
-                       retries=0, timeout=timeout) as client:
+        with CRRClient(
+            url,
+            identity=ClientIdentity.from_pem(operator.cert, operator.key),
+            ca=trust,
+            retries=0,
+            timeout=timeout,
+        ) as client:
             answer = client.request("GET", f"{client.origin}{PREFIX}/clock")
             body = answer.json() if answer.status == 200 else None
     except (CRRTransportError, ValueError, OSError):

@@ -20,11 +20,15 @@ _FIREWALL = "check firewalls and proxies between this machine and the server, an
 def connect_failure(address: str, port: int, exc: BaseException) -> tuple[str, str]:
     """(what happened, what to do) for a TCP connect that failed with ``exc``."""
     if isinstance(exc, TimeoutError):
-        return (f"no answer to the TCP connection to {address}:{port} within the time limit (packets dropped)",
-                _FIREWALL)
+        return (
+            f"no answer to the TCP connection to {address}:{port} within the time limit (packets dropped)",
+            _FIREWALL,
+        )
     if isinstance(exc, ConnectionRefusedError):
-        return (f"connection to {address}:{port} refused: nothing is listening on that port",
-                f"check the port in the URL; for the sandbox, start it with `crrsim sandbox serve --port {port}`")
+        return (
+            f"connection to {address}:{port} refused: nothing is listening on that port",
+            f"check the port in the URL; for the sandbox, start it with `crrsim sandbox serve --port {port}`",
+        )
     code = getattr(exc, "errno", None)
     reason = errno.errorcode.get(code or 0, "") if code else ""
     said = getattr(exc, "strerror", None) or str(exc)
@@ -34,8 +38,10 @@ def connect_failure(address: str, port: int, exc: BaseException) -> tuple[str, s
 def name_failure(host: str, exc: BaseException) -> tuple[str, str]:
     """(what happened, what to do) for a host name that did not resolve."""
     said = getattr(exc, "strerror", None) or str(exc)
-    return (f"the host name {host} cannot be resolved ({said})",
-            "check the URL for typos and this machine's DNS settings")
+    return (
+        f"the host name {host} cannot be resolved ({said})",
+        "check the URL for typos and this machine's DNS settings",
+    )
 
 
 def unreachable(url: str, timeout: float = REACH_TIMEOUT_S) -> str | None:

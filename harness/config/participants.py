@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from harness.client.tls import ClientIdentity
 from harness.config.model import CrrsimConfig
 from harness.contract.yaml12 import load_yaml_file
 
@@ -43,17 +44,40 @@ class Participant:
         """The config's own certificate acting for ``sc`` (its pfx password: $CRRSIM_PFX_PASSWORD)."""
         return cls(sc.upper(), cfg.cert, cfg.key, cfg.pfx, "CRRSIM_PFX_PASSWORD" if cfg.pfx else None)
 
+    def identity(self, password: str | None = None) -> ClientIdentity:
+        """This participant's certificate, loaded: the pfx with ``password`` (the value of
+        :attr:`password_variable`, read by the caller), else the PEM pair."""
+        if self.pfx is not None:
+            return ClientIdentity.from_pfx(self.pfx, password)
+        if self.cert is None:
+            raise ParticipantsError(f"{self.sc} names neither a pfx nor a cert")
+        return ClientIdentity.from_pem(self.cert, self.key)
+
+    @classmethod
+    def from_wire(cls, wire: dict[str, Any]) -> Participant:
+        """The inverse of :meth:`wire` (a locust process reads its participants this way)."""
+        paths = {k: Path(wire[k]) if wire.get(k) else None for k in ("cert", "key", "pfx")}
+        return cls(wire["sc"], password_env=wire.get("password_env"), **paths)
+
     def wire(self) -> dict[str, Any]:
-        return {"sc": self.sc, "cert": str(self.cert) if self.cert else None, "key": str(self.key) if self.key else None,
-                "pfx": str(self.pfx) if self.pfx else None, "password_env": self.password_env}
+        return {
+            "sc": self.sc,
+            "cert": str(self.cert) if self.cert else None,
+            "key": str(self.key) if self.key else None,
+            "pfx": str(self.pfx) if self.pfx else None,
+            "password_env": self.password_env,
+        }
 
 
 def dev_participants(pki_dir: Path, names: tuple[str, ...] = DEV_PARTICIPANTS) -> list[Participant]:
     from harness.pki.identities import DEV_IDENTITIES
 
     clients = pki_dir / "clients"
-    return [Participant(ident.sc_ids[0], clients / f"{ident.name}.pem", clients / f"{ident.name}.key")
-            for ident in DEV_IDENTITIES if ident.name in names]
+    return [
+        Participant(ident.sc_ids[0], clients / f"{ident.name}.pem", clients / f"{ident.name}.key")
+        for ident in DEV_IDENTITIES
+        if ident.name in names
+    ]
 
 
 def load_participants(path: Path) -> list[Participant]:
@@ -69,14 +93,18 @@ def load_participants(path: Path) -> list[Participant]:
         if not isinstance(entry, dict) or not isinstance(entry.get("sc"), str):
             raise ParticipantsError(f"{path}: participant {n} needs 'sc' (its SC ID)")
         if any("password" in k and k != "password_env" for k in entry):
-            raise ParticipantsError(f"{path}: participant {n} ({entry['sc']}) holds a password; name an environment "
-                                    "variable with password_env instead (or be asked for it)")
+            raise ParticipantsError(
+                f"{path}: participant {n} ({entry['sc']}) holds a password; name an environment "
+                "variable with password_env instead (or be asked for it)"
+            )
         files = {k: (base / str(entry[k])) if entry.get(k) else None for k in ("cert", "key", "pfx")}
         if files["pfx"] is None and files["cert"] is None:
             raise ParticipantsError(f"{path}: participant {n} ({entry['sc']}) needs pfx, or cert and key")
         for kind, file in files.items():
             if file is not None and not file.is_file():
-                raise ParticipantsError(f"{path}: participant {n} ({entry['sc']}): {kind} {file} does not exist")
+                raise ParticipantsError(
+                    f"{path}: participant {n} ({entry['sc']}): {kind} {file} does not exist"
+                )
         sc = entry["sc"].strip().upper()
         if any(p.sc == sc for p in out):
             raise ParticipantsError(f"{path}: participant {n} ({sc}) is listed twice")

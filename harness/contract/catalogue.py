@@ -238,8 +238,12 @@ def error_table_of(spec: dict[str, Any]) -> dict[str, str]:
     schema = _exception_schema(spec)
     listed = schema.get("x-crr-errors")
     if isinstance(listed, list):
-        return {str(e["code"]): str(e.get("message", "")) for e in listed if isinstance(e, dict) and "code" in e}
-    return {code: " ".join(msg.split()) for code, msg in _HTML_ERROR_ROW.findall(schema.get("description") or "")}
+        return {
+            str(e["code"]): str(e.get("message", "")) for e in listed if isinstance(e, dict) and "code" in e
+        }
+    return {
+        code: " ".join(msg.split()) for code, msg in _HTML_ERROR_ROW.findall(schema.get("description") or "")
+    }
 
 
 def error_codes_of(spec: dict[str, Any]) -> tuple[str, ...]:
@@ -262,7 +266,9 @@ def _read_spec(path: Path) -> dict[str, Any]:
 def _service_from(path: Path, spec: dict[str, Any]) -> Service:
     parsed = parse_spec_filename(path)
     if parsed is None:
-        raise ContractError(f"{path.name}: not a CRR contract file name (caiso_crr_<service>_v<M>.<m>.<n>.yaml)")
+        raise ContractError(
+            f"{path.name}: not a CRR contract file name (caiso_crr_<service>_v<M>.<m>.<n>.yaml)"
+        )
     try:
         operations = tuple(_operations(parsed.service, spec))
     except ContractError as exc:

@@ -169,14 +169,18 @@ def diff_operations(ours: Operation, theirs: Operation, sides: Sides = OURS_VS_C
         out.append(f"{where} requestBody media: {sides.a} {sorted(body_a)}, {sides.b} {sorted(body_b)}")
     out.extend(_diff_optional(ours.request_schema, theirs.request_schema, f"{where} requestBody", sides))
     if sorted(ours.responses) != sorted(theirs.responses):
-        out.append(f"{where} responses: {sides.a} {sorted(ours.responses)}, {sides.b} {sorted(theirs.responses)}")
+        out.append(
+            f"{where} responses: {sides.a} {sorted(ours.responses)}, {sides.b} {sorted(theirs.responses)}"
+        )
     for status in sorted(set(ours.responses) & set(theirs.responses)):
         media_a = sorted((ours.raw["responses"][status] or {}).get("content") or {})
         media_b = sorted((theirs.raw["responses"][status] or {}).get("content") or {})
         if media_a != media_b:
             out.append(f"{where} response {status} media: {sides.a} {media_a}, {sides.b} {media_b}")
         out.extend(
-            _diff_optional(ours.responses[status], theirs.responses[status], f"{where} response {status}", sides)
+            _diff_optional(
+                ours.responses[status], theirs.responses[status], f"{where} response {status}", sides
+            )
         )
     return out
 
@@ -200,8 +204,9 @@ def diff_services(ours: Service, theirs: Service, sides: Sides = OURS_VS_CAISO) 
     return out
 
 
-def diff_catalogues(ours: Catalogue, theirs: Catalogue, services: Iterable[str] | None = None,
-                    sides: Sides = OURS_VS_CAISO) -> list[str]:
+def diff_catalogues(
+    ours: Catalogue, theirs: Catalogue, services: Iterable[str] | None = None, sides: Sides = OURS_VS_CAISO
+) -> list[str]:
     """All interface differences, service by service (services absent on either side are reported)."""
     names = sorted(services) if services is not None else sorted(set(ours.services) | set(theirs.services))
     out: list[str] = []

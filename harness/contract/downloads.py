@@ -37,7 +37,14 @@ class Download:
         return out
 
 
-EXISTING_CRR_ORIGINS = ("ALLOCATION", "AUCTION", "SECONDARY_MARKET", "SYSTEM", "LM_CURRENT_PLUS_3", "LM_BEYOND_3")
+EXISTING_CRR_ORIGINS = (
+    "ALLOCATION",
+    "AUCTION",
+    "SECONDARY_MARKET",
+    "SYSTEM",
+    "LM_CURRENT_PLUS_3",
+    "LM_BEYOND_3",
+)
 
 
 def _table() -> dict[str, Download]:
@@ -46,20 +53,26 @@ def _table() -> dict[str, Download]:
         out[t] = Download("getPublicGeneralData", "publicGeneralDownloadType")
     for t in ("GROUPED_BASE_LOADING", "SOURCE_SINK", "SET_ASIDE"):
         out[t] = Download("getPublicMarketData", "publicMarketDownloadType", "marketName")
-    out["PUBLIC_ALLOCATION_RESULT"] = Download("getPublicAllocationResult", "publicAllocationResultDownloadType",
-                                               "marketName")
+    out["PUBLIC_ALLOCATION_RESULT"] = Download(
+        "getPublicAllocationResult", "publicAllocationResultDownloadType", "marketName"
+    )
     # BINDING_CONSTRAINT comes from either results operation, by market type: the auction one here
     for t in ("PUBLIC_AUCTION_RESULT", "CLEARING_PRICE", "BINDING_CONSTRAINT"):
         out[t] = Download("getPublicAuctionResult", "publicAuctionResultDownloadType", "marketName")
     for origin in EXISTING_CRR_ORIGINS:
-        out[f"PRIVATE_EXISTING_CRR_{origin}"] = Download("getPrivateGeneralData", "privateGeneralDownloadType")
+        out[f"PRIVATE_EXISTING_CRR_{origin}"] = Download(
+            "getPrivateGeneralData", "privateGeneralDownloadType"
+        )
     for t in ("SIGNATURE", "UPPER_BOUND", "SEQ", "MEQ"):
-        out[t] = Download("getPrivateAllocationMarketData", "privateAllocationDataDownloadType",
-                          "nominationCapCalcName")
-    out["PRIVATE_ALLOCATION_RESULT"] = Download("getPrivateAllocationResult", "privateAllocationResultDownloadType",
-                                                "marketName")
-    out["PRIVATE_AUCTION_RESULT"] = Download("getPrivateAuctionResult", "privateAuctionResultDownloadType",
-                                             "marketName")
+        out[t] = Download(
+            "getPrivateAllocationMarketData", "privateAllocationDataDownloadType", "nominationCapCalcName"
+        )
+    out["PRIVATE_ALLOCATION_RESULT"] = Download(
+        "getPrivateAllocationResult", "privateAllocationResultDownloadType", "marketName"
+    )
+    out["PRIVATE_AUCTION_RESULT"] = Download(
+        "getPrivateAuctionResult", "privateAuctionResultDownloadType", "marketName"
+    )
     return out
 
 
@@ -72,11 +85,14 @@ def unpack(body: bytes, fmt: str, content_type: str = "") -> tuple[str, str]:
         with zipfile.ZipFile(io.BytesIO(body)) as zf:
             names = zf.namelist()
             if len(names) != 1:
-                raise DownloadError(f"the archive holds {len(names)} files ({', '.join(names)}), expected one")
+                raise DownloadError(
+                    f"the archive holds {len(names)} files ({', '.join(names)}), expected one"
+                )
             text = zf.read(names[0]).decode("utf-8")
     except zipfile.BadZipFile:
-        raise DownloadError(f"the download is not a ZIP archive ({content_type or 'no content type'}, "
-                            f"{len(body)} bytes)") from None
+        raise DownloadError(
+            f"the download is not a ZIP archive ({content_type or 'no content type'}, {len(body)} bytes)"
+        ) from None
     except UnicodeDecodeError:
         raise DownloadError(f"the file {names[0]} in the archive is not UTF-8 text") from None
     if not names[0].lower().endswith("." + fmt.lower()):
@@ -99,7 +115,10 @@ def biddable_nodes(rows: list[dict[str, Any]]) -> list[str]:
     found: list[str] = []
     for row in rows:
         name = row.get("SourceSink")
-        if isinstance(name, str) and str(row.get("BiddableFlag", "Yes")).lower() in ("yes", "y", "true") \
-                and name not in found:
+        if (
+            isinstance(name, str)
+            and str(row.get("BiddableFlag", "Yes")).lower() in ("yes", "y", "true")
+            and name not in found
+        ):
             found.append(name)
     return found

@@ -12,13 +12,23 @@ from typing import Any
 
 PORTFOLIO_OPERATIONS: dict[str, dict[str, str]] = {
     "auction": {
-        "create": "portfolioCreation", "submit": "portfolioSubmission", "retract": "postPortfolioRetraction",
-        "delete": "deletePortfolio", "get": "getPortfolio", "list": "getPortfolioList",
-        "status": "getPortfolioStatus", "credit": "getPortfolioRequiredCredit",
+        "create": "portfolioCreation",
+        "submit": "portfolioSubmission",
+        "retract": "postPortfolioRetraction",
+        "delete": "deletePortfolio",
+        "get": "getPortfolio",
+        "list": "getPortfolioList",
+        "status": "getPortfolioStatus",
+        "credit": "getPortfolioRequiredCredit",
     },
     "nomination": {
-        "create": "portfolioCreation", "submit": "portfolioSubmission", "retract": "portfolioRetraction",
-        "delete": "deletePortfolio", "get": "portfolio", "list": "portfolioList", "status": "portfolioStatus",
+        "create": "portfolioCreation",
+        "submit": "portfolioSubmission",
+        "retract": "portfolioRetraction",
+        "delete": "deletePortfolio",
+        "get": "portfolio",
+        "list": "portfolioList",
+        "status": "portfolioStatus",
     },
 }
 

@@ -39,8 +39,12 @@ NODE_PAIRS: tuple[tuple[str, str], ...] = (
 )
 RECORD_FIELDS = {"auction": "newBids", "nomination": "newNominations"}
 # operationId -> (offer type, post type) of the secondary market's offer creations
-OFFERS = {"postPublicSmSellOffers": ("sell", "public"), "postPrivateSmSellOffers": ("sell", "private"),
-          "postPublicSmBuyOffers": ("buy", "public"), "postPrivateSmBuyOffers": ("buy", "private")}
+OFFERS = {
+    "postPublicSmSellOffers": ("sell", "public"),
+    "postPrivateSmSellOffers": ("sell", "private"),
+    "postPublicSmBuyOffers": ("buy", "public"),
+    "postPrivateSmBuyOffers": ("buy", "private"),
+}
 NO_SUCH_CRR = 9_999_999_999  # the contract's largest CRR id: held by nobody
 
 
@@ -70,8 +74,9 @@ def _pair(live: LiveValues, rng: random.Random) -> tuple[str, str]:
     return rng.choice(NODE_PAIRS)
 
 
-def valid_records(service: str, live: LiveValues, products: list[tuple[str, str]],
-                  rng: random.Random) -> list[dict[str, Any]]:
+def valid_records(
+    service: str, live: LiveValues, products: list[tuple[str, str]], rng: random.Random
+) -> list[dict[str, Any]]:
     """Records a participant could really upload to a market offering ``products``: 1-3, and one
     upload in eight a big one (100 up to the 500-record limit), where size problems live."""
     records = []
@@ -79,8 +84,14 @@ def valid_records(service: str, live: LiveValues, products: list[tuple[str, str]
     for _ in range(count):
         period, tou = rng.choice(products)
         source, sink = _pair(live, rng)
-        record: dict[str, Any] = {"assetOwner": live.participant, "source": source, "sink": sink,
-                                  "hedgeType": "OBL", "tou": tou, "period": period}
+        record: dict[str, Any] = {
+            "assetOwner": live.participant,
+            "source": source,
+            "sink": sink,
+            "hedgeType": "OBL",
+            "tou": tou,
+            "period": period,
+        }
         if service == "auction":
             price = round(rng.uniform(0.1, 5.0), 2)
             mw = round(rng.uniform(0.5, 10.0), 3)
@@ -91,8 +102,9 @@ def valid_records(service: str, live: LiveValues, products: list[tuple[str, str]
     return records
 
 
-def valid_offers(kind: str, post: str, template: dict[str, Any], live: LiveValues,
-                 rng: random.Random) -> list[dict[str, Any]] | None:
+def valid_offers(
+    kind: str, post: str, template: dict[str, Any], live: LiveValues, rng: random.Random
+) -> list[dict[str, Any]] | None:
     """1-3 offers the participant could really post: a sell names a CRR it holds with that CRR's
     source, sink, TOU, hedge and term and a small part of its MW; a buy names two nodes of the
     network and a real term. The rest (contact details, ...) is schemathesis' template."""
@@ -105,15 +117,24 @@ def valid_offers(kind: str, post: str, template: dict[str, Any], live: LiveValue
         offer = copy.deepcopy(template)
         held = rng.choice(live.holdings[:5]) if live.holdings else None
         if kind == "sell" and held is not None:
-            offer.update(crrId=int(held["CRRID"]), source=held["Source"], sink=held["Sink"], tou=held["TOU"],
-                         hedgeType=held["HedgeType"], crrType=held["CRRType"])
+            offer.update(
+                crrId=int(held["CRRID"]),
+                source=held["Source"],
+                sink=held["Sink"],
+                tou=held["TOU"],
+                hedgeType=held["HedgeType"],
+                crrType=held["CRRType"],
+            )
         else:
             source, sink = _pair(live, rng)
             offer.update(source=source, sink=sink)
         if held is not None:
             offer.update(startDate=held["StartDate"], endDate=held["EndDate"])
-        offer.update(assetOwner=live.participant, mw=round(rng.uniform(0.1, 1.0), 3),
-                     price=round(rng.uniform(0.5, 20.0), 2))
+        offer.update(
+            assetOwner=live.participant,
+            mw=round(rng.uniform(0.1, 1.0), 3),
+            price=round(rng.uniform(0.5, 20.0), 2),
+        )
         if post == "private":
             offer["targetMpName"] = rng.choice(live.counterparties)
         offers.append(offer)
@@ -158,7 +179,9 @@ BROKEN_RULES: dict[str, tuple[Callable[[dict[str, Any], LiveValues], None], tupl
 }
 
 
-def _rewrite(case: Any, live: LiveValues, rng: random.Random) -> tuple[str, str | None, list[dict[str, Any]]] | None:
+def _rewrite(
+    case: Any, live: LiveValues, rng: random.Random
+) -> tuple[str, str | None, list[dict[str, Any]]] | None:
     """(kind, record list field or None, records) after rewriting the case's body, or None."""
     body = case.body
     operation_id = case.operation.definition.raw.get("operationId")

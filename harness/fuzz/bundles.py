@@ -50,8 +50,20 @@ class Bundle:
         return path
 
 
-def make_bundle(*, check: str, label: str, title: str, message: str, request: Any, response: Any, target: str,
-                seed: int | None, curl: str, contract: dict[str, str], run_id: str = "") -> Bundle:
+def make_bundle(
+    *,
+    check: str,
+    label: str,
+    title: str,
+    message: str,
+    request: Any,
+    response: Any,
+    target: str,
+    seed: int | None,
+    curl: str,
+    contract: dict[str, str],
+    run_id: str = "",
+) -> Bundle:
     headers = {k: v for k, v in (request.headers or {}).items() if k.lower() not in HIDDEN_HEADERS}
     flat = {k: (v[0] if isinstance(v, list) and len(v) == 1 else v) for k, v in headers.items()}
     body = request.body.decode("utf-8", "replace") if isinstance(request.body, bytes) else request.body
@@ -60,14 +72,26 @@ def make_bundle(*, check: str, label: str, title: str, message: str, request: An
     if response is not None:
         content = getattr(response, "content", b"") or b""
         answer = {"status": response.status_code, "body": content[:2000].decode("utf-8", "replace")}
-    return Bundle({
-        "id": ident, "run_id": run_id, "check": check, "title": title, "message": message, "operation": label,
-        "request": {"method": request.method, "url": request.uri, "headers": flat, "body": body},
-        "caiso_request_id": next((str(v) for k, v in flat.items() if k.lower() == REQUEST_ID), ""),
-        "response": answer, "target": target, "seed": seed, "recorded_at": datetime.now(UTC).isoformat(),
-        "crrsim_version": __version__, "contract": contract, "curl": curl,
-        "replay": f"crrsim fuzz --replay {ident}",
-    })
+    return Bundle(
+        {
+            "id": ident,
+            "run_id": run_id,
+            "check": check,
+            "title": title,
+            "message": message,
+            "operation": label,
+            "request": {"method": request.method, "url": request.uri, "headers": flat, "body": body},
+            "caiso_request_id": next((str(v) for k, v in flat.items() if k.lower() == REQUEST_ID), ""),
+            "response": answer,
+            "target": target,
+            "seed": seed,
+            "recorded_at": datetime.now(UTC).isoformat(),
+            "crrsim_version": __version__,
+            "contract": contract,
+            "curl": curl,
+            "replay": f"crrsim fuzz --replay {ident}",
+        }
+    )
 
 
 def load_bundle(folder: Path, ident: str) -> Bundle:

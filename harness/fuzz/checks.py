@@ -37,16 +37,27 @@ _UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4
 SHAPE_CODES = frozenset({"SER0017", "SER0030", "SER0022"})
 # codes that say the name in the request matches nothing, so the operation's rules never ran
 UNKNOWN_NAME_CODES = frozenset({"SER0029", "MKT0001"})
-CHECK_NAMES = ("crr_positive_data_acceptance", "crr_error_body", "crr_no_html_success", "crr_created_reads_back",
-               "crr_broken_rule_refused", "crr_owner_must_be_named",
-               "crr_other_participant_refused", "crr_no_foreign_data")
+CHECK_NAMES = (
+    "crr_positive_data_acceptance",
+    "crr_error_body",
+    "crr_no_html_success",
+    "crr_created_reads_back",
+    "crr_broken_rule_refused",
+    "crr_owner_must_be_named",
+    "crr_other_participant_refused",
+    "crr_no_foreign_data",
+)
 OWNER_FIELDS = ("participantName", "assetOwner")
-ORACLE_CALLS_PER_OPERATION = 3  # the second-identity oracle re-sends at most this many calls of each operation
+ORACLE_CALLS_PER_OPERATION = (
+    3  # the second-identity oracle re-sends at most this many calls of each operation
+)
 
 # Where the contract itself cannot hold, listed once with the reason: (check, operationId or
 # operation label) -> why. A failure of that check there is reported as a known deviation.
-_MARKET = ("CAISO's nomination PortfolioIdentifier requires 'market', a property it does not define, so "
-           "schema-valid data may lack the marketName the operation needs (our contract requires marketName)")
+_MARKET = (
+    "CAISO's nomination PortfolioIdentifier requires 'market', a property it does not define, so "
+    "schema-valid data may lack the marketName the operation needs (our contract requires marketName)"
+)
 KNOWN_DEVIATIONS: dict[tuple[str, str], str] = {
     ("crr_positive_data_acceptance", "POST /nomination/v1.0/portfolioSubmission"): _MARKET,
     ("crr_positive_data_acceptance", "POST /nomination/v1.0/portfolioRetraction"): _MARKET,
@@ -54,14 +65,22 @@ KNOWN_DEVIATIONS: dict[tuple[str, str], str] = {
     "caiso-request-id is refused with 400 like every other operation",
     ("status_code_conformance", "getStatus"): "app_status documents only 200, yet a request without a valid "
     "caiso-request-id is refused with 400 like every other operation",
-    ("crr_error_body", "get-status"): "app_status lists no error codes, yet refuses a missing request id with SER0017",
-    ("crr_error_body", "getStatus"): "app_status lists no error codes, yet refuses a missing request id with SER0017",
+    (
+        "crr_error_body",
+        "get-status",
+    ): "app_status lists no error codes, yet refuses a missing request id with SER0017",
+    (
+        "crr_error_body",
+        "getStatus",
+    ): "app_status lists no error codes, yet refuses a missing request id with SER0017",
 }
 
 HEAD_LIMIT = 8192  # bytes of request line and headers a gateway (and the sandbox) reads before refusing
-OVERSIZED_HEAD = (f"schemathesis sometimes generates a request line and headers above {HEAD_LIMIT} bytes; a "
-                  "gateway refuses those (400 or 431) before it looks at the method or the operation, so checks "
-                  "expecting an operation's answer (e.g. 405 for an unsupported method) cannot hold for them")
+OVERSIZED_HEAD = (
+    f"schemathesis sometimes generates a request line and headers above {HEAD_LIMIT} bytes; a "
+    "gateway refuses those (400 or 431) before it looks at the method or the operation, so checks "
+    "expecting an operation's answer (e.g. 405 for an unsupported method) cannot hold for them"
+)
 
 
 def is_request_id(text: str) -> bool:
@@ -69,7 +88,9 @@ def is_request_id(text: str) -> bool:
     return bool(_UUID.match(text))
 
 
-def known_deviation(check: str, operation_id: str, label: str, request: Any, status: int | None) -> str | None:
+def known_deviation(
+    check: str, operation_id: str, label: str, request: Any, status: int | None
+) -> str | None:
     """Why a failure of ``check`` is a known deviation rather than a finding, or None: the table
     above by operation, or a refused oversized head (any operation, any check)."""
     known = KNOWN_DEVIATIONS.get((check, operation_id)) or KNOWN_DEVIATIONS.get((check, label))
@@ -82,8 +103,11 @@ def _head_size(request: Any) -> int:
     """Bytes of the request line and headers as sent (schemathesis records header values as lists)."""
     target = urlsplit(request.uri)
     line = f"{request.method} {target.path}{'?' + target.query if target.query else ''} HTTP/1.1\r\n"
-    values = [(name, value) for name, given in (request.headers or {}).items()
-              for value in (given if isinstance(given, list) else [given])]
+    values = [
+        (name, value)
+        for name, given in (request.headers or {}).items()
+        for value in (given if isinstance(given, list) else [given])
+    ]
     return len(line.encode()) + sum(len(f"{name}: {value}\r\n".encode()) for name, value in values)
 
 
@@ -96,8 +120,15 @@ ORACLE: dict[str, Any] = {"client": None, "labels": frozenset(), "sent": Counter
 
 # the run's limits: a request budget and a stop at the first server error (off the sandbox);
 # the current engine stream is stopped through its own stop event when one is reached
-LIMITS: dict[str, Any] = {"budget": None, "sent": 0, "stop_on_5xx": False, "stream": None, "stopped": "",
-                          "timeouts_in_row": 0, "stop_after_scenario": ""}
+LIMITS: dict[str, Any] = {
+    "budget": None,
+    "sent": 0,
+    "stop_on_5xx": False,
+    "stream": None,
+    "stopped": "",
+    "timeouts_in_row": 0,
+    "stop_after_scenario": "",
+}
 
 
 # case id -> the one business rule its upload breaks on purpose (harness.fuzz.bodies); the
@@ -127,8 +158,13 @@ def _records(body: Any, keys: tuple[str, ...] | None = None) -> list[dict[str, A
     (the creation's record lists), or of every top-level list (a read-back, whose names differ)."""
     if not isinstance(body, dict):
         return []
-    return [r for k, v in body.items() if isinstance(v, list) and (keys is None or k in keys)
-            for r in v if isinstance(r, dict)]
+    return [
+        r
+        for k, v in body.items()
+        if isinstance(v, list) and (keys is None or k in keys)
+        for r in v
+        if isinstance(r, dict)
+    ]
 
 
 def unmatched_records(sent: list[dict[str, Any]], read: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -164,14 +200,17 @@ def stop(reason: str) -> None:
     if stream is not None:
         stream.stop()
 
+
 # operation label ("GET /auction/v1.0/portfolioList") -> error codes its service's contract lists
 ERROR_CODES: dict[str, frozenset[str]] = {}
 _registered = False
 
 
-OPTIONAL_BODY = ("the contracts leave every request body optional and record lists without minItems, yet an "
-                 "operation that needs records refuses a request without a body or with an empty list (SER0017), "
-                 "as CAISO does")
+OPTIONAL_BODY = (
+    "the contracts leave every request body optional and record lists without minItems, yet an "
+    "operation that needs records refuses a request without a body or with an empty list (SER0017), "
+    "as CAISO does"
+)
 # descriptions that point at the schema (a parameter or the body), not at a business rule
 _SCHEMA_PATHS = ("body", "query", "header", "path")
 
@@ -195,8 +234,11 @@ def errors_in(content: bytes | None) -> list[tuple[str, str]]:
         return []
     if not isinstance(body, dict) or not isinstance(body.get("errorList"), list):
         return []
-    return [(str(e.get("errorCode")), str(e.get("errorDescription") or "")) for e in body["errorList"]
-            if isinstance(e, dict) and isinstance(e.get("errorCode"), str)]
+    return [
+        (str(e.get("errorCode")), str(e.get("errorDescription") or ""))
+        for e in body["errorList"]
+        if isinstance(e, dict) and isinstance(e.get("errorCode"), str)
+    ]
 
 
 def crr_codes(response: Any) -> list[str] | None:
@@ -221,14 +263,28 @@ def business_answer(status: int, errors: list[tuple[str, str]]) -> bool:
         return True
     if not 400 <= status < 500:
         return False
-    return any(not (code.startswith("SEC") or code in UNKNOWN_NAME_CODES or code in ("SER0017", "SER0022")
-                    or (code == "SER0030" and text.startswith(_SCHEMA_PATHS)))
-               for code, text in errors)
+    return any(
+        not (
+            code.startswith("SEC")
+            or code in UNKNOWN_NAME_CODES
+            or code in ("SER0017", "SER0022")
+            or (code == "SER0030" and text.startswith(_SCHEMA_PATHS))
+        )
+        for code, text in errors
+    )
 
 
 def _media(response: Any) -> str:
-    return str(response.headers.get("content-type", [""])[0] if isinstance(response.headers.get("content-type"), list)
-               else response.headers.get("content-type", "")).split(";")[0].strip().lower()
+    return (
+        str(
+            response.headers.get("content-type", [""])[0]
+            if isinstance(response.headers.get("content-type"), list)
+            else response.headers.get("content-type", "")
+        )
+        .split(";")[0]
+        .strip()
+        .lower()
+    )
 
 
 def _positive(case: Any) -> bool:
@@ -258,9 +314,10 @@ def register() -> None:
         if schema_level:
             code, text = schema_level[0]
             raise Failure(
-                operation=case.operation.label, title="Schema-valid request refused as malformed",
+                operation=case.operation.label,
+                title="Schema-valid request refused as malformed",
                 message=f"The contract says this request is valid, but it was refused with {code} "
-                        f"(HTTP {response.status_code}): {text[:200]}",
+                f"(HTTP {response.status_code}): {text[:200]}",
             )
         return None
 
@@ -271,15 +328,17 @@ def register() -> None:
         codes = crr_codes(response)
         if codes is None:
             raise Failure(
-                operation=case.operation.label, title="Error answer is not a CRRServiceException",
+                operation=case.operation.label,
+                title="Error answer is not a CRRServiceException",
                 message=f"HTTP {response.status_code} came back without a CRRServiceException body "
-                        "(errorList of errorCode/errorDescription/severity).",
+                "(errorList of errorCode/errorDescription/severity).",
             )
         listed = ERROR_CODES.get(case.operation.label)
         unknown = [c for c in codes if listed is not None and c not in listed]
         if unknown:
             raise Failure(
-                operation=case.operation.label, title="Error code not in the service's contract",
+                operation=case.operation.label,
+                title="Error code not in the service's contract",
                 message=f"The answer carries {', '.join(unknown)}, which this service's contract does not list.",
             )
         return None
@@ -288,9 +347,10 @@ def register() -> None:
     def crr_no_html_success(ctx: Any, response: Any, case: Any) -> bool | None:
         if 200 <= response.status_code < 300 and _media(response) == "text/html":
             raise Failure(
-                operation=case.operation.label, title="HTML page answered with success",
+                operation=case.operation.label,
+                title="HTML page answered with success",
                 message=f"HTTP {response.status_code} with an HTML body: a gateway or login page answered, "
-                        "not the CRR service.",
+                "not the CRR service.",
             )
         return None
 
@@ -314,7 +374,8 @@ def register() -> None:
             owner = next((item[k] for k in OWNER_FIELDS if isinstance(item.get(k), str)), None)
             if owner is not None and owner != wanted:
                 raise Failure(
-                    operation=case.operation.label, title="Another participant's record in the answer",
+                    operation=case.operation.label,
+                    title="Another participant's record in the answer",
                     message=f"Asked as {wanted}, the answer lists a record of {owner}.",
                 )
         return None
@@ -334,13 +395,20 @@ def register() -> None:
         sent = case.as_transport_kwargs(base_url=client.base_url)
         headers = {k: v for k, v in (sent.get("headers") or {}).items() if k.lower() != REQUEST_ID}
         body = sent.get("data")
-        other = client.request(sent["method"], sent["url"], params=sent.get("params"), headers=headers,
-                               json=sent.get("json"), content=body.encode() if isinstance(body, str) else body)
+        other = client.request(
+            sent["method"],
+            sent["url"],
+            params=sent.get("params"),
+            headers=headers,
+            json=sent.get("json"),
+            content=body.encode() if isinstance(body, str) else body,
+        )
         if other.status != 403 or "SEC0001" not in (other.error().codes if other.error() else []):
             raise Failure(
-                operation=label, title="Another participant's certificate was not refused",
+                operation=label,
+                title="Another participant's certificate was not refused",
                 message=f"The same request with the certificate of another participant answered HTTP {other.status}"
-                        f" (caiso-request-id {other.request_id}); it must be refused with SEC0001.",
+                f" (caiso-request-id {other.request_id}); it must be refused with SEC0001.",
             )
         return None
 
@@ -362,9 +430,15 @@ def register() -> None:
         refused = business_answer(response.status_code, errors) or any(c in UNKNOWN_NAME_CODES for c in codes)
         if 400 <= response.status_code < 500 and refused:
             client = READBACK["client"]
-            if client is not None and _take_turn(READBACK["sent"], f"unbroken {broken.rule}", UNBROKEN_PER_RULE):
-                answer = client.request(case.method.upper(), case.operation.path, params=case.query or None,
-                                        json=broken.unbroken(case.body))
+            if client is not None and _take_turn(
+                READBACK["sent"], f"unbroken {broken.rule}", UNBROKEN_PER_RULE
+            ):
+                answer = client.request(
+                    case.method.upper(),
+                    case.operation.path,
+                    params=case.query or None,
+                    json=broken.unbroken(case.body),
+                )
                 same = answer.status == response.status_code and set(errors_in(answer.body)) >= set(errors)
                 tally[1 if same else 0] += 1
             else:
@@ -372,10 +446,11 @@ def register() -> None:
             return None
         tally[2] += 1
         raise Failure(
-            operation=case.operation.label, title="An upload breaking a business rule was not refused",
+            operation=case.operation.label,
+            title="An upload breaking a business rule was not refused",
             message=f"One record breaks a business rule ({broken.rule}); the upload answered HTTP "
-                    f"{response.status_code}{' with ' + ', '.join(codes) if codes else ''} instead of a refusal with a "
-                    "business code.",
+            f"{response.status_code}{' with ' + ', '.join(codes) if codes else ''} instead of a refusal with a "
+            "business code.",
         )
 
     @schemathesis.check
@@ -384,8 +459,13 @@ def register() -> None:
         portfolio's name as participantName (what one public CAISO client sends) is refused."""
         client = READBACK["client"]
         body = case.body if isinstance(case.body, dict) else None
-        if (client is None or case.operation.label not in READBACK["owner_labels"] or body is None
-                or not isinstance(body.get("portfolioName"), str) or not 200 <= response.status_code < 300):
+        if (
+            client is None
+            or case.operation.label not in READBACK["owner_labels"]
+            or body is None
+            or not isinstance(body.get("portfolioName"), str)
+            or not 200 <= response.status_code < 300
+        ):
             return None
         if not _take_turn(READBACK["sent"], case.operation.label, READBACKS_PER_OPERATION):
             return None
@@ -394,9 +474,10 @@ def register() -> None:
         if 400 <= answer.status < 500 and answer.error() is not None:
             return None
         raise Failure(
-            operation=case.operation.label, title="A portfolio was acted on without naming its owner",
+            operation=case.operation.label,
+            title="A portfolio was acted on without naming its owner",
             message=f"The same request with participantName = portfolioName ({body['portfolioName']!r}) answered "
-                    f"HTTP {answer.status} (caiso-request-id {answer.request_id}); it must be refused.",
+            f"HTTP {answer.status} (caiso-request-id {answer.request_id}); it must be refused.",
         )
 
     @schemathesis.check
@@ -420,17 +501,19 @@ def register() -> None:
             read = None
         if read is None:
             raise Failure(
-                operation=case.operation.label, title="An acknowledged portfolio does not read back",
+                operation=case.operation.label,
+                title="An acknowledged portfolio does not read back",
                 message=f"The creation of {body.get('portfolioName')!r} answered HTTP {response.status_code}, but "
-                        f"reading it back answered HTTP {answer.status} (caiso-request-id {answer.request_id}).",
+                f"reading it back answered HTTP {answer.status} (caiso-request-id {answer.request_id}).",
             )
         missing = unmatched_records(sent, read)
         if missing or len(read) != len(sent):
             raise Failure(
-                operation=case.operation.label, title="An acknowledged portfolio reads back changed",
+                operation=case.operation.label,
+                title="An acknowledged portfolio reads back changed",
                 message=f"{len(sent)} records were sent and acknowledged; {len(read)} read back "
-                        f"(caiso-request-id {answer.request_id}), {len(missing)} of the sent ones not unchanged, "
-                        f"e.g. {json.dumps(missing[0])[:300] if missing else '(count differs)'}.",
+                f"(caiso-request-id {answer.request_id}), {len(missing)} of the sent ones not unchanged, "
+                f"e.g. {json.dumps(missing[0])[:300] if missing else '(count differs)'}.",
             )
         return None
 
@@ -442,8 +525,10 @@ def register() -> None:
         if LIMITS["stop_on_5xx"] and response.status_code >= 500 and not LIMITS["stop_after_scenario"]:
             # not now: the engine would drop the scenario under way, and with it the very check
             # results that make this server error a failure; the runner stops once it is recorded
-            LIMITS["stop_after_scenario"] = (f"the first server error (HTTP {response.status_code} from "
-                                             f"{case.operation.label}) stopped the run")
+            LIMITS["stop_after_scenario"] = (
+                f"the first server error (HTTP {response.status_code} from "
+                f"{case.operation.label}) stopped the run"
+            )
 
     @schemathesis.hook
     def before_call(context: Any, case: Any, kwargs: dict[str, Any]) -> None:

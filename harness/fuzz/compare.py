@@ -69,7 +69,9 @@ class Comparison:
         headers: dict[str, str | None] = dict(sent.get("headers") or {})
         if not any(k.lower() == REQUEST_ID for k in headers):
             headers[REQUEST_ID] = None  # the client would add a fresh one
-        reference = self.client.request(sent["method"], sent["url"], params=sent.get("params"), headers=headers)
+        reference = self.client.request(
+            sent["method"], sent["url"], params=sent.get("params"), headers=headers
+        )
         theirs = _summary(response.status_code, response.content or b"")
         ours = _summary(reference.status, reference.body)
         differences = []
@@ -86,13 +88,19 @@ class Comparison:
                 self.divergences[label] += 1
                 found = self.examples.setdefault(label, [])
                 if len(found) < EXAMPLES_PER_OPERATION:
-                    found.append(f"{differences[0]} (caiso-request-id {reference.request_id} on {self.label})")
+                    found.append(
+                        f"{differences[0]} (caiso-request-id {reference.request_id} on {self.label})"
+                    )
 
     def lines(self) -> list[str]:
         if not self.compared:
             return [f"no call was compared with {self.label}"]
-        out = [f"{plural(self.compared, 'call')} compared with {self.label}; "
-               f"{sum(self.divergences.values())} diverged in {plural(len(self.divergences), 'operation')}"]
+        out = [
+            f"{plural(self.compared, 'call')} compared with {self.label}; "
+            f"{sum(self.divergences.values())} diverged in {plural(len(self.divergences), 'operation')}"
+        ]
         for label, count in sorted(self.divergences.items()):
-            out.append(f"{label}: {plural(count, 'divergence')}, e.g. " + "; ".join(self.examples.get(label, [])))
+            out.append(
+                f"{label}: {plural(count, 'divergence')}, e.g. " + "; ".join(self.examples.get(label, []))
+            )
         return out

@@ -41,9 +41,12 @@ LISTINGS: tuple[tuple[str, str, str], ...] = (
     ("tor_conversion", "getNewConversionWindowForApproval", "tor_window"),
 )
 HELD_FIELDS = ("Source", "Sink", "TOU", "HedgeType", "CRRType", "StartDate", "EndDate")
-NAME_KEYS = {"market": ("marketName", "name"), "load_window": ("name", "windowName"),
-             "lm_market": ("name", "loadMigrationMarketName", "marketName"),
-             "tor_window": ("name", "torConversionWindow", "windowName")}
+NAME_KEYS = {
+    "market": ("marketName", "name"),
+    "load_window": ("name", "windowName"),
+    "lm_market": ("name", "loadMigrationMarketName", "marketName"),
+    "tor_window": ("name", "torConversionWindow", "windowName"),
+}
 
 # where each dictionary's values go: schemathesis parameter keys (query/header/body paths)
 BINDINGS: dict[str, tuple[str, float]] = {
@@ -81,9 +84,13 @@ class LiveValues:
     participant: str
     run_id: str
     names: dict[str, list[str]] = field(default_factory=dict)  # dictionary -> values, in order found
-    products: dict[str, list[tuple[str, str]]] = field(default_factory=dict)  # market -> (period, TOU) offered
+    products: dict[str, list[tuple[str, str]]] = field(
+        default_factory=dict
+    )  # market -> (period, TOU) offered
     nodes: list[str] = field(default_factory=list)  # biddable sources and sinks of the node list
-    holdings: list[dict[str, Any]] = field(default_factory=list)  # the participant's unexpired CRRs (file records)
+    holdings: list[dict[str, Any]] = field(
+        default_factory=list
+    )  # the participant's unexpired CRRs (file records)
     counterparties: list[str] = field(default_factory=list)  # other SC IDs holding CRRs on the target
     market_kinds: dict[str, list[str]] = field(default_factory=dict)  # auction | allocation -> market names
     notes: list[str] = field(default_factory=list)
@@ -100,9 +107,16 @@ class LiveValues:
     def summary(self) -> dict[str, list[str]]:
         """What the report lists: the dictionaries, then the values whole records are built from."""
         out = dict(self.dictionaries())
-        out.update({"biddable nodes": self.nodes, "CRRs held (for sell offers)": [
-            f"{h['CRRID']} {h['Source']} to {h['Sink']} {h['TOU']} {h['MW']} MW" for h in self.holdings],
-            "counterparties": self.counterparties})
+        out.update(
+            {
+                "biddable nodes": self.nodes,
+                "CRRs held (for sell offers)": [
+                    f"{h['CRRID']} {h['Source']} to {h['Sink']} {h['TOU']} {h['MW']} MW"
+                    for h in self.holdings
+                ],
+                "counterparties": self.counterparties,
+            }
+        )
         return {k: v for k, v in out.items() if v}
 
     def schemathesis_config(self, confined: bool = False) -> dict[str, Any]:
@@ -116,10 +130,12 @@ class LiveValues:
 
         return {
             "dictionaries": {name: {"values": values} for name, values in dictionaries.items()},
-            "parameters": {key: {"dictionary": name, "probability": probability(name, p)}
-                           for key, (name, p) in BINDINGS.items() if name in dictionaries},
+            "parameters": {
+                key: {"dictionary": name, "probability": probability(name, p)}
+                for key, (name, p) in BINDINGS.items()
+                if name in dictionaries
+            },
         }
-
 
     def bind(self, case: Any) -> None:
         """The same bindings as ``schemathesis_config``, applied to a positive case's top-level
@@ -193,7 +209,9 @@ def read_live_values(client: CRRClient, catalogue: Catalogue, participant: str, 
         for name in _names(items, NAME_KEYS[dictionary]):
             if name not in bucket:
                 bucket.append(name)
-            if dictionary == "market":  # by kind too: an auction upload to an allocation market stops at MKT0001
+            if (
+                dictionary == "market"
+            ):  # by kind too: an auction upload to an allocation market stops at MKT0001
                 kind = "auction" if "Auction" in operation_id else "allocation"
                 live.market_kinds.setdefault(kind, [])
                 if name not in live.market_kinds[kind]:
@@ -208,8 +226,9 @@ def read_live_values(client: CRRClient, catalogue: Catalogue, participant: str, 
     return live
 
 
-def _download(client: CRRClient, catalogue: Catalogue, live: LiveValues, kind: str,
-              market: str | None = None) -> list[dict[str, Any]] | None:
+def _download(
+    client: CRRClient, catalogue: Catalogue, live: LiveValues, kind: str, market: str | None = None
+) -> list[dict[str, Any]] | None:
     """The records of one JSON download, or None (with a note) when the target has none to give."""
     spec = DOWNLOADS[kind]
     try:
@@ -217,8 +236,12 @@ def _download(client: CRRClient, catalogue: Catalogue, live: LiveValues, kind: s
     except KeyError:
         return None
     try:
-        response = client.request("GET", op.path, params=spec.params(kind, "JSON", live.participant, market),
-                                  headers={"Accept": op.accept})
+        response = client.request(
+            "GET",
+            op.path,
+            params=spec.params(kind, "JSON", live.participant, market),
+            headers={"Accept": op.accept},
+        )
     except CRRTransportError as exc:
         live.notes.append(f"the {kind} download got no answer: {exc}")
         return None
@@ -241,12 +264,19 @@ def _read_market_files(client: CRRClient, catalogue: Catalogue, live: LiveValues
         return
     markets = live.names.get("market", [])
     if markets:
-        live.nodes += [n for n in downloads.biddable_nodes(_download(client, catalogue, live, "SOURCE_SINK",
-                                                                     markets[0]) or [])
-                       if n not in live.nodes]
+        live.nodes += [
+            n
+            for n in downloads.biddable_nodes(
+                _download(client, catalogue, live, "SOURCE_SINK", markets[0]) or []
+            )
+            if n not in live.nodes
+        ]
     for origin in EXISTING_CRR_ORIGINS:
-        live.holdings += [r for r in _download(client, catalogue, live, f"PRIVATE_EXISTING_CRR_{origin}") or []
-                          if _held(r, live.participant)]
+        live.holdings += [
+            r
+            for r in _download(client, catalogue, live, f"PRIVATE_EXISTING_CRR_{origin}") or []
+            if _held(r, live.participant)
+        ]
     # the target's clock is not ours (a sandbox may run in its plan's month): the latest-ending
     # CRRs first, and an expired one simply meets the target's own refusal
     live.holdings.sort(key=lambda r: str(r["EndDate"]), reverse=True)
@@ -259,7 +289,11 @@ def _read_market_files(client: CRRClient, catalogue: Catalogue, live: LiveValues
 def _held(record: dict[str, Any], participant: str) -> bool:
     """A CRR record a sell offer can name: the participant's, with MW left, with its term."""
     try:
-        return (record.get("AssetOwner") in (participant, None) and int(record["CRRID"]) > 0
-                and float(record["MW"]) > 0 and all(isinstance(record.get(k), str) for k in HELD_FIELDS))
+        return (
+            record.get("AssetOwner") in (participant, None)
+            and int(record["CRRID"]) > 0
+            and float(record["MW"]) > 0
+            and all(isinstance(record.get(k), str) for k in HELD_FIELDS)
+        )
     except (KeyError, TypeError, ValueError):
         return False

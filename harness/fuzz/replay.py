@@ -31,7 +31,9 @@ from harness.fuzz import checks
 from harness.fuzz.bundles import Bundle
 
 # hop-by-hop and framing headers the HTTP client sets itself for the bytes it sends
-_FRAMING = frozenset({"content-length", "host", "connection", "accept-encoding", "user-agent", "transfer-encoding"})
+_FRAMING = frozenset(
+    {"content-length", "host", "connection", "accept-encoding", "user-agent", "transfer-encoding"}
+)
 # Checks that judge a case by how it was generated (which header the coverage phase left out,
 # whether its data was positive) or by the run's oracles read nothing of that from a request
 # rebuilt from the bundle and would pass it silently; their verdict reads off the answer
@@ -39,9 +41,13 @@ _FRAMING = frozenset({"content-length", "host", "connection", "accept-encoding",
 _BY_ANSWER: dict[str, Callable[[int, list[str]], bool]] = {
     "transport": lambda status, codes: False,  # an answer came back at all
     "crr_broken_rule_refused": lambda status, codes: 200 <= status < 300,  # the broken upload still accepted
-    "crr_positive_data_acceptance": lambda status, codes: 400 <= status < 500 and bool(set(codes) & checks.SHAPE_CODES),
+    "crr_positive_data_acceptance": lambda status, codes: (
+        400 <= status < 500 and bool(set(codes) & checks.SHAPE_CODES)
+    ),
     "missing_required_header": lambda status, codes: not 400 <= status < 500,  # still served without it
-    "negative_data_rejection": lambda status, codes: not 400 <= status < 500,  # contract-breaking data accepted
+    "negative_data_rejection": lambda status, codes: (
+        not 400 <= status < 500
+    ),  # contract-breaking data accepted
     "unsupported_method": lambda status, codes: status != 405,
 }
 
@@ -91,8 +97,11 @@ def replay(bundle: Bundle, client: CRRClient, catalogue: Catalogue, url: str) ->
         codes = [code for code, _ in checks.errors_in(answer.body)]
         return Replayed(_BY_ANSWER[check](answer.status, codes), answer.status, request_id, answer.text[:300])
     # function checks only: class-based ones (schemathesis' run checks) judge a whole run
-    found = [c for c in (CHECKS.get_by_names([check]) if check in CHECKS.get_all_names() else [])
-             if not isinstance(c, type)]
+    found = [
+        c
+        for c in (CHECKS.get_by_names([check]) if check in CHECKS.get_all_names() else [])
+        if not isinstance(c, type)
+    ]
     service = catalogue.services.get(next(iter(bundle.data.get("contract") or {}), ""))
     if not found or service is None:
         return Replayed(None, answer.status, request_id, answer.text[:300])
@@ -103,11 +112,21 @@ def replay(bundle: Bundle, client: CRRClient, catalogue: Catalogue, url: str) ->
     if operation is None:
         return Replayed(None, answer.status, request_id, answer.text[:300])
     sent = {k: v for k, v in headers.items() if v is not None}
-    case = operation.Case(query=dict(parse_qsl(urlsplit(url).query, keep_blank_values=True)) or None,
-                          headers=sent or None, body=_body(body), media_type=sent.get("Content-Type"))
+    case = operation.Case(
+        query=dict(parse_qsl(urlsplit(url).query, keep_blank_values=True)) or None,
+        headers=sent or None,
+        body=_body(body),
+        media_type=sent.get("Content-Type"),
+    )
     prepared = requests.Request(request["method"], url, headers=sent, data=body).prepare()
-    response = schemathesis.Response(answer.status, {k: [v] for k, v in answer.headers.items()}, answer.body,
-                                     prepared, answer.elapsed_s, True)
+    response = schemathesis.Response(
+        answer.status,
+        {k: [v] for k, v in answer.headers.items()},
+        answer.body,
+        prepared,
+        answer.elapsed_s,
+        True,
+    )
     try:
         case.validate_response(response, checks=found)
     except (Failure, FailureGroup) as failed:

@@ -59,9 +59,13 @@ class OperationFigures:
     positive: int = 0  # calls with data the contract accepts (positive mode)
     positive_business: int = 0  # ... of which reached business logic
     failures: list[dict[str, str]] = field(default_factory=list)
-    refusals: Counter[str] = field(default_factory=Counter)  # positive cases' answers that did not reach business logic
+    refusals: Counter[str] = field(
+        default_factory=Counter
+    )  # positive cases' answers that did not reach business logic
     wide_ids: set[str] = field(default_factory=set)  # where successful answers carried ids above 2^31-1
-    known: dict[str, str] = field(default_factory=dict)  # check -> why the contract cannot hold (checks.KNOWN_DEVIATIONS)
+    known: dict[str, str] = field(
+        default_factory=dict
+    )  # check -> why the contract cannot hold (checks.KNOWN_DEVIATIONS)
 
     @property
     def distinct_failures(self) -> list[dict[str, str]]:
@@ -112,9 +116,18 @@ def _business(response: Any) -> bool:
     return checks.business_answer(response.status_code, checks.crr_errors(response))
 
 
-def _fuzz_service(service: Service, selection: Selection, settings: FuzzSettings, url: str, cert: str,
-                  key: str, figures: dict[str, OperationFigures], live: LiveValues,
-                  ours_catalogue: Callable[[], Catalogue], run_id: str) -> None:
+def _fuzz_service(
+    service: Service,
+    selection: Selection,
+    settings: FuzzSettings,
+    url: str,
+    cert: str,
+    key: str,
+    figures: dict[str, OperationFigures],
+    live: LiveValues,
+    ours_catalogue: Callable[[], Catalogue],
+    run_id: str,
+) -> None:
     allowed = selection.allowed.get(service.name, [])
     if not allowed:
         return
@@ -126,15 +139,26 @@ def _fuzz_service(service: Service, selection: Selection, settings: FuzzSettings
     for op in service.operations:
         checks.ERROR_CODES[op.label] = frozenset(service.error_codes)
     config = schema.config
-    config.update(base_url=url, tls_verify=str(settings.ca) if settings.ca else True, request_cert=cert,
-                  request_cert_key=key, workers=settings.workers, request_timeout=settings.cfg.timeout,
-                  continue_on_failure=settings.continue_on_failure,
-                  rate_limit=f"{settings.rate:g}/s" if settings.rate else None)
-    modes = {"positive": [GenerationMode.POSITIVE], "negative": [GenerationMode.NEGATIVE],
-             "all": [GenerationMode.POSITIVE, GenerationMode.NEGATIVE]}[settings.mode]
+    config.update(
+        base_url=url,
+        tls_verify=str(settings.ca) if settings.ca else True,
+        request_cert=cert,
+        request_cert_key=key,
+        workers=settings.workers,
+        request_timeout=settings.cfg.timeout,
+        continue_on_failure=settings.continue_on_failure,
+        rate_limit=f"{settings.rate:g}/s" if settings.rate else None,
+    )
+    modes = {
+        "positive": [GenerationMode.POSITIVE],
+        "negative": [GenerationMode.NEGATIVE],
+        "all": [GenerationMode.POSITIVE, GenerationMode.NEGATIVE],
+    }[settings.mode]
     config.generation.update(modes=modes, max_examples=settings.max_examples)
     config.phases.update(phases=list(settings.phases))
-    config.checks.update(excluded_check_names=list(BUILTIN_EXCLUDED), max_response_time=settings.max_response_time)
+    config.checks.update(
+        excluded_check_names=list(BUILTIN_EXCLUDED), max_response_time=settings.max_response_time
+    )
     if not selection.writes_ok:
         # the coverage phase also sends methods an operation does not have (POST, PUT, DELETE,
         # TRACE, OPTIONS ... expecting 405): a read-only run sends only the operations' own
@@ -164,8 +188,14 @@ def _fuzz_service(service: Service, selection: Selection, settings: FuzzSettings
             checks.stop(checks.LIMITS["stop_after_scenario"])  # the server error is recorded: now stop
 
 
-def _record_scenario(event: Any, service: Service, settings: FuzzSettings, url: str,
-                     figures: dict[str, OperationFigures], run_id: str) -> None:
+def _record_scenario(
+    event: Any,
+    service: Service,
+    settings: FuzzSettings,
+    url: str,
+    figures: dict[str, OperationFigures],
+    run_id: str,
+) -> None:
     """One finished scenario into the figures: every call, and every failed check as a failure
     with its reproduction and support bundle. A server error no check reported (a check left
     out, a stop rule) is a failure all the same: a 5xx never passes."""
@@ -177,11 +207,19 @@ def _record_scenario(event: Any, service: Service, settings: FuzzSettings, url: 
                 continue
             node = recorder.cases.get(case_id)
             label = node.value.operation.label if node is not None else event.label
-            operation_id = node.value.operation.definition.raw.get("operationId", "") if node is not None else ""
+            operation_id = (
+                node.value.operation.definition.raw.get("operationId", "") if node is not None else ""
+            )
             recorded = recorder.interactions.get(case_id)
             known = checks.known_deviation(
-                result.name, operation_id, label, recorded.request if recorded is not None else None,
-                recorded.response.status_code if recorded is not None and recorded.response is not None else None)
+                result.name,
+                operation_id,
+                label,
+                recorded.request if recorded is not None else None,
+                recorded.response.status_code
+                if recorded is not None and recorded.response is not None
+                else None,
+            )
             if known is not None:
                 figures.setdefault(label, OperationFigures(service.name, label)).known[result.name] = known
                 continue
@@ -190,14 +228,27 @@ def _record_scenario(event: Any, service: Service, settings: FuzzSettings, url: 
             message = str(getattr(failure, "message", failure)).strip()
             if not message and recorded is not None and recorded.response is not None:
                 message = _server_error(recorded.response)  # schemathesis' ServerError says only its title
-            _add_failure(figures, service, settings, url, run_id, label, node, recorded, result.name,
-                         str(getattr(failure, "title", "")), message)
+            _add_failure(
+                figures,
+                service,
+                settings,
+                url,
+                run_id,
+                label,
+                node,
+                recorded,
+                result.name,
+                str(getattr(failure, "title", "")),
+                message,
+            )
     for case_id, interaction in recorder.interactions.items():
         node = recorder.cases.get(case_id)
         label = node.value.operation.label if node is not None else event.label
         figure = figures.setdefault(label, OperationFigures(service.name, label))
         figure.calls += 1
-        positive = node is not None and node.value.meta is not None and node.value.meta.generation.mode.is_positive
+        positive = (
+            node is not None and node.value.meta is not None and node.value.meta.generation.mode.is_positive
+        )
         figure.positive += positive
         response = interaction.response
         if response is None:
@@ -210,10 +261,23 @@ def _record_scenario(event: Any, service: Service, settings: FuzzSettings, url: 
             figure.wide_ids |= wide_ids(response)
         if positive and not reached:
             codes = [code for code, _ in checks.crr_errors(response)]
-            figure.refusals[f"HTTP {response.status_code}" + (f" {'/'.join(codes[:2])}" if codes else "")] += 1
+            figure.refusals[
+                f"HTTP {response.status_code}" + (f" {'/'.join(codes[:2])}" if codes else "")
+            ] += 1
         if response.status_code >= 500 and case_id not in failed_cases:
-            _add_failure(figures, service, settings, url, run_id, label, node, interaction, "not_a_server_error",
-                         "Server error", _server_error(response))
+            _add_failure(
+                figures,
+                service,
+                settings,
+                url,
+                run_id,
+                label,
+                node,
+                interaction,
+                "not_a_server_error",
+                "Server error",
+                _server_error(response),
+            )
 
 
 INT32_MAX = 2**31 - 1
@@ -237,8 +301,12 @@ def wide_ids(response: Any) -> set[str]:
         if isinstance(value, dict):
             for key, item in value.items():
                 where = f"{path}.{key}" if path else str(key)
-                if (key.lower().endswith("id") and isinstance(item, int) and not isinstance(item, bool)
-                        and item > INT32_MAX):
+                if (
+                    key.lower().endswith("id")
+                    and isinstance(item, int)
+                    and not isinstance(item, bool)
+                    and item > INT32_MAX
+                ):
                     found.add(where)
                 stack.append((item, where))
         elif isinstance(value, list):
@@ -252,12 +320,27 @@ def _server_error(response: Any) -> str:
     after = response.headers.get("retry-after") if hasattr(response.headers, "get") else None
     after = after[0] if isinstance(after, list) and after else after
     codes = [code for code, _ in checks.crr_errors(response)]
-    return (f"HTTP {response.status_code}" + (f" with Retry-After: {after}" if after else "")
-            + (f" ({', '.join(codes)})" if codes else "") + " answered a request the operation should have served")
+    return (
+        f"HTTP {response.status_code}"
+        + (f" with Retry-After: {after}" if after else "")
+        + (f" ({', '.join(codes)})" if codes else "")
+        + " answered a request the operation should have served"
+    )
 
 
-def _add_failure(figures: dict[str, OperationFigures], service: Service, settings: FuzzSettings, url: str,
-                 run_id: str, label: str, node: Any, recorded: Any, check: str, title: str, message: str) -> None:
+def _add_failure(
+    figures: dict[str, OperationFigures],
+    service: Service,
+    settings: FuzzSettings,
+    url: str,
+    run_id: str,
+    label: str,
+    node: Any,
+    recorded: Any,
+    check: str,
+    title: str,
+    message: str,
+) -> None:
     """One failure of ``label``: its curl reproduction and, when the exchange was recorded, a
     support bundle ``crrsim fuzz --replay`` re-sends."""
     curl = ""
@@ -268,16 +351,27 @@ def _add_failure(figures: dict[str, OperationFigures], service: Service, setting
     entry = {"check": check, "title": title, "message": message, "curl": curl}
     if recorded is not None:
         bundle = make_bundle(
-            check=check, label=label, title=title, message=message, request=recorded.request,
-            response=recorded.response, target=url, seed=settings.seed, curl=curl,
-            contract={service.name: str(service.version)}, run_id=run_id)
+            check=check,
+            label=label,
+            title=title,
+            message=message,
+            request=recorded.request,
+            response=recorded.response,
+            target=url,
+            seed=settings.seed,
+            curl=curl,
+            contract={service.name: str(service.version)},
+            run_id=run_id,
+        )
         bundle.data["max_response_time"] = settings.max_response_time  # what a replay judges a slow answer by
         bundle.write(bundle_dir(settings.cfg.reports_dir))
         entry["id"] = bundle.id
     figures.setdefault(label, OperationFigures(service.name, label)).failures.append(entry)
 
 
-def _transport_error(event: Any, service: str, figures: dict[str, OperationFigures], settings: FuzzSettings) -> bool:
+def _transport_error(
+    event: Any, service: str, figures: dict[str, OperationFigures], settings: FuzzSettings
+) -> bool:
     """A call that got no answer (timeout, reset, TLS) is a failure of its operation, not a
     silent gap; the third timeout in a row stops the run, since a target that stopped answering
     only collects more of them. True when this one was a timeout."""
@@ -292,8 +386,10 @@ def _transport_error(event: Any, service: str, figures: dict[str, OperationFigur
     if timeout:
         checks.LIMITS["timeouts_in_row"] = checks.LIMITS.get("timeouts_in_row", 0) + 1
         if checks.LIMITS["timeouts_in_row"] >= TIMEOUTS_IN_ROW:
-            checks.stop(f"{TIMEOUTS_IN_ROW} calls in a row got no answer within {settings.cfg.timeout:g} s "
-                        f"(the last to {event.label}) stopped the run")
+            checks.stop(
+                f"{TIMEOUTS_IN_ROW} calls in a row got no answer within {settings.cfg.timeout:g} s "
+                f"(the last to {event.label}) stopped the run"
+            )
     return timeout
 
 
@@ -309,8 +405,13 @@ def with_links(service: Service, ours_catalogue: Callable[[], Catalogue]) -> tup
     if ours is None or not _has_links(ours.spec):
         return document, []
     document = copy.deepcopy(document)
-    targets = {op.get("operationId"): op for item in (document.get("paths") or {}).values() if isinstance(item, dict)
-               for op in item.values() if isinstance(op, dict)}
+    targets = {
+        op.get("operationId"): op
+        for item in (document.get("paths") or {}).values()
+        if isinstance(item, dict)
+        for op in item.values()
+        if isinstance(op, dict)
+    }
     added = []
     for item in (ours.spec.get("paths") or {}).values():
         for op in item.values() if isinstance(item, dict) else []:
@@ -326,10 +427,14 @@ def with_links(service: Service, ours_catalogue: Callable[[], Catalogue]) -> tup
 
 
 def _has_links(document: dict[str, Any]) -> bool:
-    return any(isinstance(answer, dict) and answer.get("links")
-               for item in (document.get("paths") or {}).values() if isinstance(item, dict)
-               for op in item.values() if isinstance(op, dict)
-               for answer in (op.get("responses") or {}).values())
+    return any(
+        isinstance(answer, dict) and answer.get("links")
+        for item in (document.get("paths") or {}).values()
+        if isinstance(item, dict)
+        for op in item.values()
+        if isinstance(op, dict)
+        for answer in (op.get("responses") or {}).values()
+    )
 
 
 def _readback_paths(catalogue: Catalogue) -> dict[str, tuple[str, tuple[str, ...]]]:
@@ -344,8 +449,11 @@ def _readback_paths(catalogue: Catalogue) -> dict[str, tuple[str, tuple[str, ...
             create, get = service.operation(steps["create"]), service.operation(steps["get"])
         except KeyError:
             continue
-        lists = tuple(k for k, v in ((create.request_schema or {}).get("properties") or {}).items()
-                      if isinstance(v, dict) and v.get("type") == "array")
+        lists = tuple(
+            k
+            for k, v in ((create.request_schema or {}).get("properties") or {}).items()
+            if isinstance(v, dict) and v.get("type") == "array"
+        )
         out[create.label] = (get.path, lists)
     return out
 
@@ -353,8 +461,12 @@ def _readback_paths(catalogue: Catalogue) -> dict[str, tuple[str, tuple[str, ...
 def _owner_labels(catalogue: Catalogue) -> frozenset[str]:
     """The submit and retract labels of the portfolio services (the owner check)."""
     return frozenset(
-        op.label for name, steps in PORTFOLIO_OPERATIONS.items() if name in catalogue.services
-        for op in catalogue[name].operations if op.operation_id in (steps["submit"], steps["retract"]))
+        op.label
+        for name, steps in PORTFOLIO_OPERATIONS.items()
+        if name in catalogue.services
+        for op in catalogue[name].operations
+        if op.operation_id in (steps["submit"], steps["retract"])
+    )
 
 
 def _second_identity(settings: FuzzSettings, url: str) -> CRRClient | None:
@@ -378,11 +490,17 @@ def reproduction(curl: str, settings: FuzzSettings) -> str:
     if settings.ca is not None:
         parts.append(f"--cacert {settings.ca}")
     text = " ".join(parts)
-    return re.sub(r"(-H '?caiso-request-id: )[0-9a-fA-F-]{36}", lambda m: m.group(1) + str(uuid.uuid4()), text)
+    return re.sub(
+        r"(-H '?caiso-request-id: )[0-9a-fA-F-]{36}", lambda m: m.group(1) + str(uuid.uuid4()), text
+    )
 
 
-def run_fuzz(settings: FuzzSettings, url: str, comparison: Comparison | None = None,
-             progress: Callable[[int, int, int], None] | None = None) -> FuzzOutcome:
+def run_fuzz(
+    settings: FuzzSettings,
+    url: str,
+    comparison: Comparison | None = None,
+    progress: Callable[[int, int, int], None] | None = None,
+) -> FuzzOutcome:
     """Fuzz every selected operation of the contract at ``url``; the report says what ran where.
     ``progress(operations done, operations selected, failures so far)`` after each service."""
     checks.register()
@@ -395,19 +513,34 @@ def run_fuzz(settings: FuzzSettings, url: str, comparison: Comparison | None = N
     figures: dict[str, OperationFigures] = {}
     run_id = uuid.uuid4().hex[:8]
     ours_catalogue = functools.cache(lambda: load_catalogue(None))
-    with identity_files(settings) as (cert, key), CRRClient(
-            url, identity=ClientIdentity.from_pem(Path(cert), Path(key)), ca=settings.ca, retries=0) as own:
+    with (
+        identity_files(settings) as (cert, key),
+        CRRClient(
+            url, identity=ClientIdentity.from_pem(Path(cert), Path(key)), ca=settings.ca, retries=0
+        ) as own,
+    ):
         live = read_live_values(own, catalogue, settings.participant, run_id)
         oracle = _second_identity(settings, url)
-        checks.ORACLE.update(client=oracle, sent=Counter(), labels=frozenset(
-            op.label for s in catalogue for op in s.operations if op.takes_participant))
+        checks.ORACLE.update(
+            client=oracle,
+            sent=Counter(),
+            labels=frozenset(op.label for s in catalogue for op in s.operations if op.takes_participant),
+        )
         checks.COMPARE["comparison"] = comparison
-        checks.READBACK.update(client=own, gets=_readback_paths(catalogue), owner_labels=_owner_labels(catalogue),
-                               sent=Counter())
+        checks.READBACK.update(
+            client=own, gets=_readback_paths(catalogue), owner_labels=_owner_labels(catalogue), sent=Counter()
+        )
         checks.BROKEN.clear()
         checks.BROKEN_TALLY.clear()
-        checks.LIMITS.update(budget=settings.max_requests, sent=0, stop_on_5xx=settings.stop_on_5xx, stream=None,
-                             stopped="", timeouts_in_row=0, stop_after_scenario="")
+        checks.LIMITS.update(
+            budget=settings.max_requests,
+            sent=0,
+            stop_on_5xx=settings.stop_on_5xx,
+            stream=None,
+            stopped="",
+            timeouts_in_row=0,
+            stop_after_scenario="",
+        )
         shared_writes = selection.writes_ok and settings.target_kind != "sandbox"
         checks.LIVE.update(values=live, confined=tuple(live.portfolios) if shared_writes else ())
         total, done = sum(len(ids) for ids in selection.allowed.values()), 0
@@ -430,37 +563,48 @@ def run_fuzz(settings: FuzzSettings, url: str, comparison: Comparison | None = N
     if oracle is not None:
         oracle.close()
         checks.ORACLE["client"] = None
-    asked = {catalogue[name].operation(op_id).label: name for name, ids in selection.allowed.items() for op_id in ids}
+    asked = {
+        catalogue[name].operation(op_id).label: name
+        for name, ids in selection.allowed.items()
+        for op_id in ids
+    }
     report = fuzz_report(settings, url, selection, list(figures.values()), started, live)
     report.sections[0].facts["stopped early"] = checks.LIMITS["stopped"] or "no"
     report.gaps = coverage_gaps(settings, asked, list(figures.values()), checks.LIMITS["stopped"])
     if comparison is not None:
         report.sections.insert(1, Section(f"Divergences from {comparison.label}", text=comparison.lines()))
         report.meta.update(compared=comparison.compared, divergences=sum(comparison.divergences.values()))
-    report.sections[0].facts["request budget"] = (f"{checks.LIMITS['sent']} of {settings.max_requests}"
-                                                  if settings.max_requests else "none")
+    report.sections[0].facts["request budget"] = (
+        f"{checks.LIMITS['sent']} of {settings.max_requests}" if settings.max_requests else "none"
+    )
     report.sections[0].facts["isolation oracle"] = (
         f"another participant's certificate ({settings.other_identity}) re-sends up to "
         f"{checks.ORACLE_CALLS_PER_OPERATION} successful calls per operation ({oracle_calls} sent, {oracle_writes} of "
         "them writes: create, submit, retract, delete naming the participant's portfolio); each must be refused "
         "with SEC0001"
-        if oracle is not None else "not run: no second participant's certificate (the dev PKI has them on the sandbox)")
+        if oracle is not None
+        else "not run: no second participant's certificate (the dev PKI has them on the sandbox)"
+    )
     report.sections[0].facts["business rules broken one at a time"] = _broken_rules_fact(checks.BROKEN_TALLY)
     report.sections[0].facts["read-back oracle"] = (
         f"{readbacks} acknowledged portfolio creations read back with the participant's own certificate; each must "
         "hold the records sent, unchanged; "
         f"{owner_checks} successful submissions and retractions re-sent with the portfolio's name as participantName, "
-        "each must be refused")
+        "each must be refused"
+    )
     if cleanup:
         report.sections.append(Section("Clean-up of the run's own resources", text=cleanup))
-        report.findings += [Finding(text=line, where="clean-up") for line in cleanup if line.startswith("LEFT")]
+        report.findings += [
+            Finding(text=line, where="clean-up") for line in cleanup if line.startswith("LEFT")
+        ]
     report.judge(failed=bool(report.findings))
     report.meta.update(wall_s=round(time.perf_counter() - clock, 2), run_id=run_id)
     return FuzzOutcome(report, list(figures.values()), selection)
 
 
-def coverage_gaps(settings: FuzzSettings, asked: dict[str, str], figures: list[OperationFigures],
-                  stopped: str) -> list[Gap]:
+def coverage_gaps(
+    settings: FuzzSettings, asked: dict[str, str], figures: list[OperationFigures], stopped: str
+) -> list[Gap]:
     """What the run was asked to fuzz and did not: a stop rule that ended it, operations it never
     reached, and operations none of whose positive cases reached business logic (every one
     refused for want of a market, a window, a CRR: then no check on a success answer could
@@ -469,8 +613,10 @@ def coverage_gaps(settings: FuzzSettings, asked: dict[str, str], figures: list[O
     called = {f.label for f in figures if f.calls}
     missing = [label for label in asked if label not in called]
     if "budget" in stopped:
-        cover = (f"--max-requests {2 * (settings.max_requests or 0)} (or fewer operations at a time: --service, "
-                 "--operation)")
+        cover = (
+            f"--max-requests {2 * (settings.max_requests or 0)} (or fewer operations at a time: --service, "
+            "--operation)"
+        )
     elif "server error" in stopped:
         cover = "fix the server error first, or --no-stop-on-5xx to fuzz past it"
     elif "no answer" in stopped:
@@ -483,22 +629,31 @@ def coverage_gaps(settings: FuzzSettings, asked: dict[str, str], figures: list[O
         gaps.append(Gap(f"The run stopped early: {stopped}.", cover))
     if missing:
         shown = ", ".join(missing[:10]) + (f" and {len(missing) - 10} more" if len(missing) > 10 else "")
-        gaps.append(Gap(f"{len(missing)} of {len(asked)} selected operations were never fuzzed: {shown}", cover))
+        gaps.append(
+            Gap(f"{len(missing)} of {len(asked)} selected operations were never fuzzed: {shown}", cover)
+        )
     if settings.mode == "negative":
         return gaps
     for f in sorted(figures, key=lambda f: f.label):
         if f.label not in asked or not f.calls or f.positive_business:
             continue
         if not f.positive:
-            gaps.append(Gap(f"{f.label}: none of its {f.calls} cases was a positive one",
-                            "--phases with examples or fuzzing, --max-examples N"))
+            gaps.append(
+                Gap(
+                    f"{f.label}: none of its {f.calls} cases was a positive one",
+                    "--phases with examples or fuzzing, --max-examples N",
+                )
+            )
             continue
         answers = ", ".join(f"{answer} x{n}" for answer, n in f.refusals.most_common(3))
-        gaps.append(Gap(
-            f"{f.label}: none of its {f.positive} positive cases reached business logic ({answers}), so no check "
-            "on a successful answer ran there",
-            "give the target what the operation acts on (an open market, a held CRR, a portfolio): on the sandbox "
-            "`crrsim sandbox reset` sets the plan up; on Map-Stage, the market of the week"))
+        gaps.append(
+            Gap(
+                f"{f.label}: none of its {f.positive} positive cases reached business logic ({answers}), so no check "
+                "on a successful answer ran there",
+                "give the target what the operation acts on (an open market, a held CRR, a portfolio): on the sandbox "
+                "`crrsim sandbox reset` sets the plan up; on Map-Stage, the market of the week",
+            )
+        )
     return gaps
 
 
@@ -525,8 +680,9 @@ def clean_up(client: CRRClient, catalogue: Catalogue, live: LiveValues) -> list[
             continue
         steps = {step: catalogue[service].operation(op) for step, op in PORTFOLIO_OPERATIONS[service].items()}
         for market in live.names.get("market", []):
-            listed = client.request("GET", steps["list"].path,
-                                    params={"marketName": market, "participantName": live.participant})
+            listed = client.request(
+                "GET", steps["list"].path, params={"marketName": market, "participantName": live.participant}
+            )
             if not listed.ok:
                 continue
             for item in listed.json() or []:
@@ -536,8 +692,10 @@ def clean_up(client: CRRClient, catalogue: Catalogue, live: LiveValues) -> list[
                 ident = {"marketName": market, "participantName": live.participant, "portfolioName": name}
                 client.request("POST", steps["retract"].path, json=ident)  # refused unless SUBMITTED: fine
                 gone = client.request("DELETE", steps["delete"].path, params=ident)
-                lines.append(f"{'deleted' if gone.ok else 'LEFT'} {service} portfolio {name!r} in {market}"
-                             + ("" if gone.ok else f" (HTTP {gone.status}, caiso-request-id {gone.request_id})"))
+                lines.append(
+                    f"{'deleted' if gone.ok else 'LEFT'} {service} portfolio {name!r} in {market}"
+                    + ("" if gone.ok else f" (HTTP {gone.status}, caiso-request-id {gone.request_id})")
+                )
     return lines
 
 
@@ -554,68 +712,136 @@ def per_service(figures: list[OperationFigures]) -> list[Section]:
         failures = sum(len(f.distinct_failures) for f in figs)
         share = round(100 * reached / positive) if positive else 0
         shares[service] = share
-        rows.append({"service": service, "verdict": "failed" if failures else "passed",
-                     "operations": str(len(figs)), "calls": str(sum(f.calls for f in figs)),
-                     "failures": str(failures), "positive cases": str(positive),
-                     "reached business logic": f"{reached} ({share}%)" if positive else "-"})
+        rows.append(
+            {
+                "service": service,
+                "verdict": "failed" if failures else "passed",
+                "operations": str(len(figs)),
+                "calls": str(sum(f.calls for f in figs)),
+                "failures": str(failures),
+                "positive cases": str(positive),
+                "reached business logic": f"{reached} ({share}%)" if positive else "-",
+            }
+        )
     if not rows:
         return []
-    return [Section("Per service", rows=rows),
-            Section("Positive cases that reached business logic, by service", chart=shares, chart_unit="%")]
+    return [
+        Section("Per service", rows=rows),
+        Section("Positive cases that reached business logic, by service", chart=shares, chart_unit="%"),
+    ]
 
 
-def fuzz_report(settings: FuzzSettings, url: str, selection: Selection, figures: list[OperationFigures],
-                started: datetime, live: LiveValues) -> RunReport:
+def fuzz_report(
+    settings: FuzzSettings,
+    url: str,
+    selection: Selection,
+    figures: list[OperationFigures],
+    started: datetime,
+    live: LiveValues,
+) -> RunReport:
     cases: list[CaseResult] = []
     findings: list[Finding] = []
     for f in sorted(figures, key=lambda f: (f.service, f.label)):
         distinct = f.distinct_failures
         status = CaseStatus.FAILED if distinct else (CaseStatus.WARNING if f.known else CaseStatus.PASSED)
-        message = (f"{plural(f.calls, 'call')}; {f.positive_business} of {plural(f.positive, 'positive case')} "
-                   "reached business logic "
-                   f"({f.reached_share:.0%}); "
-                   + ", ".join(f"{code}: {n}" for code, n in sorted(f.statuses.items()))
-                   + "".join(f"; known deviation ({check}): {why}" for check, why in f.known.items()))
-        cases.append(CaseResult(group=f.service, name=f.label, status=status, message=message,
-                                details="\n".join(f"{d['check']}: {d['title']} - {d['message']}" for d in distinct),
-                                data={"calls": f.calls, "business": f.business, "positive": f.positive,
-                                      "positive_business": f.positive_business,
-                                      "statuses": {str(k): v for k, v in f.statuses.items()},
-                                      "failures": distinct, "known_deviations": f.known,
-                                      "positive_refused_as": dict(f.refusals.most_common(5))}))
-        findings += [Finding(text=f"{f.label}: {d['title']}: {d['message']}"
-                             + (f" (support bundle {d['id']}: crrsim fuzz --replay {d['id']})" if d.get("id") else ""),
-                             fix=d["curl"], where=d["check"],
-                             reproduce=f"crrsim fuzz --replay {d['id']}" if d.get("id") else d["curl"])
-                     for d in distinct]
+        message = (
+            f"{plural(f.calls, 'call')}; {f.positive_business} of {plural(f.positive, 'positive case')} "
+            "reached business logic "
+            f"({f.reached_share:.0%}); "
+            + ", ".join(f"{code}: {n}" for code, n in sorted(f.statuses.items()))
+            + "".join(f"; known deviation ({check}): {why}" for check, why in f.known.items())
+        )
+        cases.append(
+            CaseResult(
+                group=f.service,
+                name=f.label,
+                status=status,
+                message=message,
+                details="\n".join(f"{d['check']}: {d['title']} - {d['message']}" for d in distinct),
+                data={
+                    "calls": f.calls,
+                    "business": f.business,
+                    "positive": f.positive,
+                    "positive_business": f.positive_business,
+                    "statuses": {str(k): v for k, v in f.statuses.items()},
+                    "failures": distinct,
+                    "known_deviations": f.known,
+                    "positive_refused_as": dict(f.refusals.most_common(5)),
+                },
+            )
+        )
+        findings += [
+            Finding(
+                text=f"{f.label}: {d['title']}: {d['message']}"
+                + (f" (support bundle {d['id']}: crrsim fuzz --replay {d['id']})" if d.get("id") else ""),
+                fix=d["curl"],
+                where=d["check"],
+                reproduce=f"crrsim fuzz --replay {d['id']}" if d.get("id") else d["curl"],
+            )
+            for d in distinct
+        ]
     ok = bool(cases) and not findings
     calls = sum(f.calls for f in figures)
     sections = [
-        Section("Run", facts={
-            "target": url, "participant": settings.participant, "mode": settings.mode,
-            "phases": ", ".join(settings.phases), "max examples": str(settings.max_examples),
-            "response time limit": f"{settings.max_response_time:g} s (--max-response-time)",
-            "seed": f"{settings.seed} (--seed {settings.seed} generates the same data again)",
-            "operations fuzzed": str(len(cases)), "calls": str(calls),
-            "writes": selection.writes_note,
-        }),
+        Section(
+            "Run",
+            facts={
+                "target": url,
+                "participant": settings.participant,
+                "mode": settings.mode,
+                "phases": ", ".join(settings.phases),
+                "max examples": str(settings.max_examples),
+                "response time limit": f"{settings.max_response_time:g} s (--max-response-time)",
+                "seed": f"{settings.seed} (--seed {settings.seed} generates the same data again)",
+                "operations fuzzed": str(len(cases)),
+                "calls": str(calls),
+                "writes": selection.writes_note,
+            },
+        ),
         *per_service(figures),
         Section("Not fuzzed here", text=selection.notes) if selection.notes else Section("Not fuzzed here"),
-        Section("Live values", facts={name: ", ".join(values[:8]) + (" ..." if len(values) > 8 else "")
-                                      for name, values in live.summary().items()}, text=live.notes),
+        Section(
+            "Live values",
+            facts={
+                name: ", ".join(values[:8]) + (" ..." if len(values) > 8 else "")
+                for name, values in live.summary().items()
+            },
+            text=live.notes,
+        ),
         Section("Links added for the stateful phase (the file declares none)", text=selection.link_notes),
-        Section("Notes for participants' own clients", text=[
-            f"{f.label}: ids above 2^31-1 seen in {', '.join(sorted(f.wide_ids))}: within the contract (up to 10 "
-            "digits), but a client with 32-bit ids (a Java Integer, a C# int) breaks there"
-            for f in sorted(figures, key=lambda f: f.label) if f.wide_ids]),
-        Section("Known deviations of the contract", text=[checks.OPTIONAL_BODY,
-                                                           *sorted(set(checks.KNOWN_DEVIATIONS.values())),
-                                                           checks.OVERSIZED_HEAD]),
+        Section(
+            "Notes for participants' own clients",
+            text=[
+                f"{f.label}: ids above 2^31-1 seen in {', '.join(sorted(f.wide_ids))}: within the contract (up to 10 "
+                "digits), but a client with 32-bit ids (a Java Integer, a C# int) breaks there"
+                for f in sorted(figures, key=lambda f: f.label)
+                if f.wide_ids
+            ],
+        ),
+        Section(
+            "Known deviations of the contract",
+            text=[
+                checks.OPTIONAL_BODY,
+                *sorted(set(checks.KNOWN_DEVIATIONS.values())),
+                checks.OVERSIZED_HEAD,
+            ],
+        ),
     ]
     return RunReport(
-        runner="fuzz", title="CRR property-based conformance (schemathesis)", target=url,
-        verdict="PASSED" if ok else "FAILED", ok=ok, cases=cases, sections=sections, started_at=started,
-        finished_at=datetime.now(UTC), findings=findings,
-        meta={"crrsim_version": __version__, "participant": settings.participant, "calls": calls,
-              "operations": len(cases)},
+        runner="fuzz",
+        title="CRR property-based conformance (schemathesis)",
+        target=url,
+        verdict="PASSED" if ok else "FAILED",
+        ok=ok,
+        cases=cases,
+        sections=sections,
+        started_at=started,
+        finished_at=datetime.now(UTC),
+        findings=findings,
+        meta={
+            "crrsim_version": __version__,
+            "participant": settings.participant,
+            "calls": calls,
+            "operations": len(cases),
+        },
     )

@@ -38,15 +38,19 @@ class Selection:
 def select_operations(catalogue: Catalogue, settings: FuzzSettings) -> Selection:
     production = settings.target_kind == "production"
     writes_ok = not settings.reads_only and (
-        settings.target_kind == "sandbox" or (settings.allow_writes and not production))
+        settings.target_kind == "sandbox" or (settings.allow_writes and not production)
+    )
     selection = Selection(writes_ok=writes_ok)
     if settings.reads_only:
         selection.writes_note = "none: a comparison sends read operations only"
     elif production:
         selection.writes_note = "none: production is fuzzed with read operations only, whatever the flags"
     elif writes_ok:
-        selection.writes_note = ("allowed (the sandbox)" if settings.target_kind == "sandbox"
-                                 else "ALLOWED (--allow-writes): write operations were sent to this environment")
+        selection.writes_note = (
+            "allowed (the sandbox)"
+            if settings.target_kind == "sandbox"
+            else "ALLOWED (--allow-writes): write operations were sent to this environment"
+        )
     else:
         selection.writes_note = "none: write operations need --allow-writes off the sandbox"
     skipped_writes: list[str] = []
@@ -66,13 +70,16 @@ def select_operations(catalogue: Catalogue, settings: FuzzSettings) -> Selection
                 continue
             selection.allowed.setdefault(service.name, []).append(op.operation_id)
     if skipped_writes:
-        selection.notes.append(f"{len(skipped_writes)} write operations left out ({selection.writes_note}): "
-                               + ", ".join(skipped_writes))
+        selection.notes.append(
+            f"{len(skipped_writes)} write operations left out ({selection.writes_note}): "
+            + ", ".join(skipped_writes)
+        )
     if unnamed:
         selection.notes.append(
             f"{len(unnamed)} write operations left out even with --allow-writes: what they make cannot carry the "
             "run's namespace or be removed afterwards (load, load migration and TOR uploads, secondary-market "
-            "offers): " + ", ".join(unnamed))
+            "offers): " + ", ".join(unnamed)
+        )
     unknown = [s for s in settings.services if s not in catalogue.services]
     if unknown:
         selection.notes.append(f"no contract file for {', '.join(unknown)}")

@@ -68,7 +68,11 @@ class FuzzSettings:
         folder = self.cfg.sandbox_pki / "clients"
         if name is None or self.target_kind == "production" or not (folder / f"{name}.pem").is_file():
             return None
-        if self.target_kind != "sandbox" and self.cert is not None and not str(self.cert).startswith(str(folder)):
+        if (
+            self.target_kind != "sandbox"
+            and self.cert is not None
+            and not str(self.cert).startswith(str(folder))
+        ):
             return None  # a participant's own certificate on a shared environment: no dev identities there
         return folder / f"{name}.pem", folder / f"{name}.key"
 

@@ -25,47 +25,71 @@ from harness.reports.model import Finding, Section, plural
 # request names of the writes the API cannot undo -> how the report names them
 KEPT = {
     "secondary_market.postPublicSmBuyOffers": "public buy offers posted (the API has no withdrawal: they stay until "
-                                              "they expire or are answered)",
+    "they expire or are answered)",
     "secondary_market.postPrivateSmSellOffers": "private sell offers posted (the API has no withdrawal)",
     "historical_forecasted_load.loadSubmission": "forecast load submissions (a later submission replaces one; none "
-                                                 "removes it)",
+    "removes it)",
     "secondary_market.postSmResponseToSellOffers": "offers accepted: trades that moved CRR holdings (--allow-trades)",
 }
 
 
 def notice(target: str, allow_trades: bool) -> str:
     """What the run will write to a shared environment, said before it starts."""
-    trades = ("it accepts private sell offers between the run's participants (--allow-trades): trades that move CRR "
-              "holdings and cannot be undone" if allow_trades else
-              "it accepts no offer (a trade cannot be undone: --allow-trades)")
-    return (f"This load run writes to {target}: it creates and submits auction and nomination portfolios (each is "
-            "retracted and deleted at the end), posts secondary-market offers and forecast load submissions (the API "
-            f"cannot remove those: the report counts them); {trades}.")
+    trades = (
+        "it accepts private sell offers between the run's participants (--allow-trades): trades that move CRR "
+        "holdings and cannot be undone"
+        if allow_trades
+        else "it accepts no offer (a trade cannot be undone: --allow-trades)"
+    )
+    return (
+        f"This load run writes to {target}: it creates and submits auction and nomination portfolios (each is "
+        "retracted and deleted at the end), posts secondary-market offers and forecast load submissions (the API "
+        f"cannot remove those: the report counts them); {trades}."
+    )
 
 
-def clean_up(writes: list[dict[str, Any]], participants: list[Participant], url: str, ca: Path | None,
-             passwords: dict[str, str] | None = None, specs: Path | None = None) -> list[str]:
+def clean_up(
+    writes: list[dict[str, Any]],
+    participants: list[Participant],
+    url: str,
+    ca: Path | None,
+    passwords: dict[str, str] | None = None,
+    specs: Path | None = None,
+) -> list[str]:
     """Retract and delete every portfolio the run acknowledged creating; one line each."""
     catalogue = load_catalogue(specs)
-    steps = {service: {step: catalogue[service].operation(op).path for step, op in ops.items()
-                       if step in ("retract", "delete")} for service, ops in PORTFOLIO_OPERATIONS.items()}
+    steps = {
+        service: {
+            step: catalogue[service].operation(op).path
+            for step, op in ops.items()
+            if step in ("retract", "delete")
+        }
+        for service, ops in PORTFOLIO_OPERATIONS.items()
+    }
     lines = []
     with ParticipantClients(participants, url, ca, passwords) as client_of:
         for write in writes:
-            ident = {"marketName": write["market"], "participantName": write["participant"],
-                     "portfolioName": write["portfolio"]}
+            ident = {
+                "marketName": write["market"],
+                "participantName": write["participant"],
+                "portfolioName": write["portfolio"],
+            }
             paths = steps[write["service"]]
             try:
                 client = client_of(write["participant"])
                 client.request("POST", paths["retract"], json=ident)  # refused unless SUBMITTED: fine
                 gone = client.request("DELETE", paths["delete"], params=ident)
             except CRRTransportError as exc:
-                lines.append(f"LEFT {write['service']} portfolio {write['portfolio']!r} in {write['market']} (no answer: "
-                             f"{exc})")
+                lines.append(
+                    f"LEFT {write['service']} portfolio {write['portfolio']!r} in {write['market']} (no answer: "
+                    f"{exc})"
+                )
                 continue
-            lines.append(f"{'deleted' if gone.ok else 'LEFT'} {write['service']} portfolio {write['portfolio']!r} in "
-                         f"{write['market']}" + ("" if gone.ok else
-                                                 f" (HTTP {gone.status}, caiso-request-id {gone.request_id})"))
+            lines.append(
+                f"{'deleted' if gone.ok else 'LEFT'} {write['service']} portfolio {write['portfolio']!r} in "
+                f"{write['market']}"
+                + ("" if gone.ok else f" (HTTP {gone.status}, caiso-request-id {gone.request_id})")
+            )
     return lines
 
 
@@ -79,13 +103,24 @@ def add_to_report(report: Any, lines: list[str], left_behind: list[str]) -> None
     """The clean-up as a section; a portfolio that could not be removed is a finding (it fails
     the run, as the fuzz's clean-up does)."""
     deleted = sum(line.startswith("deleted") for line in lines)
-    summary = [f"{deleted} of the {plural(len(lines), 'portfolio')} the run created "
-               f"{'was' if len(lines) == 1 else 'were'} retracted and deleted"]
-    report.sections.append(Section("Clean-up of the run's own data", text=[
-        *summary, *(line for line in lines if line.startswith("LEFT")),
-        *(f"not removable: {line}" for line in left_behind)]))
+    summary = [
+        f"{deleted} of the {plural(len(lines), 'portfolio')} the run created "
+        f"{'was' if len(lines) == 1 else 'were'} retracted and deleted"
+    ]
+    report.sections.append(
+        Section(
+            "Clean-up of the run's own data",
+            text=[
+                *summary,
+                *(line for line in lines if line.startswith("LEFT")),
+                *(f"not removable: {line}" for line in left_behind),
+            ],
+        )
+    )
     left = [line for line in lines if line.startswith("LEFT")]
-    report.findings += [Finding(text=line, where="clean-up", fix="remove it through the CRR UI, or ask the CRR team to")
-                        for line in left]
+    report.findings += [
+        Finding(text=line, where="clean-up", fix="remove it through the CRR UI, or ask the CRR team to")
+        for line in left
+    ]
     if left:
         report.judge(failed=True)

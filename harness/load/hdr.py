@@ -66,14 +66,28 @@ class Tally:
         return self.hist.get_max_value() / 1000 if self.count else 0.0
 
     def to_wire(self) -> dict[str, Any]:
-        return {"hist": self.hist.encode().decode("ascii"), "count": self.count, "errors": self.errors,
-                "arrivals": self.arrivals, "late": self.late, "users": self.users, "examples": self.examples}
+        return {
+            "hist": self.hist.encode().decode("ascii"),
+            "count": self.count,
+            "errors": self.errors,
+            "arrivals": self.arrivals,
+            "late": self.late,
+            "users": self.users,
+            "examples": self.examples,
+        }
 
     @classmethod
     def from_wire(cls, data: dict[str, Any]) -> Tally:
         hist = HdrHistogram.decode(data["hist"].encode("ascii")) if data.get("count") else new_histogram()
-        return cls(hist=hist, count=int(data["count"]), errors=int(data["errors"]), arrivals=int(data.get("arrivals", 0)),
-                   late=int(data.get("late", 0)), users=int(data.get("users", 0)), examples=list(data.get("examples", [])))
+        return cls(
+            hist=hist,
+            count=int(data["count"]),
+            errors=int(data["errors"]),
+            arrivals=int(data.get("arrivals", 0)),
+            late=int(data.get("late", 0)),
+            users=int(data.get("users", 0)),
+            examples=list(data.get("examples", [])),
+        )
 
 
 @dataclass
@@ -115,15 +129,19 @@ class Recording:
         """A snapshot: a worker clears its recording right after handing this to locust, before
         locust sends it, so nothing in it may share a list with the recording (the writes once
         did, and every worker's acknowledged writes reached the master empty: 0 of 0 read back)."""
-        return {"ops": {k: v.to_wire() for k, v in self.ops.items()},
-                "buckets": {str(k): v.to_wire() for k, v in self.buckets.items()},
-                "writes": [dict(w) for w in self.writes]}
+        return {
+            "ops": {k: v.to_wire() for k, v in self.ops.items()},
+            "buckets": {str(k): v.to_wire() for k, v in self.buckets.items()},
+            "writes": [dict(w) for w in self.writes],
+        }
 
     @classmethod
     def from_wire(cls, data: dict[str, Any]) -> Recording:
-        return cls(ops={k: Tally.from_wire(v) for k, v in data.get("ops", {}).items()},
-                   buckets={int(k): Tally.from_wire(v) for k, v in data.get("buckets", {}).items()},
-                   writes=list(data.get("writes", [])))
+        return cls(
+            ops={k: Tally.from_wire(v) for k, v in data.get("ops", {}).items()},
+            buckets={int(k): Tally.from_wire(v) for k, v in data.get("buckets", {}).items()},
+            writes=list(data.get("writes", [])),
+        )
 
     def total(self) -> Tally:
         out = Tally()

@@ -10,8 +10,11 @@ import random
 # trading hubs and load zones every CAISO network model has: the pairs a desk bids most, and the
 # fallback when the node list cannot be read
 HUB_PAIRS: tuple[tuple[str, str], ...] = (
-    ("TH_NP15_GEN-APND", "DLAP_PGAE-APND"), ("TH_SP15_GEN-APND", "DLAP_SCE-APND"),
-    ("TH_NP15_GEN-APND", "TH_SP15_GEN-APND"), ("TH_SP15_GEN-APND", "DLAP_SDGE-APND"))
+    ("TH_NP15_GEN-APND", "DLAP_PGAE-APND"),
+    ("TH_SP15_GEN-APND", "DLAP_SCE-APND"),
+    ("TH_NP15_GEN-APND", "TH_SP15_GEN-APND"),
+    ("TH_SP15_GEN-APND", "DLAP_SDGE-APND"),
+)
 SAMPLED_PAIRS = 20  # pairs drawn from a node list that has none of the hubs
 
 

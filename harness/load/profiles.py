@@ -18,8 +18,18 @@ from typing import Any
 from harness.contract.yaml12 import load_yaml_file
 from harness.load.shipped import shipped_file
 
-TASKS = ("app_status", "market_status", "market_info", "portfolio_submit", "nomination_submit", "load_submission",
-         "secondary_offer", "offer_response", "download", "messages")
+TASKS = (
+    "app_status",
+    "market_status",
+    "market_info",
+    "portfolio_submit",
+    "nomination_submit",
+    "load_submission",
+    "secondary_offer",
+    "offer_response",
+    "download",
+    "messages",
+)
 MODELS = ("closed", "arrival")
 
 
@@ -59,8 +69,13 @@ class Profile:
     def peak_rate(self) -> float:
         return max(s.rate for s in self.stages)
 
-    def scaled(self, users: int | None = None, spawn_rate: float | None = None, arrival_rate: float | None = None,
-               run_time: float | None = None) -> Profile:
+    def scaled(
+        self,
+        users: int | None = None,
+        spawn_rate: float | None = None,
+        arrival_rate: float | None = None,
+        run_time: float | None = None,
+    ) -> Profile:
         """The same shape with its peak users or peak rate, its spawn rate and its length changed."""
         stages = list(self.stages)
         if run_time is not None:
@@ -77,8 +92,10 @@ class Profile:
             stages = [replace(s, spawn_rate=spawn_rate) for s in stages]
         if arrival_rate is not None:
             if self.model != "arrival":
-                raise ProfileError(f"profile {self.name} is a closed model (users); --arrival-rate needs an "
-                                   "arrival profile such as window-close")
+                raise ProfileError(
+                    f"profile {self.name} is a closed model (users); --arrival-rate needs an "
+                    "arrival profile such as window-close"
+                )
             peak_rate = max(s.rate for s in stages)
             stages = [replace(s, rate=s.rate * arrival_rate / peak_rate) for s in stages]
         return replace(self, stages=tuple(stages), pool=pool)
@@ -88,16 +105,25 @@ class Profile:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Profile:
-        return cls(name=data["name"], model=data["model"], stages=tuple(Stage(**s) for s in data["stages"]),
-                   mix=dict(data["mix"]), think_time=tuple(data["think_time"]), pool=data["pool"],
-                   bids=tuple(data["bids"]), points=tuple(data["points"]),
-                   description=data.get("description", ""))
+        return cls(
+            name=data["name"],
+            model=data["model"],
+            stages=tuple(Stage(**s) for s in data["stages"]),
+            mix=dict(data["mix"]),
+            think_time=tuple(data["think_time"]),
+            pool=data["pool"],
+            bids=tuple(data["bids"]),
+            points=tuple(data["points"]),
+            description=data.get("description", ""),
+        )
 
 
 def profiles_dir() -> Path:
     """``load/profiles`` of a source checkout, or its copy inside an installed wheel."""
     checkout = Path(__file__).resolve().parents[2] / "load" / "profiles"
-    return checkout if checkout.is_dir() else Path(__file__).resolve().parents[1] / "_plan" / "load" / "profiles"
+    return (
+        checkout if checkout.is_dir() else Path(__file__).resolve().parents[1] / "_plan" / "load" / "profiles"
+    )
 
 
 def builtin_profiles() -> tuple[str, ...]:
@@ -110,17 +136,26 @@ def load_profile(name_or_path: str) -> Profile:
     if not path.suffix:
         path = profiles_dir() / f"{name_or_path}.yaml"
         if not path.is_file():
-            raise ProfileError(f"no profile named {name_or_path!r}; built in: {', '.join(builtin_profiles())} "
-                               "(or give a YAML file)")
+            raise ProfileError(
+                f"no profile named {name_or_path!r}; built in: {', '.join(builtin_profiles())} "
+                "(or give a YAML file)"
+            )
     path = shipped_file(path, profiles_dir(), "profile", ProfileError)
     data = load_yaml_file(path, ProfileError)
     return parse_profile(data, path.stem, str(path))
 
 
-def _pair(data: dict[str, Any], key: str, default: tuple[Any, Any], where: str, kind: type) -> tuple[Any, Any]:
+def _pair(
+    data: dict[str, Any], key: str, default: tuple[Any, Any], where: str, kind: type
+) -> tuple[Any, Any]:
     value = data.get(key, list(default))
-    if (not isinstance(value, list) or len(value) != 2 or not all(isinstance(v, int | float) for v in value)
-            or value[0] > value[1] or value[0] < 0):
+    if (
+        not isinstance(value, list)
+        or len(value) != 2
+        or not all(isinstance(v, int | float) for v in value)
+        or value[0] > value[1]
+        or value[0] < 0
+    ):
         raise ProfileError(f"{where}: {key} must be [least, most], two numbers, least first")
     return kind(value[0]), kind(value[1])
 
@@ -136,7 +171,11 @@ def parse_profile(data: Any, name: str, where: str) -> Profile:
         raise ProfileError(f"{where}: stages must be a list of at least one stage")
     stages = []
     for n, raw in enumerate(raw_stages, start=1):
-        if not isinstance(raw, dict) or not isinstance(raw.get("duration"), int | float) or raw["duration"] <= 0:
+        if (
+            not isinstance(raw, dict)
+            or not isinstance(raw.get("duration"), int | float)
+            or raw["duration"] <= 0
+        ):
             raise ProfileError(f"{where}: stage {n} needs a duration in seconds above 0")
         unknown = set(raw) - {"duration", "users", "spawn_rate", "rate"}
         if unknown:
@@ -144,15 +183,25 @@ def parse_profile(data: Any, name: str, where: str) -> Profile:
         if model == "closed" and not (isinstance(raw.get("users"), int) and raw["users"] >= 1):
             raise ProfileError(f"{where}: stage {n} of a closed profile needs users (1 or more)")
         if model == "arrival" and not (isinstance(raw.get("rate"), int | float) and raw["rate"] > 0):
-            raise ProfileError(f"{where}: stage {n} of an arrival profile needs a rate above 0 (requests per second)")
-        stages.append(Stage(float(raw["duration"]), int(raw.get("users", 0)), float(raw.get("spawn_rate", 1.0)),
-                            float(raw.get("rate", 0.0))))
+            raise ProfileError(
+                f"{where}: stage {n} of an arrival profile needs a rate above 0 (requests per second)"
+            )
+        stages.append(
+            Stage(
+                float(raw["duration"]),
+                int(raw.get("users", 0)),
+                float(raw.get("spawn_rate", 1.0)),
+                float(raw.get("rate", 0.0)),
+            )
+        )
     mix = data.get("mix")
     if not isinstance(mix, dict) or not mix:
         raise ProfileError(f"{where}: mix must map tasks to weights ({', '.join(TASKS)})")
     unknown_tasks = [t for t in mix if t not in TASKS]
     if unknown_tasks:
-        raise ProfileError(f"{where}: unknown tasks in mix: {', '.join(unknown_tasks)}; known: {', '.join(TASKS)}")
+        raise ProfileError(
+            f"{where}: unknown tasks in mix: {', '.join(unknown_tasks)}; known: {', '.join(TASKS)}"
+        )
     if not all(isinstance(w, int | float) and w >= 0 for w in mix.values()) or not sum(mix.values()):
         raise ProfileError(f"{where}: mix weights must be numbers, 0 or more, not all 0")
     portfolio = data.get("portfolio") or {}
@@ -165,9 +214,17 @@ def parse_profile(data: Any, name: str, where: str) -> Profile:
     pool = data.get("pool", 100)
     if not isinstance(pool, int) or pool < 1:
         raise ProfileError(f"{where}: pool must be a whole number of users, 1 or more")
-    return Profile(name=name, model=model, stages=tuple(stages), mix={k: float(v) for k, v in mix.items()},
-                   think_time=_pair(data, "think_time", (0.5, 2.0), where, float), pool=pool, bids=bids,
-                   points=points, description=str(data.get("description", "")))
+    return Profile(
+        name=name,
+        model=model,
+        stages=tuple(stages),
+        mix={k: float(v) for k, v in mix.items()},
+        think_time=_pair(data, "think_time", (0.5, 2.0), where, float),
+        pool=pool,
+        bids=bids,
+        points=points,
+        description=str(data.get("description", "")),
+    )
 
 
 @dataclass

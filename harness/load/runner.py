@@ -30,15 +30,29 @@ from harness.reports.model import CaseResult, CaseStatus, Finding, Gap, RunRepor
 
 # the operations the users call (locustfile keys): service -> operationIds
 CALLED = {
-    "market_status": ("getActiveAuctionMarkets", "getActiveAllocationMarkets", "getPostedAuctionMarkets",
-                      "getMarketStatus", "getMarketInfo"),
+    "market_status": (
+        "getActiveAuctionMarkets",
+        "getActiveAllocationMarkets",
+        "getPostedAuctionMarkets",
+        "getMarketStatus",
+        "getMarketInfo",
+    ),
     "auction": ("portfolioCreation", "portfolioSubmission"),
     "nomination": ("portfolioCreation", "portfolioSubmission"),
     "historical_forecasted_load": ("getOpenForecastLoadSubmissionWindowList", "postLoadSubmission"),
-    "secondary_market": ("postPublicSmBuyOffers", "postPrivateSmSellOffers", "getMySmResponsesByStatus",
-                         "postSmResponseToSellOffers"),
-    "market_data": ("getPublicMarketData", "getPublicGeneralData", "getPublicAuctionResult", "getPrivateAuctionResult",
-                    "getPrivateGeneralData"),
+    "secondary_market": (
+        "postPublicSmBuyOffers",
+        "postPrivateSmSellOffers",
+        "getMySmResponsesByStatus",
+        "postSmResponseToSellOffers",
+    ),
+    "market_data": (
+        "getPublicMarketData",
+        "getPublicGeneralData",
+        "getPublicAuctionResult",
+        "getPrivateAuctionResult",
+        "getPrivateGeneralData",
+    ),
     "messages": ("publicMessages",),
 }
 
@@ -64,14 +78,21 @@ class LoadOutcome:
 def locustfile() -> Path:
     """``load/locustfile.py`` of a source checkout, or its copy inside an installed wheel."""
     checkout = Path(__file__).resolve().parents[2] / "load" / "locustfile.py"
-    return checkout if checkout.is_file() else Path(__file__).resolve().parents[1] / "_plan" / "load" / "locustfile.py"
+    return (
+        checkout
+        if checkout.is_file()
+        else Path(__file__).resolve().parents[1] / "_plan" / "load" / "locustfile.py"
+    )
 
 
 def operation_paths(catalogue: Catalogue) -> tuple[dict[str, str], str, dict[str, str]]:
     """("service.operationId" -> path) for every call the users make, the app status key, and
     each call's Accept (what the contract declares its answers to be)."""
-    ops = {f"{service}.{operation_id}": catalogue[service].operation(operation_id)
-           for service, operation_ids in CALLED.items() for operation_id in operation_ids}
+    ops = {
+        f"{service}.{operation_id}": catalogue[service].operation(operation_id)
+        for service, operation_ids in CALLED.items()
+        for operation_id in operation_ids
+    }
     status_op = catalogue["app_status"].operations[0]
     key = f"app_status.{status_op.operation_id}"
     ops[key] = status_op
@@ -86,30 +107,69 @@ def interval_for(duration: float) -> float:
     return 300.0
 
 
-def build_config(settings: LoadSettings, url: str, profile: Profile, run_dir: Path, run_id: str,
-                 participants: list[Participant]) -> dict[str, Any]:
+def build_config(
+    settings: LoadSettings,
+    url: str,
+    profile: Profile,
+    run_dir: Path,
+    run_id: str,
+    participants: list[Participant],
+) -> dict[str, Any]:
     paths, status_key, accept = operation_paths(load_catalogue(settings.cfg.specs))
-    return {"base_url": url, "ca": str(settings.cfg.ca_path()) if settings.cfg.ca_path() else None,
-            "participants": [p.wire() for p in participants], "profile": profile.to_dict(), "paths": paths,
-            "accept": accept,
-            "app_status": status_key, "interval_s": interval_for(profile.duration), "run_id": run_id,
-            "results": str(run_dir / "results.json"), "raw_dir": str(settings.raw_dir) if settings.raw_dir else None,
-            "max_rps": settings.max_rps, "abort_on_fail": settings.abort_on_fail,
-            "allow_trades": settings.target_kind == "sandbox" or settings.allow_trades,
-            "slos": [slo.wire() for slo in (load_slos(settings.slo) if settings.slo else [])]}
+    return {
+        "base_url": url,
+        "ca": str(settings.cfg.ca_path()) if settings.cfg.ca_path() else None,
+        "participants": [p.wire() for p in participants],
+        "profile": profile.to_dict(),
+        "paths": paths,
+        "accept": accept,
+        "app_status": status_key,
+        "interval_s": interval_for(profile.duration),
+        "run_id": run_id,
+        "results": str(run_dir / "results.json"),
+        "raw_dir": str(settings.raw_dir) if settings.raw_dir else None,
+        "max_rps": settings.max_rps,
+        "abort_on_fail": settings.abort_on_fail,
+        "allow_trades": settings.target_kind == "sandbox" or settings.allow_trades,
+        "slos": [slo.wire() for slo in (load_slos(settings.slo) if settings.slo else [])],
+    }
 
 
 def locust_command(settings: LoadSettings, config_url: str, run_dir: Path) -> list[str]:
-    cmd = [sys.executable, "-m", "locust", "-f", str(locustfile()), "--host", config_url,
-           "--html", str(run_dir / "locust.html"), "--csv", str(run_dir / "locust"), "--loglevel", "WARNING",
-           "--exit-code-on-error", "0"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "locust",
+        "-f",
+        str(locustfile()),
+        "--host",
+        config_url,
+        "--html",
+        str(run_dir / "locust.html"),
+        "--csv",
+        str(run_dir / "locust"),
+        "--loglevel",
+        "WARNING",
+        "--exit-code-on-error",
+        "0",
+    ]
     if settings.ui:
         cmd += ["--autostart", "--autoquit", "10", "--web-host", "127.0.0.1"]
     else:
         cmd += ["--headless", "--only-summary"]
     if settings.worker:
-        return [sys.executable, "-m", "locust", "-f", str(locustfile()), "--worker", "--master-host",
-                str(settings.master_host), "--loglevel", "WARNING"]
+        return [
+            sys.executable,
+            "-m",
+            "locust",
+            "-f",
+            str(locustfile()),
+            "--worker",
+            "--master-host",
+            str(settings.master_host),
+            "--loglevel",
+            "WARNING",
+        ]
     if settings.master:
         cmd += ["--master", "--expect-workers", str(settings.expect_workers)]
     elif settings.processes > 1:
@@ -126,14 +186,17 @@ def live_figures(history: Path) -> str:
             last = fh.read().decode("utf-8", "replace").strip().splitlines()[-1].split(",")
         header = history.open(encoding="utf-8").readline().strip().split(",")
         row = dict(zip(header, last, strict=False))
-        return (f"{row['User Count']} users, {float(row['Requests/s']):.0f} req/s, {row['Total Request Count']} requests, "
-                f"{row['Total Failure Count']} failed")
+        return (
+            f"{row['User Count']} users, {float(row['Requests/s']):.0f} req/s, {row['Total Request Count']} requests, "
+            f"{row['Total Failure Count']} failed"
+        )
     except (OSError, IndexError, KeyError, ValueError):
         return ""
 
 
-def run_locust(cmd: list[str], env: dict[str, str], duration: float, progress: Any = None,
-               history: Path | None = None) -> subprocess.CompletedProcess[str]:
+def run_locust(
+    cmd: list[str], env: dict[str, str], duration: float, progress: Any = None, history: Path | None = None
+) -> subprocess.CompletedProcess[str]:
     """Start locust and wait for it, telling ``progress`` the elapsed time and the live figures
     every half second. The clock starts with the test (locust writes its first stats line as it
     starts), not with the process: importing gevent and locust takes seconds on a busy machine,
@@ -162,24 +225,32 @@ def run_locust(cmd: list[str], env: dict[str, str], duration: float, progress: A
         return subprocess.CompletedProcess(cmd, proc.returncode, "".join(output), "")
 
 
-def _prepare(settings: LoadSettings, url: str, run_dir: Path, participants: list[Participant],
-             secrets: dict[str, str] | None) -> tuple[Profile, dict[str, str]]:
+def _prepare(
+    settings: LoadSettings,
+    url: str,
+    run_dir: Path,
+    participants: list[Participant],
+    secrets: dict[str, str] | None,
+) -> tuple[Profile, dict[str, str]]:
     """The scaled profile, and locust's environment: the run's config file (no secret in it) and
     the pfx passwords as variables (never written anywhere)."""
-    profile = load_profile(settings.profile).scaled(settings.users, settings.spawn_rate, settings.arrival_rate,
-                                                    settings.run_time)
+    profile = load_profile(settings.profile).scaled(
+        settings.users, settings.spawn_rate, settings.arrival_rate, settings.run_time
+    )
     run_dir.mkdir(parents=True, exist_ok=True)
     config = build_config(settings, url, profile, run_dir, uuid.uuid4().hex[:8], participants)
     config_file = run_dir / "locust-config.json"
     config_file.write_text(json.dumps(config, indent=1), encoding="utf-8")
     env = {**os.environ, **(secrets or {}), "CRRSIM_LOAD_CONFIG": str(config_file)}
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(Path(__file__).resolve().parents[2]),
-                                                      env.get("PYTHONPATH")]))
+    env["PYTHONPATH"] = os.pathsep.join(
+        filter(None, [str(Path(__file__).resolve().parents[2]), env.get("PYTHONPATH")])
+    )
     return profile, env
 
 
-def password_variables(participants: list[Participant], passwords: dict[str, str]) -> tuple[
-        list[Participant], dict[str, str]]:
+def password_variables(
+    participants: list[Participant], passwords: dict[str, str]
+) -> tuple[list[Participant], dict[str, str]]:
     """Each pfx password as a variable of its own for the locust process (never its command line,
     never a file), and the participants pointing at those variables."""
     found, secrets = list(participants), {}
@@ -190,8 +261,13 @@ def password_variables(participants: list[Participant], passwords: dict[str, str
     return found, secrets
 
 
-def run_worker(settings: LoadSettings, url: str, run_dir: Path, participants: list[Participant],
-               secrets: dict[str, str] | None = None) -> int:
+def run_worker(
+    settings: LoadSettings,
+    url: str,
+    run_dir: Path,
+    participants: list[Participant],
+    secrets: dict[str, str] | None = None,
+) -> int:
     """A locust worker for a master on another machine: it sends and reports, the master judges."""
     profile, env = _prepare(settings, url, run_dir, participants, secrets)
     done = run_locust(locust_command(settings, url, run_dir), env, profile.duration)
@@ -199,19 +275,30 @@ def run_worker(settings: LoadSettings, url: str, run_dir: Path, participants: li
     return done.returncode
 
 
-def run_load(settings: LoadSettings, url: str, run_dir: Path, participants: list[Participant],
-             secrets: dict[str, str] | None = None, progress: Any = None) -> LoadOutcome:
+def run_load(
+    settings: LoadSettings,
+    url: str,
+    run_dir: Path,
+    participants: list[Participant],
+    secrets: dict[str, str] | None = None,
+    progress: Any = None,
+) -> LoadOutcome:
     """One load run against ``url`` with ``participants``; ``secrets`` are pfx passwords as
     environment variables for the locust process (never written anywhere)."""
     slos = load_slos(settings.slo) if settings.slo else []
     profile, env = _prepare(settings, url, run_dir, participants, secrets)
     started = datetime.now(UTC)
-    done = run_locust(locust_command(settings, url, run_dir), env, profile.duration, progress,
-                      run_dir / "locust_stats_history.csv")
+    done = run_locust(
+        locust_command(settings, url, run_dir),
+        env,
+        profile.duration,
+        progress,
+        run_dir / "locust_stats_history.csv",
+    )
     (run_dir / "locust.log").write_text(done.stdout, encoding="utf-8")
     results_file = run_dir / "results.json"
     if not results_file.is_file():
-        said = [line[len("crrsim: "):] for line in done.stdout.splitlines() if line.startswith("crrsim: ")]
+        said = [line[len("crrsim: ") :] for line in done.stdout.splitlines() if line.startswith("crrsim: ")]
         if said:  # the locustfile's own sentence (a certificate it cannot open)
             raise LoadRunError(said[-1])
         tail = "\n".join(done.stdout.strip().splitlines()[-15:])
@@ -228,37 +315,86 @@ def _ms(value: float) -> str:
     return f"{value:.1f}"
 
 
-def build_report(settings: LoadSettings, url: str, profile: Profile, recording: Recording, verdicts: list[Verdict],
-                 results: dict[str, Any], started: datetime) -> RunReport:
+def build_report(
+    settings: LoadSettings,
+    url: str,
+    profile: Profile,
+    recording: Recording,
+    verdicts: list[Verdict],
+    results: dict[str, Any],
+    started: datetime,
+) -> RunReport:
     duration = float(results["duration_s"])
     total = recording.total()
-    cases = [CaseResult(group="slo", name=v.slo.name, status=CaseStatus.PASSED if v.ok else CaseStatus.FAILED,
-                        message=v.message, data={"operation": v.slo.operation, "samples": v.samples,
-                                                 "measured": v.measured, "limits": v.slo.limits})
-             for v in verdicts]
-    findings = [Finding(text=f"SLO '{v.slo.name}' ({v.slo.operation}) breached: {'; '.join(v.breaches)}",
-                        fix="compare the per-operation table and the latency over time: a queue that grows at the "
-                            "peak points at capacity, a flat high latency at one operation", where=v.slo.name)
-                for v in verdicts if not v.ok]
-    rows = [{"operation": name, "requests": str(t.count), "errors": str(t.errors),
-             "req/s": f"{t.count / duration:.1f}" if duration else "0", "p50 ms": _ms(t.percentile_ms(50)),
-             "p95 ms": _ms(t.percentile_ms(95)), "p99 ms": _ms(t.percentile_ms(99)), "max ms": _ms(t.max_ms()),
-             "errors seen": "; ".join(t.examples)}
-            for name, t in sorted(recording.ops.items())]
+    cases = [
+        CaseResult(
+            group="slo",
+            name=v.slo.name,
+            status=CaseStatus.PASSED if v.ok else CaseStatus.FAILED,
+            message=v.message,
+            data={
+                "operation": v.slo.operation,
+                "samples": v.samples,
+                "measured": v.measured,
+                "limits": v.slo.limits,
+            },
+        )
+        for v in verdicts
+    ]
+    findings = [
+        Finding(
+            text=f"SLO '{v.slo.name}' ({v.slo.operation}) breached: {'; '.join(v.breaches)}",
+            fix="compare the per-operation table and the latency over time: a queue that grows at the "
+            "peak points at capacity, a flat high latency at one operation",
+            where=v.slo.name,
+        )
+        for v in verdicts
+        if not v.ok
+    ]
+    rows = [
+        {
+            "operation": name,
+            "requests": str(t.count),
+            "errors": str(t.errors),
+            "req/s": f"{t.count / duration:.1f}" if duration else "0",
+            "p50 ms": _ms(t.percentile_ms(50)),
+            "p95 ms": _ms(t.percentile_ms(95)),
+            "p99 ms": _ms(t.percentile_ms(99)),
+            "max ms": _ms(t.max_ms()),
+            "errors seen": "; ".join(t.examples),
+        }
+        for name, t in sorted(recording.ops.items())
+    ]
     interval = float(results["interval_s"])
-    timeline = [{"second": f"{index * interval:.0f}", "req/s": f"{t.count / interval:.1f}",
-                 "p50 ms": _ms(t.percentile_ms(50)), "p95 ms": _ms(t.percentile_ms(95)),
-                 "p99 ms": _ms(t.percentile_ms(99)), "errors": str(t.errors), "users": str(t.users),
-                 "arrivals/s": f"{t.arrivals / interval:.1f}"}
-                for index, t in sorted(recording.buckets.items())]
-    facts = {"target": url, "profile": f"{profile.name} ({profile.model} model): {profile.description}",
-             "duration": f"{duration:.1f} s", "processes": str(results.get("processes", 1)),
-             "requests": str(total.count), "errors": f"{total.errors} ({total.errors / total.count:.2%})"
-             if total.count else "0", "throughput": f"{total.count / duration:.1f} req/s" if duration else "-",
-             "latency (exact, all calls)": f"p50 {_ms(total.percentile_ms(50))} ms, p95 {_ms(total.percentile_ms(95))} "
-                                           f"ms, p99 {_ms(total.percentile_ms(99))} ms, max {_ms(total.max_ms())} ms",
-             "SLOs": (f"{sum(v.ok for v in verdicts)} of {len(verdicts)} met ({settings.slo})" if verdicts
-                      else "none given (--slo FILE)")}
+    timeline = [
+        {
+            "second": f"{index * interval:.0f}",
+            "req/s": f"{t.count / interval:.1f}",
+            "p50 ms": _ms(t.percentile_ms(50)),
+            "p95 ms": _ms(t.percentile_ms(95)),
+            "p99 ms": _ms(t.percentile_ms(99)),
+            "errors": str(t.errors),
+            "users": str(t.users),
+            "arrivals/s": f"{t.arrivals / interval:.1f}",
+        }
+        for index, t in sorted(recording.buckets.items())
+    ]
+    facts = {
+        "target": url,
+        "profile": f"{profile.name} ({profile.model} model): {profile.description}",
+        "duration": f"{duration:.1f} s",
+        "processes": str(results.get("processes", 1)),
+        "requests": str(total.count),
+        "errors": f"{total.errors} ({total.errors / total.count:.2%})" if total.count else "0",
+        "throughput": f"{total.count / duration:.1f} req/s" if duration else "-",
+        "latency (exact, all calls)": f"p50 {_ms(total.percentile_ms(50))} ms, p95 {_ms(total.percentile_ms(95))} "
+        f"ms, p99 {_ms(total.percentile_ms(99))} ms, max {_ms(total.max_ms())} ms",
+        "SLOs": (
+            f"{sum(v.ok for v in verdicts)} of {len(verdicts)} met ({settings.slo})"
+            if verdicts
+            else "none given (--slo FILE)"
+        ),
+    }
     if results.get("aborted"):
         facts["stopped early"] = f"--abort-on-fail: {results['aborted']}"
     if results.get("node_pairs"):
@@ -268,15 +404,23 @@ def build_report(settings: LoadSettings, url: str, profile: Profile, recording: 
         case = generator_case(profile, recording, aborted=bool(results.get("aborted")))
         cases.append(case)
         if case.status is CaseStatus.WARNING:
-            gaps.append(Gap(f"The load generator fell behind its schedule: {case.message}",
-                            "--users N (a larger pool) or --processes N, or the generator on a machine of its own"))
+            gaps.append(
+                Gap(
+                    f"The load generator fell behind its schedule: {case.message}",
+                    "--users N (a larger pool) or --processes N, or the generator on a machine of its own",
+                )
+            )
             if settings.target_kind == "sandbox":
                 _unjudged(cases, findings, gaps)
-        facts["arrival rate"] = (f"{case.message} (peak {profile.peak_rate:g}/s); latency counted from each "
-                                 "arrival's intended time")
+        facts["arrival rate"] = (
+            f"{case.message} (peak {profile.peak_rate:g}/s); latency counted from each "
+            "arrival's intended time"
+        )
         if results.get("setup_s") is not None:
-            facts["arrival clock"] = (f"started {results['setup_s']:g} s into the run, once the pool of {profile.pool} "
-                                      "users was up and had read its markets")
+            facts["arrival clock"] = (
+                f"started {results['setup_s']:g} s into the run, once the pool of {profile.pool} "
+                "users was up and had read its markets"
+            )
     buckets = sorted(recording.buckets.items())
 
     def line(value: Any, answered: bool = False) -> list[list[float]]:
@@ -290,28 +434,61 @@ def build_report(settings: LoadSettings, url: str, profile: Profile, recording: 
     else:
         crowd = {"users": line(lambda t: t.users)}
         crowd_title, crowd_unit = "Users over time", "users"
-    slo_rows = [{"SLO": v.slo.name, "result": "passed" if v.ok else "failed", "operation": v.slo.operation,
-                 "samples": f"{v.samples:,}", "measured against the limit": "; ".join(v.breaches or v.sentences())}
-                for v in verdicts]
+    slo_rows = [
+        {
+            "SLO": v.slo.name,
+            "result": "passed" if v.ok else "failed",
+            "operation": v.slo.operation,
+            "samples": f"{v.samples:,}",
+            "measured against the limit": "; ".join(v.breaches or v.sentences()),
+        }
+        for v in verdicts
+    ]
     sections = [
         Section("Run", facts=facts),
         Section("SLOs", rows=slo_rows, text=[] if slo_rows else ["No SLO file was given (--slo FILE)."]),
-        Section("Latency over time (exact, all calls)", series={
-            f"p{p}": line(lambda t, p=p: t.percentile_ms(p), answered=True) for p in (50, 95, 99)}, series_unit="ms"),
-        Section("Throughput over time", series={"answers/s": line(lambda t: t.count / interval),
-                                                "errors/s": line(lambda t: t.errors / interval)},
-                series_unit="req/s"),
+        Section(
+            "Latency over time (exact, all calls)",
+            series={f"p{p}": line(lambda t, p=p: t.percentile_ms(p), answered=True) for p in (50, 95, 99)},
+            series_unit="ms",
+        ),
+        Section(
+            "Throughput over time",
+            series={
+                "answers/s": line(lambda t: t.count / interval),
+                "errors/s": line(lambda t: t.errors / interval),
+            },
+            series_unit="req/s",
+        ),
         Section(crowd_title, series=crowd, series_unit=crowd_unit),
-        Section("Per operation (exact HDR percentiles)", rows=rows,
-                chart={r["operation"]: float(r["p95 ms"]) for r in rows}, chart_unit="ms (p95)"),
+        Section(
+            "Per operation (exact HDR percentiles)",
+            rows=rows,
+            chart={r["operation"]: float(r["p95 ms"]) for r in rows},
+            chart_unit="ms (p95)",
+        ),
         Section(f"Over time ({interval:g} s intervals)", rows=timeline),
     ]
-    return RunReport(runner="load", title="CRR load and performance (locust)", target=url, verdict="", ok=False,
-                     cases=cases, sections=sections, started_at=started, finished_at=datetime.now(UTC),
-                     findings=findings, gaps=gaps,
-                     meta={"crrsim_version": __version__, "profile": profile.name, "requests": total.count,
-                           "duration_s": round(duration, 2), "run_id": results.get("run_id")}
-                     ).judge_by_cases()
+    return RunReport(
+        runner="load",
+        title="CRR load and performance (locust)",
+        target=url,
+        verdict="",
+        ok=False,
+        cases=cases,
+        sections=sections,
+        started_at=started,
+        finished_at=datetime.now(UTC),
+        findings=findings,
+        gaps=gaps,
+        meta={
+            "crrsim_version": __version__,
+            "profile": profile.name,
+            "requests": total.count,
+            "duration_s": round(duration, 2),
+            "run_id": results.get("run_id"),
+        },
+    ).judge_by_cases()
 
 
 def _unjudged(cases: list[CaseResult], findings: list[Finding], gaps: list[Gap]) -> None:
@@ -321,12 +498,19 @@ def _unjudged(cases: list[CaseResult], findings: list[Finding], gaps: list[Gap])
     breached = [c for c in cases if c.group == "slo" and c.status is CaseStatus.FAILED]
     for case in breached:
         case.status = CaseStatus.WARNING
-        case.message = f"not judged (the generator fell behind on the machine the sandbox runs on): {case.message}"
+        case.message = (
+            f"not judged (the generator fell behind on the machine the sandbox runs on): {case.message}"
+        )
     findings[:] = [f for f in findings if f.where not in {c.name for c in breached}]
     if breached:
-        gaps.append(Gap(f"{len(breached)} SLO breach{'es' if len(breached) > 1 else ''} not judged: "
-                        f"{', '.join(c.name for c in breached)}; the generator and the sandbox shared this machine's "
-                        "cores and the generator fell behind", "run again on a quieter machine, or with --users N"))
+        gaps.append(
+            Gap(
+                f"{len(breached)} SLO breach{'es' if len(breached) > 1 else ''} not judged: "
+                f"{', '.join(c.name for c in breached)}; the generator and the sandbox shared this machine's "
+                "cores and the generator fell behind",
+                "run again on a quieter machine, or with --users N",
+            )
+        )
 
 
 def profile_expected(profile: Profile) -> float:
@@ -342,15 +526,27 @@ def generator_case(profile: Profile, recording: Recording, *, aborted: bool = Fa
     sent = sum(t.arrivals for t in recording.buckets.values())
     late = sum(t.late for t in recording.buckets.values())
     message = f"{sent} of {scheduled} scheduled arrivals sent; " + (
-        f"{late} more than {LATE_S * 1000:.0f} ms late (no user of the pool of {profile.pool} was free)" if late
-        else "all on time")
+        f"{late} more than {LATE_S * 1000:.0f} ms late (no user of the pool of {profile.pool} was free)"
+        if late
+        else "all on time"
+    )
     short = scheduled - sent > max(1, scheduled // 100) and not aborted
     status = CaseStatus.WARNING if short or late > max(1, sent // 10) else CaseStatus.PASSED
-    hint = "" if status is CaseStatus.PASSED else (
-        ": the server saw less load than the profile asked for; a larger pool (--users) or more processes "
-        "(--processes) keep the schedule, unless the server itself is what holds the users")
-    return CaseResult(group="generator", name="arrivals sent on schedule", status=status, message=message + hint,
-                      data={"scheduled": scheduled, "sent": sent, "late": late})
+    hint = (
+        ""
+        if status is CaseStatus.PASSED
+        else (
+            ": the server saw less load than the profile asked for; a larger pool (--users) or more processes "
+            "(--processes) keep the schedule, unless the server itself is what holds the users"
+        )
+    )
+    return CaseResult(
+        group="generator",
+        name="arrivals sent on schedule",
+        status=status,
+        message=message + hint,
+        data={"scheduled": scheduled, "sent": sent, "late": late},
+    )
 
 
 def percentile_of(values: list[int], pct: float) -> float:

@@ -30,7 +30,9 @@ class LoadSettings:
     expect_workers: int = 1
     ui: bool = False
     allow_load: bool = False
-    allow_trades: bool = False  # accept offers off the sandbox: a trade moves CRR holdings and cannot be undone
+    allow_trades: bool = (
+        False  # accept offers off the sandbox: a trade moves CRR holdings and cannot be undone
+    )
     abort_on_fail: bool = False  # stop as soon as a latency or error SLO is breached by enough samples
     max_rps: float | None = None  # None: unlimited on the sandbox, SHARED_RATE elsewhere
     participants: list[Participant] = field(default_factory=list)

@@ -21,5 +21,7 @@ def shipped_file(path: Path, folder: Path, kind: str, error: type[Exception]) ->
         return shipped
     names = sorted(p.name for p in folder.glob("*.yaml"))
     example = names[0] if names else "default.yaml"
-    raise error(f"{path}: no such file. The {kind} files crrsim ships are in {folder} ({', '.join(names)}); "
-                f"to edit one, copy it: cp {folder / example} my-{kind}.yaml")
+    raise error(
+        f"{path}: no such file. The {kind} files crrsim ships are in {folder} ({', '.join(names)}); "
+        f"to edit one, copy it: cp {folder / example} my-{kind}.yaml"
+    )

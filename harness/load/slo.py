@@ -15,9 +15,12 @@ from harness.load.shipped import shipped_file
 
 # SLO file key -> (what it limits, how to read it from a tally, whether the limit is a ceiling)
 LIMITS: dict[str, tuple[str, str, bool]] = {
-    "p50_ms": ("p50 latency", "ms", True), "p95_ms": ("p95 latency", "ms", True),
-    "p99_ms": ("p99 latency", "ms", True), "max_ms": ("max latency", "ms", True),
-    "error_rate": ("error rate", "", True), "min_rps": ("throughput", "req/s", False),
+    "p50_ms": ("p50 latency", "ms", True),
+    "p95_ms": ("p95 latency", "ms", True),
+    "p99_ms": ("p99 latency", "ms", True),
+    "max_ms": ("max latency", "ms", True),
+    "error_rate": ("error rate", "", True),
+    "min_rps": ("throughput", "req/s", False),
 }
 
 
@@ -33,7 +36,12 @@ class SLO:
     min_samples: int = 1
 
     def wire(self) -> dict[str, Any]:
-        return {"name": self.name, "operation": self.operation, "limits": self.limits, "min_samples": self.min_samples}
+        return {
+            "name": self.name,
+            "operation": self.operation,
+            "limits": self.limits,
+            "min_samples": self.min_samples,
+        }
 
 
 @dataclass
@@ -52,7 +60,10 @@ class Verdict:
 
     def sentences(self) -> list[str]:
         """Each limit as a reader says it: "p95 latency 2,078 ms, limit 2,000 ms"."""
-        return [f"{LIMITS[k][0]} {_fmt(k, v)}, limit {_fmt(k, self.slo.limits[k])}" for k, v in self.measured.items()]
+        return [
+            f"{LIMITS[k][0]} {_fmt(k, v)}, limit {_fmt(k, self.slo.limits[k])}"
+            for k, v in self.measured.items()
+        ]
 
 
 def _samples(count: int) -> str:
@@ -94,8 +105,10 @@ def parse_slos(data: Any, where: str) -> list[SLO]:
             raise SLOError(f"{where}: SLO {n} is not a mapping")
         unknown = set(entry) - {"name", "operation", "min_samples", *LIMITS}
         if unknown:
-            raise SLOError(f"{where}: SLO {n} has unknown keys {', '.join(sorted(unknown))}; limits are "
-                           f"{', '.join(LIMITS)}")
+            raise SLOError(
+                f"{where}: SLO {n} has unknown keys {', '.join(sorted(unknown))}; limits are "
+                f"{', '.join(LIMITS)}"
+            )
         limits = {k: entry[k] for k in LIMITS if k in entry}
         if not limits:
             raise SLOError(f"{where}: SLO {n} sets no limit ({', '.join(LIMITS)})")
@@ -106,8 +119,14 @@ def parse_slos(data: Any, where: str) -> list[SLO]:
         if not isinstance(min_samples, int) or min_samples < 1:
             raise SLOError(f"{where}: SLO {n}: min_samples must be a whole number, 1 or more")
         operation = str(entry.get("operation", "*"))
-        out.append(SLO(str(entry.get("name") or operation), operation, {k: float(v) for k, v in limits.items()},
-                       min_samples))
+        out.append(
+            SLO(
+                str(entry.get("name") or operation),
+                operation,
+                {k: float(v) for k, v in limits.items()},
+                min_samples,
+            )
+        )
     return out
 
 
@@ -134,8 +153,10 @@ def evaluate(slos: list[SLO], recording: Recording, duration_s: float, final: bo
         verdict = Verdict(slo, ok=True, samples=tally.count)
         if tally.count < slo.min_samples and final:
             verdict.ok = False
-            verdict.breaches.append(f"{_samples(tally.count)} of {slo.operation}, "
-                                    f"fewer than the {slo.min_samples:,} needed to judge it")
+            verdict.breaches.append(
+                f"{_samples(tally.count)} of {slo.operation}, "
+                f"fewer than the {slo.min_samples:,} needed to judge it"
+            )
         for key, limit in slo.limits.items():
             value = measure(tally, key, duration_s)
             verdict.measured[key] = value
@@ -144,7 +165,9 @@ def evaluate(slos: list[SLO], recording: Recording, duration_s: float, final: bo
                 continue
             if tally.count >= slo.min_samples and (value > limit if ceiling else value < limit):
                 verdict.ok = False
-                verdict.breaches.append(f"{LIMITS[key][0]} {_fmt(key, value)}, {'above' if ceiling else 'below'} "
-                                        f"the limit of {_fmt(key, limit)}")
+                verdict.breaches.append(
+                    f"{LIMITS[key][0]} {_fmt(key, value)}, {'above' if ceiling else 'below'} "
+                    f"the limit of {_fmt(key, limit)}"
+                )
         verdicts.append(verdict)
     return verdicts

@@ -63,8 +63,15 @@ class MarketSimSettings:
         return part not in self.skip and (part != "scenarios" or self.scenarios)
 
     @classmethod
-    def from_config(cls, cfg: CrrsimConfig, *, participants: list[str] | None = None, out: Path | None = None,
-                    password: str | None = None, **job: Any) -> MarketSimSettings:
+    def from_config(
+        cls,
+        cfg: CrrsimConfig,
+        *,
+        participants: list[str] | None = None,
+        out: Path | None = None,
+        password: str | None = None,
+        **job: Any,
+    ) -> MarketSimSettings:
         """``job`` holds the run's own choices (scenarios, scenario_args, allow_writes)."""
         return cls(cfg=cfg, out_dir=out, chosen=list(participants or []), password=password, **job)
 
@@ -124,23 +131,33 @@ class MarketSimSettings:
             files = pki.identities[dev_identity_for(sc_id).name]
         except LookupError as exc:
             raise ValueError(f"the dev PKI has no identity acting for {sc_id}") from exc
-        return ProbeSettings.from_config(self.cfg, sc_id, target=url, cert=files.cert, key=files.key,
-                                         pfx=None, ca=pki.ca_cert)
+        return ProbeSettings.from_config(
+            self.cfg, sc_id, target=url, cert=files.cert, key=files.key, pfx=None, ca=pki.ca_cert
+        )
 
     def scenario_settings(self, url: str, pki: DevPKI | None) -> ScenarioSettings:
         cfg = self.cfg
         if pki is not None:  # the job's own sandbox: reached by URL, with its dev PKI
             cfg = replace(cfg, sandbox_pki=pki.directory)
-        settings = ScenarioSettings.from_config(cfg, url=url if pki is not None else None,
-                                                allow_writes=self.allow_writes, wait_timeout_s=self.wait_timeout_s)
+        settings = ScenarioSettings.from_config(
+            cfg,
+            url=url if pki is not None else None,
+            allow_writes=self.allow_writes,
+            wait_timeout_s=self.wait_timeout_s,
+        )
         settings.participant = self.participants[0]
         return settings
 
 
 FUZZ_SHOWN = ("Per service", "Positive cases that reached business logic, by service")
-LOAD_SHOWN = ("SLOs", "Latency over time (exact, all calls)", "Throughput over time", "Arrival rate over time",
-              "Clean-up of the run's own data",
-              "Integrity check")
+LOAD_SHOWN = (
+    "SLOs",
+    "Latency over time (exact, all calls)",
+    "Throughput over time",
+    "Arrival rate over time",
+    "Clean-up of the run's own data",
+    "Integrity check",
+)
 PLAN_SHOWN = ("Structured plan, week by day", "Plan items")
 # a part's name -> (its sections the index shows, the stem of its own reports, its case-group prefix)
 PART_VIEWS = {"structured plan": (PLAN_SHOWN, "scenarios", "scenarios"), "fuzz": (FUZZ_SHOWN, "fuzz", "")}
@@ -161,8 +178,10 @@ class MarketSimOutcome:
 def _sandbox(settings: MarketSimSettings, progress: Progress) -> Iterator[tuple[str, DevPKI | None]]:
     if settings.proven_sandbox:
         url = settings.cfg.base_url()
-        progress.say(f"{url} is a crrsim sandbox (it answered its control plane to the operator of "
-                     f"{settings.pki_dir}): the sandbox's rules apply, and each part starts from a fresh plan week there")
+        progress.say(
+            f"{url} is a crrsim sandbox (it answered its control plane to the operator of "
+            f"{settings.pki_dir}): the sandbox's rules apply, and each part starts from a fresh plan week there"
+        )
         yield url, ensure_dev_pki(settings.pki_dir)
         return
     if not settings.is_sandbox:
@@ -214,8 +233,9 @@ class _ScenarioCounter:
             self.progress.advanced("structured plan", sum(self.counts.values()), in_words(self.counts))
 
 
-def _connectivity(settings: MarketSimSettings, url: str, pki: DevPKI | None,
-                  progress: Progress) -> tuple[list[Part], list[ProbeResult]]:
+def _connectivity(
+    settings: MarketSimSettings, url: str, pki: DevPKI | None, progress: Progress
+) -> tuple[list[Part], list[ProbeResult]]:
     parts, results = [], []
     n = len(settings.participants)
     progress.started("connectivity", total=n, unit="participant" if n == 1 else "participants")
@@ -224,12 +244,22 @@ def _connectivity(settings: MarketSimSettings, url: str, pki: DevPKI | None,
         result = run_probe(settings.probe_settings(url, sc_id, pki))
         report = result.to_report()
         results.append(result)
-        parts.append(Part(f"connectivity {sc_id}", report, time.monotonic() - clock,
-                          links=_own_reports(settings, report, f"probe-{sc_id}")))
+        parts.append(
+            Part(
+                f"connectivity {sc_id}",
+                report,
+                time.monotonic() - clock,
+                links=_own_reports(settings, report, f"probe-{sc_id}"),
+            )
+        )
         progress.advanced("connectivity", len(results), f"{sum(r.certified for r in results)} certified")
-    progress.finished("connectivity", f"{sum(r.certified for r in results)} of {len(results)} certified",
-                      ", ".join(f"{p.name.split()[-1]} {p.report.verdict}" for p in parts),
-                      sum(p.seconds for p in parts), all(r.certified for r in results))
+    progress.finished(
+        "connectivity",
+        f"{sum(r.certified for r in results)} of {len(results)} certified",
+        ", ".join(f"{p.name.split()[-1]} {p.report.verdict}" for p in parts),
+        sum(p.seconds for p in parts),
+        all(r.certified for r in results),
+    )
     return parts, results
 
 
@@ -240,14 +270,26 @@ def _scenarios(settings: MarketSimSettings, url: str, pki: DevPKI | None, progre
     results = settings.details / "scenarios"
     # pytest's own terminal output goes to a log beside the results: the job shows progress itself
     counter = _ScenarioCounter(progress)
-    with (settings.details / "scenarios.log").open("w", encoding="utf-8") as log, contextlib.redirect_stdout(log):
-        code = run(settings.scenario_settings(url, pki), results, extra=["-q", *settings.scenario_args],
-                   plugins=[counter])
+    with (
+        (settings.details / "scenarios.log").open("w", encoding="utf-8") as log,
+        contextlib.redirect_stdout(log),
+    ):
+        code = run(
+            settings.scenario_settings(url, pki),
+            results,
+            extra=["-q", *settings.scenario_args],
+            plugins=[counter],
+        )
     report = load_results(results, target=url)
     if code == PYTEST_INTERRUPTED:  # pytest caught the Ctrl+C: what ran is kept, the rest is said
         ran = len(report.cases)
-        report.gaps.append(Gap(f"The plan was interrupted after {ran} of {counter.total} scenarios; "
-                               f"{counter.total - ran} never ran", "run it again: crrsim marketsim --only scenarios"))
+        report.gaps.append(
+            Gap(
+                f"The plan was interrupted after {ran} of {counter.total} scenarios; "
+                f"{counter.total - ran} never ran",
+                "run it again: crrsim marketsim --only scenarios",
+            )
+        )
         report.judge_by_cases()
         raise Interrupted(report, "structured plan")
     return report
@@ -259,9 +301,15 @@ def _fuzz(settings: MarketSimSettings, url: str, pki: DevPKI | None, progress: P
     from harness.fuzz.settings import FuzzSettings
 
     cfg = settings.cfg if pki is None else replace(settings.cfg, sandbox_pki=pki.directory)
-    fuzz = FuzzSettings.from_config(cfg, max_examples=FUZZ_EXAMPLES, phases=("examples", "coverage", "fuzzing"),
-                                    password=settings.password)
-    if pki is None:  # a shared environment: the fuzz's own 2 req/s, and short: no coverage sweep, a small budget
+    fuzz = FuzzSettings.from_config(
+        cfg,
+        max_examples=FUZZ_EXAMPLES,
+        phases=("examples", "coverage", "fuzzing"),
+        password=settings.password,
+    )
+    if (
+        pki is None
+    ):  # a shared environment: the fuzz's own 2 req/s, and short: no coverage sweep, a small budget
         fuzz.phases, fuzz.max_requests = ("examples", "fuzzing"), SHARED_FUZZ_BUDGET
     fuzz.participant = settings.participants[0]
     if pki is not None:
@@ -292,8 +340,7 @@ def _load(settings: MarketSimSettings, url: str, pki: DevPKI | None, progress: P
     from harness.load.slo import default_slo_file
 
     cfg = settings.cfg if pki is None else replace(settings.cfg, ca=pki.ca_cert, sandbox_pki=pki.directory)
-    load = LoadSettings(cfg=cfg, slo=settings.slo or default_slo_file(), allow_load=True,
-                        **LOAD_BURST)  # type: ignore[arg-type]
+    load = LoadSettings(cfg=cfg, slo=settings.slo or default_slo_file(), allow_load=True, **LOAD_BURST)  # type: ignore[arg-type]
     secrets: dict[str, str] = {}
     if pki is not None:
         participants = dev_participants(pki.directory)
@@ -302,8 +349,9 @@ def _load(settings: MarketSimSettings, url: str, pki: DevPKI | None, progress: P
         participants = [Participant.from_config(cfg, settings.participants[0])]
         # the password asked for once at the start (or $CRRSIM_PFX_PASSWORD) reaches locust by a
         # variable of its own, never its command line
-        participants, secrets = password_variables(participants, {participants[0].sc: settings.password}
-                                                   if settings.password else {})
+        participants, secrets = password_variables(
+            participants, {participants[0].sc: settings.password} if settings.password else {}
+        )
     progress.started("load", total=LOAD_SECONDS, unit="s")
 
     def tick(elapsed: float, total: float, figures: str = "") -> None:
@@ -316,13 +364,21 @@ def _load(settings: MarketSimSettings, url: str, pki: DevPKI | None, progress: P
         outcome.integrity = check_integrity(outcome.recording.writes, participants, url, pki.ca_cert)
     add_to_report(outcome, checked=pki is not None)
     if pki is None:  # a shared environment keeps nothing the burst can remove
-        lines = cleanup.clean_up(outcome.recording.writes, participants, url, cfg.ca_path(),
-                                 {participants[0].sc: settings.password or ""}, cfg.specs)
+        lines = cleanup.clean_up(
+            outcome.recording.writes,
+            participants,
+            url,
+            cfg.ca_path(),
+            {participants[0].sc: settings.password or ""},
+            cfg.specs,
+        )
         cleanup.add_to_report(outcome.report, lines, cleanup.kept(outcome.recording))
     return outcome.report
 
 
-def _timed(name: str, progress: Progress, work: Callable[[], RunReport], url: str = "") -> tuple[RunReport, float]:
+def _timed(
+    name: str, progress: Progress, work: Callable[[], RunReport], url: str = ""
+) -> tuple[RunReport, float]:
     """Run one part; a part that cannot run (locust cannot open a certificate, a runner's
     process dies) becomes an error in the report, so the parts that did run keep their results
     and the page still gets written."""
@@ -330,7 +386,9 @@ def _timed(name: str, progress: Progress, work: Callable[[], RunReport], url: st
     try:
         report = work()
     except (OSError, ValueError, RuntimeError) as exc:
-        report = could_not_run(name, url, str(exc), "fix what the sentence names, then run the job again (or --only that part)")
+        report = could_not_run(
+            name, url, str(exc), "fix what the sentence names, then run the job again (or --only that part)"
+        )
     seconds = time.monotonic() - clock
     progress.finished(name, report.verdict, _figures(report), seconds, report.ok)
     return report, seconds
@@ -365,47 +423,84 @@ def run_marketsim(settings: MarketSimSettings, progress: Progress | None = None)
             partial = stop.report if isinstance(stop, Interrupted) else None
             if partial is not None and isinstance(stop, Interrupted):
                 shown, stem, prefix = PART_VIEWS[stop.part]
-                parts.append(Part(stop.part, partial, 0.0, shown, _own_reports(settings, partial, stem), prefix=prefix))
+                parts.append(
+                    Part(stop.part, partial, 0.0, shown, _own_reports(settings, partial, stem), prefix=prefix)
+                )
             done = {p.name.split()[0] for p in parts}
-            left = [name for name, part in (("connectivity", "probe"), ("structured plan", "scenarios"),
-                                            ("fuzz", "fuzz"), ("load", "load"))
-                    if settings.runs(part) and name.split()[0] not in done]
-            stopped.append(Gap("The rehearsal was interrupted" + (f"; never ran: {', '.join(left)}" if left else ""),
-                               "run it again (or --only the parts that did not run)"))
+            left = [
+                name
+                for name, part in (
+                    ("connectivity", "probe"),
+                    ("structured plan", "scenarios"),
+                    ("fuzz", "fuzz"),
+                    ("load", "load"),
+                )
+                if settings.runs(part) and name.split()[0] not in done
+            ]
+            stopped.append(
+                Gap(
+                    "The rehearsal was interrupted" + (f"; never ran: {', '.join(left)}" if left else ""),
+                    "run it again (or --only the parts that did not run)",
+                )
+            )
             progress.say("interrupted: writing the report of what ran")
     lead = [replace(s, title=f"Connectivity: {s.title}") for s in scorecard_sections(probes)]
     report = merge_reports(url, parts, started, notes, lead, stopped)
     report.tested = describe_target(settings.cfg.target, settings.kind or settings.cfg.target_kind)  # type: ignore[arg-type]
     _reproducible(report, settings)
-    files = {"html": settings.out / "index.html", "json": settings.out / "marketsim.json",
-             "junit": settings.out / "marketsim.xml"}
+    files = {
+        "html": settings.out / "index.html",
+        "json": settings.out / "marketsim.json",
+        "junit": settings.out / "marketsim.xml",
+    }
     write_html(report, files["html"])
     write_json(report, files["json"])
     write_junit(report, files["junit"])
     return MarketSimOutcome(report=report, files=files, parts=parts)
 
 
-def _parts(settings: MarketSimSettings, url: str, pki: DevPKI | None, progress: Progress, parts: list[Part],
-           probes: list[ProbeResult], notes: list[str]) -> None:
+def _parts(
+    settings: MarketSimSettings,
+    url: str,
+    pki: DevPKI | None,
+    progress: Progress,
+    parts: list[Part],
+    probes: list[ProbeResult],
+    notes: list[str],
+) -> None:
     """The parts in turn, each appended to ``parts`` as it finishes (so an interruption keeps them)."""
     connectivity, results = _connectivity(settings, url, pki, progress)
     parts += connectivity
     probes += results
     if settings.runs("scenarios"):
-        report, seconds = _timed("structured plan", progress, lambda: _scenarios(settings, url, pki, progress), url)
-        parts.append(Part("structured plan", report, seconds, PLAN_SHOWN, _own_reports(settings, report, "scenarios"),
-                          prefix="scenarios"))
+        report, seconds = _timed(
+            "structured plan", progress, lambda: _scenarios(settings, url, pki, progress), url
+        )
+        parts.append(
+            Part(
+                "structured plan",
+                report,
+                seconds,
+                PLAN_SHOWN,
+                _own_reports(settings, report, "scenarios"),
+                prefix="scenarios",
+            )
+        )
         if pki is None and not settings.allow_writes:
-            notes.append("The structured plan ran read-only: steps that submit data were skipped "
-                         "(--allow-writes lets them run on a shared environment).")
+            notes.append(
+                "The structured plan ran read-only: steps that submit data were skipped "
+                "(--allow-writes lets them run on a shared environment)."
+            )
     else:
         notes.append("The structured plan was not run (skipped).")
     if settings.runs("fuzz"):
         if pki is not None:
             fresh_plan_week(url, pki)  # the plan moved the clock: start where `crrsim fuzz` does
         else:
-            notes.append(f"The fuzz sent read operations only, at most {SHARED_FUZZ_BUDGET} requests at 2 per second "
-                         "(a shared environment).")
+            notes.append(
+                f"The fuzz sent read operations only, at most {SHARED_FUZZ_BUDGET} requests at 2 per second "
+                "(a shared environment)."
+            )
         report, seconds = _timed("fuzz", progress, lambda: _fuzz(settings, url, pki, progress), url)
         parts.append(Part("fuzz", report, seconds, FUZZ_SHOWN, _own_reports(settings, report, "fuzz")))
     else:
@@ -414,10 +509,14 @@ def _parts(settings: MarketSimSettings, url: str, pki: DevPKI | None, progress: 
         if pki is not None:
             fresh_plan_week(url, pki)
         else:
-            notes.append("The load burst was sent to a shared environment (--allow-load), capped at 20 req/s.")
-        progress.say(f"load: a window-close burst ({LOAD_BURST['run_time']:g} s, peak "
-                     f"{LOAD_BURST['arrival_rate']:g} arrivals/s) with "
-                     + (f"the SLOs of {settings.slo.name}" if settings.slo else "the default SLOs"))
+            notes.append(
+                "The load burst was sent to a shared environment (--allow-load), capped at 20 req/s."
+            )
+        progress.say(
+            f"load: a window-close burst ({LOAD_BURST['run_time']:g} s, peak "
+            f"{LOAD_BURST['arrival_rate']:g} arrivals/s) with "
+            + (f"the SLOs of {settings.slo.name}" if settings.slo else "the default SLOs")
+        )
         report, seconds = _timed("load", progress, lambda: _load(settings, url, pki, progress), url)
         parts.append(Part("load", report, seconds, LOAD_SHOWN, _own_reports(settings, report, "load")))
     elif settings.runs("load"):
@@ -438,5 +537,3 @@ def _reproducible(report: RunReport, settings: MarketSimSettings) -> None:
     for finding in report.findings:
         if finding.reproduce.startswith("crrsim scenarios"):
             finding.reproduce += where
-
-

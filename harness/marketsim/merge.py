@@ -24,7 +24,9 @@ class Part:
     report: RunReport
     seconds: float = 0.0
     shown: tuple[str, ...] = ()  # titles of its sections the index shows (the rest: its own report)
-    links: dict[str, str] = field(default_factory=dict)  # its own reports: label -> path relative to the index
+    links: dict[str, str] = field(
+        default_factory=dict
+    )  # its own reports: label -> path relative to the index
     prefix: str = ""  # its case groups' prefix; default the name
 
     @property
@@ -58,23 +60,44 @@ def _shown(part: Part) -> list[Section]:
     return [replace(by_title[t], title=f"{label}: {t}") for t in part.shown if t in by_title]
 
 
-def merge_reports(target: str, parts: list[Part], started_at: datetime, notes: list[str],
-                  lead: list[Section] | None = None, stopped: list[Gap] | None = None) -> RunReport:
+def merge_reports(
+    target: str,
+    parts: list[Part],
+    started_at: datetime,
+    notes: list[str],
+    lead: list[Section] | None = None,
+    stopped: list[Gap] | None = None,
+) -> RunReport:
     """``lead``: sections shown right after the parts table (the readiness scorecard);
     ``stopped``: what the job itself did not cover (an interruption), besides its parts' gaps."""
     cases = [c for p in parts for c in _prefixed(p.report.cases, p.prefix or p.name)]
-    findings = [replace(f, where=f"{p.name} / {f.where}" if f.where else p.name)
-                for p in parts for f in p.report.fix_first()]
+    findings = [
+        replace(f, where=f"{p.name} / {f.where}" if f.where else p.name)
+        for p in parts
+        for f in p.report.fix_first()
+    ]
     # a part that found nothing but left something uncovered makes the rehearsal INCOMPLETE, not FAILED
     failed = not (parts and any(p.name.startswith("connectivity") for p in parts)) or any(
-        not p.report.ok and not p.report.incomplete for p in parts)
+        not p.report.ok and not p.report.incomplete for p in parts
+    )
     gaps = [*(stopped or []), *(Gap(f"{p.name}: {g.what}", g.cover) for p in parts for g in p.report.gaps)]
     headers = sorted({k for p in parts for k in p.figures})
-    rows = [{"part": p.name, "verdict": p.report.verdict, **{h: p.figures.get(h, "0") for h in headers},
-             "figures": p.headline, "time": f"{p.seconds:.1f} s"} for p in parts]
+    rows = [
+        {
+            "part": p.name,
+            "verdict": p.report.verdict,
+            **{h: p.figures.get(h, "0") for h in headers},
+            "figures": p.headline,
+            "time": f"{p.seconds:.1f} s",
+        }
+        for p in parts
+    ]
     links = {f"{p.name}: {label}": href for p in parts for label, href in p.links.items()}
-    sections = [Section("Parts", rows=rows, text=list(notes)), *(lead or []),
-                *(s for p in parts for s in _shown(p))]
+    sections = [
+        Section("Parts", rows=rows, text=list(notes)),
+        *(lead or []),
+        *(s for p in parts for s in _shown(p)),
+    ]
     if links:
         sections.append(Section("Detailed reports", links=links))
     return RunReport(
@@ -89,7 +112,10 @@ def merge_reports(target: str, parts: list[Part], started_at: datetime, notes: l
         started_at=started_at,
         finished_at=datetime.now(UTC),
         findings=findings,
-        meta={"crrsim_version": __version__, "parts": [p.name for p in parts],
-              "participants": [p.name.split(" ", 1)[1] for p in parts if p.name.startswith("connectivity ")],
-              "seconds": {p.name: round(p.seconds, 1) for p in parts}},
+        meta={
+            "crrsim_version": __version__,
+            "parts": [p.name for p in parts],
+            "participants": [p.name.split(" ", 1)[1] for p in parts if p.name.startswith("connectivity ")],
+            "seconds": {p.name: round(p.seconds, 1) for p in parts},
+        },
     ).judge(failed)

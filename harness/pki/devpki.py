@@ -275,7 +275,11 @@ class _Builder:
             return
         existed = path.exists()
         issue.write_pfx(
-            path, key=issued.key, cert=issued.cert, ca_certs=[ca.cert], password=self.password,
+            path,
+            key=issued.key,
+            cert=issued.cert,
+            ca_certs=[ca.cert],
+            password=self.password,
             friendly_name=path.stem,
         )
         self.note(path, "repacked" if existed else "created", reason)
@@ -368,11 +372,16 @@ def ensure_dev_pki(directory: Path, password: str | None = None, *, force: bool 
         _sync_password_file(builder, password_file, source)
 
         ca, _ = builder.ca(directory / "ca", "crrsim dev CA")
-        untrusted, _ = builder.ca(directory / "bad" / UNTRUSTED_CA_STEM, "crrsim untrusted CA (negative tests)")
+        untrusted, _ = builder.ca(
+            directory / "bad" / UNTRUSTED_CA_STEM, "crrsim untrusted CA (negative tests)"
+        )
         builder.leaf(
             _LeafPlan(
-                directory / "server", issue.make_name("localhost", issue.DEFAULT_ORGANIZATION), (SERVER_AUTH,),
-                sans=SERVER_SANS, pfx=False,
+                directory / "server",
+                issue.make_name("localhost", issue.DEFAULT_ORGANIZATION),
+                (SERVER_AUTH,),
+                sans=SERVER_SANS,
+                pfx=False,
             ),
             ca,
         )

@@ -168,12 +168,15 @@ class CertificateReport:
             lines.append("Private key:    present in the file (not shown)")
         if self.chain is not None:
             verdict = "OK, issued by" if self.chain.trusted else "FAILED against"
-            lines.append(f"Chain:          {verdict} {self.chain.ca_file}" + (
-                "" if self.chain.trusted else f": {self.chain.detail}"
-            ))
+            lines.append(
+                f"Chain:          {verdict} {self.chain.ca_file}"
+                + ("" if self.chain.trusted else f": {self.chain.detail}")
+            )
         if self.key_check is not None:
             verdict = "matches" if self.key_check.matches else "DOES NOT match"
-            lines.append(f"Key check:      the key from {self.key_check.key_source} {verdict} this certificate")
+            lines.append(
+                f"Key check:      the key from {self.key_check.key_source} {verdict} this certificate"
+            )
         lines.extend(f"Problem:        {p}" for p in self.problems)
         return lines
 
@@ -232,8 +235,11 @@ def _key_usage(cert: x509.Certificate) -> tuple[str, ...]:
         return ()
     names = [label for attr, label in _KEY_USAGE_FLAGS if getattr(usage, attr)]
     if usage.key_agreement:  # these two are only defined together with keyAgreement
-        names += [label for attr, label in (("encipher_only", "encipherOnly"), ("decipher_only", "decipherOnly"))
-                  if getattr(usage, attr)]
+        names += [
+            label
+            for attr, label in (("encipher_only", "encipherOnly"), ("decipher_only", "decipherOnly"))
+            if getattr(usage, attr)
+        ]
     return tuple(names)
 
 
@@ -265,7 +271,9 @@ def describe(
     chain = None
     if ca_certs is not None:
         problem = chain_problem(cert, ca_certs, loaded.chain)
-        chain = ChainCheck(ca_source or "the CA file", problem is None, problem or "issuer and signature verified")
+        chain = ChainCheck(
+            ca_source or "the CA file", problem is None, problem or "issuer and signature verified"
+        )
     if key is None and loaded.key is not None:
         key, key_source = loaded.key, "the same file"
     key_check = KeyCheck(key_source or "the key file", key_matches(cert, key)) if key is not None else None
@@ -295,7 +303,9 @@ def describe(
         validity=validity,
         key_type=key_type,
         key_size=key_size,
-        signature_algorithm=cert.signature_hash_algorithm.name if cert.signature_hash_algorithm else "unknown",
+        signature_algorithm=cert.signature_hash_algorithm.name
+        if cert.signature_hash_algorithm
+        else "unknown",
         key_usage=_key_usage(cert),
         extended_key_usage=None if ekus is None else tuple(_EKU_NAMES.get(o, o.dotted_string) for o in ekus),
         client_auth=any_purpose or ExtendedKeyUsageOID.CLIENT_AUTH in (ekus or ()),

@@ -92,7 +92,9 @@ def parse_san(value: str | x509.GeneralName) -> x509.GeneralName:
         return x509.DNSName(text)
 
 
-def make_name(common_name: str, organization: str | None, organizational_unit: str | None = None) -> x509.Name:
+def make_name(
+    common_name: str, organization: str | None, organizational_unit: str | None = None
+) -> x509.Name:
     attrs = [x509.NameAttribute(NameOID.COMMON_NAME, common_name)]
     if organization:
         attrs.append(x509.NameAttribute(NameOID.ORGANIZATION_NAME, organization))
@@ -101,9 +103,7 @@ def make_name(common_name: str, organization: str | None, organizational_unit: s
     return x509.Name(attrs)
 
 
-def _window(
-    not_before: datetime | None, not_after: datetime | None, days: int
-) -> tuple[datetime, datetime]:
+def _window(not_before: datetime | None, not_after: datetime | None, days: int) -> tuple[datetime, datetime]:
     start = not_before if not_before is not None else datetime.now(UTC) - BACKDATE
     end = not_after if not_after is not None else start + timedelta(days=days)
     if start.tzinfo is None or end.tzinfo is None:

@@ -65,17 +65,34 @@ def validity(cert: x509.Certificate, now: datetime | None = None) -> Judgement:
     start, end = cert.not_valid_before_utc, cert.not_valid_after_utc
     data = {"not_before": start.isoformat(), "not_after": end.isoformat()}
     if now < start:
-        return Judgement("validity", title, "fail",
-                         f"the certificate is not valid yet: it is not valid until {start:%Y-%m-%d %H:%M} UTC",
-                         "wait until the start date, or check this machine's clock and time zone", data)
+        return Judgement(
+            "validity",
+            title,
+            "fail",
+            f"the certificate is not valid yet: it is not valid until {start:%Y-%m-%d %H:%M} UTC",
+            "wait until the start date, or check this machine's clock and time zone",
+            data,
+        )
     if now > end:
-        return Judgement("validity", title, "fail", f"the certificate expired on {end:%Y-%m-%d %H:%M} UTC",
-                         "request a renewed certificate through your Local Security Administrator", data)
+        return Judgement(
+            "validity",
+            title,
+            "fail",
+            f"the certificate expired on {end:%Y-%m-%d %H:%M} UTC",
+            "request a renewed certificate through your Local Security Administrator",
+            data,
+        )
     days = (end - now).days
     data["days_left"] = str(days)
     if days < EXPIRY_WARNING_DAYS:
-        return Judgement("validity", title, "warn", f"the certificate expires in {days} days ({end:%Y-%m-%d})",
-                         "request the renewal now: CAISO certificates take time to issue", data)
+        return Judgement(
+            "validity",
+            title,
+            "warn",
+            f"the certificate expires in {days} days ({end:%Y-%m-%d})",
+            "request the renewal now: CAISO certificates take time to issue",
+            data,
+        )
     return Judgement("validity", title, "pass", f"valid until {end:%Y-%m-%d} ({days} days left)", data=data)
 
 
@@ -84,7 +101,9 @@ def key_match(cert: x509.Certificate, key: PrivateKey, key_source: str = "the ke
     if key_matches(cert, key):
         return Judgement("key_match", title, "pass", "the private key belongs to the certificate")
     return Judgement(
-        "key_match", title, "fail",
+        "key_match",
+        title,
+        "fail",
         f"the private key from {key_source} does not belong to the certificate (key/cert mismatch)",
         "use the key generated together with this certificate, or the .pfx CAISO issued, which holds both",
     )
@@ -102,9 +121,14 @@ def key_strength(cert: x509.Certificate) -> Judgement:
         strong = isinstance(pub, ed25519.Ed25519PublicKey | ed448.Ed448PublicKey)
     if strong:
         return Judgement("key_strength", title, "pass", f"{desc} key", data={"key": desc})
-    return Judgement("key_strength", title, "fail",
-                     f"the {desc} key is too weak (RSA needs at least {MIN_RSA_BITS} bits, EC at least P-256)",
-                     "request a new certificate with an RSA 2048+ or EC P-256+ key", {"key": desc})
+    return Judgement(
+        "key_strength",
+        title,
+        "fail",
+        f"the {desc} key is too weak (RSA needs at least {MIN_RSA_BITS} bits, EC at least P-256)",
+        "request a new certificate with an RSA 2048+ or EC P-256+ key",
+        {"key": desc},
+    )
 
 
 def client_auth(cert: x509.Certificate) -> Judgement:
@@ -112,17 +136,24 @@ def client_auth(cert: x509.Certificate) -> Judgement:
     eku = extended_key_usages(cert)
     if eku is None:
         return Judgement(
-            "client_auth", title, "warn",
+            "client_auth",
+            title,
+            "warn",
             "the certificate has no extended key usage: most servers accept that for clients, some do not",
             "if the server refuses it, request a certificate with the clientAuth usage",
         )
     if ExtendedKeyUsageOID.CLIENT_AUTH in eku or ExtendedKeyUsageOID.ANY_EXTENDED_KEY_USAGE in eku:
         return Judgement("client_auth", title, "pass", "extended key usage includes clientAuth")
     usages = ", ".join(getattr(u, "_name", u.dotted_string) for u in eku)
-    server = "; it is a server certificate, which cannot log in as a client" if (
-        ExtendedKeyUsageOID.SERVER_AUTH in eku) else ""
+    server = (
+        "; it is a server certificate, which cannot log in as a client"
+        if (ExtendedKeyUsageOID.SERVER_AUTH in eku)
+        else ""
+    )
     return Judgement(
-        "client_auth", title, "fail",
+        "client_auth",
+        title,
+        "fail",
         f"the certificate is not allowed for client authentication (its usages: {usages}){server}",
         "request a client certificate (extended key usage clientAuth); a server certificate cannot log in",
     )
@@ -136,34 +167,58 @@ def issuer(cert: x509.Certificate, bundled: Sequence[x509.Certificate] = ()) -> 
     data = {"issuer": name}
     if cert.issuer == cert.subject:
         return Judgement(
-            "issuer", title, "warn",
+            "issuer",
+            title,
+            "warn",
             f"the certificate is self-signed ({name}): a CRR environment only accepts certificates its CA issued",
-            "use the certificate CAISO issued for your SC ID (the .pfx from CAISO's certificate process)", data,
+            "use the certificate CAISO issued for your SC ID (the .pfx from CAISO's certificate process)",
+            data,
         )
     cas = [c for c in bundled if c.subject == cert.issuer]
     if cas:
         problem = chain_problem(cert, cas, bundled)
         if problem is not None:
             return Judgement(
-                "issuer", title, "warn",
+                "issuer",
+                title,
+                "warn",
                 f"issued by {name}, but the issuer certificate in the file does not verify it: {problem}",
-                "export the certificate again together with its issuing CA, or use the .pfx CAISO issued", data,
+                "export the certificate again together with its issuing CA, or use the .pfx CAISO issued",
+                data,
             )
-        return Judgement("issuer", title, "pass", f"issued by {name} (its issuing CA is in the file and verifies it)",
-                         data=data)
-    return Judgement("issuer", title, "pass",
-                     f"issued by {name}; the server judges whether it trusts that CA in the TLS handshake", data=data)
+        return Judgement(
+            "issuer",
+            title,
+            "pass",
+            f"issued by {name} (its issuing CA is in the file and verifies it)",
+            data=data,
+        )
+    return Judgement(
+        "issuer",
+        title,
+        "pass",
+        f"issued by {name}; the server judges whether it trusts that CA in the TLS handshake",
+        data=data,
+    )
 
 
-def chain(cert: x509.Certificate, anchors: Sequence[x509.Certificate], bundled: Sequence[x509.Certificate] = (),
-          ca_source: str = "the CA file") -> Judgement:
+def chain(
+    cert: x509.Certificate,
+    anchors: Sequence[x509.Certificate],
+    bundled: Sequence[x509.Certificate] = (),
+    ca_source: str = "the CA file",
+) -> Judgement:
     """Whether ``cert`` chains to a CA the caller names (``certs inspect --ca``)."""
     problem = chain_problem(cert, anchors, bundled)
     if problem is None:
         return Judgement("chain", "Issued by the given CA", "pass", f"chains to the CA in {ca_source}")
-    return Judgement("chain", "Issued by the given CA", "fail",
-                     f"it is not issued by the CA in {ca_source}: {problem}",
-                     "use the certificate that CA issued, or name the right CA file")
+    return Judgement(
+        "chain",
+        "Issued by the given CA",
+        "fail",
+        f"it is not issued by the CA in {ca_source}: {problem}",
+        "use the certificate that CA issued, or name the right CA file",
+    )
 
 
 def judge_client_identity(

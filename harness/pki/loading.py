@@ -108,10 +108,10 @@ def parse_pfx(
         key, cert, extra = pkcs12.load_key_and_certificates(data, _password_bytes(password))
     except ValueError:
         if _password_bytes(password) is None:
-            raise PfxPasswordError(
-                f"{source} is password-protected: {_ASK_FOR_PASSWORD}"
-            ) from None
-        raise PfxPasswordError(f"Wrong password for {source} (the PKCS#12 file itself looks intact)") from None
+            raise PfxPasswordError(f"{source} is password-protected: {_ASK_FOR_PASSWORD}") from None
+        raise PfxPasswordError(
+            f"Wrong password for {source} (the PKCS#12 file itself looks intact)"
+        ) from None
     if cert is None:
         raise CertificateLoadError(f"{source} opened, but holds no certificate")
     return key, cert, list(extra)  # type: ignore[return-value]
@@ -157,7 +157,9 @@ def load_private_key_pem(data: bytes, password: str | bytes | None, *, source: s
             try:
                 return serialization.load_pem_private_key(block, secret)  # type: ignore[return-value]
             except TypeError:
-                raise PfxPasswordError(f"The private key in {source} is encrypted: {_ASK_FOR_PASSWORD}") from None
+                raise PfxPasswordError(
+                    f"The private key in {source} is encrypted: {_ASK_FOR_PASSWORD}"
+                ) from None
             except ValueError:
                 if secret is not None:
                     raise PfxPasswordError(f"Wrong password for the private key in {source}") from None

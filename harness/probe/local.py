@@ -106,8 +106,14 @@ def summarize(cert: x509.Certificate) -> dict[str, str]:
 def as_check(judgement: Judgement) -> Check:
     """A certificate judgement (harness.pki.judgement, shared with `certs inspect`) as a probe check."""
     data: dict[str, Any] = dict(judgement.data)
-    return make_check(f"local.{judgement.aspect}", judgement.title, CheckStatus(judgement.status),
-                      judgement.diagnosis, judgement.fix, **data)
+    return make_check(
+        f"local.{judgement.aspect}",
+        judgement.title,
+        CheckStatus(judgement.status),
+        judgement.diagnosis,
+        judgement.fix,
+        **data,
+    )
 
 
 def check_file_mode(path: Path | None) -> Check:
@@ -137,8 +143,9 @@ def run_local_checks(settings: ProbeSettings) -> tuple[list[Check], Material | N
     except IdentityError as exc:
         exc.check.duration_s = time.perf_counter() - started
         return [exc.check], None
-    judged = judge_client_identity(material.cert, key=material.key, key_source=material.source,
-                                   bundled=material.chain)
+    judged = judge_client_identity(
+        material.cert, key=material.key, key_source=material.source, bundled=material.chain
+    )
     checks = [
         make_check(
             "local.load",

@@ -66,13 +66,21 @@ class ProbeSettings:
     sandbox_url: str | None = None  # where "sandbox" points when not the default port
 
     @classmethod
-    def from_config(cls, cfg: CrrsimConfig, participant: str, *, password: str | None = None,
-                    **overrides: Any) -> ProbeSettings:
+    def from_config(
+        cls, cfg: CrrsimConfig, participant: str, *, password: str | None = None, **overrides: Any
+    ) -> ProbeSettings:
         """The probe's inputs from the one config (target, certificate, CA, timeout, contract);
         ``overrides`` replace what a caller knows better (e.g. the dev identity's files)."""
         values: dict[str, Any] = {
-            "target": cfg.target, "participant": participant, "cert": cfg.cert, "key": cfg.key or cfg.cert,
-            "pfx": cfg.pfx, "password": password, "ca": cfg.ca_path(), "timeout": cfg.timeout, "specs": cfg.specs,
+            "target": cfg.target,
+            "participant": participant,
+            "cert": cfg.cert,
+            "key": cfg.key or cfg.cert,
+            "pfx": cfg.pfx,
+            "password": password,
+            "ca": cfg.ca_path(),
+            "timeout": cfg.timeout,
+            "specs": cfg.specs,
             "sandbox_url": cfg.sandbox_url,
         }
         return cls(**{**values, **overrides})
@@ -203,8 +211,11 @@ class ProbeResult:
         cause = self.root_cause()
         if cause is not None:
             return [*out, cause]
-        out += [(s.service, s.diagnosis, s.fix, s.request_id or "") for s in self.services
-                if not s.ok and s.attempted]
+        out += [
+            (s.service, s.diagnosis, s.fix, s.request_id or "")
+            for s in self.services
+            if not s.ok and s.attempted
+        ]
         return out
 
     def shares_root_cause(self, service: ServiceResult) -> bool:
@@ -228,9 +239,9 @@ class ProbeResult:
                 "Certificate and --participant",
                 f"{every} refused to let this certificate ({subject or 'its subject is unknown'}) act for "
                 f"{self.settings.participant}, the SC ID given with --participant (SEC0001)",
-                f"probe with the SC ID the certificate acts for (--participant {org})" if org
-                and org != self.settings.participant else
-                f"use the certificate CAISO issued for {self.settings.participant}, or the SC ID your certificate "
+                f"probe with the SC ID the certificate acts for (--participant {org})"
+                if org and org != self.settings.participant
+                else f"use the certificate CAISO issued for {self.settings.participant}, or the SC ID your certificate "
                 "is provisioned for",
                 rid,
             )
@@ -257,8 +268,13 @@ class ProbeResult:
                 rid,
             )
         if first.status is ServiceStatus.TIMEOUT:
-            return ("Environment", f"{every} timed out: {first.diagnosis}",
-                    first.fix or "raise --timeout; if it persists, the environment or a proxy is holding requests", rid)
+            return (
+                "Environment",
+                f"{every} timed out: {first.diagnosis}",
+                first.fix
+                or "raise --timeout; if it persists, the environment or a proxy is holding requests",
+                rid,
+            )
         return (f"{n} services", f"{every} failed the same way: {first.diagnosis}", first.fix, rid)
 
     def to_report(self) -> RunReport:

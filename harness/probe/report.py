@@ -70,7 +70,8 @@ def service_case(s: ServiceResult, shared_cause: bool = False) -> CaseResult:
         duration_s=round(s.latency_s or 0.0, 4),
         # a failure the root cause explains points there instead of repeating the same advice
         message=f"{s.status.value} ({s.error_code or s.http_status}): the cause under 'What to fix'"
-        if shared_cause else f"{s.status.value}: {s.diagnosis}",
+        if shared_cause
+        else f"{s.status.value}: {s.diagnosis}",
         details="" if shared_cause else _fix(s.fix),
         data=service_data(s),
     )
@@ -111,11 +112,15 @@ def probe_report(result: ProbeResult) -> RunReport:
         target=result.base_url,
         verdict=result.verdict,
         ok=result.certified,
-        cases=[*map(check_case, result.checks),
-               *(service_case(s, result.shares_root_cause(s)) for s in result.services)],
+        cases=[
+            *map(check_case, result.checks),
+            *(service_case(s, result.shares_root_cause(s)) for s in result.services),
+        ],
         sections=sections,
-        findings=[Finding(text=text, fix=f"Likely fix: {fix}" if fix else "", where=where, request_id=rid)
-                  for where, text, fix, rid in result.what_to_fix()],
+        findings=[
+            Finding(text=text, fix=f"Likely fix: {fix}" if fix else "", where=where, request_id=rid)
+            for where, text, fix, rid in result.what_to_fix()
+        ],
         started_at=result.started_at,
         finished_at=result.finished_at,
         meta={

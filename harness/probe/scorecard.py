@@ -51,24 +51,41 @@ def scorecard_cases(result: ProbeResult) -> list[CaseResult]:
     """One case for the participant's verdict and one per service, grouped by SC ID."""
     sc = result.settings.participant
     first = _first_fix(result)
-    cases = [CaseResult(group=sc, name="certified", status=CaseStatus.PASSED if result.certified else CaseStatus.FAILED,
-                        duration_s=round(((result.finished_at or result.started_at) - result.started_at).total_seconds(),
-                                         3),
-                        message=f"{result.verdict}: {first}" if first else result.verdict,
-                        data={"participant": sc, "certified": result.certified})]
+    cases = [
+        CaseResult(
+            group=sc,
+            name="certified",
+            status=CaseStatus.PASSED if result.certified else CaseStatus.FAILED,
+            duration_s=round(
+                ((result.finished_at or result.started_at) - result.started_at).total_seconds(), 3
+            ),
+            message=f"{result.verdict}: {first}" if first else result.verdict,
+            data={"participant": sc, "certified": result.certified},
+        )
+    ]
     for s in result.services:
         status = CaseStatus.PASSED if s.ok else (CaseStatus.FAILED if s.attempted else CaseStatus.SKIPPED)
-        cases.append(CaseResult(group=sc, name=s.service, status=status, duration_s=round(s.latency_s or 0.0, 4),
-                                message=f"{s.status.value}: {s.diagnosis}",
-                                data={"participant": sc, **service_data(s)}))
+        cases.append(
+            CaseResult(
+                group=sc,
+                name=s.service,
+                status=status,
+                duration_s=round(s.latency_s or 0.0, 4),
+                message=f"{s.status.value}: {s.diagnosis}",
+                data={"participant": sc, **service_data(s)},
+            )
+        )
     return cases
 
 
 def scorecard_sections(results: Sequence[ProbeResult]) -> list[Section]:
     ready = sum(r.certified for r in results)
     return [
-        Section("Participants", rows=[_participant_row(r) for r in results],
-                text=[f"{ready} of {plural(len(results), 'participant')} certified."]),
+        Section(
+            "Participants",
+            rows=[_participant_row(r) for r in results],
+            text=[f"{ready} of {plural(len(results), 'participant')} certified."],
+        ),
         Section("Services by participant", rows=_service_rows(results)),
     ]
 
@@ -86,9 +103,19 @@ def scorecard(results: Sequence[ProbeResult], target: str, started_at: datetime 
         sections=scorecard_sections(results),
         started_at=started_at or min((r.started_at for r in results), default=datetime.now(UTC)),
         finished_at=datetime.now(UTC),
-        findings=[Finding(text=text, fix=f"Likely fix: {fix}" if fix else "", where=f"{r.settings.participant} / {where}",
-                          request_id=rid)
-                  for r in results for where, text, fix, rid in r.what_to_fix()],
-        meta={"crrsim_version": __version__, "participants": [r.settings.participant for r in results],
-              "certified": [r.settings.participant for r in results if r.certified]},
+        findings=[
+            Finding(
+                text=text,
+                fix=f"Likely fix: {fix}" if fix else "",
+                where=f"{r.settings.participant} / {where}",
+                request_id=rid,
+            )
+            for r in results
+            for where, text, fix, rid in r.what_to_fix()
+        ],
+        meta={
+            "crrsim_version": __version__,
+            "participants": [r.settings.participant for r in results],
+            "certified": [r.settings.participant for r in results if r.certified],
+        },
     )

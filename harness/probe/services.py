@@ -120,9 +120,17 @@ def classify_response(op: Operation, response: CRRResponse) -> ServiceResult:
 
     def result(status: ServiceStatus, diagnosis: str, fix: str = "") -> ServiceResult:
         return ServiceResult(
-            service=op.service, operation_id=op.operation_id, method=op.method, path=op.path, status=status,
-            diagnosis=diagnosis, fix=fix, http_status=response.status, error_code=code,
-            latency_s=response.elapsed_s, request_id=response.request_id,
+            service=op.service,
+            operation_id=op.operation_id,
+            method=op.method,
+            path=op.path,
+            status=status,
+            diagnosis=diagnosis,
+            fix=fix,
+            http_status=response.status,
+            error_code=code,
+            latency_s=response.elapsed_s,
+            request_id=response.request_id,
         )
 
     if response.ok:
@@ -202,8 +210,9 @@ async def call_one(client: AsyncCRRClient, op: Operation, participant: str) -> S
     assert op.method == "GET" and not op.writes, "the probe never writes"
     started = time.perf_counter()
     try:
-        response = await client.request(op.method, op.path, params=request_params(op, participant),
-                                        headers={"Accept": op.accept})
+        response = await client.request(
+            op.method, op.path, params=request_params(op, participant), headers={"Accept": op.accept}
+        )
     except CRRTransportError as exc:
         return not_answered(
             op,

@@ -22,5 +22,19 @@ from harness.reports.model import (
     plural,
 )
 
-__all__ = ["FAILED", "INCOMPLETE", "PASSED", "CaseResult", "CaseStatus", "Finding", "Gap", "RunReport", "Section",
-           "Tile", "anchor", "could_not_run", "in_words", "plural"]
+__all__ = [
+    "FAILED",
+    "INCOMPLETE",
+    "PASSED",
+    "CaseResult",
+    "CaseStatus",
+    "Finding",
+    "Gap",
+    "RunReport",
+    "Section",
+    "Tile",
+    "anchor",
+    "could_not_run",
+    "in_words",
+    "plural",
+]

@@ -25,16 +25,19 @@ def anchor(*parts: str) -> str:
 
 
 def plural(n: int, noun: str) -> str:
-    """"1 call", "4,078 calls": a count with its noun, thousands grouped (every report says
+    """ "1 call", "4,078 calls": a count with its noun, thousands grouped (every report says
     counts this way, so a run of one never reads "1 calls")."""
     return f"{n:,} {noun}" if n == 1 else f"{n:,} {noun}s"
 
 
 def in_words(counts: dict[str, int]) -> str:
-    """"3 passed, 1 failed, 2 warnings": the counts that are not zero, in their order (every
+    """ "3 passed, 1 failed, 2 warnings": the counts that are not zero, in their order (every
     runner's summary line, the main job's progress and its table say them alike)."""
-    return ", ".join(plural(n, status) if status in ("error", "warning") else f"{n:,} {status}"
-                     for status, n in counts.items() if n)
+    return ", ".join(
+        plural(n, status) if status in ("error", "warning") else f"{n:,} {status}"
+        for status, n in counts.items()
+        if n
+    )
 
 
 class CaseStatus(StrEnum):
@@ -196,6 +199,12 @@ class RunReport:
 def could_not_run(runner: str, target: str, why: str, fix: str = "") -> RunReport:
     """The report of a run that could not happen at all (exit 3): one error, its sentence first,
     so a CI job that reads the JSON or JUnit sees why rather than no file."""
-    return RunReport(runner=runner, title=runner, target=target, verdict="COULD NOT RUN", ok=False,
-                     cases=[CaseResult(group="run", name=f"{runner} ran", status=CaseStatus.ERROR, message=why)],
-                     findings=[Finding(text=f"The {runner} could not run: {why}", where=runner, fix=fix)])
+    return RunReport(
+        runner=runner,
+        title=runner,
+        target=target,
+        verdict="COULD NOT RUN",
+        ok=False,
+        cases=[CaseResult(group="run", name=f"{runner} ran", status=CaseStatus.ERROR, message=why)],
+        findings=[Finding(text=f"The {runner} could not run: {why}", where=runner, fix=fix)],
+    )

@@ -77,7 +77,9 @@ class NumberOutOfRange(ValueError):
     def __init__(self, where: str, value: int | float) -> None:
         self.where = where
         if isinstance(value, float):
-            shown = "a number too large for a double" if value in (float("inf"), float("-inf")) else f"{value:g}"
+            shown = (
+                "a number too large for a double" if value in (float("inf"), float("-inf")) else f"{value:g}"
+            )
         elif value.bit_length() > 64:
             shown = f"an integer of about {int(value.bit_length() * 0.30103) + 1} digits"
         else:
@@ -172,8 +174,10 @@ def _not_utf8(data: bytes, exc: UnicodeDecodeError) -> str:
     sent without their Content-Encoding, or text in another encoding."""
     if data[:2] == b"\x1f\x8b":
         return "the body is gzip-compressed bytes; send it with 'Content-Encoding: gzip', or uncompressed"
-    return (f"the body is not UTF-8 text: byte 0x{data[exc.start]:02x} at offset {exc.start} is not valid "
-            "UTF-8 (JSON must be sent as UTF-8)")
+    return (
+        f"the body is not UTF-8 text: byte 0x{data[exc.start]:02x} at offset {exc.start} is not valid "
+        "UTF-8 (JSON must be sent as UTF-8)"
+    )
 
 
 _SURROGATE = "a string holds a lone UTF-16 surrogate escape, which is not text"

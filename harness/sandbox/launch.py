@@ -156,9 +156,20 @@ def start_sandbox(
     # ``entry``: how to start the server; a benchmark of an older source tree passes that
     # tree's own (``-m harness.sandbox`` before the sandbox's command line was the click CLI)
     cmd = [
-        sys.executable, *entry,
-        "--host", "127.0.0.1", "--port", str(port), "--pki", str(pki_dir), "--db", str(db),
-        "--port-file", str(port_file), "--workers", str(workers),
+        sys.executable,
+        *entry,
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--pki",
+        str(pki_dir),
+        "--db",
+        str(db),
+        "--port-file",
+        str(port_file),
+        "--workers",
+        str(workers),
     ]
     if specs is not None:
         cmd += ["--specs", str(specs)]

@@ -98,7 +98,9 @@ class ScenarioEnv:
             return ClientIdentity.from_pfx(Path(s.pfx), password)
         if s.cert and s.key:
             return ClientIdentity.from_pem(Path(s.cert), Path(s.key), password=os.environ.get(PASSWORD_ENV))
-        raise pytest.UsageError("give your certificate: --pfx FILE (password in CRRSIM_PFX_PASSWORD) or --cert/--key")
+        raise pytest.UsageError(
+            "give your certificate: --pfx FILE (password in CRRSIM_PFX_PASSWORD) or --cert/--key"
+        )
 
     def client(self, identity: str) -> CRRClient:
         if identity not in self._clients:
@@ -129,8 +131,10 @@ class ScenarioEnv:
                 self._team = SandboxTeam(ControlPlane(self.client(OPERATOR)))
             else:
                 self._team = WaitingTeam(
-                    self.client(self.me.identity), self.me.sc,
-                    self.settings.wait_timeout_s, self.settings.poll_interval_s,
+                    self.client(self.me.identity),
+                    self.me.sc,
+                    self.settings.wait_timeout_s,
+                    self.settings.poll_interval_s,
                 )
         return self._team
 
@@ -174,8 +178,9 @@ def open_env(settings: ScenarioSettings) -> ScenarioEnv:
 
     # an explicit --db is the user's to keep; the work folder's own database starts fresh each run
     db = Path(settings.db) if settings.db else work / "sandbox.db"
-    running = start_sandbox(pki.directory, db, specs=Path(settings.specs) if settings.specs else None,
-                            fresh=not settings.db)
+    running = start_sandbox(
+        pki.directory, db, specs=Path(settings.specs) if settings.specs else None, fresh=not settings.db
+    )
     env = ScenarioEnv(settings, plan, running.url, pki=pki)
     env._cleanup.append(running.stop)
     return env

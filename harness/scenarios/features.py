@@ -30,7 +30,7 @@ class ScenarioInfo:
 
     @property
     def plan_ids(self) -> tuple[str, ...]:
-        return tuple(sorted(t[len(PLAN_TAG):] for t in self.tags if t.startswith(PLAN_TAG)))
+        return tuple(sorted(t[len(PLAN_TAG) :] for t in self.tags if t.startswith(PLAN_TAG)))
 
     @property
     def label(self) -> str:
@@ -54,11 +54,20 @@ class FeatureFileError(ValueError):
 
 # gherkin's token names, as a feature file's author knows them
 _TOKENS = {
-    "EOF": "the end of the file", "FeatureLine": "'Feature:'", "BackgroundLine": "'Background:'",
-    "ScenarioLine": "'Scenario:' or 'Scenario Outline:'", "ExamplesLine": "'Examples:'", "RuleLine": "'Rule:'",
-    "StepLine": "a step (Given, When, Then, And, But)", "TagLine": "an @tag line", "TableRow": "a table row (| ... |)",
-    "DocStringSeparator": 'a doc string (""")', "Comment": "a # comment", "Empty": "an empty line",
-    "Language": "a '# language:' line", "Other": "free text",
+    "EOF": "the end of the file",
+    "FeatureLine": "'Feature:'",
+    "BackgroundLine": "'Background:'",
+    "ScenarioLine": "'Scenario:' or 'Scenario Outline:'",
+    "ExamplesLine": "'Examples:'",
+    "RuleLine": "'Rule:'",
+    "StepLine": "a step (Given, When, Then, And, But)",
+    "TagLine": "an @tag line",
+    "TableRow": "a table row (| ... |)",
+    "DocStringSeparator": 'a doc string (""")',
+    "Comment": "a # comment",
+    "Empty": "an empty line",
+    "Language": "a '# language:' line",
+    "Other": "free text",
 }
 _EXPECTED = re.compile(r"expected: (.*?), got '(.*)'")
 
@@ -72,12 +81,18 @@ def parse_feature(path: Path) -> Any:
     except GherkinParseError as exc:
         found = _EXPECTED.search(str(exc.__cause__ or ""))
         if found:
-            wanted = [_TOKENS.get(t.strip().lstrip("#"), t.strip().lstrip("#")) for t in found.group(1).split(",")]
-            said = f"Gherkin expected {', '.join(wanted[:-1])} or {wanted[-1]}" if len(wanted) > 1 else \
-                f"Gherkin expected {wanted[0]}"
+            wanted = [
+                _TOKENS.get(t.strip().lstrip("#"), t.strip().lstrip("#")) for t in found.group(1).split(",")
+            ]
+            said = (
+                f"Gherkin expected {', '.join(wanted[:-1])} or {wanted[-1]}"
+                if len(wanted) > 1
+                else f"Gherkin expected {wanted[0]}"
+            )
             raise FeatureFileError(f"{path}:{exc.line}: {said}, not {found.group(2)!r}") from None
-        raise FeatureFileError(f"{path}:{exc.line}: {exc.message} (the line reads {exc.line_content.strip()!r})"
-                               ) from None
+        raise FeatureFileError(
+            f"{path}:{exc.line}: {exc.message} (the line reads {exc.line_content.strip()!r})"
+        ) from None
 
 
 def check_feature_files(dirs: Iterable[Path]) -> None:
@@ -92,7 +107,9 @@ def read_scenarios(dirs: Iterable[Path]) -> Iterator[ScenarioInfo]:
         for template in feature.scenarios.values():
             rule_tags = template.rule.tags if template.rule is not None else set()
             yield ScenarioInfo(
-                path, feature.name or path.stem, template.name,
+                path,
+                feature.name or path.stem,
+                template.name,
                 frozenset(template.tags | feature.tags | rule_tags),
             )
 

@@ -41,16 +41,23 @@ def plan_sections(plan: Plan, cases: list[CaseResult]) -> list[Section]:
         why = f"manual: {item.manual}" if status == "manual" else item.text
         row = grid.setdefault(_ROW_NAMES.get(item.week, f"Week {item.week}"), [[] for _ in columns])
         row[columns.index(item.day)].append(Tile(item.id, status, why, "#" + anchor(PLAN_ITEMS, item.id)))
-        rows.append({
-            "item": item.id, "result": status,
-            "when": "before Market Sim" if item.week == 0 else f"week {item.week} {item.day}",
-            "plan item": item.text,
-            "scenarios or reason": "; ".join(f"{c.name} ({c.status.value})" for c in covering)
-                                   or (item.manual or "no scenario of this run covers it"),
-        })
+        rows.append(
+            {
+                "item": item.id,
+                "result": status,
+                "when": "before Market Sim" if item.week == 0 else f"week {item.week} {item.day}",
+                "plan item": item.text,
+                "scenarios or reason": "; ".join(f"{c.name} ({c.status.value})" for c in covering)
+                or (item.manual or "no scenario of this run covers it"),
+            }
+        )
     summary = ", ".join(f"{n} {status}" for status, n in sorted(counts.items()))
     return [
-        Section("Structured plan, week by day", grid_columns=columns, grid=grid,
-                text=[f"{len(plan.items)} plan items: {summary}. Each tile links to its scenarios below."]),
+        Section(
+            "Structured plan, week by day",
+            grid_columns=columns,
+            grid=grid,
+            text=[f"{len(plan.items)} plan items: {summary}. Each tile links to its scenarios below."],
+        ),
         Section(PLAN_ITEMS, rows=rows, key=PLAN_ITEMS),
     ]

@@ -18,6 +18,7 @@ from harness.scenarios.plan import Plan, PlanItem
 TEXT_WIDTH = 44  # columns of plan text per line in --matrix
 COVER_WIDTH = 72  # columns per covering scenario line
 
+
 @dataclass
 class MatrixRow:
     item: PlanItem
@@ -59,24 +60,33 @@ class Matrix:
         headers = ("item", "week", "day", "status", "plan text", "covered by / reason")
         rows = []
         for row in self.rows:
-            covers = ([f"{s.feature_file.parent.name}/{s.feature_file.name}: {s.name}" for s in row.scenarios]
-                      if row.scenarios else [row.item.manual or "-"])
+            covers = (
+                [f"{s.feature_file.parent.name}/{s.feature_file.name}: {s.name}" for s in row.scenarios]
+                if row.scenarios
+                else [row.item.manual or "-"]
+            )
             week = "T-2w" if row.item.week == 0 else str(row.item.week)
             text = textwrap.wrap(row.item.text, TEXT_WIDTH) or [""]
             cover = [piece for c in covers for piece in textwrap.wrap(c, COVER_WIDTH, subsequent_indent="  ")]
             rows.append(((row.item.id, week, row.item.day, row.status), text, cover))
-        widths = [max(len(h), *(len(fixed[i]) for fixed, _, _ in rows)) if rows else len(h)
-                  for i, h in enumerate(headers[:4])]
+        widths = [
+            max(len(h), *(len(fixed[i]) for fixed, _, _ in rows)) if rows else len(h)
+            for i, h in enumerate(headers[:4])
+        ]
         widths.append(min(TEXT_WIDTH, max([len(headers[4]), *(len(t) for _, text, _ in rows for t in text)])))
 
         def fmt(cols: tuple[str, ...]) -> str:
-            return ("  ".join(c.ljust(w) for c, w in zip(cols[:-1], widths, strict=True)) + "  " + cols[-1]).rstrip()
+            return (
+                "  ".join(c.ljust(w) for c, w in zip(cols[:-1], widths, strict=True)) + "  " + cols[-1]
+            ).rstrip()
 
         out = [fmt(headers), fmt(tuple("-" * w for w in widths) + ("-" * 20,))]
         for fixed, text, cover in rows:
             for n in range(max(len(text), len(cover))):
                 first = fixed if n == 0 else ("",) * 4
-                out.append(fmt((*first, text[n] if n < len(text) else "", cover[n] if n < len(cover) else "")))
+                out.append(
+                    fmt((*first, text[n] if n < len(text) else "", cover[n] if n < len(cover) else ""))
+                )
         s = self.summary()
         out.append("")
         out.append(

@@ -119,6 +119,9 @@ def load_plan(path: Path | None = None) -> Plan:
     )
     markets = {str(k): str(v) for k, v in (data.get("markets") or {}).items()}
     return Plan(
-        items=items, markets=markets, calendar=calendar, path=path,
+        items=items,
+        markets=markets,
+        calendar=calendar,
+        path=path,
         nomination_cap_calc=str(data.get("nomination_cap_calc", "NOMCAP_{market}")),
     )

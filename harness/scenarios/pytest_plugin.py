@@ -95,7 +95,9 @@ def _sort_key(item: pytest.Item, tags: frozenset[str]) -> tuple[Any, ...]:
     return (*feature_files.plan_order(tags), *where)
 
 
-def select(items: Iterable[pytest.Item], settings: ScenarioSettings) -> tuple[list[pytest.Item], list[pytest.Item]]:
+def select(
+    items: Iterable[pytest.Item], settings: ScenarioSettings
+) -> tuple[list[pytest.Item], list[pytest.Item]]:
     keep: list[pytest.Item] = []
     drop: list[pytest.Item] = []
     predicate = tagexpr.parse(settings.tags) if settings.tags else None
@@ -114,7 +116,9 @@ def select(items: Iterable[pytest.Item], settings: ScenarioSettings) -> tuple[li
     return keep, drop
 
 
-def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config, items: list[pytest.Item]) -> None:
+def pytest_collection_modifyitems(
+    session: pytest.Session, config: pytest.Config, items: list[pytest.Item]
+) -> None:
     settings = settings_of(config)
     keep, drop = select(items, settings)
     if drop:
@@ -130,8 +134,10 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
     settings = settings_of(config)
     if settings.shuffle_seed is None:
         return ["scenario order: plan order (week, day, feature)"]
-    return [f"scenario order: shuffled with seed {settings.shuffle_seed} "
-            f"(repeat this order with --shuffle {settings.shuffle_seed})"]
+    return [
+        f"scenario order: shuffled with seed {settings.shuffle_seed} "
+        f"(repeat this order with --shuffle {settings.shuffle_seed})"
+    ]
 
 
 def _step_functions(scenario: Scenario) -> Iterator[Any]:
@@ -164,9 +170,12 @@ def pytest_bdd_before_scenario(request: pytest.FixtureRequest, feature: Feature,
     allure.dynamic.story(scenario.name)
     settings = settings_of(request.config)
     request.node.stash[SCENARIO_KEY] = {
-        "uri": feature.rel_filename, "file": str(Path(feature.filename).resolve()), "feature": feature.name,
+        "uri": feature.rel_filename,
+        "file": str(Path(feature.filename).resolve()),
+        "feature": feature.name,
         "scenario": scenario.name,
-        "tags": sorted(scenario.tags)}
+        "tags": sorted(scenario.tags),
+    }
     request.getfixturevalue("crr_env").fresh_start()
     if not settings.writes_allowed:
         step = writing_step(scenario)
@@ -213,32 +222,48 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
         return
     terminalreporter.write_sep("-", "scenarios")
     for word, title in said:
-        terminalreporter.write_line(f"{word:8}{title}", **{{"FAILED": "red", "SKIPPED": "yellow"}.get(word, "green"): True})
-
+        terminalreporter.write_line(
+            f"{word:8}{title}", **{{"FAILED": "red", "SKIPPED": "yellow"}.get(word, "green"): True}
+        )
 
 
 @pytest.hookimpl(tryfirst=True)
-def pytest_bdd_step_func_lookup_error(request: pytest.FixtureRequest, feature: Feature, scenario: Scenario,
-                                      step: Any, exception: BaseException) -> None:
+def pytest_bdd_step_func_lookup_error(
+    request: pytest.FixtureRequest, feature: Feature, scenario: Scenario, step: Any, exception: BaseException
+) -> None:
     """A step no definition matches (a typo, most often): say so, the closest step the library
     has, and where the whole list is, instead of pytest-bdd's StepDefinitionNotFoundError."""
     if os.environ.get(TRACEBACKS_ENV):
         return
     from harness.scenarios.stepdocs import as_written
 
-    written = sorted({as_written(c.parser.name) for c in step_function_context_registry.values()
-                      if c.step_func.__module__.startswith("scenarios.steps.") and c.type in (step.type, None)})
+    written = sorted(
+        {
+            as_written(c.parser.name)
+            for c in step_function_context_registry.values()
+            if c.step_func.__module__.startswith("scenarios.steps.") and c.type in (step.type, None)
+        }
+    )
     close = difflib.get_close_matches(step.name, written, n=1, cutoff=0.5)
     hint = f' The closest step is "{step.keyword} {close[0]}".' if close else ""
-    sentence = plain(f'Step "{step.keyword} {step.name}" matches no step of the library.{hint} '
-                     "`crrsim scenarios --steps` lists every step as it is written.")
+    sentence = plain(
+        f'Step "{step.keyword} {step.name}" matches no step of the library.{hint} '
+        "`crrsim scenarios --steps` lists every step as it is written."
+    )
     request.node.stash[FAILURE_KEY] = sentence
     exception.args = (sentence,)
 
 
 @pytest.hookimpl(tryfirst=True)
-def pytest_bdd_step_error(request: pytest.FixtureRequest, feature: Feature, scenario: Scenario, step: Any,
-                          step_func: Any, step_func_args: dict[str, Any], exception: BaseException) -> None:
+def pytest_bdd_step_error(
+    request: pytest.FixtureRequest,
+    feature: Feature,
+    scenario: Scenario,
+    step: Any,
+    step_func: Any,
+    step_func_args: dict[str, Any],
+    exception: BaseException,
+) -> None:
     if os.environ.get(TRACEBACKS_ENV):
         return
     ctx = step_func_args.get("ctx")
@@ -259,14 +284,18 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     scenario = item.stash.get(SCENARIO_KEY, None)
     if scenario is not None and (report.when == "call" or (report.when == "setup" and not report.passed)):
         word = "FAILED" if report.failed else "SKIPPED" if report.skipped else "PASSED"
-        item.config.stash.setdefault(_SAID, []).append((word, f"{scenario['feature']}: {scenario['scenario']}"))
+        item.config.stash.setdefault(_SAID, []).append(
+            (word, f"{scenario['feature']}: {scenario['scenario']}")
+        )
     if not report.failed or os.environ.get(TRACEBACKS_ENV):
         return
     sentence = item.stash.get(FAILURE_KEY, None)
     if sentence is None and call.excinfo is not None:  # set-up or tear-down, outside any step
         exc = call.excinfo.value
-        sentence = plain(f"The scenario could not {'start' if report.when == 'setup' else 'finish'}: "
-                         f"{getattr(exc, 'msg', None) or exc}")
+        sentence = plain(
+            f"The scenario could not {'start' if report.when == 'setup' else 'finish'}: "
+            f"{getattr(exc, 'msg', None) or exc}"
+        )
     if sentence:
         report.longrepr = sentence
 
@@ -283,12 +312,18 @@ def _record_outcome(item: pytest.Item, report: pytest.TestReport) -> None:
     step not at all; the reports read these outcomes, so a skip is never counted as a pass."""
     run = item.config.stash.get(_RUN_KEY, None)
     scenario = item.stash.get(SCENARIO_KEY, None)
-    if run is None or scenario is None or not (report.when == "call" or (report.when == "setup" and not report.passed)):
+    if (
+        run is None
+        or scenario is None
+        or not (report.when == "call" or (report.when == "setup" and not report.passed))
+    ):
         return
     reason = ""
     if report.skipped and isinstance(report.longrepr, tuple):
         reason = str(report.longrepr[2]).removeprefix("Skipped: ")
-    run.setdefault("outcomes", []).append({**scenario, "id": item.name, "outcome": report.outcome, "reason": reason})
+    run.setdefault("outcomes", []).append(
+        {**scenario, "id": item.name, "outcome": report.outcome, "reason": reason}
+    )
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:
@@ -297,8 +332,12 @@ def pytest_sessionstart(session: pytest.Session) -> None:
         "target": settings.url or settings.target,
         "started_at": datetime.now(UTC).isoformat(),
         "shuffle_seed": settings.shuffle_seed,
-        "selection": {"weeks": settings.weeks, "days": settings.days, "tags": settings.tags,
-                      "features": settings.features},
+        "selection": {
+            "weeks": settings.weeks,
+            "days": settings.days,
+            "tags": settings.tags,
+            "features": settings.features,
+        },
     }
 
 
@@ -324,7 +363,9 @@ def crr_env(pytestconfig: pytest.Config) -> Iterator[ScenarioEnv]:
         run["target"] = env.base_url  # the embedded sandbox's real URL, not just "sandbox"
         settings = settings_of(pytestconfig)
         named = "sandbox" if settings.is_sandbox and not settings.url else (settings.url or settings.target)
-        run["tested"] = describe_target(named, "sandbox" if settings.is_sandbox else target_kind(settings.target))
+        run["tested"] = describe_target(
+            named, "sandbox" if settings.is_sandbox else target_kind(settings.target)
+        )
     try:
         yield env
     finally:

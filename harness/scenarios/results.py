@@ -48,12 +48,23 @@ def _scenario_case(feature: dict[str, Any], element: dict[str, Any]) -> CaseResu
     request_id = _REQUEST_ID.search(f"{message} {details}")
     duration = sum(s.get("result", {}).get("duration", 0) or 0 for s in steps) / NS_PER_S
     return CaseResult(
-        group=feature.get("name", "features"), name=element.get("name", "?"), status=status,
-        duration_s=duration, message=message, details=details[-4000:],
-        data={"tags": tags, "plan": plan_items, "caiso_request_id": request_id.group(1) if request_id else "",
-              "uri": feature.get("uri", ""), "id": element.get("id", ""), "steps": [f"{s.get('keyword', '').strip()} "
-                                                                     f"{s.get('name', '')}: {st}"
-                                                                     for s, st in zip(steps, statuses, strict=True)]},
+        group=feature.get("name", "features"),
+        name=element.get("name", "?"),
+        status=status,
+        duration_s=duration,
+        message=message,
+        details=details[-4000:],
+        data={
+            "tags": tags,
+            "plan": plan_items,
+            "caiso_request_id": request_id.group(1) if request_id else "",
+            "uri": feature.get("uri", ""),
+            "id": element.get("id", ""),
+            "steps": [
+                f"{s.get('keyword', '').strip()} {s.get('name', '')}: {st}"
+                for s, st in zip(steps, statuses, strict=True)
+            ],
+        },
     )
 
 
@@ -78,12 +89,23 @@ def with_outcomes(cases: list[CaseResult], outcomes: list[dict[str, Any]]) -> li
             case.status, case.message = CaseStatus.SKIPPED, str(outcome.get("reason") or case.message)
             continue
         tags = list(outcome.get("tags") or [])
-        out.append(CaseResult(group=str(outcome.get("feature") or outcome.get("uri") or "features"),
-                              name=str(outcome.get("scenario") or outcome.get("id") or "?"), status=CaseStatus.SKIPPED,
-                              message=str(outcome.get("reason") or ""),
-                              data={"tags": tags, "plan": _plan_items(tags), "uri": outcome.get("uri", ""),
-                                    "file": str(outcome.get("file") or ""),
-                                    "id": outcome.get("id", ""), "caiso_request_id": "", "steps": []}))
+        out.append(
+            CaseResult(
+                group=str(outcome.get("feature") or outcome.get("uri") or "features"),
+                name=str(outcome.get("scenario") or outcome.get("id") or "?"),
+                status=CaseStatus.SKIPPED,
+                message=str(outcome.get("reason") or ""),
+                data={
+                    "tags": tags,
+                    "plan": _plan_items(tags),
+                    "uri": outcome.get("uri", ""),
+                    "file": str(outcome.get("file") or ""),
+                    "id": outcome.get("id", ""),
+                    "caiso_request_id": "",
+                    "steps": [],
+                },
+            )
+        )
     return out
 
 
@@ -97,13 +119,25 @@ def from_junit(path: Path) -> list[CaseResult]:
     cases = []
     for tc in root.iter("testcase"):
         status, message, details = CaseStatus.PASSED, "", ""
-        for child, st in (("failure", CaseStatus.FAILED), ("error", CaseStatus.ERROR), ("skipped", CaseStatus.SKIPPED)):
+        for child, st in (
+            ("failure", CaseStatus.FAILED),
+            ("error", CaseStatus.ERROR),
+            ("skipped", CaseStatus.SKIPPED),
+        ):
             node = tc.find(child)
             if node is not None:
                 status, message, details = st, node.get("message", ""), (node.text or "")[-4000:]
                 break
-        cases.append(CaseResult(group=tc.get("classname", ""), name=tc.get("name", "?"), status=status,
-                                duration_s=float(tc.get("time", 0) or 0), message=message, details=details))
+        cases.append(
+            CaseResult(
+                group=tc.get("classname", ""),
+                name=tc.get("name", "?"),
+                status=status,
+                duration_s=float(tc.get("time", 0) or 0),
+                message=message,
+                details=details,
+            )
+        )
     return cases
 
 
@@ -135,10 +169,18 @@ def load_results(folder: Path, target: str = "") -> RunReport:
         cases = with_outcomes(cases, run["outcomes"])
     started = _when(run.get("started_at")) or datetime.fromtimestamp(source.stat().st_mtime, UTC)
     finished = _when(run.get("finished_at")) or started + timedelta(seconds=sum(c.duration_s for c in cases))
-    report = RunReport(runner="scenarios", title="Market Sim scenarios",
-                       target=target or str(run.get("target") or "") or "not recorded (results from an older crrsim)",
-                       verdict="", ok=False, cases=cases, started_at=started, finished_at=finished,
-                       gaps=skip_gaps(cases), tested=str(run.get("tested") or "")).judge_by_cases()
+    report = RunReport(
+        runner="scenarios",
+        title="Market Sim scenarios",
+        target=target or str(run.get("target") or "") or "not recorded (results from an older crrsim)",
+        verdict="",
+        ok=False,
+        cases=cases,
+        started_at=started,
+        finished_at=finished,
+        gaps=skip_gaps(cases),
+        tested=str(run.get("tested") or ""),
+    ).judge_by_cases()
     counts = report.counts()
     facts = {"source": str(source), **{k: str(v) for k, v in counts.items()}}
     if run.get("shuffle_seed") is not None:
@@ -176,8 +218,12 @@ def skip_gaps(cases: list[CaseResult]) -> list[Gap]:
     gaps = []
     for reason, names in by_reason.items():
         shown = "; ".join(names[:5]) + (f" and {len(names) - 5} more" if len(names) > 5 else "")
-        cover = "--allow-writes (it lets them submit data on this environment)" if "change data" in reason else ""
-        gaps.append(Gap(f"{len(names)} scenario{'s' if len(names) != 1 else ''} skipped ({reason}): {shown}", cover))
+        cover = (
+            "--allow-writes (it lets them submit data on this environment)" if "change data" in reason else ""
+        )
+        gaps.append(
+            Gap(f"{len(names)} scenario{'s' if len(names) != 1 else ''} skipped ({reason}): {shown}", cover)
+        )
     return gaps
 
 

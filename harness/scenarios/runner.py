@@ -61,19 +61,25 @@ def rootdir_for(features: Sequence[Path]) -> Path:
 def pytest_args(outputs: RunOutputs, extra: Sequence[str] = (), features: Sequence[Path] = ()) -> list[str]:
     root = step_library_root()
     return [
-        "-c", str(root / "scenarios" / "pytest.ini"),
-        "--rootdir", str(rootdir_for(features)),
+        "-c",
+        str(root / "scenarios" / "pytest.ini"),
+        "--rootdir",
+        str(rootdir_for(features)),
         str(root / "scenarios" / "collect.py"),
         f"--junitxml={outputs.junit}",
         f"--cucumberjson={outputs.cucumber}",
         f"--alluredir={outputs.allure}",
-        "-o", "junit_family=xunit2",
-        "-p", "no:cacheprovider",
+        "-o",
+        "junit_family=xunit2",
+        "-p",
+        "no:cacheprovider",
         *extra,
     ]
 
 
-def run(settings: ScenarioSettings, results_dir: Path, extra: Sequence[str] = (), plugins: Sequence[object] = ()) -> int:
+def run(
+    settings: ScenarioSettings, results_dir: Path, extra: Sequence[str] = (), plugins: Sequence[object] = ()
+) -> int:
     """Run pytest in this process; returns pytest's exit code.
 
     The previous results move to a sibling ``.previous`` folder while the run writes into
@@ -124,7 +130,9 @@ def describe_selection(settings: ScenarioSettings, extra: Sequence[str] = ()) ->
     parts += [f"--scenario {name!r}" for name in settings.names]
     if settings.features != ScenarioSettings().features:
         parts += [f"--features {f}" for f in settings.features]
-    selecting = [f"{flag} {value!r}" for flag, value in zip(extra, extra[1:], strict=False) if flag in ("-k", "-m")]
+    selecting = [
+        f"{flag} {value!r}" for flag, value in zip(extra, extra[1:], strict=False) if flag in ("-k", "-m")
+    ]
     if selecting:
         parts.append("-- " + " ".join(selecting))
     return " ".join(parts) or "the whole plan"

@@ -64,14 +64,16 @@ class ScenarioSettings:
         return [Path(p) for p in self.features]
 
     @classmethod
-    def from_config(cls, cfg: CrrsimConfig, *, url: str | None = None, results_dir: Path | None = None,
-                    **plan: Any) -> ScenarioSettings:
+    def from_config(
+        cls, cfg: CrrsimConfig, *, url: str | None = None, results_dir: Path | None = None, **plan: Any
+    ) -> ScenarioSettings:
         """The shared settings (target, participant, certificate, CA, dev PKI, contract) come
         from the one config; ``plan`` holds the run's own choices (weeks, days, tags, markets...).
 
         An embedded sandbox (target sandbox, no ``url``) keeps its throw-away database under
         ``results_dir/sandbox``; the configured ``sandbox_db`` belongs to ``crrsim sandbox serve``.
         """
+
         def text(path: Path | None) -> str | None:
             return str(path) if path is not None else None
 

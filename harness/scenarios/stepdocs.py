@@ -45,8 +45,15 @@ def collect_steps() -> list[StepDoc]:
     out = []
     for (module, pattern), types in grouped.items():
         fn = funcs[(module, pattern)]
-        out.append(StepDoc(module.rsplit(".", 1)[-1], tuple(sorted(set(types))), pattern,
-                           inspect.getdoc(fn) or "", inspect.getsourcelines(fn)[1]))
+        out.append(
+            StepDoc(
+                module.rsplit(".", 1)[-1],
+                tuple(sorted(set(types))),
+                pattern,
+                inspect.getdoc(fn) or "",
+                inspect.getsourcelines(fn)[1],
+            )
+        )
     return sorted(out, key=lambda s: (s.module, s.line))
 
 
@@ -111,7 +118,7 @@ def _sequence(pattern: str, i: int, stop: int | None = None) -> tuple[str, int]:
 
 
 def _group(pattern: str, start: int, close: int, optional: bool) -> str:
-    body = pattern[start + 1:close]
+    body = pattern[start + 1 : close]
     if body.startswith("?P<"):
         name, inner = body[3:].split(">", 1)
         if _LITERAL.fullmatch(inner):  # (?P<neg>not )? is the words "not ", optional

@@ -118,9 +118,12 @@ class WaitingTeam:
                 return
             # a wait of up to --wait-timeout is said as it goes (stderr: pytest's own output may be
             # captured in a log), so minutes of silence never look like a hang
-            print(f"crrsim: waiting for the CRR team to {action} {market}: status {last or 'unknown'}, "
-                  f"{time.monotonic() - started:.0f} of {self.timeout_s:.0f} s (--wait-timeout)",
-                  file=sys.stderr, flush=True)
+            print(
+                f"crrsim: waiting for the CRR team to {action} {market}: status {last or 'unknown'}, "
+                f"{time.monotonic() - started:.0f} of {self.timeout_s:.0f} s (--wait-timeout)",
+                file=sys.stderr,
+                flush=True,
+            )
             if time.monotonic() >= deadline:
                 pytest.fail(
                     f"waited {self.timeout_s:.0f} s for the CRR team to {action} {market}, "

@@ -32,12 +32,23 @@ def _from_to_tighter(text: str) -> bool | None:
 # (pattern on the lower-cased change, class, rule); the first match wins, so specific before general
 RULES: tuple[tuple[str, str, str], ...] = (
     (r"^initial version", "initial", "first published version"),
-    (r"typographical error which changed '\w+' to '\w+'", "breaking", "field renamed (a typo fixed on the wire)"),
-    (r"(updated|changed?) .*\b(api|endpoint|path|uri)\b.* from \S+ to \S+|\bapi structure change\b", "breaking",
-     "path changed"),
+    (
+        r"typographical error which changed '\w+' to '\w+'",
+        "breaking",
+        "field renamed (a typo fixed on the wire)",
+    ),
+    (
+        r"(updated|changed?) .*\b(api|endpoint|path|uri)\b.* from \S+ to \S+|\bapi structure change\b",
+        "breaking",
+        "path changed",
+    ),
     (r"\brename[ds]? services?\b|\boperationid\b", "breaking", "operationId or path renamed"),
-    (r"change required property|\bextra required\b|to required field|\bas required\b|to be required"
-     r"|\badded? .*\brequired\b", "breaking", "new required field"),
+    (
+        r"change required property|\bextra required\b|to required field|\bas required\b|to be required"
+        r"|\badded? .*\brequired\b",
+        "breaking",
+        "new required field",
+    ),
     (r"\bregex\b|\bpattern|\bdisallow\b", "breaking", "pattern changed"),
     (r"\bremove .* from enum\b", "breaking", "enum value removed"),
     (r"crrserviceexception by having", "breaking", "error body reshaped"),
@@ -48,16 +59,27 @@ RULES: tuple[tuple[str, str, str], ...] = (
     (r"\bminimum\b|\bmaximum\b|\bmaxlength\b|\bminlength\b", "compatible", "limit changed"),
     (r"\bformat from\b", "compatible", "format corrected"),
     (r"error message|error descriptions?|description of error code", "documentation", "documentation"),
-    (r"\badd(ed)?\b.*\berror codes?\b", "compatible", "error code added (a refusal the service may now give)"),
+    (
+        r"\badd(ed)?\b.*\berror codes?\b",
+        "compatible",
+        "error code added (a refusal the service may now give)",
+    ),
     (r"\bremove error codes?\b", "compatible", "error code removed"),
     (r"exception model|\bremoved model\b", "compatible", "schema renamed (same role, new name)"),
     (r"\bremove[ds]? .+ from\b", "breaking", "field removed"),
     (r"\bresponses to have http status codes\b", "compatible", "responses added"),
     (r"\benum\b", "compatible", "enum value added"),
-    (r"\badd(ed)? (a |an )?(missing )?(field|attribute)\b|\badd \w+ to '|\badd \w+ .* as optional\b", "compatible",
-     "field added"),
-    (r"typographical|\btypo\b|description|summary|examples?\b|comments?\b|documentation|schema version numbers"
-     r"|is used for response|made sure", "documentation", "documentation"),
+    (
+        r"\badd(ed)? (a |an )?(missing )?(field|attribute)\b|\badd \w+ to '|\badd \w+ .* as optional\b",
+        "compatible",
+        "field added",
+    ),
+    (
+        r"typographical|\btypo\b|description|summary|examples?\b|comments?\b|documentation|schema version numbers"
+        r"|is used for response|made sure",
+        "documentation",
+        "documentation",
+    ),
 )
 
 
@@ -101,14 +123,18 @@ def split_changes(text: str) -> list[str]:
 
 def audit_file(path: Path) -> list[VersionAudit]:
     spec = load_yaml(path.read_text(encoding="utf-8"))
-    info: dict[str, Any] = spec["info"] if isinstance(spec, dict) and isinstance(spec.get("info"), dict) else {}
+    info: dict[str, Any] = (
+        spec["info"] if isinstance(spec, dict) and isinstance(spec.get("info"), dict) else {}
+    )
     rows = change_log(str(info.get("description", "")))
     audits: list[VersionAudit] = []
     previous: str | None = None
     for row in rows:
         entries = [Entry(row.version, row.date, text, *classify(text)) for text in split_changes(row.text)]
         kinds = {e.kind for e in entries}
-        required = "MINOR" if kinds & {"breaking", "compatible"} else "MINI" if "documentation" in kinds else "NONE"
+        required = (
+            "MINOR" if kinds & {"breaking", "compatible"} else "MINI" if "documentation" in kinds else "NONE"
+        )
         carried = bump_between(previous, row.version) if previous else "MAJOR"
         if previous is None:
             required = "NONE"  # the first version is the baseline
@@ -137,28 +163,59 @@ def history_report(audits: dict[str, list[VersionAudit]], target: str) -> Any:
         for v in versions:
             for e in v.entries:
                 counts[e.kind] = counts.get(e.kind, 0) + 1
-            cases.append(CaseResult(
-                group=service, name=v.version, status=CaseStatus.FAILED if v.understated else CaseStatus.PASSED,
-                message=f"{v.date}: carries {v.carried}, its changes need {v.required}"
-                        + (" (understated)" if v.understated else ""),
-                details="\n".join(f"[{e.kind}: {e.rule}] {e.text}" for e in v.entries),
-                data={"entries": [e.__dict__ for e in v.entries], "carried": v.carried, "required": v.required}))
+            cases.append(
+                CaseResult(
+                    group=service,
+                    name=v.version,
+                    status=CaseStatus.FAILED if v.understated else CaseStatus.PASSED,
+                    message=f"{v.date}: carries {v.carried}, its changes need {v.required}"
+                    + (" (understated)" if v.understated else ""),
+                    details="\n".join(f"[{e.kind}: {e.rule}] {e.text}" for e in v.entries),
+                    data={
+                        "entries": [e.__dict__ for e in v.entries],
+                        "carried": v.carried,
+                        "required": v.required,
+                    },
+                )
+            )
             if v.understated:
                 worst = next((e for e in v.entries if e.kind == "breaking"), None) or next(
-                    e for e in v.entries if e.kind == "compatible")
-                findings.append(Finding(text=f"{service} {v.version} ({v.date}) is a {v.carried} bump but changes the "
-                                             f"service: {worst.text} [{worst.rule}]", where=f"{service} {v.version}"))
+                    e for e in v.entries if e.kind == "compatible"
+                )
+                findings.append(
+                    Finding(
+                        text=f"{service} {v.version} ({v.date}) is a {v.carried} bump but changes the "
+                        f"service: {worst.text} [{worst.rule}]",
+                        where=f"{service} {v.version}",
+                    )
+                )
     understated = [f"{c.group} {c.name}" for c in cases if c.status == CaseStatus.FAILED]
-    by_interface = [f"{service} {v.version}" for service, versions in audits.items() for v in versions
-                    if v.understated and any(e.kind == "breaking" or (e.kind == "compatible" and not
-                                                                       e.rule.startswith("error code added"))
-                                             for e in v.entries)]
-    facts = {"versions": str(len(cases)), "entries": str(sum(counts.values())),
-             **{f"{kind} entries": str(n) for kind, n in sorted(counts.items())},
-             "versions whose bump understates the change": f"{len(understated)}: {', '.join(understated) or 'none'}",
-             # the same, reading a documented error code as documentation (it may only name an old refusal)
-             "... of them by an interface change, error codes aside": f"{len(by_interface)}: "
-                                                                      f"{', '.join(by_interface) or 'none'}"}
-    return RunReport(runner="specs-history", title="Change-log audit", target=target,
-                     verdict="UNDERSTATED" if understated else "HONEST", ok=not understated, cases=cases,
-                     findings=findings, sections=[Section("Change logs", facts=facts)])
+    by_interface = [
+        f"{service} {v.version}"
+        for service, versions in audits.items()
+        for v in versions
+        if v.understated
+        and any(
+            e.kind == "breaking" or (e.kind == "compatible" and not e.rule.startswith("error code added"))
+            for e in v.entries
+        )
+    ]
+    facts = {
+        "versions": str(len(cases)),
+        "entries": str(sum(counts.values())),
+        **{f"{kind} entries": str(n) for kind, n in sorted(counts.items())},
+        "versions whose bump understates the change": f"{len(understated)}: {', '.join(understated) or 'none'}",
+        # the same, reading a documented error code as documentation (it may only name an old refusal)
+        "... of them by an interface change, error codes aside": f"{len(by_interface)}: "
+        f"{', '.join(by_interface) or 'none'}",
+    }
+    return RunReport(
+        runner="specs-history",
+        title="Change-log audit",
+        target=target,
+        verdict="UNDERSTATED" if understated else "HONEST",
+        ok=not understated,
+        cases=cases,
+        findings=findings,
+        sections=[Section("Change logs", facts=facts)],
+    )

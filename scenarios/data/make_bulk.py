@@ -13,8 +13,16 @@ from itertools import cycle, islice
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-SOURCES = ("TH_NP15_GEN-APND", "TH_SP15_GEN-APND", "TH_ZP26_GEN-APND", "DIABLO_7_N001", "MOSSLD_2_PSP1",
-           "ALAMIT_7_B1", "ENCINA_7_B1", "MALIN_5_N101")
+SOURCES = (
+    "TH_NP15_GEN-APND",
+    "TH_SP15_GEN-APND",
+    "TH_ZP26_GEN-APND",
+    "DIABLO_7_N001",
+    "MOSSLD_2_PSP1",
+    "ALAMIT_7_B1",
+    "ENCINA_7_B1",
+    "MALIN_5_N101",
+)
 SINKS = ("DLAP_PGAE-APND", "DLAP_SCE-APND", "DLAP_SDGE-APND", "SLAP_PGST-APND", "SLAP_SCEC-APND")
 TOUS = ("ON", "OFF")
 

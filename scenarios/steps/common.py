@@ -61,7 +61,11 @@ def request_succeeds(ctx: ScenarioContext) -> None:
     ctx.expect_ok()
 
 
-@then(parsers.re(r"the request is refused(?: with HTTP (?P<status>\d{3}))?(?: (?:and|with) error \"(?P<code>[A-Z0-9]+)\")?"))
+@then(
+    parsers.re(
+        r"the request is refused(?: with HTTP (?P<status>\d{3}))?(?: (?:and|with) error \"(?P<code>[A-Z0-9]+)\")?"
+    )
+)
 def request_refused(ctx: ScenarioContext, status: str | None, code: str | None) -> None:
     """The last request failed, optionally with this HTTP status and/or this CAISO error code."""
     ctx.expect_refused(int(status) if status else None, code)

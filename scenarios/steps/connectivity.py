@@ -19,11 +19,21 @@ def _probe(ctx: ScenarioContext, sc: str, identity: str | None) -> None:
         if identity is not None or sc != s.participant:
             pytest.skip("only your own certificate can be probed outside the sandbox")
         # the pfx password the run was given (never a setting): without it a pfx cannot be opened
-        settings = ProbeSettings(target=env.base_url, participant=sc, cert=s.cert, key=s.key, pfx=s.pfx, ca=env.ca(),
-                                 password=os.environ.get(PASSWORD_ENV), specs=s.specs)
+        settings = ProbeSettings(
+            target=env.base_url,
+            participant=sc,
+            cert=s.cert,
+            key=s.key,
+            pfx=s.pfx,
+            ca=env.ca(),
+            password=os.environ.get(PASSWORD_ENV),
+            specs=s.specs,
+        )
     else:
         cert, key = env.identity_files(identity or env.participant(sc).identity)
-        settings = ProbeSettings(target=env.base_url, participant=sc, cert=cert, key=key, ca=env.ca(), specs=env.settings.specs)
+        settings = ProbeSettings(
+            target=env.base_url, participant=sc, cert=cert, key=key, ca=env.ca(), specs=env.settings.specs
+        )
     ctx.data["probe"] = run_probe(settings)
 
 

@@ -33,9 +33,17 @@ def held_crrs(ctx: ScenarioContext, who: Who) -> list[dict[str, Any]]:
 
 def as_crr(rec: dict[str, Any]) -> dict[str, Any]:
     return {
-        "crrId": int(rec["CRRID"]), "source": rec["Source"], "sink": rec["Sink"], "hedgeType": rec["HedgeType"],
-        "tou": rec["TOU"], "period": rec["Period"], "crrType": rec["CRRType"], "mw": rec["MW"],
-        "startDate": rec.get("StartDate"), "endDate": rec.get("EndDate"), "owner": rec.get("AssetOwner"),
+        "crrId": int(rec["CRRID"]),
+        "source": rec["Source"],
+        "sink": rec["Sink"],
+        "hedgeType": rec["HedgeType"],
+        "tou": rec["TOU"],
+        "period": rec["Period"],
+        "crrType": rec["CRRType"],
+        "mw": rec["MW"],
+        "startDate": rec.get("StartDate"),
+        "endDate": rec.get("EndDate"),
+        "owner": rec.get("AssetOwner"),
     }
 
 

@@ -12,7 +12,10 @@ from scenarios import datafiles
 from scenarios.context import ScenarioContext
 
 SERVICE = "historical_forecasted_load"
-LIST_OPS = {"historical": "getOpenHistoricalLoadSubmissionWindowList", "forecast": "getOpenForecastLoadSubmissionWindowList"}
+LIST_OPS = {
+    "historical": "getOpenHistoricalLoadSubmissionWindowList",
+    "forecast": "getOpenForecastLoadSubmissionWindowList",
+}
 FLAGS = {"historical": "H", "forecast": "F"}
 
 
@@ -32,7 +35,11 @@ def open_load_window(ctx: ScenarioContext, kind: str) -> None:
     ctx.data["load_window"] = {"kind": kind, **windows[0]}
 
 
-@when(parsers.re(r'I submit (?P<kind>historical|forecast) load(?: for "(?P<owner>[^"]+)")? from the file "(?P<file>[^"]+)"'))
+@when(
+    parsers.re(
+        r'I submit (?P<kind>historical|forecast) load(?: for "(?P<owner>[^"]+)")? from the file "(?P<file>[^"]+)"'
+    )
+)
 @writes
 def submit_load(ctx: ScenarioContext, kind: str, owner: str | None, file: str) -> None:
     """Upload hourly load (file: sinkName, hourEnding, mw [, dataType]) for the window's first
@@ -41,43 +48,69 @@ def submit_load(ctx: ScenarioContext, kind: str, owner: str | None, file: str) -
     period = w["periods"][0]
     hourly = [
         {
-            "sinkName": r["sinkName"], "effectiveDate": period["startDate"], "hourEnding": int(r["hourEnding"]),
-            "dataType": r.get("dataType", "FINAL_LOAD"), "mw": datafiles.number(r["mw"]),
+            "sinkName": r["sinkName"],
+            "effectiveDate": period["startDate"],
+            "hourEnding": int(r["hourEnding"]),
+            "dataType": r.get("dataType", "FINAL_LOAD"),
+            "mw": datafiles.number(r["mw"]),
         }
         for r in datafiles.rows(file)
     ]
     ctx.data["load_submitted"] = len(hourly)
-    ctx.call(SERVICE, "postLoadSubmission", body={
-        "histForecastFlag": FLAGS[kind], "assetOwner": owner or ctx.me.sc,
-        "loadSubmissionWindowName": w["name"], "periodName": period["name"], "hourlyLoad": hourly,
-    })
+    ctx.call(
+        SERVICE,
+        "postLoadSubmission",
+        body={
+            "histForecastFlag": FLAGS[kind],
+            "assetOwner": owner or ctx.me.sc,
+            "loadSubmissionWindowName": w["name"],
+            "periodName": period["name"],
+            "hourlyLoad": hourly,
+        },
+    )
 
 
 @then(parsers.parse('the load submission is "{status}"'))
 def load_submission_status(ctx: ScenarioContext, status: str) -> None:
     """The upload's answer says VALID (or ERROR, with the reasons)."""
     body = ctx.expect_ok()
-    assert body.get("status") == status, f"load submission is {body.get('status')}: {body.get('errorMessages', '')}"
+    assert body.get("status") == status, (
+        f"load submission is {body.get('status')}: {body.get('errorMessages', '')}"
+    )
 
 
 @then(parsers.re(r"I can read back the (?P<kind>historical|forecast) load I submitted"))
 def read_back_load(ctx: ScenarioContext, kind: str) -> None:
     """getLoadData returns the hourly records I uploaded for that window and period."""
     w = window(ctx)
-    ctx.call(SERVICE, "getLoadData", params={
-        "loadSubmissionWindowName": w["name"], "periodName": w["periods"][0]["name"], "participantName": ctx.me.sc,
-    })
+    ctx.call(
+        SERVICE,
+        "getLoadData",
+        params={
+            "loadSubmissionWindowName": w["name"],
+            "periodName": w["periods"][0]["name"],
+            "participantName": ctx.me.sc,
+        },
+    )
     sets = ctx.expect_ok() or []
     count = sum(len(s.get("hourlyLoad", [])) for s in sets)
-    assert count == ctx.data.get("load_submitted"), f"read back {count} hourly records, submitted {ctx.data.get('load_submitted')}"
+    assert count == ctx.data.get("load_submitted"), (
+        f"read back {count} hourly records, submitted {ctx.data.get('load_submitted')}"
+    )
 
 
 @then("the load exceedance values can be read")
 def exceedance_values(ctx: ScenarioContext) -> None:
     """getLoadExceedanceValues answers with exceedance per sink and TOU for the window."""
     w = window(ctx)
-    ctx.call(SERVICE, "getLoadExceedanceValues", params={
-        "loadSubmissionWindowName": w["name"], "periodName": w["periods"][0]["name"], "participantName": ctx.me.sc,
-    })
+    ctx.call(
+        SERVICE,
+        "getLoadExceedanceValues",
+        params={
+            "loadSubmissionWindowName": w["name"],
+            "periodName": w["periods"][0]["name"],
+            "participantName": ctx.me.sc,
+        },
+    )
     sets = ctx.expect_ok() or []
     assert any(s.get("loadExceedance") for s in sets), "no exceedance values for the window"

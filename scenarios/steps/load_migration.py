@@ -14,14 +14,26 @@ from scenarios.context import ScenarioContext
 SERVICE = "load_migration"
 # what: (post operation, body collection, read operation, answer collection, record builder)
 SUBMISSIONS: dict[str, tuple[str, str, str, str]] = {
-    "the number of customers": ("postNumberOfCustomers", "numberOfCustomerRecords", "getExistingNumberOfCustomers",
-                                "numberOfCustomerRecords"),
+    "the number of customers": (
+        "postNumberOfCustomers",
+        "numberOfCustomerRecords",
+        "getExistingNumberOfCustomers",
+        "numberOfCustomerRecords",
+    ),
     "the DASR summary": ("postDasrSummary", "dasrRecords", "getExistingDasrSummary", "dasrRecords"),
-    "customer rates": ("postCustomerRates", "customerRateRecords", "getExistingCustomerRates", "customerRateRecords"),
+    "customer rates": (
+        "postCustomerRates",
+        "customerRateRecords",
+        "getExistingCustomerRates",
+        "customerRateRecords",
+    ),
 }
 INTEGER_FIELDS = ("numberOfCustomers", "numCustomerTransfer", "seasonNumber", "year")
-READS = {"number of customers": "the number of customers", "DASR summary": "the DASR summary",
-         "customer rates": "customer rates"}
+READS = {
+    "number of customers": "the number of customers",
+    "DASR summary": "the DASR summary",
+    "customer rates": "customer rates",
+}
 
 
 def record(row: dict[str, str]) -> dict[str, Any]:
@@ -52,25 +64,39 @@ def active_lm_market(ctx: ScenarioContext) -> None:
     ctx.data["lm_market"] = open_markets[0]
 
 
-@when(parsers.re(r'I submit (?P<what>the number of customers|the DASR summary|customer rates) from the file "(?P<file>[^"]+)" as UDC "(?P<udc>[^"]+)"'))
+@when(
+    parsers.re(
+        r'I submit (?P<what>the number of customers|the DASR summary|customer rates) from the file "(?P<file>[^"]+)" as UDC "(?P<udc>[^"]+)"'
+    )
+)
 @writes
 def submit_udc_data(ctx: ScenarioContext, what: str, file: str, udc: str) -> None:
     """Upload a UDC's load migration file (columns as the contract's record fields)."""
     market = lm_market(ctx)
     post_op, collection, _, _ = SUBMISSIONS[what]
-    body: dict[str, Any] = {"loadMigrationMarket": market["marketName"], "udcName": udc,
-                            collection: [record(r) for r in datafiles.rows(file)]}
+    body: dict[str, Any] = {
+        "loadMigrationMarket": market["marketName"],
+        "udcName": udc,
+        collection: [record(r) for r in datafiles.rows(file)],
+    }
     if post_op == "postDasrSummary":
         body["effectiveDate"] = market["effectiveDate"]
     ctx.call(SERVICE, post_op, params={"participantName": ctx.me.sc}, body=body)
 
 
-@then(parsers.re(r"the existing (?P<what>number of customers|DASR summary|customer rates) holds? (?P<count>\d+) records"))
+@then(
+    parsers.re(
+        r"the existing (?P<what>number of customers|DASR summary|customer rates) holds? (?P<count>\d+) records"
+    )
+)
 def existing_udc_data(ctx: ScenarioContext, what: str, count: str) -> None:
     """Reading the UDC data back for the market gives this many records."""
     _, _, read_op, collection = SUBMISSIONS[READS[what]]
-    ctx.call(SERVICE, read_op, params={"loadMigrationMarketName": lm_market(ctx)["marketName"],
-                                       "participantName": ctx.me.sc})
+    ctx.call(
+        SERVICE,
+        read_op,
+        params={"loadMigrationMarketName": lm_market(ctx)["marketName"], "participantName": ctx.me.sc},
+    )
     body = ctx.expect_ok()
     sets = body if isinstance(body, list) else [body]
     found = sum(len(s.get(collection, [])) for s in sets if isinstance(s, dict))

@@ -23,15 +23,21 @@ def _market_info(ctx: ScenarioContext, name: str) -> dict[str, Any]:
     return ctx.expect_ok()
 
 
-@then(parsers.re(r'the market "(?P<market>[^"]+)" is listed among the (?P<which>active|posted) (?P<kind>allocation|auction) markets'))
+@then(
+    parsers.re(
+        r'the market "(?P<market>[^"]+)" is listed among the (?P<which>active|posted) (?P<kind>allocation|auction) markets'
+    )
+)
 def market_listed(ctx: ScenarioContext, market: str, which: str, kind: str) -> None:
     """The market appears in the active (or posted) allocation (or auction) market list."""
     name = ctx.env.market(market)
     ctx.call("market_status", LISTS[(which, kind)], params={"participantName": ctx.me.sc})
     names = [m.get("name") for m in ctx.expect_ok() or []]
     if name not in names:
-        pytest.fail(f"{name} is not among the {which} {kind} markets: {', '.join(map(str, names)) or 'none'}",
-                    pytrace=False)
+        pytest.fail(
+            f"{name} is not among the {which} {kind} markets: {', '.join(map(str, names)) or 'none'}",
+            pytrace=False,
+        )
 
 
 @then(parsers.parse('the market "{market}" has status "{status}"'))

@@ -12,10 +12,14 @@ from scenarios.context import ScenarioContext
 LOOKBACK = timedelta(days=60)
 
 
-def read_messages(ctx: ScenarioContext, kind: str, who: Who | None = None, participant: str | None = None) -> None:
+def read_messages(
+    ctx: ScenarioContext, kind: str, who: Who | None = None, participant: str | None = None
+) -> None:
     since = ctx.env.plan.calendar.at(1, "monday", "00:00") - LOOKBACK
     ctx.call(
-        "messages", f"{kind}Messages", who=who,
+        "messages",
+        f"{kind}Messages",
+        who=who,
         params={"participantName": participant or ctx.me.sc, "fromDate": since.isoformat()},
     )
 

@@ -30,7 +30,9 @@ DEFAULT_PATH = {"source": "TH_NP15_GEN-APND", "sink": "DLAP_PGAE-APND", "tou": "
 def market_periods(ctx: ScenarioContext, market: str) -> list[str]:
     cache = ctx.data.setdefault("periods", {})
     if market not in cache:
-        ctx.call("market_status", "getMarketInfo", params={"marketName": market, "participantName": ctx.me.sc})
+        ctx.call(
+            "market_status", "getMarketInfo", params={"marketName": market, "participantName": ctx.me.sc}
+        )
         info = ctx.expect_ok()
         cache[market] = list(dict.fromkeys(p["period"]["name"] for p in info.get("products", [])))
     return cache[market]
@@ -38,22 +40,33 @@ def market_periods(ctx: ScenarioContext, market: str) -> list[str]:
 
 def nomination(ctx: ScenarioContext, row: dict[str, str], period: str) -> dict[str, Any]:
     return {
-        "assetOwner": row.get("assetOwner", ctx.me.sc), "source": row["source"], "sink": row["sink"],
-        "hedgeType": row.get("hedgeType", row.get("hedge", "OBL")), "tou": row["tou"],
-        "period": row.get("period", period), "crrType": row.get("crrType", "LSE"),
+        "assetOwner": row.get("assetOwner", ctx.me.sc),
+        "source": row["source"],
+        "sink": row["sink"],
+        "hedgeType": row.get("hedgeType", row.get("hedge", "OBL")),
+        "tou": row["tou"],
+        "period": row.get("period", period),
+        "crrType": row.get("crrType", "LSE"),
         "mw": datafiles.number(row["mw"]),
     }
 
 
-def bid(ctx: ScenarioContext, row: dict[str, str], period: str, curve: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+def bid(
+    ctx: ScenarioContext, row: dict[str, str], period: str, curve: list[dict[str, Any]] | None = None
+) -> dict[str, Any]:
     """A buy bid; a file row's single MW/price becomes CAISO's usual two-point curve."""
     if curve is None:
         price = datafiles.number(row["price"])
         curve = [{"mw": 0, "price": price}, {"mw": datafiles.number(row["mw"]), "price": price}]
     return {
-        "assetOwner": row.get("assetOwner", ctx.me.sc), "source": row["source"], "sink": row["sink"],
-        "hedgeType": row.get("hedgeType", row.get("hedge", "OBL")), "tou": row["tou"],
-        "period": row.get("period", period), "crrType": row.get("crrType", "AUC"), "bidCurve": curve,
+        "assetOwner": row.get("assetOwner", ctx.me.sc),
+        "source": row["source"],
+        "sink": row["sink"],
+        "hedgeType": row.get("hedgeType", row.get("hedge", "OBL")),
+        "tou": row["tou"],
+        "period": row.get("period", period),
+        "crrType": row.get("crrType", "AUC"),
+        "bidCurve": curve,
     }
 
 
@@ -65,7 +78,9 @@ def create(ctx: ScenarioContext, kind: str, name: str, records: dict[str, list[d
     ctx.call(kind, OPS[kind]["create"], body=body)
 
 
-def records_from_rows(ctx: ScenarioContext, kind: str, rows: list[dict[str, str]]) -> dict[str, list[dict[str, Any]]]:
+def records_from_rows(
+    ctx: ScenarioContext, kind: str, rows: list[dict[str, str]]
+) -> dict[str, list[dict[str, Any]]]:
     period = market_periods(ctx, ctx.require_market())[0]
     if kind == "nomination":
         return {"newNominations": [nomination(ctx, r, period) for r in rows]}
@@ -73,10 +88,16 @@ def records_from_rows(ctx: ScenarioContext, kind: str, rows: list[dict[str, str]
 
 
 def identifier(ctx: ScenarioContext, name: str, participant: str | None = None) -> dict[str, str]:
-    return {"portfolioName": name, "marketName": ctx.require_market(), "participantName": participant or ctx.me.sc}
+    return {
+        "portfolioName": name,
+        "marketName": ctx.require_market(),
+        "participantName": participant or ctx.me.sc,
+    }
 
 
-def act(ctx: ScenarioContext, kind: str, action: str, name: str, who: Any = None, participant: str | None = None) -> None:
+def act(
+    ctx: ScenarioContext, kind: str, action: str, name: str, who: Any = None, participant: str | None = None
+) -> None:
     ident = identifier(ctx, name, participant)
     if action == "delete":
         ctx.call(kind, OPS[kind]["delete"], who=who, params=ident)
@@ -87,7 +108,9 @@ def act(ctx: ScenarioContext, kind: str, action: str, name: str, who: Any = None
 
 
 def portfolio_names(ctx: ScenarioContext, kind: str) -> list[str]:
-    ctx.call(kind, OPS[kind]["list"], params={"marketName": ctx.require_market(), "participantName": ctx.me.sc})
+    ctx.call(
+        kind, OPS[kind]["list"], params={"marketName": ctx.require_market(), "participantName": ctx.me.sc}
+    )
     found = ctx.expect_ok() or []
     return [item.get("portfolioName") if isinstance(item, dict) else str(item) for item in found]
 
@@ -108,8 +131,12 @@ def create_from_file(ctx: ScenarioContext, kind: str, name: str, file: str) -> N
     create(ctx, kind, name, records_from_rows(ctx, kind, datafiles.rows(file)))
 
 
-@given(parsers.re(rf'I have submitted the {KIND} portfolio {NAME} from the file "(?P<file>[^"]+)"'
-                  r"(?: in the (?P<alias>(?:monthly|annual) (?:allocation|auction)) market)?"))
+@given(
+    parsers.re(
+        rf'I have submitted the {KIND} portfolio {NAME} from the file "(?P<file>[^"]+)"'
+        r"(?: in the (?P<alias>(?:monthly|annual) (?:allocation|auction)) market)?"
+    )
+)
 @writes
 def submitted_from_file(ctx: ScenarioContext, kind: str, name: str, file: str, alias: str | None) -> None:
     """Set-up for a scenario that needs my submitted portfolio: upload the file and submit it,
@@ -151,8 +178,14 @@ def create_offer(ctx: ScenarioContext, name: str, price: str) -> None:
     crr = ctx.need("crr", "no CRR chosen: add a step like 'Given I hold a CRR for the market's period'")
     p = datafiles.number(price)
     offer = {
-        "crrId": crr["crrId"], "assetOwner": ctx.me.sc, "source": crr["source"], "sink": crr["sink"],
-        "hedgeType": crr["hedgeType"], "tou": crr["tou"], "period": crr["period"], "crrType": crr["crrType"],
+        "crrId": crr["crrId"],
+        "assetOwner": ctx.me.sc,
+        "source": crr["source"],
+        "sink": crr["sink"],
+        "hedgeType": crr["hedgeType"],
+        "tou": crr["tou"],
+        "period": crr["period"],
+        "crrType": crr["crrType"],
         "bidCurve": [{"mw": 0, "price": p}, {"mw": crr["mw"], "price": p}],
     }
     create(ctx, "auction", name, {"newOffers": [offer]})
@@ -165,12 +198,19 @@ def my_portfolio_action(ctx: ScenarioContext, action: str, kind: str, name: str)
     act(ctx, kind, action, name)
 
 
-@when(parsers.re(
-    rf'participant "(?P<other>[^"]+)" (?P<action>asks for the status of|submits|retracts|deletes) my {KIND} portfolio {NAME}'
-))
+@when(
+    parsers.re(
+        rf'participant "(?P<other>[^"]+)" (?P<action>asks for the status of|submits|retracts|deletes) my {KIND} portfolio {NAME}'
+    )
+)
 def others_portfolio_action(ctx: ScenarioContext, other: str, action: str, kind: str, name: str) -> None:
     """Another participant's certificate acting on my portfolio (naming my SC ID)."""
-    verb = {"asks for the status of": "status", "submits": "submit", "retracts": "retract", "deletes": "delete"}[action]
+    verb = {
+        "asks for the status of": "status",
+        "submits": "submit",
+        "retracts": "retract",
+        "deletes": "delete",
+    }[action]
     act(ctx, kind, verb, name, who=ctx.env.participant(other), participant=ctx.me.sc)
 
 
@@ -179,7 +219,9 @@ def list_portfolios(ctx: ScenarioContext, kind: str, market: str | None) -> None
     """Ask for my portfolio list in my market (or the named one)."""
     if market:
         ctx.market = ctx.env.market(market)
-    ctx.call(kind, OPS[kind]["list"], params={"marketName": ctx.require_market(), "participantName": ctx.me.sc})
+    ctx.call(
+        kind, OPS[kind]["list"], params={"marketName": ctx.require_market(), "participantName": ctx.me.sc}
+    )
 
 
 @then(parsers.re(rf"the {KIND} portfolio {NAME} (?P<check>has status|is not) \"(?P<status>[A-Z]+)\""))
@@ -197,7 +239,9 @@ def portfolio_holds(ctx: ScenarioContext, kind: str, name: str, count: str, what
     """Reading the portfolio back gives this many bids, offers or nominations."""
     ctx.call(kind, OPS[kind]["get"], params=identifier(ctx, name))
     held = ctx.expect_ok().get(HELD[what]) or []
-    assert len(held) == int(count), f"{kind} portfolio {name!r} holds {len(held)} {HELD[what]}, expected {count}"
+    assert len(held) == int(count), (
+        f"{kind} portfolio {name!r} holds {len(held)} {HELD[what]}, expected {count}"
+    )
 
 
 @then(parsers.re(rf"my {KIND} portfolio list (?P<check>contains|does not contain) {NAME}"))
@@ -210,7 +254,11 @@ def portfolio_listed(ctx: ScenarioContext, kind: str, check: str, name: str) -> 
         assert name not in names, f"{name!r} is in my {kind} portfolio list but must not be"
 
 
-@then(parsers.re(rf"the required credit of the auction portfolio {NAME} is (?P<how>at most|above) \$(?P<amount>[\d,]+(?:\.\d+)?)"))
+@then(
+    parsers.re(
+        rf"the required credit of the auction portfolio {NAME} is (?P<how>at most|above) \$(?P<amount>[\d,]+(?:\.\d+)?)"
+    )
+)
 def required_credit(ctx: ScenarioContext, name: str, how: str, amount: str) -> None:
     """The credit the portfolio needs compared with an amount (e.g. the $10,000,000 limit)."""
     ctx.call("auction", OPS["auction"]["credit"], params=identifier(ctx, name))

@@ -11,9 +11,21 @@ from pytest_bdd import given, parsers, then, when
 from scenarios.context import ScenarioContext
 
 
-@given(parsers.re(r'the CRR team (?P<action>opens|closes) the submission window of the market "(?P<market>[^"]+)"'))
-@then(parsers.re(r'the CRR team (?P<action>opens|closes) the submission window of the market "(?P<market>[^"]+)"'))
-@when(parsers.re(r'the CRR team (?P<action>opens|closes) the submission window of the market "(?P<market>[^"]+)"'))
+@given(
+    parsers.re(
+        r'the CRR team (?P<action>opens|closes) the submission window of the market "(?P<market>[^"]+)"'
+    )
+)
+@then(
+    parsers.re(
+        r'the CRR team (?P<action>opens|closes) the submission window of the market "(?P<market>[^"]+)"'
+    )
+)
+@when(
+    parsers.re(
+        r'the CRR team (?P<action>opens|closes) the submission window of the market "(?P<market>[^"]+)"'
+    )
+)
 def team_window(ctx: ScenarioContext, action: str, market: str) -> None:
     """Open (for two days of plan time) or close a market's submission window."""
     name = ctx.env.market(market)

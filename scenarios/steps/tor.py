@@ -33,16 +33,37 @@ def holder_requests(ctx: ScenarioContext, holder: str) -> None:
     if not open_windows:
         pytest.skip(f"no TOR conversion window is open for conversion on {ctx.env.settings.target}")
     name = open_windows[0]["name"]
-    ctx.call(SERVICE, "getTorConversionWindowPaths", who=who, params={"torConversionWindow": name,
-                                                                      "participantName": holder})
+    ctx.call(
+        SERVICE,
+        "getTorConversionWindowPaths",
+        who=who,
+        params={"torConversionWindow": name, "participantName": holder},
+    )
     path = ctx.expect_ok()[0]
-    ctx.call(SERVICE, "postTorConversionRequest", who=who, body={
-        "torConversionWindow": name, "torHolder": holder,
-        "conversionRequests": [{"source": path["source"], "sink": path["sink"], "startDate": path["startDate"],
-                                "endDate": path["endDate"], "mw": 5, "transfereeAO": ctx.me.sc, "modeled": "Y"}],
-    })
+    ctx.call(
+        SERVICE,
+        "postTorConversionRequest",
+        who=who,
+        body={
+            "torConversionWindow": name,
+            "torHolder": holder,
+            "conversionRequests": [
+                {
+                    "source": path["source"],
+                    "sink": path["sink"],
+                    "startDate": path["startDate"],
+                    "endDate": path["endDate"],
+                    "mw": 5,
+                    "transfereeAO": ctx.me.sc,
+                    "modeled": "Y",
+                }
+            ],
+        },
+    )
     body = ctx.expect_ok()
-    assert body.get("status") == "VALID", f"the conversion request was not accepted: {body.get('errorMessages')}"
+    assert body.get("status") == "VALID", (
+        f"the conversion request was not accepted: {body.get('errorMessages')}"
+    )
     ctx.data["tor_window"] = name
 
 
@@ -56,7 +77,11 @@ def window_open_for_approval(ctx: ScenarioContext) -> None:
 
 
 def pending(ctx: ScenarioContext) -> list[dict[str, Any]]:
-    ctx.call(SERVICE, "getMtTorCRRList", params={"torConversionWindow": tor_window(ctx), "participantName": ctx.me.sc})
+    ctx.call(
+        SERVICE,
+        "getMtTorCRRList",
+        params={"torConversionWindow": tor_window(ctx), "participantName": ctx.me.sc},
+    )
     return list(ctx.expect_ok() or [])
 
 
@@ -73,10 +98,18 @@ def approve_all(ctx: ScenarioContext) -> None:
     records = ctx.data.get("tor_records")
     if records is None:
         records = pending(ctx)
-    approvals = [{**r, "approvalStatus": "APPROVED"} for r in records if r.get("approvalStatus") == "PENDING_APPROVAL"]
-    ctx.call(SERVICE, "postTorConversionApproval", body={
-        "torConversionWindow": tor_window(ctx), "assetOwner": ctx.me.sc, "conversionApprovalRecords": approvals,
-    })
+    approvals = [
+        {**r, "approvalStatus": "APPROVED"} for r in records if r.get("approvalStatus") == "PENDING_APPROVAL"
+    ]
+    ctx.call(
+        SERVICE,
+        "postTorConversionApproval",
+        body={
+            "torConversionWindow": tor_window(ctx),
+            "assetOwner": ctx.me.sc,
+            "conversionApprovalRecords": approvals,
+        },
+    )
 
 
 @then(parsers.parse('the MT_TOR CRRs awaiting my approval are all "{status}"'))

@@ -53,8 +53,13 @@ def test_sandbox_serve_listens_and_stores_where_crrsim_yaml_says(
     (workdir / "crrsim.yaml").write_text(f"sandbox:\n  port: {port}\n  pki: pki\n  db: state/crr.db\n")
     env = {k: v for k, v in os.environ.items() if not k.startswith("CRRSIM_")}
     log = (workdir / "serve.log").open("w")
-    proc = subprocess.Popen([sys.executable, "-m", "harness", "sandbox", "serve"], cwd=workdir, env=env,
-                            stdout=log, stderr=subprocess.STDOUT)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "harness", "sandbox", "serve"],
+        cwd=workdir,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
     try:
         deadline = time.monotonic() + 30
         while True:
@@ -74,15 +79,35 @@ def test_sandbox_serve_listens_and_stores_where_crrsim_yaml_says(
             proc.wait(5)
         log.close()
     output = (workdir / "serve.log").read_text()
-    assert f"https://127.0.0.1:{port}/crr; state in {workdir / 'state' / 'crr.db'}; Ctrl+C stops it." in output
+    assert (
+        f"https://127.0.0.1:{port}/crr; state in {workdir / 'state' / 'crr.db'}; Ctrl+C stops it." in output
+    )
     assert (workdir / "state" / "crr.db").is_file()
 
 
-def test_sandbox_serve_on_a_free_port_names_its_url_and_stops_cleanly_on_ctrl_c(workdir: Path, dev_pki: DevPKI) -> None:
+def test_sandbox_serve_on_a_free_port_names_its_url_and_stops_cleanly_on_ctrl_c(
+    workdir: Path, dev_pki: DevPKI
+) -> None:
     """`--port 0` used to announce https://127.0.0.1:0/crr; Ctrl+C must end it with exit 0."""
-    proc = subprocess.Popen([sys.executable, "-m", "harness", "sandbox", "serve", "--port", "0", "--pki",
-                             str(dev_pki.directory), "--db", str(workdir / "crr.db")], cwd=workdir,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "harness",
+            "sandbox",
+            "serve",
+            "--port",
+            "0",
+            "--pki",
+            str(dev_pki.directory),
+            "--db",
+            str(workdir / "crr.db"),
+        ],
+        cwd=workdir,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     lines = []
     try:
         assert proc.stdout is not None
@@ -97,7 +122,9 @@ def test_sandbox_serve_on_a_free_port_names_its_url_and_stops_cleanly_on_ctrl_c(
             proc.kill()
             proc.wait(5)
     assert lines[0].startswith("crrsim sandbox on a free port (URL below); state in "), lines
-    assert re.match(r"CRRSIM_SANDBOX_LISTENING port=(\d+) url=https://127\.0\.0\.1:\1/crr$", lines[-1].strip()), lines
+    assert re.match(
+        r"CRRSIM_SANDBOX_LISTENING port=(\d+) url=https://127\.0\.0\.1:\1/crr$", lines[-1].strip()
+    ), lines
     assert proc.returncode == 0 and "Traceback" not in rest, rest
 
 
@@ -134,13 +161,22 @@ def test_scenarios_take_target_certificate_and_folders_from_config(crrsim: Invok
     refused = crrsim("scenarios")
     assert refused.exit_code == 2 and "outside the sandbox give your certificate" in refused.output
     missing = crrsim("scenarios", env={"CRRSIM_PFX": "mine.pfx"})
-    assert missing.exit_code == 2 and f"pfx {workdir / 'mine.pfx'} does not exist (env:CRRSIM_PFX)" in missing.output
+    assert (
+        missing.exit_code == 2
+        and f"pfx {workdir / 'mine.pfx'} does not exist (env:CRRSIM_PFX)" in missing.output
+    )
 
     cfg = config_from_flags({}, None)
     settings = ScenarioSettings.from_config(cfg, results_dir=cfg.reports_dir / "scenarios", tags="@week1")
-    assert (settings.target, settings.participant, settings.pki_dir) == ("mapstage", "WCAL", str(workdir / "pki"))
+    assert (settings.target, settings.participant, settings.pki_dir) == (
+        "mapstage",
+        "WCAL",
+        str(workdir / "pki"),
+    )
     assert settings.tags == "@week1" and settings.work_dir is None and not settings.is_sandbox
-    sandbox = ScenarioSettings.from_config(config_from_flags({"env_name": "SANDBOX"}), results_dir=workdir / "r")
+    sandbox = ScenarioSettings.from_config(
+        config_from_flags({"env_name": "SANDBOX"}), results_dir=workdir / "r"
+    )
     assert sandbox.is_sandbox and sandbox.work_dir == str(workdir / "r" / "sandbox")
 
 
@@ -154,12 +190,19 @@ def test_marketsim_takes_target_participant_and_folders_from_config(
         "sandbox:\n  pki: pki\n"
     )
     no_password = crrsim("marketsim")
-    assert no_password.exit_code == 2 and f"Set CRRSIM_PFX_PASSWORD to the password of {pfx.name}" in no_password.output
+    assert (
+        no_password.exit_code == 2
+        and f"Set CRRSIM_PFX_PASSWORD to the password of {pfx.name}" in no_password.output
+    )
     monkeypatch.setenv("CRRSIM_PFX_PASSWORD", dev_pki.password())
     settings = marketsim_settings(config_from_flags({}), scenarios=False)
     assert (settings.target, settings.participants, settings.timeout) == ("mapstage", ["WCAL"], 12.0)
     assert settings.pfx == pfx and settings.password == dev_pki.password()
-    assert settings.out == workdir / "out" and settings.details == workdir / "out" / "marketsim" and settings.pki_dir == workdir / "pki"
+    assert (
+        settings.out == workdir / "out"
+        and settings.details == workdir / "out" / "marketsim"
+        and settings.pki_dir == workdir / "pki"
+    )
 
     monkeypatch.delenv("CRRSIM_PFX_PASSWORD")
     (workdir / "crrsim.yaml").write_text("specs: nowhere\n")

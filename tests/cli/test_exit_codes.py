@@ -29,23 +29,44 @@ def test_the_readme_documents_the_table() -> None:
     assert {int(k) for k in rows} == {int(code) for code in ExitCode}, rows
     for code, meaning in MEANING.items():
         words = set(re.findall(r"[a-z]{4,}", meaning.lower()))
-        assert words & set(re.findall(r"[a-z]{4,}", rows[str(int(code))].lower())), (code, rows[str(int(code))])
+        assert words & set(re.findall(r"[a-z]{4,}", rows[str(int(code))].lower())), (
+            code,
+            rows[str(int(code))],
+        )
 
 
 def test_pytest_codes_map_onto_the_table() -> None:
-    assert [from_pytest(c) for c in range(6)] == [ExitCode.OK, ExitCode.PROBLEM, ExitCode.CANNOT_RUN,
-                                                  ExitCode.CANNOT_RUN, ExitCode.USAGE, ExitCode.NOTHING_SELECTED]
+    assert [from_pytest(c) for c in range(6)] == [
+        ExitCode.OK,
+        ExitCode.PROBLEM,
+        ExitCode.CANNOT_RUN,
+        ExitCode.CANNOT_RUN,
+        ExitCode.USAGE,
+        ExitCode.NOTHING_SELECTED,
+    ]
 
 
 def test_probe_codes(dev_pki, sandbox, tmp_path: Path) -> None:
     ecal, wcal = dev_pki.files("ecal"), dev_pki.files("wcal")
-    base = ["probe", "--url", sandbox.url, "--participant", "ECAL", "--ca", str(dev_pki.ca_cert), "--timeout", "20"]
+    base = [
+        "probe",
+        "--url",
+        sandbox.url,
+        "--participant",
+        "ECAL",
+        "--ca",
+        str(dev_pki.ca_cert),
+        "--timeout",
+        "20",
+    ]
     assert run(*base, "--cert", str(ecal.cert), "--key", str(ecal.key)).exit_code == 0
     assert run(*base, "--cert", str(wcal.cert), "--key", str(wcal.key)).exit_code == 1
     assert run(*base, "--cert", str(ecal.cert)).exit_code == 2  # --cert without --key
     blocker = tmp_path / "a-file"
     blocker.write_text("")
-    unwritable = run(*base, "--cert", str(ecal.cert), "--key", str(ecal.key), "--json", str(blocker / "r.json"))
+    unwritable = run(
+        *base, "--cert", str(ecal.cert), "--key", str(ecal.key), "--json", str(blocker / "r.json")
+    )
     assert unwritable.exit_code == 3 and "Cannot write" in unwritable.output
 
 
@@ -59,7 +80,10 @@ def test_specs_codes(tmp_path: Path) -> None:
 
 def test_certs_codes(dev_pki, tmp_path: Path) -> None:
     ok = dev_pki.identities["ecal"]
-    assert run("certs", "inspect", str(ok.cert), "--ca", str(dev_pki.ca_cert), "--key", str(ok.key)).exit_code == 0
+    assert (
+        run("certs", "inspect", str(ok.cert), "--ca", str(dev_pki.ca_cert), "--key", str(ok.key)).exit_code
+        == 0
+    )
     assert run("certs", "inspect", str(dev_pki.bad["expired"].cert)).exit_code == 1
     assert run("certs", "inspect", str(ok.pfx)).exit_code == 2  # a pfx, no password, no terminal
     blocker = tmp_path / "f"
@@ -78,7 +102,8 @@ def test_report_codes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     blocker.write_text("")
     assert run("report", "--results", str(results), "--out", str(blocker / "x.html")).exit_code == 3
     (results / "junit.xml").write_text(
-        '<testsuite tests="1"><testcase classname="c" name="t"><failure message="m"/></testcase></testsuite>')
+        '<testsuite tests="1"><testcase classname="c" name="t"><failure message="m"/></testcase></testsuite>'
+    )
     assert run("report", "--results", str(results)).exit_code == 1
 
 

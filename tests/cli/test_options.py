@@ -17,15 +17,24 @@ Invoke = Callable[..., Result]
 
 # every command that takes settings, as typed on the command line
 COMMANDS = [
-    ("probe",), ("sandbox", "serve"), ("sandbox", "clock"), ("sandbox", "open", "M"), ("scenarios",),
-    ("marketsim",), ("certs", "init"), ("specs", "list"), ("specs", "check"), ("report",),
+    ("probe",),
+    ("sandbox", "serve"),
+    ("sandbox", "clock"),
+    ("sandbox", "open", "M"),
+    ("scenarios",),
+    ("marketsim",),
+    ("certs", "init"),
+    ("specs", "list"),
+    ("specs", "check"),
+    ("report",),
 ]
 YAML = "timeout: 20\nparticipant: WCAL\nreports-dir: out\nsandbox:\n  port: 9443\n  pki: pki\n"
 
 
 @pytest.mark.parametrize("command", COMMANDS, ids=" ".join)
-def test_every_command_sees_the_same_file_and_env_settings(crrsim: Invoke, workdir: Path,
-                                                           command: tuple[str, ...]) -> None:
+def test_every_command_sees_the_same_file_and_env_settings(
+    crrsim: Invoke, workdir: Path, command: tuple[str, ...]
+) -> None:
     (workdir / "crrsim.yaml").write_text(YAML)
     result = crrsim(*command, "--show-config", env={"CRRSIM_RETRIES": "1", "CRRSIM_TIMEOUT": "25"})
     assert result.exit_code == 0, result.output
@@ -45,7 +54,10 @@ def test_every_command_has_the_same_defaults(crrsim: Invoke, workdir: Path, comm
     assert result.exit_code == 0, result.output
     assert f"sandbox_db:   {workdir / 'reports' / 'sandbox.db'}  (default)" in result.output
     assert f"sandbox_pki:  {workdir / 'certs' / 'dev'}  (default)" in result.output
-    assert "sandbox_port: 8443  (default)" in result.output and "target:       sandbox  (default)" in result.output
+    assert (
+        "sandbox_port: 8443  (default)" in result.output
+        and "target:       sandbox  (default)" in result.output
+    )
 
 
 @pytest.mark.parametrize(
@@ -55,14 +67,25 @@ def test_every_command_has_the_same_defaults(crrsim: Invoke, workdir: Path, comm
         (("sandbox", "serve"), ["--db", "s/state.db"], "sandbox_db:   {cwd}/s/state.db  (override)"),
         (("sandbox", "clock"), ["--pki", "elsewhere"], "sandbox_pki:  {cwd}/elsewhere  (override)"),
         (("certs", "init"), ["--dir", "mine"], "sandbox_pki:  {cwd}/mine  (override)"),
-        (("scenarios",), ["--env", "mapstage", "--participant", "NCAL"], "target:       mapstage  (override)"),
-        (("marketsim",), ["--url", "https://127.0.0.1:9/crr"], "target:       https://127.0.0.1:9/crr  (override)"),
+        (
+            ("scenarios",),
+            ["--env", "mapstage", "--participant", "NCAL"],
+            "target:       mapstage  (override)",
+        ),
+        (
+            ("marketsim",),
+            ["--url", "https://127.0.0.1:9/crr"],
+            "target:       https://127.0.0.1:9/crr  (override)",
+        ),
         (("specs", "list"), ["--specs", "contract"], "specs:        {cwd}/contract  (override)"),
     ],
 )
-def test_flags_beat_env_and_file(crrsim: Invoke, workdir: Path, command: tuple[str, ...], flags: list[str],
-                                 line: str) -> None:
-    (workdir / "crrsim.yaml").write_text("target: production\nsandbox:\n  port: 9443\n  pki: pki\n  db: f.db\n")
+def test_flags_beat_env_and_file(
+    crrsim: Invoke, workdir: Path, command: tuple[str, ...], flags: list[str], line: str
+) -> None:
+    (workdir / "crrsim.yaml").write_text(
+        "target: production\nsandbox:\n  port: 9443\n  pki: pki\n  db: f.db\n"
+    )
     env = {"CRRSIM_SANDBOX_PORT": "9000", "CRRSIM_SPECS": "env-specs", "CRRSIM_SANDBOX_PKI": "env-pki"}
     result = crrsim(*command, *flags, "--show-config", env=env)
     assert result.exit_code == 0, result.output
@@ -91,8 +114,9 @@ def test_an_explicit_config_file_and_crrsim_config(crrsim: Invoke, workdir: Path
         (("specs", "list"), "timeout: soon\n", "must be a number"),
     ],
 )
-def test_bad_settings_are_usage_errors_in_every_command(crrsim: Invoke, workdir: Path, command: tuple[str, ...],
-                                                        text: str, message: str) -> None:
+def test_bad_settings_are_usage_errors_in_every_command(
+    crrsim: Invoke, workdir: Path, command: tuple[str, ...], text: str, message: str
+) -> None:
     (workdir / "crrsim.yaml").write_text(text)
     result = crrsim(*command)
     assert result.exit_code == 2, result.output
@@ -110,7 +134,9 @@ def test_bad_settings_are_usage_errors_in_every_command(crrsim: Invoke, workdir:
         (("sandbox", "serve"), ["--pfx-password", "x"], "No such option"),
     ],
 )
-def test_conflicting_or_bad_flags(crrsim: Invoke, command: tuple[str, ...], flags: list[str], message: str) -> None:
+def test_conflicting_or_bad_flags(
+    crrsim: Invoke, command: tuple[str, ...], flags: list[str], message: str
+) -> None:
     result = crrsim(*command, *flags)
     assert result.exit_code == 2, result.output
     assert message in result.output and "Traceback" not in result.output

@@ -49,8 +49,16 @@ def test_every_spelling_is_production(spelling: str) -> None:
     assert target_kind(spelling) == "production"
 
 
-@pytest.mark.parametrize("other", ["mapstage", "https://mapstage-api.caiso.com/crr", "https://api.caiso.com.evil/crr",
-                                   "https://notapi.caiso.com/crr", "https://127.0.0.1:8443/crr"])
+@pytest.mark.parametrize(
+    "other",
+    [
+        "mapstage",
+        "https://mapstage-api.caiso.com/crr",
+        "https://api.caiso.com.evil/crr",
+        "https://notapi.caiso.com/crr",
+        "https://127.0.0.1:8443/crr",
+    ],
+)
 def test_other_hosts_are_not_production(other: str) -> None:
     assert target_kind(other) == "shared" and host_of(other) != "api.caiso.com"
 
@@ -60,28 +68,45 @@ def _args(spelling: str) -> list[str]:
 
 
 @pytest.mark.parametrize("spelling", SPELLINGS)
-@pytest.mark.parametrize(("command", "flags"), [
-    (("fuzz",), ["--allow-writes"]),
-    (("load",), ["--allow-load"]),
-    (("load",), []),
-    (("scenarios",), ["--allow-writes"]),
-    (("marketsim",), ["--allow-load"]),
-    (("marketsim",), ["--allow-writes"]),
-])
-def test_no_command_writes_to_or_loads_production(crrsim: Callable[..., Result], offline: list[object],
-                                                  workdir: Path, spelling: str, command: tuple[str, ...],
-                                                  flags: list[str]) -> None:
+@pytest.mark.parametrize(
+    ("command", "flags"),
+    [
+        (("fuzz",), ["--allow-writes"]),
+        (("load",), ["--allow-load"]),
+        (("load",), []),
+        (("scenarios",), ["--allow-writes"]),
+        (("marketsim",), ["--allow-load"]),
+        (("marketsim",), ["--allow-writes"]),
+    ],
+)
+def test_no_command_writes_to_or_loads_production(
+    crrsim: Callable[..., Result],
+    offline: list[object],
+    workdir: Path,
+    spelling: str,
+    command: tuple[str, ...],
+    flags: list[str],
+) -> None:
     (workdir / "ecal.pfx").write_bytes(b"not read: the command stops first")
-    result = crrsim(*command, *_args(spelling), "--participant", "ECAL", "--pfx", "ecal.pfx", *flags,
-                    env={"CRRSIM_PFX_PASSWORD": "unused"})
+    result = crrsim(
+        *command,
+        *_args(spelling),
+        "--participant",
+        "ECAL",
+        "--pfx",
+        "ecal.pfx",
+        *flags,
+        env={"CRRSIM_PFX_PASSWORD": "unused"},
+    )
     assert result.exit_code == 2, result.output
     assert "production" in result.output, result.output
     assert offline == [], offline  # refused before anything was sent
 
 
 @pytest.mark.parametrize("spelling", SPELLINGS)
-def test_a_fuzz_of_production_selects_read_operations_only(offline: list[object], workdir: Path,
-                                                           spelling: str) -> None:
+def test_a_fuzz_of_production_selects_read_operations_only(
+    offline: list[object], workdir: Path, spelling: str
+) -> None:
     cfg = load_config(None, overrides={"target": spelling})
     settings = FuzzSettings.from_config(cfg)
     catalogue = load_catalogue(None)

@@ -34,7 +34,8 @@ COMMANDS: dict[str, list[str]] = {
 
 @pytest.mark.parametrize("name", sorted(COMMANDS))
 def test_an_unreachable_target_is_exit_3_with_the_address_and_a_fix(
-        crrsim: Callable[..., Result], workdir: Path, dev_pki: Any, name: str) -> None:
+    crrsim: Callable[..., Result], workdir: Path, dev_pki: Any, name: str
+) -> None:
     port = free_port()
     url = f"https://127.0.0.1:{port}/crr"
     kept = workdir / "reports" / "scenarios" / "junit.xml"
@@ -44,11 +45,24 @@ def test_an_unreachable_target_is_exit_3_with_the_address_and_a_fix(
     if name == "sandbox clock":
         args = [*COMMANDS[name], "--url", url, "--pki", str(dev_pki.directory)]
     else:
-        args = [*COMMANDS[name], "--url", url, "--participant", "ECAL", "--cert", str(ecal.cert),
-                "--key", str(ecal.key), "--ca", str(dev_pki.ca_cert)]
+        args = [
+            *COMMANDS[name],
+            "--url",
+            url,
+            "--participant",
+            "ECAL",
+            "--cert",
+            str(ecal.cert),
+            "--key",
+            str(ecal.key),
+            "--ca",
+            str(dev_pki.ca_cert),
+        ]
     result = crrsim(*args)
     assert result.exit_code == 3, (name, result.output[-1500:])
-    assert f"127.0.0.1:{port}" in result.output and "refused: nothing is listening" in result.output, result.output
+    assert f"127.0.0.1:{port}" in result.output and "refused: nothing is listening" in result.output, (
+        result.output
+    )
     assert f"crrsim sandbox serve --port {port}" in result.output, result.output  # the fix
     assert "Errno" not in result.output and "Traceback" not in result.output, result.output
     assert kept.read_text() == "<testsuite name='the previous run'/>"  # nothing was run or wiped

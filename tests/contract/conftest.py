@@ -20,7 +20,9 @@ def caiso(official_specs: Path) -> Catalogue:
 
 
 @pytest.fixture(autouse=True)
-def _private_validation_cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+def _private_validation_cache(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Keep the validated-digest cache out of the developer's home directory."""
     monkeypatch.setenv("CRRSIM_CACHE_DIR", str(tmp_path_factory.getbasetemp() / "crrsim-cache"))
 

@@ -37,7 +37,9 @@ def test_interface_agrees_with_caiso(service: str, ours: Catalogue, caiso: Catal
 def test_every_known_deviation_is_still_real(ours: Catalogue, caiso: Catalogue) -> None:
     differences = [d for name in SERVICE_NAMES for d in diff_services(ours[name], caiso[name])]
     stale = [reason for rx, reason in KNOWN_DEVIATIONS if not any(re.search(rx, d) for d in differences)]
-    assert not stale, "these deviations no longer occur; remove them from KNOWN_DEVIATIONS:\n" + "\n".join(stale)
+    assert not stale, "these deviations no longer occur; remove them from KNOWN_DEVIATIONS:\n" + "\n".join(
+        stale
+    )
 
 
 @pytest.mark.official_specs
@@ -83,7 +85,8 @@ def test_error_messages_are_ours(ours: Catalogue, caiso: Catalogue) -> None:
 
 
 def test_the_auction_service_uses_nom0129_because_caisos_auction_contract_lists_it(
-        caiso: Catalogue, ours: Catalogue) -> None:
+    caiso: Catalogue, ours: Catalogue
+) -> None:
     """Issue 19 item 7: a closed-window retraction in the auction service answers NOM0129, a code
     named for nominations. That is CAISO's own choice, not ours: its auction contract (1.2.1)
     lists NOM0129 (beside the retraction codes POR0011/POR0012) for a retraction the window no

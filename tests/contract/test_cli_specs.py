@@ -48,7 +48,11 @@ def test_check_passes_on_our_contract() -> None:
 
 @pytest.mark.parametrize("command", ["list", "check"])
 def test_broken_file_is_a_clean_error(tmp_path: Path, command: str) -> None:
-    write_spec(tmp_path, "caiso_crr_auction_v1.0.0.yaml", MINIMAL_SPEC.format(version="1").replace("in: header", "in: body"))
+    write_spec(
+        tmp_path,
+        "caiso_crr_auction_v1.0.0.yaml",
+        MINIMAL_SPEC.format(version="1").replace("in: header", "in: body"),
+    )
     result = CliRunner().invoke(cli, ["specs", command, "--specs", str(tmp_path)])
     assert result.exit_code == 1
     assert "Error: caiso_crr_auction_v1.0.0.yaml: not a valid OpenAPI 3.0 document" in result.output
@@ -68,21 +72,30 @@ def test_check_against_a_different_contract_fails(tmp_path: Path) -> None:
     ours = tmp_path / "ours"
     theirs = tmp_path / "theirs"
     write_spec(ours, "caiso_crr_messages_v1.0.0.yaml")
-    write_spec(theirs, "caiso_crr_messages_v1.0.0.yaml", MINIMAL_SPEC.format(version="1.0.0").replace("2048", "64"))
+    write_spec(
+        theirs, "caiso_crr_messages_v1.0.0.yaml", MINIMAL_SPEC.format(version="1.0.0").replace("2048", "64")
+    )
     result = CliRunner().invoke(cli, ["specs", "check", "--specs", str(ours), "--against", str(theirs)])
     assert result.exit_code == 1
     # each side is named after its folder (issue 9 item 10), not "ours"/"CAISO" whatever was given
-    assert "differs: messages GET /status response 200.properties.status.maxLength: ours 2048, theirs 64" in result.output
+    assert (
+        "differs: messages GET /status response 200.properties.status.maxLength: ours 2048, theirs 64"
+        in result.output
+    )
 
 
 @pytest.mark.official_specs
 @pytest.mark.parametrize("readme_order", [True, False])
-def test_check_names_each_side_and_passes_known_deviations_both_ways(official_specs: Path, readme_order: bool) -> None:
+def test_check_names_each_side_and_passes_known_deviations_both_ways(
+    official_specs: Path, readme_order: bool
+) -> None:
     """Issue 9 item 10: the README runs `--specs CAISO --against ours`; both orders pass with the
     two known deviations reported as such, and every label names the folder it belongs to."""
     from harness.contract.catalogue import default_specs_dir
 
-    first, second = (official_specs, default_specs_dir()) if readme_order else (default_specs_dir(), official_specs)
+    first, second = (
+        (official_specs, default_specs_dir()) if readme_order else (default_specs_dir(), official_specs)
+    )
     result = _run("check", "--specs", str(first), "--against", str(second))
     assert result.exit_code == 0, result.output
     known = [line for line in result.output.splitlines() if line.startswith("known deviation:")]
@@ -94,13 +107,19 @@ def test_check_names_each_side_and_passes_known_deviations_both_ways(official_sp
     caiso_part = nomination.split(f"{official_label} ")[1]
     crrsim_part = nomination.split("crrsim ")[1]
     assert caiso_part.startswith("['market', ") and crrsim_part.startswith("['marketName', ")
-    assert f"comparing {'caiso' if readme_order else 'crrsim'}" in result.output.replace(official_label, "caiso")
+    assert f"comparing {'caiso' if readme_order else 'crrsim'}" in result.output.replace(
+        official_label, "caiso"
+    )
 
 
 def test_real_entry_point_lists_specs(tmp_path: Path) -> None:
     env = {**os.environ, "CRRSIM_CACHE_DIR": str(tmp_path)}
     done = subprocess.run(
-        [sys.executable, "-m", "harness", "specs", "list"], capture_output=True, text=True, env=env, timeout=60
+        [sys.executable, "-m", "harness", "specs", "list"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
     )
     assert done.returncode == 0, done.stderr
     assert "69 operations" in done.stdout

@@ -23,7 +23,9 @@ def _mutated_auction(ours: Catalogue, tmp_path: Path) -> Catalogue:
     spec["components"]["parameters"]["MarketName"]["required"] = False
     listing = spec["paths"]["/auction/v1.0/portfolioList"]["get"]
     listing["operationId"] = "listPortfolios"
-    listing["responses"]["200"]["content"] = {"text/csv": listing["responses"]["200"]["content"]["application/json"]}
+    listing["responses"]["200"]["content"] = {
+        "text/csv": listing["responses"]["200"]["content"]["application/json"]
+    }
     del spec["paths"]["/auction/v1.0/portfolioStatus"]["get"]["responses"]["404"]
     del spec["paths"]["/auction/v1.0/portfolioRequiredCredit"]
     spec["components"]["schemas"]["CRRServiceException"]["x-crr-errors"].pop()

@@ -39,7 +39,9 @@ def _examples(node: Any, path: str = "") -> Iterator[tuple[str, dict[str, Any], 
 def _openapi_to_json_schema(schema: dict[str, Any]) -> dict[str, Any]:
     """Drop what JSON Schema reads differently: `pattern` on numbers and prose keys."""
     if isinstance(schema, dict):
-        out = {k: _openapi_to_json_schema(v) for k, v in schema.items() if k not in ("example", "description")}
+        out = {
+            k: _openapi_to_json_schema(v) for k, v in schema.items() if k not in ("example", "description")
+        }
         if out.get("type") in ("number", "integer"):
             out.pop("pattern", None)
         if "properties" in schema:
@@ -78,7 +80,11 @@ def test_prose_is_present_and_markdown_only(ours: Catalogue) -> None:
             for key in ("summary", "description"):
                 if not op.raw.get(key):
                     missing.append(f"{svc.name} {op.operation_id}: {key}")
-            missing += [f"{svc.name} {op.operation_id} {s}" for s, r in op.raw["responses"].items() if not r.get("description")]
+            missing += [
+                f"{svc.name} {op.operation_id} {s}"
+                for s, r in op.raw["responses"].items()
+                if not r.get("description")
+            ]
         for name, schema in svc.spec["components"].get("schemas", {}).items():
             if not schema.get("description"):
                 missing.append(f"{svc.name} schema {name}")
@@ -108,7 +114,9 @@ def test_message_placeholders_match_caiso(ours: Catalogue, caiso: Catalogue) -> 
         theirs = error_table_of(caiso[svc.name].spec)
         for entry in _errors(svc):
             if set(PLACEHOLDER.findall(entry["message"])) != set(PLACEHOLDER.findall(theirs[entry["code"]])):
-                wrong.append(f"{svc.name} {entry['code']}: ours {entry['message']!r}, CAISO {theirs[entry['code']]!r}")
+                wrong.append(
+                    f"{svc.name} {entry['code']}: ours {entry['message']!r}, CAISO {theirs[entry['code']]!r}"
+                )
     assert not wrong, "\n".join(wrong)
 
 
@@ -124,7 +132,10 @@ LIFECYCLES = {
         ("portfolioSubmission", "RetractPortfolio"),
         ("portfolioRetraction", "DeletePortfolio"),
     ],
-    "secondary_market": [("publicSmSellOfferCreation", "RespondToSellOffer"), ("smResponseToSellOffers", "ResponsesByStatus")],
+    "secondary_market": [
+        ("publicSmSellOfferCreation", "RespondToSellOffer"),
+        ("smResponseToSellOffers", "ResponsesByStatus"),
+    ],
     "tor_conversion": [("torConversionCreation", "RequestList")],
     "historical_forecasted_load": [("loadSubmission", "LoadData")],
     "load_migration": [("numberOfCustomers", "ExistingNumberOfCustomers")],

@@ -19,19 +19,38 @@ SOURCE_SINK = {
     "TOU": "ON",
 }
 VALID = {
-    "CRRSourceSink_v1": [SOURCE_SINK, {**SOURCE_SINK, "SourceSink": "ETC_CONTRACT_7", "Type": "CONTRACT", "TOU": "OFF"}],
+    "CRRSourceSink_v1": [
+        SOURCE_SINK,
+        {**SOURCE_SINK, "SourceSink": "ETC_CONTRACT_7", "Type": "CONTRACT", "TOU": "OFF"},
+    ],
     # optional limits / ratings / totals left out on purpose
     "CRRInterface_v1": [{"InterfaceName": "PATH26_BG", "Period": "2026_M03", "TOU": "ON"}],
     "CRRLineAndTransformer_v1": [
-        {"BranchName": "MIDWAY-VINCENT_500_1", "ElementType": "LINE", "FromBus": "MIDWAY_500",
-         "ToBus": "VINCENT_500", "Period": "2026_S02", "TOU": "OFF"}
+        {
+            "BranchName": "MIDWAY-VINCENT_500_1",
+            "ElementType": "LINE",
+            "FromBus": "MIDWAY_500",
+            "ToBus": "VINCENT_500",
+            "Period": "2026_S02",
+            "TOU": "OFF",
+        }
     ],
-    "CRRSEQResult_v1": [{"AssetOwner": "WCAL", "Sink": "SLAP_PGST-APND", "Period": "2026_S01", "TOU": "ON", "SEQ": 12.345}],
+    "CRRSEQResult_v1": [
+        {"AssetOwner": "WCAL", "Sink": "SLAP_PGST-APND", "Period": "2026_S01", "TOU": "ON", "SEQ": 12.345}
+    ],
     "CRROutage_v1": [
-        {"OutageId": 42, "EquipmentName": "MIDWAY-VINCENT_500_1", "EquipmentType": "LINE",
-         "StartDate": "2026-03-02T08:00:00Z", "EndDate": "2026-03-04T08:00:00Z", "Period": "2026_M03"}
+        {
+            "OutageId": 42,
+            "EquipmentName": "MIDWAY-VINCENT_500_1",
+            "EquipmentType": "LINE",
+            "StartDate": "2026-03-02T08:00:00Z",
+            "EndDate": "2026-03-04T08:00:00Z",
+            "Period": "2026_M03",
+        }
     ],
-    "CRRSetAside_v1": [{"InterfaceName": "PATH26_BG", "Period": "2026_M03", "TOU": "ON", "SetAsideMW": 150.5}],
+    "CRRSetAside_v1": [
+        {"InterfaceName": "PATH26_BG", "Period": "2026_M03", "TOU": "ON", "SetAsideMW": 150.5}
+    ],
 }
 
 
@@ -73,7 +92,13 @@ def test_invalid_records_are_all_reported_with_locations() -> None:
     joined = "\n".join(problems)
     assert len(problems) == 5, joined
     assert all(p.startswith("records[1]") for p in problems)
-    for fragment in ('"BUS"', '"yes"', '"PEAK"', "'Color' was unexpected", '"SourceSink" is a required property'):
+    for fragment in (
+        '"BUS"',
+        '"yes"',
+        '"PEAK"',
+        "'Color' was unexpected",
+        '"SourceSink" is a required property',
+    ):
         assert fragment in joined
 
 

@@ -41,30 +41,62 @@ def test_fault_names_and_rates_are_checked() -> None:
     assert set(SEEN_BY) | {"large-ids"} == set(FAULTS)
 
 
-def _fuzz_faulty(dev_pki, tmp_path: Path, fault: str, *extra: str, rate: float = 1.0, service: str = "market_status",
-                 as_ecal: Callable[[CRRClient], None] | None = None) -> tuple[subprocess.CompletedProcess, dict]:
+def _fuzz_faulty(
+    dev_pki,
+    tmp_path: Path,
+    fault: str,
+    *extra: str,
+    rate: float = 1.0,
+    service: str = "market_status",
+    as_ecal: Callable[[CRRClient], None] | None = None,
+) -> tuple[subprocess.CompletedProcess, dict]:
     """`crrsim fuzz` on ``service`` of a sandbox answering calls (all, by default) with ``fault``;
     ``as_ecal`` acts on the sandbox with ECAL's certificate before the run and after it."""
     from harness.client import ClientIdentity
     from harness.client.control import ControlPlane
     from harness.sandbox.launch import start_sandbox
 
-    running = start_sandbox(dev_pki.directory, tmp_path / "faulty.db", faults=fault, fault_rate=rate, fault_seed=1)
+    running = start_sandbox(
+        dev_pki.directory, tmp_path / "faulty.db", faults=fault, fault_rate=rate, fault_seed=1
+    )
     try:
         operator = dev_pki.identities["operator"]
-        with CRRClient(running.url, identity=ClientIdentity.from_pem(operator.cert, operator.key),
-                       ca=dev_pki.ca_cert) as client:
+        with CRRClient(
+            running.url, identity=ClientIdentity.from_pem(operator.cert, operator.key), ca=dev_pki.ca_cert
+        ) as client:
             ControlPlane(client).reset()  # markets to list: faults bend real answers
         ecal = dev_pki.identities["ecal"]
-        with CRRClient(running.url, identity=ClientIdentity.from_pem(ecal.cert, ecal.key), ca=dev_pki.ca_cert) as me:
+        with CRRClient(
+            running.url, identity=ClientIdentity.from_pem(ecal.cert, ecal.key), ca=dev_pki.ca_cert
+        ) as me:
             if as_ecal is not None:
                 as_ecal(me)
             out = tmp_path / "fuzz.json"
             run = subprocess.run(
-                [sys.executable, "-m", "harness", "fuzz", "--url", running.url, "--pki", str(dev_pki.directory),
-                 "--service", service, "--phases", "examples,coverage,fuzzing", "--max-examples", "3",
-                 "--json", str(out), *extra],
-                capture_output=True, text=True, timeout=600, cwd=tmp_path)
+                [
+                    sys.executable,
+                    "-m",
+                    "harness",
+                    "fuzz",
+                    "--url",
+                    running.url,
+                    "--pki",
+                    str(dev_pki.directory),
+                    "--service",
+                    service,
+                    "--phases",
+                    "examples,coverage,fuzzing",
+                    "--max-examples",
+                    "3",
+                    "--json",
+                    str(out),
+                    *extra,
+                ],
+                capture_output=True,
+                text=True,
+                timeout=600,
+                cwd=tmp_path,
+            )
             if as_ecal is not None:
                 as_ecal(me)
     finally:
@@ -101,7 +133,9 @@ def test_a_target_resetting_every_call_cannot_be_fuzzed(dev_pki, tmp_path: Path)
     run, data = _fuzz_faulty(dev_pki, tmp_path, "reset")
     assert run.returncode == 3, run.stdout[-2000:] + run.stderr[-2000:]
     assert "failed (protocol)" in run.stderr and "Traceback" not in run.stderr
-    assert data["verdict"] == "COULD NOT RUN" and "failed (protocol)" in data["findings"][0]["text"]  # a report
+    assert (
+        data["verdict"] == "COULD NOT RUN" and "failed (protocol)" in data["findings"][0]["text"]
+    )  # a report
 
 
 def test_ids_above_2_31_within_the_contract_are_not_a_finding(dev_pki, tmp_path: Path) -> None:
@@ -111,17 +145,44 @@ def test_ids_above_2_31_within_the_contract_are_not_a_finding(dev_pki, tmp_path:
 
     def offer_and_read(me: CRRClient) -> None:
         if not seen:
-            me.post("/secondarymarket/v1.0/publicSmBuyOfferCreation", params={"participantName": "ECAL"}, json=[{
-                "assetOwner": "ECAL", "source": "TH_NP15_GEN-APND", "sink": "DLAP_PGAE-APND", "tou": "ON",
-                "hedgeType": "OBL", "crrType": "AUC", "startDate": "2026-03-01T08:00:00Z",
-                "endDate": "2026-04-01T07:00:00Z", "mw": 1.5, "price": 2.25,
-                "contactInfo": {"name": "Pat", "phone": "916-555-0142", "email": "pat@ecal.example"}}]).raise_for_error()
-        listed = me.get("/secondarymarket/v1.0/mySmOffersByStatus",
-                        params={"participantName": "ECAL", "OfferStatusType": "POSTED"}).raise_for_error().json()
+            me.post(
+                "/secondarymarket/v1.0/publicSmBuyOfferCreation",
+                params={"participantName": "ECAL"},
+                json=[
+                    {
+                        "assetOwner": "ECAL",
+                        "source": "TH_NP15_GEN-APND",
+                        "sink": "DLAP_PGAE-APND",
+                        "tou": "ON",
+                        "hedgeType": "OBL",
+                        "crrType": "AUC",
+                        "startDate": "2026-03-01T08:00:00Z",
+                        "endDate": "2026-04-01T07:00:00Z",
+                        "mw": 1.5,
+                        "price": 2.25,
+                        "contactInfo": {"name": "Pat", "phone": "916-555-0142", "email": "pat@ecal.example"},
+                    }
+                ],
+            ).raise_for_error()
+        listed = (
+            me.get(
+                "/secondarymarket/v1.0/mySmOffersByStatus",
+                params={"participantName": "ECAL", "OfferStatusType": "POSTED"},
+            )
+            .raise_for_error()
+            .json()
+        )
         seen.append(listed[0]["requestId"])
 
-    run, data = _fuzz_faulty(dev_pki, tmp_path, "large-ids", "--operation", "getMySmOffersByStatus",
-                             service="secondary_market", as_ecal=offer_and_read)
+    run, data = _fuzz_faulty(
+        dev_pki,
+        tmp_path,
+        "large-ids",
+        "--operation",
+        "getMySmOffersByStatus",
+        service="secondary_market",
+        as_ecal=offer_and_read,
+    )
     assert run.returncode == 0, run.stdout[-2000:] + run.stderr[-2000:]
     assert data["findings"] == [] and data["counts"]["passed"] == 1, data["findings"]
     assert seen[-1] > 2**31 - 1, seen  # the fault was on: the offer's id came back above 2^31
@@ -134,10 +195,17 @@ def test_large_ids_reach_every_id_of_the_answer_nested_ones_too() -> None:
     fields are: every integer id, at any depth, moves above 2^31-1, and they stay distinct."""
     from harness.sandbox.web.faults import _enlarge_ids
 
-    body = {"portfolioId": 5, "bids": [{"bidId": 1, "mw": 3}, {"bidId": 2}], "offers": [{"crrId": 77}],
-            "name": "x", "flag": True}
+    body = {
+        "portfolioId": 5,
+        "bids": [{"bidId": 1, "mw": 3}, {"bidId": 2}],
+        "offers": [{"crrId": 77}],
+        "name": "x",
+        "flag": True,
+    }
     assert _enlarge_ids(body)
     assert body["portfolioId"] == 2**31 + 5 and [b["bidId"] for b in body["bids"]] == [2**31 + 1, 2**31 + 2]
     assert body["offers"][0]["crrId"] == 2**31 + 77 and body["bids"][0]["mw"] == 3 and body["flag"] is True
-    assert all(v <= 9_999_999_999 for v in (body["portfolioId"], body["offers"][0]["crrId"]))  # the contract's limit
+    assert all(
+        v <= 9_999_999_999 for v in (body["portfolioId"], body["offers"][0]["crrId"])
+    )  # the contract's limit
     assert not _enlarge_ids({"name": "no ids"})

@@ -18,15 +18,33 @@ from harness.client.control import judge_target, proves_sandbox
 
 
 def crrsim(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "harness", *args], capture_output=True, text=True, timeout=600,
-                          cwd=cwd)
+    return subprocess.run(
+        [sys.executable, "-m", "harness", *args], capture_output=True, text=True, timeout=600, cwd=cwd
+    )
 
 
 def _serve(dev_pki, tmp_path: Path, *args: str) -> Iterator[str]:
     """``crrsim sandbox serve --port 0 ...`` as its own process; yields its URL."""
-    proc = subprocess.Popen([sys.executable, "-m", "harness", "sandbox", "serve", "--port", "0", "--pki",
-                             str(dev_pki.directory), "--db", str(tmp_path / "served.db"), *args],
-                            cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "harness",
+            "sandbox",
+            "serve",
+            "--port",
+            "0",
+            "--pki",
+            str(dev_pki.directory),
+            "--db",
+            str(tmp_path / "served.db"),
+            *args,
+        ],
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     try:
         assert proc.stdout is not None
         for line in proc.stdout:
@@ -45,13 +63,26 @@ def served(dev_pki, tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[
 
 
 @pytest.mark.parametrize("served", [("--fault", "server-error", "--fault-rate", "1.0")], indirect=True)
-def test_a_server_error_that_stops_a_shared_run_is_its_failure_not_a_pass(served: str, shared_pki: Path,
-                                                                         tmp_path: Path) -> None:
+def test_a_server_error_that_stops_a_shared_run_is_its_failure_not_a_pass(
+    served: str, shared_pki: Path, tmp_path: Path
+) -> None:
     """Shared-environment rules (stop at the first 5xx): the run stops, and the 500 is a failure
     of the operation that answered it, with its reproduction; before, PASSED with findings []."""
     out = tmp_path / "fuzz.json"
-    run = crrsim("fuzz", "--url", served, "--pki", str(shared_pki), "--service", "market_status", "--rate", "50",
-                 "--json", str(out), cwd=tmp_path)
+    run = crrsim(
+        "fuzz",
+        "--url",
+        served,
+        "--pki",
+        str(shared_pki),
+        "--service",
+        "market_status",
+        "--rate",
+        "50",
+        "--json",
+        str(out),
+        cwd=tmp_path,
+    )
     assert run.returncode == 1, run.stdout[-3000:] + run.stderr[-2000:]
     data = json.loads(out.read_text())
     assert data["verdict"] == "FAILED" and data["findings"], data["findings"]
@@ -65,18 +96,43 @@ def test_a_server_error_that_stops_a_shared_run_is_its_failure_not_a_pass(served
 @pytest.mark.parametrize("served", [("--fault", "maintenance-503", "--fault-rate", "1.0")], indirect=True)
 def test_maintenance_is_named_with_its_retry_after(served: str, shared_pki: Path, tmp_path: Path) -> None:
     out = tmp_path / "fuzz.json"
-    run = crrsim("fuzz", "--url", served, "--pki", str(shared_pki), "--service", "market_status", "--rate", "50",
-                 "--json", str(out), cwd=tmp_path)
+    run = crrsim(
+        "fuzz",
+        "--url",
+        served,
+        "--pki",
+        str(shared_pki),
+        "--service",
+        "market_status",
+        "--rate",
+        "50",
+        "--json",
+        str(out),
+        cwd=tmp_path,
+    )
     assert run.returncode == 1, run.stdout[-3000:] + run.stderr[-2000:]
     texts = [f["text"] for f in json.loads(out.read_text())["findings"]]
     assert any("HTTP 503 with Retry-After: " in t for t in texts), texts
 
 
-def test_a_spent_request_budget_is_incomplete_with_the_flag_that_covers_it(served: str, dev_pki,
-                                                                           tmp_path: Path) -> None:
+def test_a_spent_request_budget_is_incomplete_with_the_flag_that_covers_it(
+    served: str, dev_pki, tmp_path: Path
+) -> None:
     out = tmp_path / "fuzz.json"
-    run = crrsim("fuzz", "--url", served, "--pki", str(dev_pki.directory), "--max-requests", "40", "--json",
-                 str(out), "--junit", str(tmp_path / "fuzz.xml"), cwd=tmp_path)
+    run = crrsim(
+        "fuzz",
+        "--url",
+        served,
+        "--pki",
+        str(dev_pki.directory),
+        "--max-requests",
+        "40",
+        "--json",
+        str(out),
+        "--junit",
+        str(tmp_path / "fuzz.xml"),
+        cwd=tmp_path,
+    )
     assert run.returncode == 6, run.stdout[-3000:] + run.stderr[-2000:]
     data = json.loads(out.read_text())
     assert data["verdict"] == "INCOMPLETE" and data["ok"] is False and data["findings"] == []
@@ -95,17 +151,33 @@ def test_a_fault_that_could_not_fire_is_not_a_pass(served: str, dev_pki, tmp_pat
     """A sandbox with no market set up answers every auction call with a refusal, so a fault on
     successful answers never fires: that is INCOMPLETE (which operations, and why), not PASSED."""
     out = tmp_path / "fuzz.json"
-    run = crrsim("fuzz", "--url", served, "--pki", str(dev_pki.directory), "--service", "auction",
-                 "--operation", "getPortfolioStatus", "--operation", "portfolioSubmission", "--max-examples", "3",
-                 "--json", str(out), cwd=tmp_path)
+    run = crrsim(
+        "fuzz",
+        "--url",
+        served,
+        "--pki",
+        str(dev_pki.directory),
+        "--service",
+        "auction",
+        "--operation",
+        "getPortfolioStatus",
+        "--operation",
+        "portfolioSubmission",
+        "--max-examples",
+        "3",
+        "--json",
+        str(out),
+        cwd=tmp_path,
+    )
     assert run.returncode == 6, run.stdout[-3000:] + run.stderr[-2000:]
     gaps = json.loads(out.read_text())["gaps"]
     assert gaps and all("reached business logic" in g["what"] for g in gaps), gaps
     assert any("MKT0001" in g["what"] for g in gaps), gaps
 
 
-def test_a_sandbox_reached_by_url_proves_itself_and_gets_the_sandbox_rules(served: str, dev_pki, shared_pki: Path,
-                                                                          tmp_path: Path) -> None:
+def test_a_sandbox_reached_by_url_proves_itself_and_gets_the_sandbox_rules(
+    served: str, dev_pki, shared_pki: Path, tmp_path: Path
+) -> None:
     assert proves_sandbox(served, dev_pki.directory)
     assert judge_target(served, served, dev_pki.directory) == "sandbox"
     # the same server, without the operator's certificate to prove it: a shared environment
@@ -114,8 +186,18 @@ def test_a_sandbox_reached_by_url_proves_itself_and_gets_the_sandbox_rules(serve
     # a named environment is never asked, whatever answers
     assert judge_target("mapstage", served, dev_pki.directory) == "shared"
     out = tmp_path / "fuzz.json"
-    run = crrsim("fuzz", "--url", served, "--pki", str(dev_pki.directory), "--service", "app_status", "--json",
-                 str(out), cwd=tmp_path)
+    run = crrsim(
+        "fuzz",
+        "--url",
+        served,
+        "--pki",
+        str(dev_pki.directory),
+        "--service",
+        "app_status",
+        "--json",
+        str(out),
+        cwd=tmp_path,
+    )
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-2000:]
     facts = json.loads(out.read_text())["sections"][0]["facts"]
     assert facts["writes"] == "allowed (the sandbox)" and facts["request budget"] == "none"  # no 2/s crawl

@@ -57,9 +57,26 @@ def load_sandbox(dev_pki, tmp_path_factory: pytest.TempPathFactory) -> Iterator:
 
 
 def crrsim_load(url: str, dev_pki, cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "harness", "load", "--url", url, "--pki", str(dev_pki.directory),
-                           "--allow-load", "--max-rps", "200", *args], capture_output=True, text=True, timeout=300,
-                          cwd=cwd)
+    return subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "harness",
+            "load",
+            "--url",
+            url,
+            "--pki",
+            str(dev_pki.directory),
+            "--allow-load",
+            "--max-rps",
+            "200",
+            *args,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=cwd,
+    )
 
 
 def _results(cwd: Path) -> dict:
@@ -71,8 +88,19 @@ def _results(cwd: Path) -> dict:
 def test_a_loose_slo_passes_with_one_junit_case_per_slo(load_sandbox, dev_pki, tmp_path: Path) -> None:
     (tmp_path / "loose.yaml").write_text(LOOSE)
     (tmp_path / "busy.yaml").write_text(BUSY)
-    run = crrsim_load(load_sandbox.url, dev_pki, tmp_path, "--profile", "busy.yaml", "--slo", "loose.yaml",
-                      "--junit", "load.xml", "--json", "load.json")
+    run = crrsim_load(
+        load_sandbox.url,
+        dev_pki,
+        tmp_path,
+        "--profile",
+        "busy.yaml",
+        "--slo",
+        "loose.yaml",
+        "--junit",
+        "load.xml",
+        "--json",
+        "load.json",
+    )
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-2000:]
     cases = ET.parse(tmp_path / "load.xml").getroot().iter("testcase")
     assert {c.get("name") for c in cases} == {"anything goes", "acknowledged writes read back"}
@@ -82,24 +110,54 @@ def test_a_loose_slo_passes_with_one_junit_case_per_slo(load_sandbox, dev_pki, t
     assert "of the market's node list" in data["sections"][0]["facts"]["bids and buy offers on"]
     table = next(s for s in data["sections"] if s["title"].startswith("Per operation"))
     operations = {row["operation"] for row in table["rows"]}
-    assert {"market_status.getActiveAuctionMarkets", "auction.portfolioCreation", "nomination.portfolioCreation",
-            "historical_forecasted_load.postLoadSubmission", "secondary_market.getMySmResponsesByStatus"} <= operations
-    assert all(row["errors"] == "0" for row in table["rows"]), table["rows"]  # a Market Sim day the sandbox accepts
+    assert {
+        "market_status.getActiveAuctionMarkets",
+        "auction.portfolioCreation",
+        "nomination.portfolioCreation",
+        "historical_forecasted_load.postLoadSubmission",
+        "secondary_market.getMySmResponsesByStatus",
+    } <= operations
+    assert all(row["errors"] == "0" for row in table["rows"]), table[
+        "rows"
+    ]  # a Market Sim day the sandbox accepts
 
 
-def test_an_impossible_slo_fails_with_its_value_limit_and_exit_code(load_sandbox, dev_pki, tmp_path: Path) -> None:
+def test_an_impossible_slo_fails_with_its_value_limit_and_exit_code(
+    load_sandbox, dev_pki, tmp_path: Path
+) -> None:
     """A 10-minute run with --abort-on-fail ends as soon as the SLO is breached by enough samples."""
     (tmp_path / "impossible.yaml").write_text(IMPOSSIBLE)
-    run = crrsim_load(load_sandbox.url, dev_pki, tmp_path, "--run-time", "10m", "--users", "4", "--slo",
-                      "impossible.yaml", "--abort-on-fail", "--junit", "load.xml")
+    run = crrsim_load(
+        load_sandbox.url,
+        dev_pki,
+        tmp_path,
+        "--run-time",
+        "10m",
+        "--users",
+        "4",
+        "--slo",
+        "impossible.yaml",
+        "--abort-on-fail",
+        "--junit",
+        "load.xml",
+    )
     assert run.returncode == 5, run.stdout[-3000:] + run.stderr[-2000:]
-    assert re.search(r"SLO 'faster than light' \(market_status\.\*\) breached: max latency [\d,]+(\.\d)? ms, above the "
-                     r"limit of 0\.5 ms", run.stdout), run.stdout[-3000:]
-    failed = [c for c in ET.parse(tmp_path / "load.xml").getroot().iter("testcase") if c.find("failure") is not None]
+    assert re.search(
+        r"SLO 'faster than light' \(market_status\.\*\) breached: max latency [\d,]+(\.\d)? ms, above the "
+        r"limit of 0\.5 ms",
+        run.stdout,
+    ), run.stdout[-3000:]
+    failed = [
+        c for c in ET.parse(tmp_path / "load.xml").getroot().iter("testcase") if c.find("failure") is not None
+    ]
     assert [c.get("name") for c in failed] == ["faster than light"]
     results = _results(tmp_path)
-    assert results["aborted"].startswith("faster than light: max latency ") and results["duration_s"] < 60, results["aborted"]
-    assert re.search(r"\n  stopped early +--abort-on-fail: faster than light: max latency ", run.stdout), run.stdout[-3000:]
+    assert results["aborted"].startswith("faster than light: max latency ") and results["duration_s"] < 60, (
+        results["aborted"]
+    )
+    assert re.search(r"\n  stopped early +--abort-on-fail: faster than light: max latency ", run.stdout), (
+        run.stdout[-3000:]
+    )
 
 
 def test_master_and_two_workers_merge_exact_percentiles(load_sandbox, dev_pki, tmp_path: Path) -> None:
@@ -109,9 +167,25 @@ def test_master_and_two_workers_merge_exact_percentiles(load_sandbox, dev_pki, t
     raw_dir = tmp_path / "raw"
     raw_dir.mkdir()
     (tmp_path / "uploads.yaml").write_text(UPLOADS)
-    run = crrsim_load(load_sandbox.url, dev_pki, tmp_path, "--run-time", "6s", "--users", "12", "--spawn-rate", "12",
-                      "--processes", "2", "--slo", "loose.yaml", "--raw-latencies", str(raw_dir),
-                      "--profile", "uploads.yaml")
+    run = crrsim_load(
+        load_sandbox.url,
+        dev_pki,
+        tmp_path,
+        "--run-time",
+        "6s",
+        "--users",
+        "12",
+        "--spawn-rate",
+        "12",
+        "--processes",
+        "2",
+        "--slo",
+        "loose.yaml",
+        "--raw-latencies",
+        str(raw_dir),
+        "--profile",
+        "uploads.yaml",
+    )
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-2000:]
     results = _results(tmp_path)
     assert results["processes"] == 2, results["processes"]
@@ -123,10 +197,27 @@ def test_master_and_two_workers_merge_exact_percentiles(load_sandbox, dev_pki, t
     assert merged.percentile_ms(99) == pytest.approx(percentile_of(raw, 99), rel=0.01)
 
 
-def test_every_acknowledged_write_reads_back_and_a_deleted_one_is_found(load_sandbox, dev_pki, tmp_path: Path) -> None:
+def test_every_acknowledged_write_reads_back_and_a_deleted_one_is_found(
+    load_sandbox, dev_pki, tmp_path: Path
+) -> None:
     (tmp_path / "loose.yaml").write_text(LOOSE)
-    run = crrsim_load(load_sandbox.url, dev_pki, tmp_path, "--profile", "window-close", "--arrival-rate", "10",
-                      "--users", "20", "--run-time", "5s", "--slo", "loose.yaml", "--json", "load.json")
+    run = crrsim_load(
+        load_sandbox.url,
+        dev_pki,
+        tmp_path,
+        "--profile",
+        "window-close",
+        "--arrival-rate",
+        "10",
+        "--users",
+        "20",
+        "--run-time",
+        "5s",
+        "--slo",
+        "loose.yaml",
+        "--json",
+        "load.json",
+    )
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-2000:]
     writes = _results(tmp_path)["recording"]["writes"]
     assert len(writes) >= 5, writes
@@ -134,22 +225,48 @@ def test_every_acknowledged_write_reads_back_and_a_deleted_one_is_found(load_san
     assert any(c["name"] == "acknowledged writes read back" and c["status"] == "passed" for c in facts), facts
     # behind the check's back: one acknowledged portfolio is deleted
     gone = writes[0]
-    who = next(dev_pki.identities[p.cert.stem] for p in dev_participants(dev_pki.directory)
-               if p.sc == gone["participant"])
-    ident = {"marketName": gone["market"], "participantName": gone["participant"], "portfolioName": gone["portfolio"]}
-    with CRRClient(load_sandbox.url, identity=ClientIdentity.from_pem(who.cert, who.key), ca=dev_pki.ca_cert) as c:
+    who = next(
+        dev_pki.identities[p.cert.stem]
+        for p in dev_participants(dev_pki.directory)
+        if p.sc == gone["participant"]
+    )
+    ident = {
+        "marketName": gone["market"],
+        "participantName": gone["participant"],
+        "portfolioName": gone["portfolio"],
+    }
+    with CRRClient(
+        load_sandbox.url, identity=ClientIdentity.from_pem(who.cert, who.key), ca=dev_pki.ca_cert
+    ) as c:
         service = gone["service"]  # auction or nomination: the same lifecycle paths
-        c.post(f"/{service}/v1.0/portfolioRetraction", json=ident)  # the load submitted it; refused if not: fine
+        c.post(
+            f"/{service}/v1.0/portfolioRetraction", json=ident
+        )  # the load submitted it; refused if not: fine
         c.request("DELETE", f"/{service}/v1.0/portfolio", params=ident).raise_for_error()
     problems = check_integrity(writes, dev_participants(dev_pki.directory), load_sandbox.url, dev_pki.ca_cert)
     assert len(problems) == 1 and gone["portfolio"] in problems[0], problems
 
 
-def test_the_sandbox_log_shows_each_virtual_users_own_certificate(load_sandbox, dev_pki, tmp_path: Path) -> None:
+def test_the_sandbox_log_shows_each_virtual_users_own_certificate(
+    load_sandbox, dev_pki, tmp_path: Path
+) -> None:
     (tmp_path / "loose.yaml").write_text(LOOSE)
     (tmp_path / "uploads.yaml").write_text(UPLOADS)
-    run = crrsim_load(load_sandbox.url, dev_pki, tmp_path, "--run-time", "4s", "--users", "6", "--spawn-rate", "6",
-                      "--slo", "loose.yaml", "--profile", "uploads.yaml")
+    run = crrsim_load(
+        load_sandbox.url,
+        dev_pki,
+        tmp_path,
+        "--run-time",
+        "4s",
+        "--users",
+        "6",
+        "--spawn-rate",
+        "6",
+        "--slo",
+        "loose.yaml",
+        "--profile",
+        "uploads.yaml",
+    )
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-2000:]
     seen = set(re.findall(r"cert=(\w+) sc=([A-Z,]+)", load_sandbox.output()))
     assert {("ecal", "ECAL"), ("wcal", "WCAL"), ("ncal", "NCAL,SCAL")} <= seen, seen
@@ -161,8 +278,21 @@ def test_window_close_keeps_its_arrival_rate_while_the_sandbox_slows(dev_pki, tm
     running = _start(dev_pki, tmp_path, faults="slow", fault_rate=0.5, fault_seed=3)
     (tmp_path / "loose.yaml").write_text(LOOSE)
     try:
-        run = crrsim_load(running.url, dev_pki, tmp_path, "--profile", "window-close", "--arrival-rate", "20",
-                          "--users", "200", "--run-time", "9s", "--slo", "loose.yaml")
+        run = crrsim_load(
+            running.url,
+            dev_pki,
+            tmp_path,
+            "--profile",
+            "window-close",
+            "--arrival-rate",
+            "20",
+            "--users",
+            "200",
+            "--run-time",
+            "9s",
+            "--slo",
+            "loose.yaml",
+        )
     finally:
         running.stop()
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-2000:]
@@ -184,14 +314,31 @@ def test_a_pool_too_small_for_the_schedule_is_incomplete_with_its_figures(dev_pk
     running = _start(dev_pki, tmp_path, faults="slow", fault_rate=0.5, fault_seed=3)
     (tmp_path / "loose.yaml").write_text(LOOSE)
     try:
-        run = crrsim_load(running.url, dev_pki, tmp_path, "--profile", "window-close", "--arrival-rate", "20",
-                          "--users", "3", "--run-time", "6s", "--slo", "loose.yaml", "--json", "load.json")
+        run = crrsim_load(
+            running.url,
+            dev_pki,
+            tmp_path,
+            "--profile",
+            "window-close",
+            "--arrival-rate",
+            "20",
+            "--users",
+            "3",
+            "--run-time",
+            "6s",
+            "--slo",
+            "loose.yaml",
+            "--json",
+            "load.json",
+        )
     finally:
         running.stop()
     # not a breach, not a pass: the server saw less load than asked, so the run is INCOMPLETE (6)
     assert run.returncode == 6, run.stdout[-3000:] + run.stderr[-2000:]
     data = json.loads((tmp_path / "load.json").read_text())
-    assert data["verdict"] == "INCOMPLETE" and data["gaps"][0]["what"].startswith("The load generator fell behind")
+    assert data["verdict"] == "INCOMPLETE" and data["gaps"][0]["what"].startswith(
+        "The load generator fell behind"
+    )
     assert "--users" in data["gaps"][0]["cover"]
     case = next(c for c in data["cases"] if c["group"] == "generator")
     scheduled = 2 * 2 + 20 * 4  # window-close scaled to 6 s
@@ -201,17 +348,27 @@ def test_a_pool_too_small_for_the_schedule_is_incomplete_with_its_figures(dev_pk
     assert "arrivals sent on schedule" in run.stdout
 
 
-@pytest.mark.parametrize(("args", "said"), [
-    (("--env", "production"), "never loads production"),
-    (("--env", "mapstage"), "add --allow-load"),
-    (("--env", "mapstage", "--allow-load", "--max-rps", "500"), "above the ceiling"),
-    (("--profile", "nope"), "no profile named 'nope'"),
-    (("--profile", "steady", "--arrival-rate", "5"), "--arrival-rate needs an arrival profile"),
-    (("--run-time", "soon"), "not a duration"),
-])
-def test_unsafe_or_wrong_usage_is_refused_in_a_sentence(tmp_path: Path, args: tuple[str, ...], said: str) -> None:
-    run = subprocess.run([sys.executable, "-m", "harness", "load", *args], capture_output=True, text=True,
-                         timeout=60, cwd=tmp_path)
+@pytest.mark.parametrize(
+    ("args", "said"),
+    [
+        (("--env", "production"), "never loads production"),
+        (("--env", "mapstage"), "add --allow-load"),
+        (("--env", "mapstage", "--allow-load", "--max-rps", "500"), "above the ceiling"),
+        (("--profile", "nope"), "no profile named 'nope'"),
+        (("--profile", "steady", "--arrival-rate", "5"), "--arrival-rate needs an arrival profile"),
+        (("--run-time", "soon"), "not a duration"),
+    ],
+)
+def test_unsafe_or_wrong_usage_is_refused_in_a_sentence(
+    tmp_path: Path, args: tuple[str, ...], said: str
+) -> None:
+    run = subprocess.run(
+        [sys.executable, "-m", "harness", "load", *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=tmp_path,
+    )
     assert run.returncode == 2, run.stdout + run.stderr
     assert said in run.stderr and "Traceback" not in run.stderr, run.stderr
 
@@ -220,23 +377,46 @@ def test_a_participants_file_may_not_hold_a_password(tmp_path: Path) -> None:
     from harness.config.participants import ParticipantsError, load_participants
 
     (tmp_path / "ecal.pfx").write_bytes(b"x")
-    (tmp_path / "p.yaml").write_text("participants:\n  - sc: ECAL\n    pfx: ecal.pfx\n    password: hunter2\n")
+    (tmp_path / "p.yaml").write_text(
+        "participants:\n  - sc: ECAL\n    pfx: ecal.pfx\n    password: hunter2\n"
+    )
     with pytest.raises(ParticipantsError, match="holds a password; name an environment variable") as caught:
         load_participants(tmp_path / "p.yaml")
     assert "hunter2" not in str(caught.value)
 
 
-def test_a_certificate_the_virtual_users_cannot_open_stops_the_run_in_one_sentence(load_sandbox, dev_pki,
-                                                                                    tmp_path: Path) -> None:
+def test_a_certificate_the_virtual_users_cannot_open_stops_the_run_in_one_sentence(
+    load_sandbox, dev_pki, tmp_path: Path
+) -> None:
     """A wrong pfx password used to let every virtual user die in locust's log while the run
     reported 0 requests and an SLO short of samples; now locust stops before the first user."""
     (tmp_path / "p.yaml").write_text(f"participants:\n  - sc: ECAL\n    pfx: {dev_pki.files('ecal').pfx}\n")
-    run = subprocess.run([sys.executable, "-m", "harness", "load", "--url", load_sandbox.url, "--ca",
-                          str(dev_pki.ca_cert), "--participants", "p.yaml", "--allow-load", "--run-time", "3s"],
-                         capture_output=True, text=True, timeout=120, cwd=tmp_path,
-                         env={**os.environ, "CRRSIM_PFX_PASSWORD_ECAL": "not-the-password"})
+    run = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "harness",
+            "load",
+            "--url",
+            load_sandbox.url,
+            "--ca",
+            str(dev_pki.ca_cert),
+            "--participants",
+            "p.yaml",
+            "--allow-load",
+            "--run-time",
+            "3s",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=tmp_path,
+        env={**os.environ, "CRRSIM_PFX_PASSWORD_ECAL": "not-the-password"},
+    )
     assert run.returncode == 3, run.stdout[-2000:] + run.stderr[-2000:]
-    assert "the virtual users of ECAL cannot sign in" in run.stderr and "Traceback" not in run.stderr, run.stderr
+    assert "the virtual users of ECAL cannot sign in" in run.stderr and "Traceback" not in run.stderr, (
+        run.stderr
+    )
     assert "not-the-password" not in run.stdout + run.stderr
 
 
@@ -249,11 +429,34 @@ def test_the_web_ui_serves_while_the_run_goes_and_says_where(load_sandbox, dev_p
     # uploads for sure: a run with none leaves its integrity check uncovered (INCOMPLETE, exit 6),
     # which the default steady mix reached by chance in a 4 s run
     (tmp_path / "uploads.yaml").write_text(UPLOADS)
-    proc = subprocess.Popen([sys.executable, "-m", "harness", "load", "--url", load_sandbox.url, "--pki",
-                             str(dev_pki.directory), "--allow-load", "--ui", "--run-time", "4s", "--users", "3",
-                             "--spawn-rate", "3", "--slo", "loose.yaml", "--profile", "uploads.yaml"],
-                            cwd=tmp_path, text=True,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "harness",
+            "load",
+            "--url",
+            load_sandbox.url,
+            "--pki",
+            str(dev_pki.directory),
+            "--allow-load",
+            "--ui",
+            "--run-time",
+            "4s",
+            "--users",
+            "3",
+            "--spawn-rate",
+            "3",
+            "--slo",
+            "loose.yaml",
+            "--profile",
+            "uploads.yaml",
+        ],
+        cwd=tmp_path,
+        text=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
     seen = None
     try:
         deadline = time.monotonic() + 60
@@ -273,7 +476,9 @@ def test_the_web_ui_serves_while_the_run_goes_and_says_where(load_sandbox, dev_p
     assert "locust's web UI: http://127.0.0.1:8089" in err and "VERDICT: PASSED" in out
 
 
-def test_a_shared_environment_keeps_nothing_the_run_can_remove(dev_pki, shared_pki: Path, tmp_path: Path) -> None:
+def test_a_shared_environment_keeps_nothing_the_run_can_remove(
+    dev_pki, shared_pki: Path, tmp_path: Path
+) -> None:
     """Issue 18, item 2: with --allow-load on a shared environment (a sandbox that cannot prove it
     is one) the run says beforehand what it writes, retracts and deletes every portfolio it made,
     counts what the API cannot remove, and accepts no offer without --allow-trades."""
@@ -283,9 +488,31 @@ def test_a_shared_environment_keeps_nothing_the_run_can_remove(dev_pki, shared_p
     (tmp_path / "loose.yaml").write_text(LOOSE)
     (tmp_path / "busy.yaml").write_text(BUSY)
     try:
-        run = subprocess.run([sys.executable, "-m", "harness", "load", "--url", running.url, "--pki", str(shared_pki),
-                              "--allow-load", "--max-rps", "100", "--profile", "busy.yaml", "--slo", "loose.yaml",
-                              "--json", "load.json"], capture_output=True, text=True, timeout=300, cwd=tmp_path)
+        run = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "harness",
+                "load",
+                "--url",
+                running.url,
+                "--pki",
+                str(shared_pki),
+                "--allow-load",
+                "--max-rps",
+                "100",
+                "--profile",
+                "busy.yaml",
+                "--slo",
+                "loose.yaml",
+                "--json",
+                "load.json",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=300,
+            cwd=tmp_path,
+        )
         conn = sqlite3.connect(f"file:{tmp_path / 'load.db'}?mode=ro", uri=True)
         left = [r[0] for r in conn.execute("SELECT name FROM crr_portfolios WHERE name LIKE 'load %'")]
         conn.close()
@@ -297,9 +524,15 @@ def test_a_shared_environment_keeps_nothing_the_run_can_remove(dev_pki, shared_p
     text = next(s["text"] for s in data["sections"] if s["title"] == "Clean-up of the run's own data")
     made = len(_results(tmp_path)["recording"]["writes"])
     noun, verb = ("portfolio", "was") if made == 1 else ("portfolios", "were")
-    assert made > 0 and text[0] == f"{made} of the {made:,} {noun} the run created {verb} retracted and deleted", text
+    assert (
+        made > 0 and text[0] == f"{made} of the {made:,} {noun} the run created {verb} retracted and deleted"
+    ), text
     assert left == [], left  # nothing of the run's in the environment's database
-    ops = {row["operation"]: int(row["requests"]) for s in data["sections"] if s["title"].startswith("Per operation")
-           for row in s["rows"]}
+    ops = {
+        row["operation"]: int(row["requests"])
+        for s in data["sections"]
+        if s["title"].startswith("Per operation")
+        for row in s["rows"]
+    }
     assert "secondary_market.postSmResponseToSellOffers" not in ops  # no trade without --allow-trades
     assert all(line.startswith("not removable: ") for line in text[1:]), text

@@ -75,8 +75,13 @@ class Hosts:
         subprocess.run(["ip", "link", "del", self.bridge], capture_output=True)
 
     def run(self, role: str, *args: str, cwd: Path) -> subprocess.Popen[str]:
-        return subprocess.Popen(["ip", "netns", "exec", self.names[role], sys.executable, "-m", "harness", *args],
-                                cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        return subprocess.Popen(
+            ["ip", "netns", "exec", self.names[role], sys.executable, "-m", "harness", *args],
+            cwd=cwd,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
 
 
 @pytest.fixture
@@ -95,21 +100,46 @@ def hosts() -> Iterator[Hosts]:
         made.down()
 
 
-def test_a_master_and_two_workers_in_their_own_namespaces_merge_writes_and_figures(hosts: Hosts, dev_pki,
-                                                                                 tmp_path: Path) -> None:
-    sandbox = subprocess.Popen([sys.executable, "-m", "harness", "sandbox", "serve", "--host", hosts.bridge_ip,
-                                "--port", "0", "--pki", str(dev_pki.directory), "--db", str(tmp_path / "s.db"),
-                                "--access-log"], cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                               text=True)
+def test_a_master_and_two_workers_in_their_own_namespaces_merge_writes_and_figures(
+    hosts: Hosts, dev_pki, tmp_path: Path
+) -> None:
+    sandbox = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "harness",
+            "sandbox",
+            "serve",
+            "--host",
+            hosts.bridge_ip,
+            "--port",
+            "0",
+            "--pki",
+            str(dev_pki.directory),
+            "--db",
+            str(tmp_path / "s.db"),
+            "--access-log",
+        ],
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     log: list[str] = []
     procs: list[subprocess.Popen[str]] = []
     try:
         assert sandbox.stdout is not None
-        port = next(int(re.search(r"port=(\d+)", line).group(1))  # type: ignore[union-attr]
-                    for line in sandbox.stdout if line.startswith("CRRSIM_SANDBOX_LISTENING"))
+        port = next(
+            int(re.search(r"port=(\d+)", line).group(1))  # type: ignore[union-attr]
+            for line in sandbox.stdout
+            if line.startswith("CRRSIM_SANDBOX_LISTENING")
+        )
         url = f"https://localhost:{port}/crr"
         common = ["--url", url, "--pki", str(dev_pki.directory)]
-        for step in (["sandbox", "reset", *common], ["sandbox", "clock", *common, "--set", "2026-02-04T18:00:00Z"]):
+        for step in (
+            ["sandbox", "reset", *common],
+            ["sandbox", "clock", *common, "--set", "2026-02-04T18:00:00Z"],
+        ):
             done = hosts.run("master", *step, cwd=tmp_path)
             out, _ = done.communicate(timeout=120)
             assert done.returncode == 0, out
@@ -118,13 +148,34 @@ def test_a_master_and_two_workers_in_their_own_namespaces_merge_writes_and_figur
         dirs = {role: tmp_path / role for role in hosts.names}
         for folder in dirs.values():
             folder.mkdir()
-        master = hosts.run("master", "load", *common, "--master", "--expect-workers", "2", "--profile",
-                           str(tmp_path / "uploads.yaml"), "--slo", str(tmp_path / "loose.yaml"), "--json",
-                           "load.json", cwd=dirs["master"])
+        master = hosts.run(
+            "master",
+            "load",
+            *common,
+            "--master",
+            "--expect-workers",
+            "2",
+            "--profile",
+            str(tmp_path / "uploads.yaml"),
+            "--slo",
+            str(tmp_path / "loose.yaml"),
+            "--json",
+            "load.json",
+            cwd=dirs["master"],
+        )
         procs.append(master)
         for role in ("w1", "w2"):
-            procs.append(hosts.run(role, "load", *common, "--worker", "--master-host", hosts.addresses["master"],
-                                   cwd=dirs[role]))
+            procs.append(
+                hosts.run(
+                    role,
+                    "load",
+                    *common,
+                    "--worker",
+                    "--master-host",
+                    hosts.addresses["master"],
+                    cwd=dirs[role],
+                )
+            )
         said, _ = master.communicate(timeout=300)
         for worker in procs[1:]:
             worker.wait(timeout=60)
@@ -139,7 +190,9 @@ def test_a_master_and_two_workers_in_their_own_namespaces_merge_writes_and_figur
     for worker in procs[1:]:  # issue 19 item 20: a worker says what it is and when it is done
         assert worker.stdout is not None
         told = worker.stdout.read()
-        assert f"worker of the master at {hosts.addresses['master']}" in told and "worker done" in told, told[-2000:]
+        assert f"worker of the master at {hosts.addresses['master']}" in told and "worker done" in told, told[
+            -2000:
+        ]
     report = json.loads((dirs["master"] / "load.json").read_text())
     integrity = next(c for c in report["cases"] if c["group"] == "integrity")
     writes = json.loads(next(dirs["master"].glob("reports/load/*/results.json")).read_text())["recording"]
@@ -149,8 +202,11 @@ def test_a_master_and_two_workers_in_their_own_namespaces_merge_writes_and_figur
     assert integrity["message"].startswith(f"{len(writes['writes'])} of {len(writes['writes'])} acknowledged")
     # every CRR call the workers sent (the sandbox's own log, by source address) is in the merged figures
     workers = (hosts.addresses["w1"], hosts.addresses["w2"])
-    sent = [found.group(1) for line in log if (found := re.search(r'(\d+\.\d+\.\d+\.\d+) "[A-Z]+ /crr/', line))
-            and found.group(1) in workers]
+    sent = [
+        found.group(1)
+        for line in log
+        if (found := re.search(r'(\d+\.\d+\.\d+\.\d+) "[A-Z]+ /crr/', line)) and found.group(1) in workers
+    ]
     assert set(sent) == set(workers), log[-5:]
     # all of them, but for requests still in flight when the test stopped: those the server answered
     # after the worker's last report to the master (at most one per user; 82 of 83 seen once)

@@ -22,11 +22,19 @@ def test_a_node_list_without_the_hubs_gives_pairs_of_its_own_nodes_seeded() -> N
 
 
 def test_an_unreadable_or_tiny_node_list_falls_back_to_the_hubs_and_says_why() -> None:
-    assert node_pairs([]) == (list(HUB_PAIRS), "the trading-hub pairs (the market's node list could not be read)")
+    assert node_pairs([]) == (
+        list(HUB_PAIRS),
+        "the trading-hub pairs (the market's node list could not be read)",
+    )
     assert node_pairs(["ONLY_ONE"])[0] == list(HUB_PAIRS)
 
 
 def test_only_biddable_rows_of_the_node_list_count_each_once() -> None:
-    rows = [{"SourceSink": "A", "BiddableFlag": "Yes"}, {"SourceSink": "B", "BiddableFlag": "No"},
-            {"SourceSink": "A", "BiddableFlag": "Y"}, {"SourceSink": "C"}, {"BiddableFlag": "Yes"}]
+    rows = [
+        {"SourceSink": "A", "BiddableFlag": "Yes"},
+        {"SourceSink": "B", "BiddableFlag": "No"},
+        {"SourceSink": "A", "BiddableFlag": "Y"},
+        {"SourceSink": "C"},
+        {"BiddableFlag": "Yes"},
+    ]
     assert biddable_nodes(rows) == ["A", "C"]

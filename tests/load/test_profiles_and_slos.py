@@ -20,24 +20,50 @@ def test_the_four_profiles_ship_and_scale_keeping_their_shape() -> None:
     assert [s.rate for s in close.stages] == [4.0, 40.0] and close.pool == 50 and close.model == "arrival"
 
 
-@pytest.mark.parametrize(("data", "said"), [
-    ({"model": "open", "stages": [{"duration": 1, "users": 1}], "mix": {"app_status": 1}}, "model must be one of"),
-    ({"stages": [], "mix": {"app_status": 1}}, "at least one stage"),
-    ({"stages": [{"duration": 5}], "mix": {"app_status": 1}}, "needs users"),
-    ({"model": "arrival", "stages": [{"duration": 5, "users": 3}], "mix": {"app_status": 1}}, "needs a rate above 0"),
-    ({"stages": [{"duration": 5, "users": 1}], "mix": {"trade_futures": 1}}, "unknown tasks in mix: trade_futures"),
-    ({"stages": [{"duration": 5, "users": 1}], "mix": {"app_status": 1}, "portfolio": {"bids": [1, 501]}},
-     "between 1 and 500"),
-    ({"stages": [{"duration": 5, "users": 1}], "mix": {"app_status": 1}, "portfolio": {"points": [1, 5]}},
-     "between 2 and 20"),
-])
+@pytest.mark.parametrize(
+    ("data", "said"),
+    [
+        (
+            {"model": "open", "stages": [{"duration": 1, "users": 1}], "mix": {"app_status": 1}},
+            "model must be one of",
+        ),
+        ({"stages": [], "mix": {"app_status": 1}}, "at least one stage"),
+        ({"stages": [{"duration": 5}], "mix": {"app_status": 1}}, "needs users"),
+        (
+            {"model": "arrival", "stages": [{"duration": 5, "users": 3}], "mix": {"app_status": 1}},
+            "needs a rate above 0",
+        ),
+        (
+            {"stages": [{"duration": 5, "users": 1}], "mix": {"trade_futures": 1}},
+            "unknown tasks in mix: trade_futures",
+        ),
+        (
+            {
+                "stages": [{"duration": 5, "users": 1}],
+                "mix": {"app_status": 1},
+                "portfolio": {"bids": [1, 501]},
+            },
+            "between 1 and 500",
+        ),
+        (
+            {
+                "stages": [{"duration": 5, "users": 1}],
+                "mix": {"app_status": 1},
+                "portfolio": {"points": [1, 5]},
+            },
+            "between 2 and 20",
+        ),
+    ],
+)
 def test_a_wrong_profile_is_refused_in_a_sentence(data: dict, said: str) -> None:
     with pytest.raises(ProfileError, match=said):
         parse_profile(data, "mine", "mine.yaml")
 
 
 def test_arrivals_are_shared_between_processes_and_keep_the_rate() -> None:
-    stages = load_profile("window-close").scaled(arrival_rate=20, run_time=9).stages  # 2/s for 3 s, 20/s for 6 s
+    stages = (
+        load_profile("window-close").scaled(arrival_rate=20, run_time=9).stages
+    )  # 2/s for 3 s, 20/s for 6 s
     alone = ArrivalSchedule(stages)
     times = []
     while (due := alone.next_due()) is not None:
@@ -49,9 +75,16 @@ def test_arrivals_are_shared_between_processes_and_keep_the_rate() -> None:
 
 
 def test_slos_judge_exact_histograms_and_need_enough_samples() -> None:
-    slos = parse_slos({"slos": [{"name": "fast", "operation": "market_status.*", "p99_ms": 50, "min_samples": 10},
-                                {"name": "rare", "operation": "auction.*", "max_ms": 1000, "min_samples": 5},
-                                {"operation": "*", "error_rate": 0.1, "min_rps": 1}]}, "slo.yaml")
+    slos = parse_slos(
+        {
+            "slos": [
+                {"name": "fast", "operation": "market_status.*", "p99_ms": 50, "min_samples": 10},
+                {"name": "rare", "operation": "auction.*", "max_ms": 1000, "min_samples": 5},
+                {"operation": "*", "error_rate": 0.1, "min_rps": 1},
+            ]
+        },
+        "slo.yaml",
+    )
     recording = Recording()
     for n in range(100):
         recording.add("market_status.getMarketStatus", 0, (n + 1) / 1000)  # 1 .. 100 ms
@@ -61,12 +94,17 @@ def test_slos_judge_exact_histograms_and_need_enough_samples() -> None:
     assert not rare.ok and "1 sample of auction.*, fewer than the 5 needed" in rare.breaches[0]
     assert everything.ok and everything.measured["min_rps"] == pytest.approx(10.1)
     # issue 19 item 15: a met SLO reads as sentences too, with units and grouped thousands
-    assert everything.sentences() == ["error rate 0.99%, limit 10.00%", "throughput 10.1 req/s, limit 1.0 req/s"]
+    assert everything.sentences() == [
+        "error rate 0.99%, limit 10.00%",
+        "throughput 10.1 req/s, limit 1.0 req/s",
+    ]
     slow = parse_slos({"slos": [{"operation": "*", "p95_ms": 2000}]}, "s.yaml")
     late = Recording()
     for _ in range(20):
         late.add("auction.portfolioCreation", 0, 2.078)
-    assert evaluate(slow, late, duration_s=10)[0].breaches == ["p95 latency 2,079 ms, above the limit of 2,000 ms"]  # HDR bucket
+    assert evaluate(slow, late, duration_s=10)[0].breaches == [
+        "p95 latency 2,079 ms, above the limit of 2,000 ms"
+    ]  # HDR bucket
 
 
 def test_a_wrong_slo_file_is_refused_in_a_sentence() -> None:
@@ -83,7 +121,9 @@ def test_a_profile_file_that_is_not_yaml_is_named_in_the_error(tmp_path) -> None
         load_profile(str(bad))
 
 
-def test_the_readmes_slo_and_profile_paths_work_from_any_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_readmes_slo_and_profile_paths_work_from_any_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Issue 19 item 20: `--slo load/slo/default.yaml` (the README's spelling) failed after a pip
     install, from any folder but a source checkout; a missing file now says where the shipped
     ones are and how to copy one."""
@@ -96,5 +136,8 @@ def test_the_readmes_slo_and_profile_paths_work_from_any_folder(tmp_path: Path, 
     with pytest.raises(SLOError) as missing:
         load_slos(Path("my-slo.yaml"))
     said = str(missing.value)
-    assert f"The SLO files crrsim ships are in {slo_dir()}" in said and f"cp {slo_dir() / 'default.yaml'}" in said
+    assert (
+        f"The SLO files crrsim ships are in {slo_dir()}" in said
+        and f"cp {slo_dir() / 'default.yaml'}" in said
+    )
     assert profiles_dir().is_dir()

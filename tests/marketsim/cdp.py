@@ -25,9 +25,19 @@ from typing import Any
 
 import aiohttp
 
-CHROMIUM_FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                  "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                  "--hide-scrollbars", "--remote-debugging-address=127.0.0.1", "--remote-debugging-port=0")
+CHROMIUM_FLAGS = (
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--hide-scrollbars",
+    "--remote-debugging-address=127.0.0.1",
+    "--remote-debugging-port=0",
+)
 
 
 def find_or_install_chromium() -> tuple[str | None, str]:
@@ -39,8 +49,11 @@ def find_or_install_chromium() -> tuple[str | None, str]:
     if shutil.which("apt-get") is None or os.geteuid() != 0:
         return None, "Chromium is not installed and cannot be installed here (needs apt-get as root)"
     env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-    for attempt in (["apt-get", "install", "-y", "-q", "chromium"], ["apt-get", "update", "-q"],
-                    ["apt-get", "install", "-y", "-q", "chromium"]):
+    for attempt in (
+        ["apt-get", "install", "-y", "-q", "chromium"],
+        ["apt-get", "update", "-q"],
+        ["apt-get", "install", "-y", "-q", "chromium"],
+    ):
         done = subprocess.run(attempt, capture_output=True, text=True, timeout=900, env=env)
         if attempt[1] == "install" and done.returncode == 0:
             break
@@ -81,8 +94,12 @@ class _Session:
 async def _render(chromium: str, page: Path, script: str, width: int) -> Rendered:
     # its helper processes may still write to the profile for a moment after they are told to stop
     with tempfile.TemporaryDirectory(prefix="crrsim-chromium-", ignore_cleanup_errors=True) as profile:
-        proc = subprocess.Popen([chromium, *CHROMIUM_FLAGS, f"--user-data-dir={profile}", "about:blank"],
-                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+        proc = subprocess.Popen(
+            [chromium, *CHROMIUM_FLAGS, f"--user-data-dir={profile}", "about:blank"],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+        )
         try:
             port_file = Path(profile) / "DevToolsActivePort"
             deadline = time.monotonic() + 60
@@ -99,14 +116,23 @@ async def _render(chromium: str, page: Path, script: str, width: int) -> Rendere
                     cdp = _Session(ws)
                     for domain in ("Runtime", "Log", "Network", "Page"):
                         await cdp.call(f"{domain}.enable")
-                    await cdp.call("Emulation.setDeviceMetricsOverride", width=width, height=900,
-                                   deviceScaleFactor=1, mobile=False)
+                    await cdp.call(
+                        "Emulation.setDeviceMetricsOverride",
+                        width=width,
+                        height=900,
+                        deviceScaleFactor=1,
+                        mobile=False,
+                    )
                     await cdp.call("Page.navigate", url=page.resolve().as_uri())
                     await cdp.until("Page.loadEventFired")
                     result = await cdp.call("Runtime.evaluate", expression=script, returnByValue=True)
                     size = (await cdp.call("Page.getLayoutMetrics"))["cssContentSize"]
-                    shot = await cdp.call("Page.captureScreenshot", format="png", captureBeyondViewport=True,
-                                          clip={"x": 0, "y": 0, "width": width, "height": size["height"], "scale": 1})
+                    shot = await cdp.call(
+                        "Page.captureScreenshot",
+                        format="png",
+                        captureBeyondViewport=True,
+                        clip={"x": 0, "y": 0, "width": width, "height": size["height"], "scale": 1},
+                    )
         finally:
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(proc.pid, signal.SIGTERM)  # the browser and every helper it started

@@ -50,10 +50,33 @@ def rehearsal(dev_pki, tmp_path_factory: pytest.TempPathFactory) -> Rehearsal:
         if not done.is_file():
             out = shared / "out"
             (shared / "slo.yaml").write_text(REHEARSAL_SLO)
-            run = subprocess.run([sys.executable, "-m", "harness", "marketsim", "--pki", str(dev_pki.directory),
-                                  "--out", str(out), "--slo", "slo.yaml"],
-                                 capture_output=True, text=True, timeout=600, cwd=shared)
-            done.write_text(json.dumps({"out": str(out), "returncode": run.returncode, "stdout": run.stdout,
-                                        "stderr": run.stderr}))
+            run = subprocess.run(
+                [
+                    sys.executable,
+                    "-m",
+                    "harness",
+                    "marketsim",
+                    "--pki",
+                    str(dev_pki.directory),
+                    "--out",
+                    str(out),
+                    "--slo",
+                    "slo.yaml",
+                ],
+                capture_output=True,
+                text=True,
+                timeout=600,
+                cwd=shared,
+            )
+            done.write_text(
+                json.dumps(
+                    {
+                        "out": str(out),
+                        "returncode": run.returncode,
+                        "stdout": run.stdout,
+                        "stderr": run.stderr,
+                    }
+                )
+            )
         recorded = json.loads(done.read_text())
         return Rehearsal(**{**recorded, "out": Path(recorded["out"])})

@@ -32,16 +32,33 @@ def test_a_long_failure_wraps_and_keeps_its_request_id_on_the_page(tmp_path: Pat
     if chromium is None:
         pytest.skip(why)
     rid = str(uuid.uuid4())
-    sentence = ("The step 'Then the portfolio is VALID' found INVALID with errorMessage " + "newBids[3]: " * 60
-                + "the bid curve's price may not increase with MW")
-    report = RunReport(runner="scenarios", title="Market Sim scenarios", target="https://127.0.0.1:8443/crr",
-                       verdict="FAILED", ok=False, tested="a crrsim sandbox, a local stand-in for CAISO",
-                       findings=[Finding(text=sentence, where="week1.tuesday", request_id=rid,
-                                         reproduce="crrsim scenarios --scenario 'A long one' --features "
-                                                   "/home/team/features/our_own.feature"),
-                                 Finding(text="SLO 'every call' breached: p95 latency 2,078 ms, above the limit of "
-                                              "2,000 ms", where="every call")],
-                       cases=[CaseResult(group="week1", name="A long one", status=CaseStatus.FAILED, message=sentence)])
+    sentence = (
+        "The step 'Then the portfolio is VALID' found INVALID with errorMessage "
+        + "newBids[3]: " * 60
+        + "the bid curve's price may not increase with MW"
+    )
+    report = RunReport(
+        runner="scenarios",
+        title="Market Sim scenarios",
+        target="https://127.0.0.1:8443/crr",
+        verdict="FAILED",
+        ok=False,
+        tested="a crrsim sandbox, a local stand-in for CAISO",
+        findings=[
+            Finding(
+                text=sentence,
+                where="week1.tuesday",
+                request_id=rid,
+                reproduce="crrsim scenarios --scenario 'A long one' --features "
+                "/home/team/features/our_own.feature",
+            ),
+            Finding(
+                text="SLO 'every call' breached: p95 latency 2,078 ms, above the limit of 2,000 ms",
+                where="every call",
+            ),
+        ],
+        cases=[CaseResult(group="week1", name="A long one", status=CaseStatus.FAILED, message=sentence)],
+    )
     page = render(chromium, write_html(report, tmp_path / "r.html"), LAYOUT)
     layout = page.evaluated
     assert layout["scroll"] <= layout["width"], layout  # nothing pushed sideways off the page
@@ -50,11 +67,22 @@ def test_a_long_failure_wraps_and_keeps_its_request_id_on_the_page(tmp_path: Pat
 
 
 def test_a_teams_own_scenario_is_reproduced_with_its_features(tmp_path: Path) -> None:
-    own = CaseResult(group="ours", name="A long one", status=CaseStatus.FAILED,
-                     data={"file": str(tmp_path / "team" / "our_own.feature")})
-    assert reproduce(own) == f"crrsim scenarios --scenario 'A long one' --features {tmp_path}/team/our_own.feature"
-    plan = CaseResult(group="week1", name="Submit", status=CaseStatus.FAILED,
-                      data={"file": str(default_features_dir() / "week1" / "tuesday.feature")})
+    own = CaseResult(
+        group="ours",
+        name="A long one",
+        status=CaseStatus.FAILED,
+        data={"file": str(tmp_path / "team" / "our_own.feature")},
+    )
+    assert (
+        reproduce(own)
+        == f"crrsim scenarios --scenario 'A long one' --features {tmp_path}/team/our_own.feature"
+    )
+    plan = CaseResult(
+        group="week1",
+        name="Submit",
+        status=CaseStatus.FAILED,
+        data={"file": str(default_features_dir() / "week1" / "tuesday.feature")},
+    )
     assert reproduce(plan) == "crrsim scenarios --scenario Submit"  # the plan's own need no --features
 
 
@@ -75,9 +103,14 @@ def test_plan_tiles_print_their_titles(tmp_path: Path) -> None:
     chromium, why = find_or_install_chromium()
     if chromium is None:
         pytest.skip(why)
-    grid = Section("Structured plan, week by day", grid_columns=["monday"],
-                   grid={"Week 1": [[Tile("W1-MON-PLAN", "passed", "Market Sim plan", "#x")]]})
+    grid = Section(
+        "Structured plan, week by day",
+        grid_columns=["monday"],
+        grid={"Week 1": [[Tile("W1-MON-PLAN", "passed", "Market Sim plan", "#x")]]},
+    )
     report = RunReport(runner="scenarios", title="t", target="u", verdict="PASSED", ok=True, sections=[grid])
     page = render(chromium, write_html(report, tmp_path / "r.html"), PRINTED).evaluated
     assert page["title"] == "Market Sim plan"
-    assert any("a.tile::after" in rule and "attr(data-title)" in rule for rule in page["rules"]), page["rules"]
+    assert any("a.tile::after" in rule and "attr(data-title)" in rule for rule in page["rules"]), page[
+        "rules"
+    ]

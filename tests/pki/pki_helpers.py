@@ -58,7 +58,10 @@ def handshake(
     client = client_ctx.wrap_bio(bios[0], bios[1], server_hostname=server_hostname)
     server = server_ctx.wrap_bio(bios[1], bios[0], server_side=True)
     done = {"client": False, "server": False}
-    steps: list[tuple[str, Callable[[], None]]] = [("client", client.do_handshake), ("server", server.do_handshake)]
+    steps: list[tuple[str, Callable[[], None]]] = [
+        ("client", client.do_handshake),
+        ("server", server.do_handshake),
+    ]
     for _ in range(20):
         for name, step in steps:
             if done[name]:

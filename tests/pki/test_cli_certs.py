@@ -99,14 +99,15 @@ def test_inspect_pfx_prompts_when_interactive(dev_pki: DevPKI, monkeypatch: pyte
     assert_no_secrets(result, dev_pki.password())  # hide_input: the typed password is not echoed
 
 
-@pytest.mark.parametrize(("name", "content", "message"), [
-    ("missing.pem", None, "File not found"),
-    ("notes.txt", b"just words\n", "is not a certificate"),
-    ("broken.pfx", b"\x30\x03\x02\x01\x03", "damaged"),
-])
-def test_inspect_errors_are_sentences(
-    tmp_path: Path, name: str, content: bytes | None, message: str
-) -> None:
+@pytest.mark.parametrize(
+    ("name", "content", "message"),
+    [
+        ("missing.pem", None, "File not found"),
+        ("notes.txt", b"just words\n", "is not a certificate"),
+        ("broken.pfx", b"\x30\x03\x02\x01\x03", "damaged"),
+    ],
+)
+def test_inspect_errors_are_sentences(tmp_path: Path, name: str, content: bytes | None, message: str) -> None:
     path = tmp_path / name
     if content is not None:
         path.write_bytes(content)

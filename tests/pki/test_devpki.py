@@ -36,7 +36,10 @@ def test_layout_matches_the_agreed_interface(dev_pki: DevPKI) -> None:
     assert list(dev_pki.bad) == list(BAD_CLIENT_CERTS)
     for name, files in dev_pki.identities.items():
         assert (files.name, files.cert, files.key, files.pfx) == (
-            name, d / "clients" / f"{name}.pem", d / "clients" / f"{name}.key", d / "clients" / f"{name}.pfx"
+            name,
+            d / "clients" / f"{name}.pem",
+            d / "clients" / f"{name}.key",
+            d / "clients" / f"{name}.pfx",
         )
     for name, files in dev_pki.bad.items():
         assert files.cert == d / "bad" / f"{name}.pem"
@@ -44,15 +47,20 @@ def test_layout_matches_the_agreed_interface(dev_pki: DevPKI) -> None:
 
 
 def test_every_certificate_key_and_pfx_parses_and_belongs_together(dev_pki: DevPKI) -> None:
-    pairs = [(dev_pki.ca_cert, dev_pki.ca_key), (dev_pki.server_cert, dev_pki.server_key),
-             (dev_pki.untrusted_ca_cert, dev_pki.untrusted_ca_key)]
+    pairs = [
+        (dev_pki.ca_cert, dev_pki.ca_key),
+        (dev_pki.server_cert, dev_pki.server_key),
+        (dev_pki.untrusted_ca_cert, dev_pki.untrusted_ca_key),
+    ]
     pairs += [(f.cert, f.key) for f in (*dev_pki.identities.values(), *dev_pki.bad.values())]
     for cert_path, key_path in pairs:
         cert, key = load_cert(cert_path), load_key(key_path)
         assert key_matches(cert, key), cert_path
         assert key.key_size == 2048
     for files in (*dev_pki.identities.values(), *dev_pki.bad.values()):
-        key, cert, chain = pkcs12.load_key_and_certificates(files.pfx.read_bytes(), dev_pki.password().encode())
+        key, cert, chain = pkcs12.load_key_and_certificates(
+            files.pfx.read_bytes(), dev_pki.password().encode()
+        )
         assert cert == load_cert(files.cert)
         assert key is not None and key_matches(cert, key)
         expected_ca = dev_pki.untrusted_ca_cert if files.name == "unknown-ca" else dev_pki.ca_cert
@@ -215,25 +223,45 @@ def test_password_generated_once_then_reused(
 
 def test_real_tls_accepts_the_server_for_localhost_and_127_0_0_1(dev_pki: DevPKI) -> None:
     for host in ("localhost", "127.0.0.1"):
-        handshake(server_cert=dev_pki.server_cert, server_key=dev_pki.server_key,
-                  client_ca=dev_pki.ca_cert, server_hostname=host)
+        handshake(
+            server_cert=dev_pki.server_cert,
+            server_key=dev_pki.server_key,
+            client_ca=dev_pki.ca_cert,
+            server_hostname=host,
+        )
     with pytest.raises(ssl.SSLCertVerificationError):
-        handshake(server_cert=dev_pki.server_cert, server_key=dev_pki.server_key,
-                  client_ca=dev_pki.ca_cert, server_hostname="example.org")
+        handshake(
+            server_cert=dev_pki.server_cert,
+            server_key=dev_pki.server_key,
+            client_ca=dev_pki.ca_cert,
+            server_hostname="example.org",
+        )
 
 
 def test_real_tls_accepts_every_identity(dev_pki: DevPKI) -> None:
     for files in dev_pki.identities.values():
-        handshake(server_cert=dev_pki.server_cert, server_key=dev_pki.server_key, client_ca=dev_pki.ca_cert,
-                  server_ca=dev_pki.ca_cert, client_cert=files.cert, client_key=files.key)
+        handshake(
+            server_cert=dev_pki.server_cert,
+            server_key=dev_pki.server_key,
+            client_ca=dev_pki.ca_cert,
+            server_ca=dev_pki.ca_cert,
+            client_cert=files.cert,
+            client_key=files.key,
+        )
 
 
 @pytest.mark.parametrize("fault", BAD_CLIENT_CERTS)
 def test_real_tls_rejects_each_bad_client_cert(dev_pki: DevPKI, fault: str) -> None:
     files = dev_pki.bad[fault]
     with pytest.raises(ssl.SSLError):
-        handshake(server_cert=dev_pki.server_cert, server_key=dev_pki.server_key, client_ca=dev_pki.ca_cert,
-                  server_ca=dev_pki.ca_cert, client_cert=files.cert, client_key=files.key)
+        handshake(
+            server_cert=dev_pki.server_cert,
+            server_key=dev_pki.server_key,
+            client_ca=dev_pki.ca_cert,
+            server_ca=dev_pki.ca_cert,
+            client_cert=files.cert,
+            client_key=files.key,
+        )
 
 
 def test_concurrent_runs_agree(pki_copy: Path, dev_pki: DevPKI) -> None:
@@ -251,8 +279,12 @@ def test_concurrent_runs_agree(pki_copy: Path, dev_pki: DevPKI) -> None:
     )
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
     procs = [
-        subprocess.Popen([sys.executable, "-c", code, str(pki_copy), dev_pki.password()],
-                         stdout=subprocess.PIPE, text=True, env=env)
+        subprocess.Popen(
+            [sys.executable, "-c", code, str(pki_copy), dev_pki.password()],
+            stdout=subprocess.PIPE,
+            text=True,
+            env=env,
+        )
         for _ in range(2)
     ]
     outputs = [p.communicate(timeout=60)[0] for p in procs]

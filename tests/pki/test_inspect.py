@@ -103,10 +103,13 @@ def test_encrypted_pem_key(dev_pki: DevPKI, tmp_path: Path) -> None:
     ca = issue.make_ca(key_spec=issue.EC_P256)
     made = issue.issue_client_cert(ca=ca, name="ecal", key_spec=issue.EC_P256)
     encrypted = tmp_path / "enc.key"
-    encrypted.write_bytes(made.key.private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-        serialization.BestAvailableEncryption(b"secret"),
-    ))
+    encrypted.write_bytes(
+        made.key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.BestAvailableEncryption(b"secret"),
+        )
+    )
     cert = issue.write_cert_pem(tmp_path / "c.pem", made.cert)
     report = inspect_certificate(cert, key=encrypted, password="secret")
     assert report.key_check.matches and report.key_type == "EC secp256r1" and report.key_size == 256
@@ -134,8 +137,12 @@ def test_wrong_password_is_not_a_corrupt_file(dev_pki: DevPKI, tmp_path: Path) -
 
 @pytest.mark.parametrize(
     ("content", "message"),
-    [(None, "File not found"), (b"hello\n", "not a certificate"), (b"", "empty"),
-     (b"-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n", "does not parse")],
+    [
+        (None, "File not found"),
+        (b"hello\n", "not a certificate"),
+        (b"", "empty"),
+        (b"-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n", "does not parse"),
+    ],
 )
 def test_unreadable_files_get_a_sentence(tmp_path: Path, content: bytes | None, message: str) -> None:
     path = tmp_path / "thing.pem"

@@ -56,9 +56,15 @@ def test_any_sans_window_and_eku(ca: issue.Issued) -> None:
     )
     sans = made.cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
     assert sans.get_values_for_type(x509.DNSName) == ["api.example.test", "*.example.test"]
-    assert sans.get_values_for_type(x509.IPAddress) == [ipaddress.ip_address("::1"), ipaddress.ip_address("10.0.0.7")]
+    assert sans.get_values_for_type(x509.IPAddress) == [
+        ipaddress.ip_address("::1"),
+        ipaddress.ip_address("10.0.0.7"),
+    ]
     assert sans.get_values_for_type(x509.UniformResourceIdentifier) == ["https://example.test/crr"]
-    assert (made.cert.not_valid_before_utc, made.cert.not_valid_after_utc) == (start, start + timedelta(hours=1))
+    assert (made.cert.not_valid_before_utc, made.cert.not_valid_after_utc) == (
+        start,
+        start + timedelta(hours=1),
+    )
     eku = made.cert.extensions.get_extension_for_class(x509.ExtendedKeyUsage).value
     assert list(eku) == [ExtendedKeyUsageOID.SERVER_AUTH, ExtendedKeyUsageOID.CLIENT_AUTH]
 
@@ -93,7 +99,9 @@ def test_writers_modes_and_pfx(ca: issue.Issued, tmp_path: Path) -> None:
     assert key_matches(load_cert(cert), load_key(key))
     assert b"ENCRYPTED" not in key.read_bytes()  # tools need it unencrypted
     assert {p.name: stat.S_IMODE(p.stat().st_mode) for p in (cert, key, pfx)} == {
-        "c.pem": 0o644, "c.key": 0o600, "c.pfx": 0o600
+        "c.pem": 0o644,
+        "c.key": 0o600,
+        "c.pfx": 0o600,
     }
     loaded = pkcs12.load_pkcs12(pfx.read_bytes(), b"pw")
     assert loaded.cert is not None and loaded.cert.certificate == made.cert

@@ -225,9 +225,13 @@ def test_server_certificate_expiring_soon_is_a_warning(serve, probe_pki: ProbePK
 
 def nginx_certificate_error(_: bytes) -> tuple[str, str, bytes]:
     """What nginx answers with ``ssl_verify_client optional`` to a certificate it cannot verify."""
-    return ("400 Bad Request", "text/html", b"<html>\r\n<head><title>400 The SSL certificate error</title></head>\r\n"
-            b"<body>\r\n<center><h1>400 Bad Request</h1></center>\r\n<center>The SSL certificate error</center>\r\n"
-            b"<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n")
+    return (
+        "400 Bad Request",
+        "text/html",
+        b"<html>\r\n<head><title>400 The SSL certificate error</title></head>\r\n"
+        b"<body>\r\n<center><h1>400 Bad Request</h1></center>\r\n<center>The SSL certificate error</center>\r\n"
+        b"<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n",
+    )
 
 
 def test_a_gateways_certificate_error_page_is_a_refused_certificate(serve, probe_pki: ProbePKI) -> None:
@@ -242,13 +246,21 @@ def test_a_gateways_certificate_error_page_is_a_refused_certificate(serve, probe
     assert not any(s.status is ServiceStatus.OK for s in result.services)
 
 
-@pytest.mark.parametrize(("answer", "page"), [
-    (b"HTTP/1.1 495 SSL Certificate Error\r\nContent-Length: 0\r\n\r\n", "HTTP/1.1 495 SSL Certificate Error"),
-    (b"HTTP/1.1 400 Bad Request\r\n\r\n<html><title>400 No required SSL certificate was sent</title></html>",
-     "400 No required SSL certificate was sent"),
-    (b'HTTP/1.1 400 Bad Request\r\n\r\n{"errorList":[{"errorCode":"SER0017"}]}', None),
-    (b"HTTP/1.1 200 OK\r\n\r\n<html><title>SSL certificate FAQ</title></html>", None),
-])
+@pytest.mark.parametrize(
+    ("answer", "page"),
+    [
+        (
+            b"HTTP/1.1 495 SSL Certificate Error\r\nContent-Length: 0\r\n\r\n",
+            "HTTP/1.1 495 SSL Certificate Error",
+        ),
+        (
+            b"HTTP/1.1 400 Bad Request\r\n\r\n<html><title>400 No required SSL certificate was sent</title></html>",
+            "400 No required SSL certificate was sent",
+        ),
+        (b'HTTP/1.1 400 Bad Request\r\n\r\n{"errorList":[{"errorCode":"SER0017"}]}', None),
+        (b"HTTP/1.1 200 OK\r\n\r\n<html><title>SSL certificate FAQ</title></html>", None),
+    ],
+)
 def test_which_answers_are_a_gateway_refusing_the_certificate(answer: bytes, page: str | None) -> None:
     from harness.probe.tls import gateway_refusal
 
@@ -261,15 +273,24 @@ def test_a_strict_server_gets_the_accept_its_contract_declares(serve, probe_pki:
     OK; it used to ask a market-data download for JSON and blame "another contract version"."""
     from harness.contract import load_catalogue
 
-    declared = {f"/crr{op.path}": op.response_media.get("200") or "application/json"
-                for service in load_catalogue(None) for op in service.operations}
+    declared = {
+        f"/crr{op.path}": op.response_media.get("200") or "application/json"
+        for service in load_catalogue(None)
+        for op in service.operations
+    }
     seen: list[str] = []
 
     def strict(request: bytes) -> tuple[str, str, bytes]:
         head = request.decode("latin-1")
         path = head.split(" ", 2)[1].split("?", 1)[0]
-        accept = next((line.split(":", 1)[1].strip() for line in head.split("\r\n")
-                       if line.lower().startswith("accept:")), "*/*")
+        accept = next(
+            (
+                line.split(":", 1)[1].strip()
+                for line in head.split("\r\n")
+                if line.lower().startswith("accept:")
+            ),
+            "*/*",
+        )
         media = declared.get(path, "application/json")
         seen.append(accept)
         if media not in accept and "*/*" not in accept:
@@ -278,9 +299,16 @@ def test_a_strict_server_gets_the_accept_its_contract_declares(serve, probe_pki:
 
     ctx = server_context(probe_pki.server_cert, probe_pki.server_key, probe_pki.ca)
     server = serve(tls_server(ctx, strict))
-    settings = ProbeSettings(target=server.url, participant="ECAL", pfx=probe_pki.client.pfx, password=PFX_PASSWORD,
-                             ca=probe_pki.ca, timeout=FAST_TIMEOUT)
+    settings = ProbeSettings(
+        target=server.url,
+        participant="ECAL",
+        pfx=probe_pki.client.pfx,
+        password=PFX_PASSWORD,
+        ca=probe_pki.ca,
+        timeout=FAST_TIMEOUT,
+    )
     result = run_probe(settings)
     assert {s.status for s in result.services} == {ServiceStatus.OK}, [
-        (s.service, s.status, s.diagnosis) for s in result.services if s.status is not ServiceStatus.OK]
+        (s.service, s.status, s.diagnosis) for s in result.services if s.status is not ServiceStatus.OK
+    ]
     assert any("application/octet-stream" in a for a in seen), seen  # a download was asked for what it serves

@@ -120,7 +120,9 @@ def test_with_no_sandbox_running_the_probe_starts_an_embedded_one(dev_pki, tmp_p
     env = {"CRRSIM_SANDBOX_PKI": str(dev_pki.directory), "CRRSIM_SANDBOX_PORT": str(free)}
     runner = CliRunner()
     with runner.isolated_filesystem(temp_dir=tmp_path):
-        result = runner.invoke(cli, ["probe", "--participant", "ECAL", "--timeout", "20", "--json", "p.json"], env=env)
+        result = runner.invoke(
+            cli, ["probe", "--participant", "ECAL", "--timeout", "20", "--json", "p.json"], env=env
+        )
         data = json.loads(Path("p.json").read_text())
     assert result.exit_code == 0, result.output
     assert f"No sandbox is listening at 127.0.0.1:{free}: probing a fresh embedded one" in result.stderr

@@ -14,11 +14,21 @@ from harness.probe import CheckStatus, ProbeSettings, run_probe
 
 def _sandbox_probe(dev_pki, url: str, identity: str, participant: str):
     files = dev_pki.files(identity)
-    return run_probe(ProbeSettings(target=url, participant=participant, cert=files.cert, key=files.key,
-                                   ca=dev_pki.ca_cert, timeout=20))
+    return run_probe(
+        ProbeSettings(
+            target=url,
+            participant=participant,
+            cert=files.cert,
+            key=files.key,
+            ca=dev_pki.ca_cert,
+            timeout=20,
+        )
+    )
 
 
-def test_certificate_acting_for_another_sc_is_one_finding_naming_subject_and_participant(dev_pki, sandbox) -> None:
+def test_certificate_acting_for_another_sc_is_one_finding_naming_subject_and_participant(
+    dev_pki, sandbox
+) -> None:
     result = _sandbox_probe(dev_pki, sandbox.url, "wcal", "ECAL")
     problems = result.problems()
     assert len(problems) == 1, problems
@@ -32,9 +42,28 @@ def test_certificate_acting_for_another_sc_is_one_finding_naming_subject_and_par
 def test_root_cause_comes_first_in_the_terminal_and_every_report(dev_pki, sandbox, tmp_path) -> None:
     files = dev_pki.files("wcal")
     out = {k: tmp_path / f"p.{k}" for k in ("json", "html")}
-    result = CliRunner().invoke(cli, [
-        "probe", "--url", sandbox.url, "--participant", "ECAL", "--cert", str(files.cert), "--key", str(files.key),
-        "--ca", str(dev_pki.ca_cert), "--json", str(out["json"]), "--html", str(out["html"]), "--timeout", "20"])
+    result = CliRunner().invoke(
+        cli,
+        [
+            "probe",
+            "--url",
+            sandbox.url,
+            "--participant",
+            "ECAL",
+            "--cert",
+            str(files.cert),
+            "--key",
+            str(files.key),
+            "--ca",
+            str(dev_pki.ca_cert),
+            "--json",
+            str(out["json"]),
+            "--html",
+            str(out["html"]),
+            "--timeout",
+            "20",
+        ],
+    )
     assert result.exit_code == 1, result.output
     text = result.stdout
     assert text.index("WHAT TO FIX") < text.index("SERVICES")
@@ -61,8 +90,16 @@ def test_a_non_tls_port_gets_a_fix(serve, probe_pki: ProbePKI) -> None:
         conn.recv(4096)
 
     server = serve(ssh_like)
-    result = run_probe(ProbeSettings(target=server.url, participant="ECAL", pfx=probe_pki.client.pfx,
-                                     password=PFX_PASSWORD, ca=probe_pki.ca, timeout=FAST_TIMEOUT))
+    result = run_probe(
+        ProbeSettings(
+            target=server.url,
+            participant="ECAL",
+            pfx=probe_pki.client.pfx,
+            password=PFX_PASSWORD,
+            ca=probe_pki.ca,
+            timeout=FAST_TIMEOUT,
+        )
+    )
     check = result.check("tls.handshake")
     assert check.status is CheckStatus.FAIL
     assert check.fix, check.diagnosis
@@ -73,8 +110,16 @@ def test_ca_judges_the_server_and_the_issuer_is_its_own_check(dev_pki, serve, pr
     ctx = server_context(probe_pki.server_cert, probe_pki.server_key, probe_pki.ca)
     server = serve(tls_server(ctx, lambda _: ("200 OK", "application/json", b"{}")))
     files = dev_pki.files("ecal")  # issued by the dev CA, while --ca is the probe test CA
-    result = run_probe(ProbeSettings(target=server.url, participant="ECAL", cert=files.cert, key=files.key,
-                                     ca=probe_pki.ca, timeout=FAST_TIMEOUT))
+    result = run_probe(
+        ProbeSettings(
+            target=server.url,
+            participant="ECAL",
+            cert=files.cert,
+            key=files.key,
+            ca=probe_pki.ca,
+            timeout=FAST_TIMEOUT,
+        )
+    )
     issuer = result.check("local.issuer")
     assert issuer.status is CheckStatus.PASS and "issued by" in issuer.diagnosis
     assert result.check("local.chain") is None

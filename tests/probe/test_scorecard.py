@@ -20,16 +20,33 @@ def _participants_file(dev_pki, tmp_path: Path) -> Path:
         f"  - {{sc: ECAL, pfx: {clients / 'ecal.pfx'}, password_env: ECAL_PFX_PASSWORD}}\n"
         f"  - {{sc: WCAL, cert: {clients / 'wcal.pem'}, key: {clients / 'wcal.key'}}}\n"
         f"  - {{sc: YCAL, cert: {clients / 'ycal-partial.pem'}, key: {clients / 'ycal-partial.key'}}}\n",
-        encoding="utf-8")
+        encoding="utf-8",
+    )
     return path
 
 
 def test_scorecard_across_participants(dev_pki, sandbox, tmp_path: Path) -> None:
     out = {kind: tmp_path / f"scorecard.{kind}" for kind in ("json", "xml", "html")}
-    args = ["probe", "--url", sandbox.url, "--ca", str(dev_pki.ca_cert), "--timeout", "20",
-            "--participants", str(_participants_file(dev_pki, tmp_path)),
-            "--json", str(out["json"]), "--junit", str(out["xml"]), "--html", str(out["html"])]
-    result = CliRunner().invoke(cli, args, env={"ECAL_PFX_PASSWORD": dev_pki.password(), "CRRSIM_PFX_PASSWORD": None})
+    args = [
+        "probe",
+        "--url",
+        sandbox.url,
+        "--ca",
+        str(dev_pki.ca_cert),
+        "--timeout",
+        "20",
+        "--participants",
+        str(_participants_file(dev_pki, tmp_path)),
+        "--json",
+        str(out["json"]),
+        "--junit",
+        str(out["xml"]),
+        "--html",
+        str(out["html"]),
+    ]
+    result = CliRunner().invoke(
+        cli, args, env={"ECAL_PFX_PASSWORD": dev_pki.password(), "CRRSIM_PFX_PASSWORD": None}
+    )
     assert result.exit_code == 1, result.output  # YCAL is only partly provisioned
     assert "NOT READY: 2 of 3 participants certified" in result.stdout
 
@@ -56,18 +73,28 @@ def test_scorecard_across_participants(dev_pki, sandbox, tmp_path: Path) -> None
 
 def test_scorecard_refuses_a_password_in_the_file_and_mixed_options(dev_pki, tmp_path: Path) -> None:
     path = tmp_path / "p.yaml"
-    path.write_text(f"participants:\n  - {{sc: ECAL, pfx: {dev_pki.directory / 'clients' / 'ecal.pfx'}, "
-                    "password: hunter2}\n", encoding="utf-8")
+    path.write_text(
+        f"participants:\n  - {{sc: ECAL, pfx: {dev_pki.directory / 'clients' / 'ecal.pfx'}, "
+        "password: hunter2}\n",
+        encoding="utf-8",
+    )
     runner = CliRunner()
     result = runner.invoke(cli, ["probe", "--url", "https://127.0.0.1:1/crr", "--participants", str(path)])
     assert result.exit_code == 2 and "holds a password" in result.output
-    result = runner.invoke(cli, ["probe", "--url", "https://127.0.0.1:1/crr", "--participants", str(path),
-                                 "--participant", "ECAL"])
+    result = runner.invoke(
+        cli,
+        ["probe", "--url", "https://127.0.0.1:1/crr", "--participants", str(path), "--participant", "ECAL"],
+    )
     assert result.exit_code == 2 and "leave out --participant" in result.output
     ok = tmp_path / "ok.yaml"
-    ok.write_text(f"participants:\n  - {{sc: ECAL, pfx: {dev_pki.directory / 'clients' / 'ecal.pfx'}}}\n",
-                  encoding="utf-8")
-    result = runner.invoke(cli, ["probe", "--url", "https://127.0.0.1:1/crr", "--participants", str(ok)],
-                           env={"CRRSIM_PFX_PASSWORD_ECAL": None})
+    ok.write_text(
+        f"participants:\n  - {{sc: ECAL, pfx: {dev_pki.directory / 'clients' / 'ecal.pfx'}}}\n",
+        encoding="utf-8",
+    )
+    result = runner.invoke(
+        cli,
+        ["probe", "--url", "https://127.0.0.1:1/crr", "--participants", str(ok)],
+        env={"CRRSIM_PFX_PASSWORD_ECAL": None},
+    )
     assert result.exit_code == 2 and "Set CRRSIM_PFX_PASSWORD_ECAL" in result.output
     assert "Traceback" not in result.output

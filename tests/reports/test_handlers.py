@@ -135,9 +135,17 @@ def test_lines_over_time_are_drawn_as_inline_svg(tmp_path: Path) -> None:
     lines = svg.findall("{http://www.w3.org/2000/svg}polyline") or svg.findall("polyline")
     assert len(lines) == 2 and all(len(line.get("points", "").split()) == 3 for line in lines)
     labels = [t.text for t in svg.iter() if t.tag.endswith("text")]
-    assert "p99 <&>" in labels and "200" in labels and "2 s" in labels  # legend escaped; axis rounded up to 200
-    report = RunReport(runner="load", title="t", target="https://127.0.0.1/crr", verdict="PASSED", ok=True,
-                       sections=[Section("Latency over time", series=series, series_unit="ms")])
+    assert (
+        "p99 <&>" in labels and "200" in labels and "2 s" in labels
+    )  # legend escaped; axis rounded up to 200
+    report = RunReport(
+        runner="load",
+        title="t",
+        target="https://127.0.0.1/crr",
+        verdict="PASSED",
+        ok=True,
+        sections=[Section("Latency over time", series=series, series_unit="ms")],
+    )
     page = render_html(report)
     assert page.count("<polyline") == 2 and "<script" not in page
 
@@ -146,5 +154,9 @@ def test_counts_are_said_with_their_plural() -> None:
     """Issue 19 item 15: "1 calls", "2 warning" read as slips on a page a manager reads."""
     from harness.reports import in_words, plural
 
-    assert (plural(1, "call"), plural(0, "call"), plural(4078, "call")) == ("1 call", "0 calls", "4,078 calls")
+    assert (plural(1, "call"), plural(0, "call"), plural(4078, "call")) == (
+        "1 call",
+        "0 calls",
+        "4,078 calls",
+    )
     assert in_words({"passed": 3, "warning": 1, "error": 2, "skipped": 0}) == "3 passed, 1 warning, 2 errors"

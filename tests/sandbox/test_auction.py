@@ -41,10 +41,24 @@ def curve(mw: float = 10, price: float = 5.0, points: int = 2) -> list[dict[str,
     return [{"mw": round(i * step, 3), "price": round(price - i * 0.25, 2)} for i in range(points)]
 
 
-def bid(owner: str = "ECAL", source: str = "TH_NP15_GEN-APND", sink: str = "DLAP_PGAE-APND", tou: str = "ON",
-        **kw: Any) -> dict[str, Any]:
-    return {"assetOwner": owner, "source": source, "sink": sink, "hedgeType": "OBL", "tou": tou,
-            "period": "2026_M03", "crrType": "AUC", "bidCurve": kw.pop("bidCurve", curve()), **kw}
+def bid(
+    owner: str = "ECAL",
+    source: str = "TH_NP15_GEN-APND",
+    sink: str = "DLAP_PGAE-APND",
+    tou: str = "ON",
+    **kw: Any,
+) -> dict[str, Any]:
+    return {
+        "assetOwner": owner,
+        "source": source,
+        "sink": sink,
+        "hedgeType": "OBL",
+        "tou": tou,
+        "period": "2026_M03",
+        "crrType": "AUC",
+        "bidCurve": kw.pop("bidCurve", curve()),
+        **kw,
+    }
 
 
 # plan.setup_plan seeds ECAL's 25 MW ON CRR TH_NP15 -> DLAP_PGAE first (id 1); 3 and 4 are WCAL's
@@ -56,11 +70,25 @@ def offer(crr_id: int, mw: float = 5, price: float = 1.0, **kw: Any) -> dict[str
     return {"crrId": crr_id, **bid(bidCurve=[{"mw": 0, "price": price}, {"mw": mw, "price": price}], **kw)}
 
 
-def create(client: Any, name: str, bids: Iterable[dict[str, Any]] = (), offers: Iterable[dict[str, Any]] = (),
-           participant: str = "ECAL", market: str = AUC) -> Any:
-    return client.request("POST", f"{BASE}/portfolioCreation", json={
-        "portfolioName": name, "marketName": market, "participantName": participant,
-        "newBids": list(bids), "newOffers": list(offers)})
+def create(
+    client: Any,
+    name: str,
+    bids: Iterable[dict[str, Any]] = (),
+    offers: Iterable[dict[str, Any]] = (),
+    participant: str = "ECAL",
+    market: str = AUC,
+) -> Any:
+    return client.request(
+        "POST",
+        f"{BASE}/portfolioCreation",
+        json={
+            "portfolioName": name,
+            "marketName": market,
+            "participantName": participant,
+            "newBids": list(bids),
+            "newOffers": list(offers),
+        },
+    )
 
 
 def act(client: Any, what: str, name: str, participant: str = "ECAL", market: str = AUC) -> Any:
@@ -72,13 +100,22 @@ def act(client: Any, what: str, name: str, participant: str = "ECAL", market: st
 # --------------------------------------------------------------------------------------
 def test_full_lifecycle(ecal: Any) -> None:
     assert ok(create(ecal, "Life cycle 1", [bid(), bid(tou="OFF")])) == {
-        "portfolioName": "Life cycle 1", "marketName": AUC, "status": "VALID"}
+        "portfolioName": "Life cycle 1",
+        "marketName": AUC,
+        "status": "VALID",
+    }
     got = ok(act(ecal, "get", "Life cycle 1"))
     assert [b["tou"] for b in got["bids"]] == ["ON", "OFF"] and got["offers"] == []
     assert all(isinstance(b["bidId"], int) and b["bidId"] >= 1 for b in got["bids"])
     assert ok(act(ecal, "credit", "Life cycle 1"))["requiredCredit"] == 100.0  # 2 bids x 10 MW x $5
-    assert "Life cycle 1" in [p["portfolioName"] for p in ok(ecal.request(
-        "GET", f"{BASE}/portfolioList", params={"marketName": AUC, "participantName": "ECAL"}))]
+    assert "Life cycle 1" in [
+        p["portfolioName"]
+        for p in ok(
+            ecal.request(
+                "GET", f"{BASE}/portfolioList", params={"marketName": AUC, "participantName": "ECAL"}
+            )
+        )
+    ]
     assert ok(act(ecal, "submit", "Life cycle 1"))["status"] == "SUBMITTED"
     assert ok(act(ecal, "status", "Life cycle 1"))["status"] == "SUBMITTED"
     error(act(ecal, "submit", "Life cycle 1"), "POR0051")
@@ -92,8 +129,12 @@ def test_full_lifecycle(ecal: Any) -> None:
 
 def test_empty_portfolio_is_new_and_cannot_be_submitted_or_retracted(ecal: Any) -> None:
     assert ok(create(ecal, "Empty one"))["status"] == "NEW"
-    assert ok(act(ecal, "get", "Empty one")) == {"portfolioName": "Empty one", "marketName": AUC,
-                                                 "bids": [], "offers": []}
+    assert ok(act(ecal, "get", "Empty one")) == {
+        "portfolioName": "Empty one",
+        "marketName": AUC,
+        "bids": [],
+        "offers": [],
+    }
     assert ok(act(ecal, "credit", "Empty one"))["requiredCredit"] == 0
     error(act(ecal, "submit", "Empty one"), "POR0013")
     error(act(ecal, "retract", "Empty one"), "POR0012")
@@ -233,8 +274,12 @@ def test_bad_portfolio_names(ecal: Any, name: str) -> None:
 def test_unknown_market_and_wrong_market_type(ecal: Any) -> None:
     error(create(ecal, "Nowhere", [bid()], market="AUC_NOPE"), "MKT0001")
     error(create(ecal, "Nowhere", [bid()], market=ALLOC), "MKT0001")
-    error(ecal.request("GET", f"{BASE}/portfolioList", params={"marketName": "AUC_NOPE", "participantName": "ECAL"}),
-          "MKT0001")
+    error(
+        ecal.request(
+            "GET", f"{BASE}/portfolioList", params={"marketName": "AUC_NOPE", "participantName": "ECAL"}
+        ),
+        "MKT0001",
+    )
     for what in ("status", "get", "credit", "submit", "retract", "delete"):
         error(act(ecal, what, "x", market="AUC_NOPE"), "MKT0001")
 
@@ -246,15 +291,20 @@ def test_unknown_portfolio(ecal: Any) -> None:
 
 def test_acting_for_another_sc_is_refused(ecal: Any) -> None:
     error(create(ecal, "For WCAL", [bid(owner="WCAL")], participant="WCAL"), "SEC0001", 403)
-    error(ecal.request("GET", f"{BASE}/portfolioList", params={"marketName": AUC, "participantName": "WCAL"}),
-          "SEC0001", 403)
+    error(
+        ecal.request("GET", f"{BASE}/portfolioList", params={"marketName": AUC, "participantName": "WCAL"}),
+        "SEC0001",
+        403,
+    )
     for what in ("status", "get", "credit", "submit", "retract", "delete"):
         error(act(ecal, what, "anything", participant="WCAL"), "SEC0001", 403)
 
 
 def test_other_participants_portfolio_is_invisible(ecal: Any, wcal: Any) -> None:
     ok(create(ecal, "ECAL private", [bid()]))
-    listed = ok(wcal.request("GET", f"{BASE}/portfolioList", params={"marketName": AUC, "participantName": "WCAL"}))
+    listed = ok(
+        wcal.request("GET", f"{BASE}/portfolioList", params={"marketName": AUC, "participantName": "WCAL"})
+    )
     assert "ECAL private" not in [p["portfolioName"] for p in listed]
     for what in ("status", "get", "credit", "submit", "retract", "delete"):
         error(act(wcal, what, "ECAL private", participant="WCAL"), "POR0100")
@@ -306,7 +356,10 @@ def test_racing_uploads_of_one_name_are_serialised(ecal: Any) -> None:
     with cf.ThreadPoolExecutor(4) as pool:
         results = list(pool.map(lambda n: create(ecal, n, bids), ["Race"] * 4))
     assert sum(r.status == 200 for r in results) == 1
-    assert {r.json()["errorList"][0]["errorCode"] for r in results if r.status != 200} <= {"POR0306", "POR0101"}
+    assert {r.json()["errorList"][0]["errorCode"] for r in results if r.status != 200} <= {
+        "POR0306",
+        "POR0101",
+    }
 
 
 def test_closed_window(ecal: Any, operator: Any) -> None:

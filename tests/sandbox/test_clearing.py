@@ -55,8 +55,9 @@ def test_offers_above_every_bid_are_not_sold() -> None:
 
 
 def test_curve_steps_take_the_later_points_price() -> None:
-    assert [(s.price, s.qty) for s in curve_steps(1, [(0, 900), (10_000, 700), (10_000, 700), (25_000, 500)])] == [
-        (700, 10_000), (500, 15_000)]
+    assert [
+        (s.price, s.qty) for s in curve_steps(1, [(0, 900), (10_000, 700), (10_000, 700), (25_000, 500)])
+    ] == [(700, 10_000), (500, 15_000)]
 
 
 def test_prorate_is_exact_and_bounded() -> None:
@@ -103,8 +104,11 @@ def cleared(dev_pki: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[
     db = tmp_path_factory.mktemp("clearing") / "crr.db"
     running = start_sandbox(dev_pki.directory, db)
     clients = {
-        n: CRRClient(running.url, identity=ClientIdentity.from_pem(f.cert, f.key), ca=dev_pki.ca_cert, retries=0)
-        for n, f in dev_pki.identities.items() if n in ("operator", "ecal", "wcal", "ncal")
+        n: CRRClient(
+            running.url, identity=ClientIdentity.from_pem(f.cert, f.key), ca=dev_pki.ca_cert, retries=0
+        )
+        for n, f in dev_pki.identities.items()
+        if n in ("operator", "ecal", "wcal", "ncal")
     }
     try:
         op = ControlPlane(clients["operator"])
@@ -113,26 +117,59 @@ def cleared(dev_pki: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[
         op.open_window("ALLOC_MN_2026_M03_T1")
 
         def bid(owner: str, sink: str, mw: float, price: float, **kw: Any) -> dict[str, Any]:
-            return {"assetOwner": owner, "source": "TH_NP15_GEN-APND", "sink": sink, "hedgeType": "OBL",
-                    "tou": "ON", "period": "2026_M03", "crrType": "AUC",
-                    "bidCurve": [{"mw": 0, "price": price}, {"mw": mw, "price": price}], **kw}
+            return {
+                "assetOwner": owner,
+                "source": "TH_NP15_GEN-APND",
+                "sink": sink,
+                "hedgeType": "OBL",
+                "tou": "ON",
+                "period": "2026_M03",
+                "crrType": "AUC",
+                "bidCurve": [{"mw": 0, "price": price}, {"mw": mw, "price": price}],
+                **kw,
+            }
 
-        def submit(client: Any, sc: str, bids: list[dict[str, Any]], offers: list[dict[str, Any]] = ()) -> None:
+        def submit(
+            client: Any, sc: str, bids: list[dict[str, Any]], offers: list[dict[str, Any]] = ()
+        ) -> None:
             ids = {"portfolioName": f"clear {sc}", "marketName": "AUC_MN_2026_M03", "participantName": sc}
-            r = client.request("POST", "/auction/v1.0/portfolioCreation",
-                               json={**ids, "newBids": bids, "newOffers": list(offers)})
+            r = client.request(
+                "POST",
+                "/auction/v1.0/portfolioCreation",
+                json={**ids, "newBids": bids, "newOffers": list(offers)},
+            )
             assert r.status == 200, r.body
             assert client.request("POST", "/auction/v1.0/portfolioSubmission", json=ids).status == 200
 
-        submit(clients["ecal"], "ECAL", [bid("ECAL", "DLAP_SCE-APND", 150, 10)],
-               [{"crrId": 1, **bid("ECAL", "DLAP_PGAE-APND", 25, 2)}])
-        submit(clients["wcal"], "WCAL", [bid("WCAL", "DLAP_SCE-APND", 100, 8), bid("WCAL", "DLAP_PGAE-APND", 210, 5)])
+        submit(
+            clients["ecal"],
+            "ECAL",
+            [bid("ECAL", "DLAP_SCE-APND", 150, 10)],
+            [{"crrId": 1, **bid("ECAL", "DLAP_PGAE-APND", 25, 2)}],
+        )
+        submit(
+            clients["wcal"],
+            "WCAL",
+            [bid("WCAL", "DLAP_SCE-APND", 100, 8), bid("WCAL", "DLAP_PGAE-APND", 210, 5)],
+        )
         submit(clients["ncal"], "NCAL", [bid("NCAL", "DLAP_SCE-APND", 50, 3)])
-        nom = {"assetOwner": "ECAL", "source": "TH_NP15_GEN-APND", "sink": "DLAP_PGAE-APND", "hedgeType": "OBL",
-               "tou": "OFF", "period": "2026_M03", "crrType": "LSE", "mw": 80}
+        nom = {
+            "assetOwner": "ECAL",
+            "source": "TH_NP15_GEN-APND",
+            "sink": "DLAP_PGAE-APND",
+            "hedgeType": "OBL",
+            "tou": "OFF",
+            "period": "2026_M03",
+            "crrType": "LSE",
+            "mw": 80,
+        }
         ids = {"portfolioName": "alloc", "marketName": "ALLOC_MN_2026_M03_T1", "participantName": "ECAL"}
-        assert clients["ecal"].request("POST", "/nomination/v1.0/portfolioCreation",
-                                       json={**ids, "newNominations": [nom]}).status == 200
+        assert (
+            clients["ecal"]
+            .request("POST", "/nomination/v1.0/portfolioCreation", json={**ids, "newNominations": [nom]})
+            .status
+            == 200
+        )
         assert clients["ecal"].request("POST", "/nomination/v1.0/portfolioSubmission", json=ids).status == 200
         for market in ("AUC_MN_2026_M03", "ALLOC_MN_2026_M03_T1"):
             op.close_window(market)
@@ -154,10 +191,14 @@ def query(db: Path, sql: str, *args: Any) -> list[sqlite3.Row]:
 
 
 def test_auction_awards_and_prices(cleared: Path) -> None:
-    awards = {(r["participant"], r["sink"], r["side"]): r for r in query(
-        cleared, "SELECT * FROM clearing_awards WHERE market = 'AUC_MN_2026_M03'")}
+    awards = {
+        (r["participant"], r["sink"], r["side"]): r
+        for r in query(cleared, "SELECT * FROM clearing_awards WHERE market = 'AUC_MN_2026_M03'")
+    }
     sce = ("TH_NP15_GEN-APND", "DLAP_SCE-APND")
-    price = query(cleared, "SELECT price_cents FROM clearing_prices WHERE source = ? AND sink = ?", *sce)[0][0]
+    price = query(cleared, "SELECT price_cents FROM clearing_prices WHERE source = ? AND sink = ?", *sce)[0][
+        0
+    ]
     assert price == 800
     assert awards[("ECAL", "DLAP_SCE-APND", "BUY")]["mw_milli"] == 150_000
     assert awards[("WCAL", "DLAP_SCE-APND", "BUY")]["mw_milli"] == 50_000
@@ -168,9 +209,14 @@ def test_auction_awards_and_prices(cleared: Path) -> None:
 
 
 def test_clearing_moves_holdings(cleared: Path) -> None:
-    assert query(cleared, "SELECT mw_milli FROM crr_holdings WHERE crr_id = 1")[0][0] == 15_000  # 25 - 10 sold
-    wcal = query(cleared, "SELECT mw_milli, crr_type, parent_id FROM crr_holdings"
-                          " WHERE owner = 'WCAL' AND (market = 'AUC_MN_2026_M03' OR parent_id = 1) ORDER BY crr_id")
+    assert (
+        query(cleared, "SELECT mw_milli FROM crr_holdings WHERE crr_id = 1")[0][0] == 15_000
+    )  # 25 - 10 sold
+    wcal = query(
+        cleared,
+        "SELECT mw_milli, crr_type, parent_id FROM crr_holdings"
+        " WHERE owner = 'WCAL' AND (market = 'AUC_MN_2026_M03' OR parent_id = 1) ORDER BY crr_id",
+    )
     assert sorted(r[0] for r in wcal) == [10_000, 50_000, 200_000]
     assert {r[2] for r in wcal} == {None, 1}  # the 10 MW bought from ECAL names its parent CRR
     lse = query(cleared, "SELECT mw_milli, crr_type FROM crr_holdings WHERE market = 'ALLOC_MN_2026_M03_T1'")

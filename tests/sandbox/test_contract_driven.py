@@ -35,8 +35,12 @@ def newer_contract(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def newer_sandbox(dev_pki: DevPKI, newer_contract: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningSandbox]:
-    running = start_sandbox(dev_pki.directory, tmp_path_factory.mktemp("newer") / "crr.db", specs=newer_contract)
+def newer_sandbox(
+    dev_pki: DevPKI, newer_contract: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[RunningSandbox]:
+    running = start_sandbox(
+        dev_pki.directory, tmp_path_factory.mktemp("newer") / "crr.db", specs=newer_contract
+    )
     try:
         yield running
     finally:
@@ -57,9 +61,14 @@ def _portfolio_status(client: CRRClient, name: str) -> CRRResponse:
     )
 
 
-def test_new_limit_applies_without_code_changes(newer_sandbox: RunningSandbox, sandbox: RunningSandbox, dev_pki: DevPKI):
+def test_new_limit_applies_without_code_changes(
+    newer_sandbox: RunningSandbox, sandbox: RunningSandbox, dev_pki: DevPKI
+):
     long_name = "Portfolio 13c"  # 13 characters: fine under v1.2.1, too long under v1.3.0
-    with make_client(dev_pki, newer_sandbox.url, "ecal") as newer, make_client(dev_pki, sandbox.url, "ecal") as current:
+    with (
+        make_client(dev_pki, newer_sandbox.url, "ecal") as newer,
+        make_client(dev_pki, sandbox.url, "ecal") as current,
+    ):
         refused = _portfolio_status(newer, long_name)
         assert refused.status == 400
         assert codes(refused) == ["POR0103"]  # the contract's code for a portfolio name that is too long

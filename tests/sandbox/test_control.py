@@ -91,24 +91,43 @@ def test_cli_drives_the_control_plane(own_sandbox: RunningSandbox, dev_pki: DevP
     assert r.exit_code == 2 and "crrsim certs init" in r.output  # a configuration error (exit-code table)
 
 
-def test_reset_empties_everything_and_sets_the_plan_up(operator: ControlPlane, own_client: Callable[[str], CRRClient],
-                                                       own_sandbox: RunningSandbox, dev_pki: DevPKI):
+def test_reset_empties_everything_and_sets_the_plan_up(
+    operator: ControlPlane,
+    own_client: Callable[[str], CRRClient],
+    own_sandbox: RunningSandbox,
+    dev_pki: DevPKI,
+):
     """What every scenario starts from (issue 9 item 1): nothing left by earlier work."""
     ecal = own_client("ecal")
 
     def private_texts() -> str:
-        r = ecal.request("GET", "/messages/v1.0/private", params={"participantName": "ECAL", "fromDate": "2020-01-01T00:00:00Z"})
+        r = ecal.request(
+            "GET",
+            "/messages/v1.0/private",
+            params={"participantName": "ECAL", "fromDate": "2020-01-01T00:00:00Z"},
+        )
         assert r.status in (200, 400), r.text  # 400: nothing for that range
         return r.text
 
     operator.reset()
     operator.publish_message("left over from an earlier scenario", to="ECAL")
     assert "left over from an earlier scenario" in private_texts()
-    operator.create_market(name="AUC_MN_2026_M09", marketType="AUCTION", marketTerm="MONTHLY", periods=["2026_M09"],
-                           openDate="2026-08-10T16:00:00Z", closeDate="2026-08-12T00:00:00Z",
-                           dataPublishDate="2026-08-09T16:00:00Z")
+    operator.create_market(
+        name="AUC_MN_2026_M09",
+        marketType="AUCTION",
+        marketTerm="MONTHLY",
+        periods=["2026_M09"],
+        openDate="2026-08-10T16:00:00Z",
+        closeDate="2026-08-12T00:00:00Z",
+        dataPublishDate="2026-08-09T16:00:00Z",
+    )
     answer = operator.reset()
-    assert set(answer["markets"]) == {"ALLOC_MN_2026_M03_T1", "AUC_MN_2026_M03", "ALLOC_AN_2026_T1", "AUC_AN_2026"}
+    assert set(answer["markets"]) == {
+        "ALLOC_MN_2026_M03_T1",
+        "AUC_MN_2026_M03",
+        "ALLOC_AN_2026_T1",
+        "AUC_AN_2026",
+    }
     assert answer["now"] == "2026-02-02T08:00:00Z"
     assert {m["name"] for m in operator.markets()} == set(answer["markets"])
     assert "left over" not in private_texts()

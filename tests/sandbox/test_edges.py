@@ -16,8 +16,14 @@ from test_hostile_input import snapshot
 
 AUC = "AUC_MN_2026_M03"
 ALLOC = "ALLOC_MN_2026_M03_T1"
-HUGE = {"2^62": "4611686018427387904", "1e308": "1e308", "10^30": "1" + "0" * 30, "1e400": "1e400",
-        "10^309": "1" + "0" * 309, "10^400": "1" + "0" * 400}
+HUGE = {
+    "2^62": "4611686018427387904",
+    "1e308": "1e308",
+    "10^30": "1" + "0" * 30,
+    "1e400": "1e400",
+    "10^309": "1" + "0" * 309,
+    "10^400": "1" + "0" * 400,
+}
 
 
 @pytest.fixture(scope="module")
@@ -33,14 +39,17 @@ def ecal(ready: None, own_client: Callable[[str], Any]) -> Any:
 
 
 def post(client: Any, path: str, text: str, **params: str) -> Any:
-    return client.request("POST", path, params=params, content=text.encode(),
-                          headers={"Content-Type": "application/json"})
+    return client.request(
+        "POST", path, params=params, content=text.encode(), headers={"Content-Type": "application/json"}
+    )
 
 
 def bid(mw: str, price: str = "5") -> str:
-    return ('{"assetOwner":"ECAL","source":"TH_NP15_GEN-APND","sink":"DLAP_PGAE-APND","hedgeType":"OBL",'
-            f'"tou":"ON","period":"2026_M03","crrType":"AUC","bidCurve":[{{"mw":0,"price":{price}}},'
-            f'{{"mw":{mw},"price":{price}}}]}}')
+    return (
+        '{"assetOwner":"ECAL","source":"TH_NP15_GEN-APND","sink":"DLAP_PGAE-APND","hedgeType":"OBL",'
+        f'"tou":"ON","period":"2026_M03","crrType":"AUC","bidCurve":[{{"mw":0,"price":{price}}},'
+        f'{{"mw":{mw},"price":{price}}}]}}'
+    )
 
 
 @pytest.mark.parametrize("label", sorted(HUGE))
@@ -48,9 +57,12 @@ def bid(mw: str, price: str = "5") -> str:
 def test_a_huge_curve_number_is_named_not_a_500(ecal: Any, own_sandbox: Any, label: str, bids: int) -> None:
     before = snapshot(own_sandbox.db)
     records = ",".join([bid("10")] * (bids - 1) + [bid(HUGE[label])])
-    r = post(ecal, "/auction/v1.0/portfolioCreation",
-             f'{{"portfolioName":"huge {label} {bids}","marketName":"{AUC}","participantName":"ECAL",'
-             f'"newBids":[{records}],"newOffers":[]}}')
+    r = post(
+        ecal,
+        "/auction/v1.0/portfolioCreation",
+        f'{{"portfolioName":"huge {label} {bids}","marketName":"{AUC}","participantName":"ECAL",'
+        f'"newBids":[{records}],"newOffers":[]}}',
+    )
     assert r.status == 400, r.text[:300]
     assert codes(r) == ["SER0030"], r.text[:300]
     assert f"newBids[{bids - 1}].bidCurve[1].mw: " in r.text and "beyond ±10^15" in r.text, r.text[:300]
@@ -60,28 +72,45 @@ def test_a_huge_curve_number_is_named_not_a_500(ecal: Any, own_sandbox: Any, lab
 def test_a_huge_nomination_is_refused_before_it_is_stored(ecal: Any, own_sandbox: Any) -> None:
     """A nomination of 10^309 MW used to be stored, read back, then answer 500 on submission."""
     before = snapshot(own_sandbox.db)
-    nom = ('{"assetOwner":"ECAL","source":"TH_NP15_GEN-APND","sink":"DLAP_PGAE-APND","hedgeType":"OBL",'
-           f'"tou":"ON","period":"2026_M03","crrType":"LSE","mw":{HUGE["10^309"]}}}')
-    r = post(ecal, "/nomination/v1.0/portfolioCreation",
-             f'{{"portfolioName":"huge nom","marketName":"{ALLOC}","participantName":"ECAL","newNominations":[{nom}]}}')
-    assert codes(r) == ["SER0030"] and "newNominations[0].mw: an integer of about 310 digits" in r.text, r.text
+    nom = (
+        '{"assetOwner":"ECAL","source":"TH_NP15_GEN-APND","sink":"DLAP_PGAE-APND","hedgeType":"OBL",'
+        f'"tou":"ON","period":"2026_M03","crrType":"LSE","mw":{HUGE["10^309"]}}}'
+    )
+    r = post(
+        ecal,
+        "/nomination/v1.0/portfolioCreation",
+        f'{{"portfolioName":"huge nom","marketName":"{ALLOC}","participantName":"ECAL","newNominations":[{nom}]}}',
+    )
+    assert codes(r) == ["SER0030"] and "newNominations[0].mw: an integer of about 310 digits" in r.text, (
+        r.text
+    )
     assert snapshot(own_sandbox.db) == before
 
 
-@pytest.mark.parametrize("operation", ["publicSmBuyOfferCreation", "privateSmBuyOfferCreation",
-                                       "privateSmSellOfferCreation"])
+@pytest.mark.parametrize(
+    "operation", ["publicSmBuyOfferCreation", "privateSmBuyOfferCreation", "privateSmSellOfferCreation"]
+)
 def test_a_huge_offer_is_refused(ecal: Any, own_sandbox: Any, operation: str) -> None:
     before = snapshot(own_sandbox.db)
-    r = ecal.request("POST", f"/secondarymarket/v1.0/{operation}", params={"participantName": "ECAL"},
-                     content=f'[{{"crrId":1,"mw":{HUGE["10^400"]},"price":1}}]'.encode(),
-                     headers={"Content-Type": "application/json"})
+    r = ecal.request(
+        "POST",
+        f"/secondarymarket/v1.0/{operation}",
+        params={"participantName": "ECAL"},
+        content=f'[{{"crrId":1,"mw":{HUGE["10^400"]},"price":1}}]'.encode(),
+        headers={"Content-Type": "application/json"},
+    )
     assert r.status == 400 and codes(r) == ["SER0030"], (operation, r.text[:300])
     assert "[0].mw: an integer of about 401 digits is beyond ±10^15" in r.text, r.text[:300]
     assert snapshot(own_sandbox.db) == before
 
 
-EDGES = ["0000-01-01T00:00:00Z", "0001-01-01T00:00:00+01:00", "9999-12-31T23:59:59-01:00", "0001-01-01T00:00:00Z",
-         "9999-12-31T23:59:59Z"]
+EDGES = [
+    "0000-01-01T00:00:00Z",
+    "0001-01-01T00:00:00+01:00",
+    "9999-12-31T23:59:59-01:00",
+    "0001-01-01T00:00:00Z",
+    "9999-12-31T23:59:59Z",
+]
 
 
 @pytest.mark.parametrize("when", EDGES)
@@ -95,25 +124,41 @@ def test_a_year_edge_date_time_is_a_field_error(ecal: Any, when: str, where: str
 
 
 @pytest.mark.parametrize("when", EDGES[:3])
-def test_a_year_edge_effective_date_is_a_field_error(own_client: Callable[[str], Any], ready: None, when: str) -> None:
+def test_a_year_edge_effective_date_is_a_field_error(
+    own_client: Callable[[str], Any], ready: None, when: str
+) -> None:
     udc = own_client("ecal")
-    r = post(udc, "/loadmigration/v1.0/dasrSummary",
-             f'{{"udcName":"PGAE","effectiveDate":"{when}","transfers":[]}}', participantName="ECAL")
+    r = post(
+        udc,
+        "/loadmigration/v1.0/dasrSummary",
+        f'{{"udcName":"PGAE","effectiveDate":"{when}","transfers":[]}}',
+        participantName="ECAL",
+    )
     assert r.status < 500, r.text[:300]
-    assert any("effectiveDate: " in e["errorDescription"] and "years 0001-9999" in e["errorDescription"]
-               for e in r.json()["errorList"]), r.text[:400]
+    assert any(
+        "effectiveDate: " in e["errorDescription"] and "years 0001-9999" in e["errorDescription"]
+        for e in r.json()["errorList"]
+    ), r.text[:400]
 
 
 def test_a_date_time_one_day_inside_the_range_is_served(ecal: Any) -> None:
-    r = ecal.request("GET", "/messages/v1.0/private",
-                     params={"participantName": "ECAL", "fromDate": "0001-01-02T00:00:00Z",
-                             "toDate": "9999-12-30T00:00:00Z"})
+    r = ecal.request(
+        "GET",
+        "/messages/v1.0/private",
+        params={
+            "participantName": "ECAL",
+            "fromDate": "0001-01-02T00:00:00Z",
+            "toDate": "9999-12-30T00:00:00Z",
+        },
+    )
     assert r.status == 200, r.text[:300]
 
 
 def test_a_wrong_method_is_an_invalid_request_and_echoes_the_request_id(ecal: Any) -> None:
     rid = str(uuid.uuid4())
-    r = ecal.request("PUT", "/auction/v1.0/portfolioCreation", content=b"{}", headers={"caiso-request-id": rid})
+    r = ecal.request(
+        "PUT", "/auction/v1.0/portfolioCreation", content=b"{}", headers={"caiso-request-id": rid}
+    )
     assert r.status == 405 and r.headers.get("allow") == "POST"
     assert codes(r) == ["SER0017"] and "use POST" in r.text  # SER0029 is the contract's 404 code
     assert r.headers.get("caiso-request-id") == rid
@@ -130,11 +175,23 @@ def _patterned_parameters() -> list[tuple[str, str, str, tuple[str, ...]]]:
     """(method, path, a patterned query parameter, every required query parameter)."""
     from harness.contract import load_catalogue
 
-    return sorted({(op.method, op.path, p.name, tuple(q.name for q in op.parameters if q.location == "query"
-                                                      and q.required))
-                   for service in load_catalogue(None) for op in service.operations
-                   for p in op.parameters if p.location == "query" and isinstance(p.schema, dict)
-                   and p.schema.get("type") == "string" and p.schema.get("pattern")})
+    return sorted(
+        {
+            (
+                op.method,
+                op.path,
+                p.name,
+                tuple(q.name for q in op.parameters if q.location == "query" and q.required),
+            )
+            for service in load_catalogue(None)
+            for op in service.operations
+            for p in op.parameters
+            if p.location == "query"
+            and isinstance(p.schema, dict)
+            and p.schema.get("type") == "string"
+            and p.schema.get("pattern")
+        }
+    )
 
 
 PLAIN = {"participantName": "ECAL", "marketName": AUC, "portfolioName": "x"}
@@ -151,7 +208,9 @@ def test_no_name_with_a_line_break_or_tab_gets_past_validation(ecal: Any, contro
         r = ecal.request(method, path, params=params, **({} if method in ("GET", "DELETE") else {"json": {}}))
         assert r.status == 400, (path, name, r.text[:200])
         said = [e["errorDescription"] for e in r.json()["errorList"]]
-        assert any(d.startswith(f"{name}: ") or (name == "portfolioName" and "no other whitespace" in d)
-                   for d in said), (path, name, said)
+        assert any(
+            d.startswith(f"{name}: ") or (name == "portfolioName" and "no other whitespace" in d)
+            for d in said
+        ), (path, name, said)
         checked += 1
     assert checked >= 20, checked

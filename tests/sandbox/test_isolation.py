@@ -52,7 +52,9 @@ def valid_instance(schema: dict[str, Any], name: str = "") -> Any:
         return schema["enum"][0]
     if kind == "object" or "properties" in schema:
         props = schema.get("properties", {})
-        return {key: valid_instance(props.get(key, {}), key) for key in schema.get("required", []) if key in props}
+        return {
+            key: valid_instance(props.get(key, {}), key) for key in schema.get("required", []) if key in props
+        }
     if kind == "array":
         return [valid_instance(schema.get("items", {}), name) for _ in range(schema.get("minItems", 0))]
     if kind == "integer":
@@ -101,7 +103,9 @@ def test_acting_for_another_participant_is_refused(client_for: Callable[[str], C
     assert codes(response) == ["SEC0001"]
 
 
-@pytest.mark.parametrize("op", [op for op in OPERATIONS if op.writes], ids=lambda op: f"{op.service}.{op.operation_id}")
+@pytest.mark.parametrize(
+    "op", [op for op in OPERATIONS if op.writes], ids=lambda op: f"{op.service}.{op.operation_id}"
+)
 def test_read_only_certificate_cannot_write_anywhere(client_for: Callable[[str], CRRClient], op: Operation):
     readonly = client_for("ecal-readonly")
     response = readonly.request(op.method, op.path, **_request(op, "ECAL"))

@@ -74,7 +74,9 @@ def test_interpreter_exit_stops_a_forgotten_sandbox(dev_pki: DevPKI, tmp_path: P
 
 
 @pytest.mark.parametrize("fresh", [False, True])
-def test_fresh_discards_the_previous_database(dev_pki: DevPKI, tmp_path: Path, private_tmp: Path, fresh: bool):
+def test_fresh_discards_the_previous_database(
+    dev_pki: DevPKI, tmp_path: Path, private_tmp: Path, fresh: bool
+):
     """A restart keeps acknowledged state; ``fresh`` (a new rehearsal) starts from nothing."""
     from sbutil import make_client
 

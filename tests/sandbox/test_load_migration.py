@@ -29,14 +29,27 @@ def customers(market: str = OPEN, udc: str = "UPGAE", **kw: Any) -> dict[str, An
 
 
 def dasr(market: str = OPEN, effective: str = EFFECTIVE, **kw: Any) -> dict[str, Any]:
-    rec = {"recordId": "D-1", "class": "RESIDENTIAL", "fromLse": "111111111", "toLse": "222222222",
-           "numCustomerTransfer": 100, **kw}
-    return {"loadMigrationMarket": market, "udcName": "UPGAE", "effectiveDate": effective, "dasrRecords": [rec]}
+    rec = {
+        "recordId": "D-1",
+        "class": "RESIDENTIAL",
+        "fromLse": "111111111",
+        "toLse": "222222222",
+        "numCustomerTransfer": 100,
+        **kw,
+    }
+    return {
+        "loadMigrationMarket": market,
+        "udcName": "UPGAE",
+        "effectiveDate": effective,
+        "dasrRecords": [rec],
+    }
 
 
 def rates() -> dict[str, Any]:
-    recs = [{"class": "RESIDENTIAL", "tou": tou, "seasonNumber": 1, "year": 2025, "kwRate": kw}
-            for tou, kw in (("ON", 1.5), ("OFF", 0.9))]
+    recs = [
+        {"class": "RESIDENTIAL", "tou": tou, "seasonNumber": 1, "year": 2025, "kwRate": kw}
+        for tou, kw in (("ON", 1.5), ("OFF", 0.9))
+    ]
     return {"loadMigrationMarket": OPEN, "udcName": "UPGAE", "customerRateRecords": recs}
 
 
@@ -64,8 +77,9 @@ def test_udc_data_round_trip(ready: Any, own_client: Callable[[str], Any]) -> No
     c = own_client("ecal")
     upload_udc_data(c)
     got = get(c, "existingNumberOfCustomers", "ECAL", OPEN).json()
-    assert got["udcName"] == "UPGAE" and [(x["lse"], x["numberOfCustomers"]) for x in
-                                          got["numberOfCustomerRecords"]] == [("111111111", 1000)]
+    assert got["udcName"] == "UPGAE" and [
+        (x["lse"], x["numberOfCustomers"]) for x in got["numberOfCustomerRecords"]
+    ] == [("111111111", 1000)]
     got = get(c, "existingDasrSummary", "ECAL", OPEN).json()["dasrRecords"]
     assert [(x["recordId"], x["numCustomerTransfer"]) for x in got] == [("D-1", 100)]
     got = get(c, "existingCustomerRates", "ECAL", OPEN).json()["customerRateRecords"]
@@ -120,6 +134,8 @@ def test_posting_creates_load_migration_crrs(ready: Any, own_client: Callable[[s
     gained = get(wcal, "loadMigrationCrrResults", "WCAL", OPEN).json()["loadMigrationCrrs"]
     assert [(x["crrType"], x["initialMw"], x["sink"]) for x in gained] == [("LSE_LMT", 4.0, "DLAP_PGAE-APND")]
     counter = get(ecal, "loadMigrationCrrResults", "ECAL", OPEN).json()["loadMigrationCrrs"]
-    assert [(x["crrType"], x["initialMw"], x["source"]) for x in counter] == [("LMT_CNT", 4.0, "DLAP_PGAE-APND")]
+    assert [(x["crrType"], x["initialMw"], x["source"]) for x in counter] == [
+        ("LMT_CNT", 4.0, "DLAP_PGAE-APND")
+    ]
     assert gained[0]["parentCrrId"] == counter[0]["parentCrrId"]
     assert codes(post(ecal, "numberOfCustomers", "ECAL", customers())) == ["LMV0102"]

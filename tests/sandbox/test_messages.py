@@ -32,7 +32,9 @@ def test_calendar_notices_follow_the_windows(ready: Any, own_client: Callable[[s
     assert not any("AUC_MN_2026_M03 is open" in t for t in texts)  # opens Tuesday, clock is Monday
 
 
-def test_private_messages_are_only_for_their_participant(ready: Any, own_client: Callable[[str], Any]) -> None:
+def test_private_messages_are_only_for_their_participant(
+    ready: Any, own_client: Callable[[str], Any]
+) -> None:
     ready.publish_message("ECAL only notice", to="ECAL")
     mine = get(own_client("ecal"), "private", "ECAL", fromDate=EARLY)
     assert mine.status == 200 and "ECAL only notice" in [m["message"] for m in mine.json()]

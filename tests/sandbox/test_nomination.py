@@ -24,16 +24,44 @@ def ecal(ready: None, own_client: Callable[[str], Any]) -> Any:
     return own_client("ecal")
 
 
-def nom(mw: float = 10, owner: str = "ECAL", sink: str = "DLAP_PGAE-APND", tou: str = "ON", crr_type: str = "LSE",
-        **kw: Any) -> dict[str, Any]:
-    return {"assetOwner": owner, "source": "TH_NP15_GEN-APND", "sink": sink, "hedgeType": "OBL", "tou": tou,
-            "period": "2026_M03", "crrType": crr_type, "mw": mw, **kw}
+def nom(
+    mw: float = 10,
+    owner: str = "ECAL",
+    sink: str = "DLAP_PGAE-APND",
+    tou: str = "ON",
+    crr_type: str = "LSE",
+    **kw: Any,
+) -> dict[str, Any]:
+    return {
+        "assetOwner": owner,
+        "source": "TH_NP15_GEN-APND",
+        "sink": sink,
+        "hedgeType": "OBL",
+        "tou": tou,
+        "period": "2026_M03",
+        "crrType": crr_type,
+        "mw": mw,
+        **kw,
+    }
 
 
-def create(client: Any, name: str, noms: Iterable[dict[str, Any]] = (), participant: str = "ECAL",
-           market: str = ALLOC) -> Any:
-    return client.request("POST", f"{BASE}/portfolioCreation", json={
-        "portfolioName": name, "marketName": market, "participantName": participant, "newNominations": list(noms)})
+def create(
+    client: Any,
+    name: str,
+    noms: Iterable[dict[str, Any]] = (),
+    participant: str = "ECAL",
+    market: str = ALLOC,
+) -> Any:
+    return client.request(
+        "POST",
+        f"{BASE}/portfolioCreation",
+        json={
+            "portfolioName": name,
+            "marketName": market,
+            "participantName": participant,
+            "newNominations": list(noms),
+        },
+    )
 
 
 def act(client: Any, what: str, name: str, participant: str = "ECAL", market: str = ALLOC) -> Any:
@@ -46,7 +74,9 @@ def test_lifecycle(ecal: Any) -> None:
     assert [n["mw"] for n in got["nominations"]] == [10, 10]
     assert got["nominations"][1]["description"] == "my ref #1"
     assert all(n["nominationId"] >= 1 for n in got["nominations"])
-    listed = ok(ecal.request("GET", f"{BASE}/portfolioList", params={"marketName": ALLOC, "participantName": "ECAL"}))
+    listed = ok(
+        ecal.request("GET", f"{BASE}/portfolioList", params={"marketName": ALLOC, "participantName": "ECAL"})
+    )
     assert "Tier one" in [p["portfolioName"] for p in listed]
     assert ok(act(ecal, "submit", "Tier one"))["status"] == "SUBMITTED"
     error(act(ecal, "submit", "Tier one"), "POR0051")
@@ -98,7 +128,9 @@ def test_tier_window_not_open(ecal: Any) -> None:
 def test_unknown_market_and_auction_market(ecal: Any) -> None:
     error(create(ecal, "x", [nom()], market="ALLOC_NOPE"), "MKT0001")
     auction = error(create(ecal, "x", [nom()], market="AUC_MN_2026_M03"), "MKT0001")
-    assert "is an auction market, not an allocation market" in auction[0]["errorDescription"]  # issue 19 item 10
+    assert (
+        "is an auction market, not an allocation market" in auction[0]["errorDescription"]
+    )  # issue 19 item 10
     for what in ("status", "get", "submit", "retract", "delete"):
         error(act(ecal, what, "x", market="ALLOC_NOPE"), "MKT0001")
         error(act(ecal, what, "Never made"), "POR0100")
@@ -108,10 +140,15 @@ def test_isolation_between_participants(ecal: Any, own_client: Callable[[str], A
     wcal = own_client("wcal")
     ok(create(ecal, "Nom private", [nom()]))
     error(create(ecal, "For WCAL", [nom(owner="WCAL")], participant="WCAL"), "SEC0001", 403)
-    listed = ok(wcal.request("GET", f"{BASE}/portfolioList", params={"marketName": ALLOC, "participantName": "WCAL"}))
+    listed = ok(
+        wcal.request("GET", f"{BASE}/portfolioList", params={"marketName": ALLOC, "participantName": "WCAL"})
+    )
     assert "Nom private" not in [p["portfolioName"] for p in listed]
-    error(wcal.request("GET", f"{BASE}/portfolioList", params={"marketName": ALLOC, "participantName": "ECAL"}),
-          "SEC0001", 403)
+    error(
+        wcal.request("GET", f"{BASE}/portfolioList", params={"marketName": ALLOC, "participantName": "ECAL"}),
+        "SEC0001",
+        403,
+    )
     for what in ("status", "get", "submit", "retract", "delete"):
         error(act(wcal, what, "Nom private", participant="WCAL"), "POR0100")
         error(act(wcal, what, "Nom private", participant="ECAL"), "SEC0001", 403)

@@ -70,8 +70,14 @@ def test_credit_limit_boundary() -> None:
 
 @pytest.mark.parametrize(
     ("name", "code"),
-    [("", "POR0215"), ("   ", "POR0215"), ("a" * 101, "POR0103"), ("bad/name", "SER0022"), ("...", "SER0022"),
-     ("caf\u00e9", "SER0022")],
+    [
+        ("", "POR0215"),
+        ("   ", "POR0215"),
+        ("a" * 101, "POR0103"),
+        ("bad/name", "SER0022"),
+        ("...", "SER0022"),
+        ("caf\u00e9", "SER0022"),
+    ],
 )
 def test_bad_names(name: str, code: str) -> None:
     with pytest.raises(CRRError) as caught:
@@ -87,7 +93,9 @@ def test_good_names(name: str) -> None:
 def test_caps() -> None:
     caps = {("S", "ON", "2026_M03", "LSE"): 100_000}
     assert cap_problems(caps, {("S", "ON", "2026_M03", "LSE"): 100_000}, "ECAL") == []
-    over = cap_problems(caps, {("S", "ON", "2026_M03", "LSE"): 100_001, ("T", "ON", "2026_M03", "LSE"): 1}, "ECAL")
+    over = cap_problems(
+        caps, {("S", "ON", "2026_M03", "LSE"): 100_001, ("T", "ON", "2026_M03", "LSE"): 1}, "ECAL"
+    )
     assert len(over) == 2 and "100.001 MW" in over[0] and "cap of 0 MW" in over[1]
 
 
@@ -125,8 +133,10 @@ def test_an_expired_edit_lease_is_taken_over(tmp_path: Path) -> None:
     store = Store(tmp_path / "crr.db")
     key = ("auction", "M", "ECAL", "P")
     with store.write() as conn:
-        conn.execute("INSERT INTO edit_leases(lease, holder, expires) VALUES (?, 'gone', ?)",
-                     ("\x1f".join(key), time.time() - 1))
+        conn.execute(
+            "INSERT INTO edit_leases(lease, holder, expires) VALUES (?, 'gone', ?)",
+            ("\x1f".join(key), time.time() - 1),
+        )
     with EditLocks(use_file_locks=False).hold(key, store):
         pass
 
@@ -136,7 +146,10 @@ def test_rendered_portfolio_encodes_shared_curves_once_and_exactly() -> None:
     rules = AuctionRules()
     shared = [{"mw": 0, "price": 12.5}, {"mw": 1.25, "price": 10}]
     other = [{"mw": 0, "price": -1.01}, {"mw": 3, "price": -2}]
-    raw = [("BUY", {"assetOwner": "ECAL", "tou": "ON", "bidCurve": shared if i % 3 else other}) for i in range(49)]
+    raw = [
+        ("BUY", {"assetOwner": "ECAL", "tou": "ON", "bidCurve": shared if i % 3 else other})
+        for i in range(49)
+    ]
     raw.append(("BUY", {"tou": "OFF", "bidCurve": [{"mw": 0, "price": 1}, {"mw": 2, "price": 1}], "x": 1}))
     raw.append(("SELL", {"crrId": 7, "tou": "OFF", "bidCurve": shared}))
     ids = list(range(100, 100 + len(raw)))
@@ -144,8 +157,11 @@ def test_rendered_portfolio_encodes_shared_curves_once_and_exactly() -> None:
     expected = {
         "portfolioName": "P 1",
         "marketName": "M",
-        "bids": [{"bidId": i, **{k: v for k, v in item.items() if k != "x"}}
-                 for i, (side, item) in zip(ids, raw, strict=True) if side == "BUY"],
+        "bids": [
+            {"bidId": i, **{k: v for k, v in item.items() if k != "x"}}
+            for i, (side, item) in zip(ids, raw, strict=True)
+            if side == "BUY"
+        ],
         "offers": [{"bidId": ids[-1], **raw[-1][1]}],
     }
     assert json.loads(text) == expected

@@ -19,9 +19,15 @@ CONTACT = {"name": "Trading desk", "phone": "555-010-0100", "email": "desk@ecal.
 
 
 def crrs(client: Any, sc: str, origin: str = "AUCTION") -> list[dict[str, Any]]:
-    r = client.request("GET", "/marketdata/v1.0/privateGeneralData",
-                       params={"participantName": sc, "privateGeneralDownloadType": f"PRIVATE_EXISTING_CRR_{origin}",
-                               "fileFormat": "JSON"})
+    r = client.request(
+        "GET",
+        "/marketdata/v1.0/privateGeneralData",
+        params={
+            "participantName": sc,
+            "privateGeneralDownloadType": f"PRIVATE_EXISTING_CRR_{origin}",
+            "fileFormat": "JSON",
+        },
+    )
     if r.status == 400 and codes(r) == ["DWL0006"]:
         return []
     assert r.status == 200, r.text
@@ -32,10 +38,23 @@ def crr_of(client: Any, sc: str, source: str, sink: str) -> dict[str, Any]:
     return next(c for c in crrs(client, sc) if (c["Source"], c["Sink"]) == (source, sink))
 
 
-def sell(crr: dict[str, Any], mw: float = 5, price: float = 2.5, owner: str = "ECAL", **kw: Any) -> dict[str, Any]:
-    return {"assetOwner": owner, "crrId": crr["CRRID"], "source": crr["Source"], "sink": crr["Sink"],
-            "tou": crr["TOU"], "hedgeType": crr["HedgeType"], "crrType": kw.pop("crrType", crr["CRRType"]),
-            "startDate": crr["StartDate"], "endDate": crr["EndDate"], "mw": mw, "price": price, **kw}
+def sell(
+    crr: dict[str, Any], mw: float = 5, price: float = 2.5, owner: str = "ECAL", **kw: Any
+) -> dict[str, Any]:
+    return {
+        "assetOwner": owner,
+        "crrId": crr["CRRID"],
+        "source": crr["Source"],
+        "sink": crr["Sink"],
+        "tou": crr["TOU"],
+        "hedgeType": crr["HedgeType"],
+        "crrType": kw.pop("crrType", crr["CRRType"]),
+        "startDate": crr["StartDate"],
+        "endDate": crr["EndDate"],
+        "mw": mw,
+        "price": price,
+        **kw,
+    }
 
 
 def post(client: Any, op: str, body: Any, sc: str) -> Any:
@@ -43,14 +62,17 @@ def post(client: Any, op: str, body: Any, sc: str) -> Any:
 
 
 def offers(client: Any, sc: str, status: str) -> list[dict[str, Any]]:
-    r = client.request("GET", f"{BASE}/mySmOffersByStatus", params={"participantName": sc, "OfferStatusType": status})
+    r = client.request(
+        "GET", f"{BASE}/mySmOffersByStatus", params={"participantName": sc, "OfferStatusType": status}
+    )
     assert r.status == 200, r.text
     return r.json()
 
 
 def responses(client: Any, sc: str, status: str) -> list[dict[str, Any]]:
-    r = client.request("GET", f"{BASE}/mySmResponesByStatus",
-                       params={"participantName": sc, "responseStatusType": status})
+    r = client.request(
+        "GET", f"{BASE}/mySmResponesByStatus", params={"participantName": sc, "responseStatusType": status}
+    )
     assert r.status == 200, r.text
     return r.json()
 
@@ -72,8 +94,14 @@ def test_private_sell_offer_trade_moves_the_crr(ecal: Any, wcal: Any) -> None:
     bought = [c for c in crrs(wcal, "WCAL", "SECONDARY_MARKET") if c["ParentCRRID"] == crr["CRRID"]]
     assert [c["MW"] for c in bought] == [5]
     assert crr_of(ecal, "ECAL", "TH_NP15_GEN-APND", "DLAP_PGAE-APND")["MW"] == crr["MW"] - 5
-    texts = [m["message"] for m in wcal.request("GET", "/messages/v1.0/private", params={
-        "participantName": "WCAL", "fromDate": "2026-01-01T00:00:00Z"}).json()]
+    texts = [
+        m["message"]
+        for m in wcal.request(
+            "GET",
+            "/messages/v1.0/private",
+            params={"participantName": "WCAL", "fromDate": "2026-01-01T00:00:00Z"},
+        ).json()
+    ]
     assert any(f"request {request_id} is approved" in t for t in texts)
 
 
@@ -90,9 +118,12 @@ def test_public_sell_offer_needs_a_named_counterparty(ecal: Any, wcal: Any) -> N
     target = {"requestId": request_id, "respondingMpName": "WCAL", "price": 3}
     assert codes(post(ecal, "smPublicOfferToSpecifiedMp", [{**target, "price": 2.99}], "ECAL")) == ["SMT0145"]
     assert codes(post(wcal, "smPublicOfferToSpecifiedMp", [target], "WCAL")) == ["SMT0063"]
-    assert codes(post(ecal, "smPublicOfferToSpecifiedMp", [{**target, "respondingMpName": "ZZZZ"}], "ECAL")) == \
-        ["SMT0107"]
-    assert codes(post(ecal, "smPublicOfferToSpecifiedMp", [{**target, "requestId": 987654}], "ECAL")) == ["SMT0016"]
+    assert codes(
+        post(ecal, "smPublicOfferToSpecifiedMp", [{**target, "respondingMpName": "ZZZZ"}], "ECAL")
+    ) == ["SMT0107"]
+    assert codes(post(ecal, "smPublicOfferToSpecifiedMp", [{**target, "requestId": 987654}], "ECAL")) == [
+        "SMT0016"
+    ]
     r = post(ecal, "smPublicOfferToSpecifiedMp", [target], "ECAL")
     assert r.status == 200 and r.json()[0]["offerStatus"] == "PENDING_MP_RESPONSE", r.text
     r = post(wcal, "smResponseToSellOffers", [{"requestId": request_id}], "WCAL")
@@ -107,9 +138,17 @@ def test_buy_offer_answered_with_a_held_crr(ecal: Any, wcal: Any) -> None:
     r = post(ecal, "privateSmBuyOfferCreation", [wanted], "ECAL")
     assert r.status == 200 and r.json()[0]["offerType"] == "BUY", r.text
     request_id = r.json()[0]["requestId"]
-    wrong_owner = post(wcal, "smResponseToBuyOffers", [{"requestId": request_id,
-                                                        "crrId": crr_of(ecal, "ECAL", "TH_SP15_GEN-APND",
-                                                                        "DLAP_SCE-APND")["CRRID"]}], "WCAL")
+    wrong_owner = post(
+        wcal,
+        "smResponseToBuyOffers",
+        [
+            {
+                "requestId": request_id,
+                "crrId": crr_of(ecal, "ECAL", "TH_SP15_GEN-APND", "DLAP_SCE-APND")["CRRID"],
+            }
+        ],
+        "WCAL",
+    )
     assert wrong_owner.status == 400 and codes(wrong_owner) == ["SER0030"]
     wrong_kind = post(wcal, "smResponseToSellOffers", [{"requestId": request_id}], "WCAL")
     assert codes(wrong_kind) == ["SER0030"]
@@ -118,13 +157,20 @@ def test_buy_offer_answered_with_a_held_crr(ecal: Any, wcal: Any) -> None:
     got = [c for c in crrs(ecal, "ECAL", "SECONDARY_MARKET") if c["ParentCRRID"] == theirs["CRRID"]]
     assert [c["MW"] for c in got] == [3]
     [resp] = [x for x in responses(wcal, "WCAL", "APPROVED") if x["requestId"] == request_id]
-    assert resp["crrId"] == theirs["CRRID"] and resp["initiatingAO"] == "ECAL" and resp["initiatingOfferType"] == "BUY"
+    assert (
+        resp["crrId"] == theirs["CRRID"]
+        and resp["initiatingAO"] == "ECAL"
+        and resp["initiatingOfferType"] == "BUY"
+    )
 
 
 def test_buy_offer_for_another_crr_type_is_smt0138(ecal: Any, wcal: Any) -> None:
     theirs = crr_of(wcal, "WCAL", "TH_ZP26_GEN-APND", "SLAP_PGST-APND")
-    wanted = {k: v for k, v in sell(theirs, mw=1, price=1, targetMpName="WCAL", crrType="LSE").items()
-              if k != "crrId"}
+    wanted = {
+        k: v
+        for k, v in sell(theirs, mw=1, price=1, targetMpName="WCAL", crrType="LSE").items()
+        if k != "crrId"
+    }
     request_id = post(ecal, "privateSmBuyOfferCreation", [wanted], "ECAL").json()[0]["requestId"]
     r = post(wcal, "smResponseToBuyOffers", [{"requestId": request_id, "crrId": theirs["CRRID"]}], "WCAL")
     assert r.status == 400 and codes(r) == ["SMT0138"]
@@ -149,12 +195,15 @@ def test_offer_validation_codes(ecal: Any, wcal: Any, own_client: Callable[[str]
     assert codes(r) == ["SMT0107"]
     spy = post(wcal, "publicSmSellOfferCreation", [sell(mine, contactInfo=CONTACT)], "ECAL")
     assert spy.status == 403 and codes(spy) == ["SEC0001"]
-    nosy = wcal.request("GET", f"{BASE}/mySmOffersByStatus", params={"participantName": "ECAL",
-                                                                     "OfferStatusType": "POSTED"})
+    nosy = wcal.request(
+        "GET", f"{BASE}/mySmOffersByStatus", params={"participantName": "ECAL", "OfferStatusType": "POSTED"}
+    )
     assert nosy.status == 403 and codes(nosy) == ["SEC0001"]
-    bad = ecal.request("GET", f"{BASE}/mySmOffersByStatus", params={"participantName": "ECAL",
-                                                                    "OfferStatusType": "NOPE"})
+    bad = ecal.request(
+        "GET", f"{BASE}/mySmOffersByStatus", params={"participantName": "ECAL", "OfferStatusType": "NOPE"}
+    )
     assert bad.status == 400
-    readonly = post(own_client("ecal-readonly"), "publicSmSellOfferCreation", [sell(mine, contactInfo=CONTACT)],
-                    "ECAL")
+    readonly = post(
+        own_client("ecal-readonly"), "publicSmSellOfferCreation", [sell(mine, contactInfo=CONTACT)], "ECAL"
+    )
     assert readonly.status == 403

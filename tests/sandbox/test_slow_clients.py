@@ -23,8 +23,9 @@ READ_TIMEOUT = 2.0
 def quick_sandbox(dev_pki: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     from harness.sandbox.launch import start_sandbox
 
-    running = start_sandbox(dev_pki.directory, tmp_path_factory.mktemp("slow") / "crr.db",
-                            read_timeout=READ_TIMEOUT)
+    running = start_sandbox(
+        dev_pki.directory, tmp_path_factory.mktemp("slow") / "crr.db", read_timeout=READ_TIMEOUT
+    )
     try:
         yield running
     finally:
@@ -53,8 +54,10 @@ def closed_by_server(sock: socket.socket, within: float) -> float | None:
     return time.monotonic() - start
 
 
-HEAD = "POST /crr/auction/v1.0/portfolioCreation HTTP/1.1\r\nHost: 127.0.0.1\r\n" \
-       "caiso-request-id: 3f1c6f9e-8d1b-4b7a-9c1e-2a6f0f1e9d3c\r\nContent-Type: application/json\r\n"
+HEAD = (
+    "POST /crr/auction/v1.0/portfolioCreation HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+    "caiso-request-id: 3f1c6f9e-8d1b-4b7a-9c1e-2a6f0f1e9d3c\r\nContent-Type: application/json\r\n"
+)
 
 
 def test_slow_and_silent_connections_are_closed_and_delay_nobody(dev_pki: Any, quick_sandbox: Any) -> None:
@@ -88,9 +91,15 @@ def test_slow_and_silent_connections_are_closed_and_delay_nobody(dev_pki: Any, q
                 assert client.request("GET", "/status", timeout=10).status == 200
         finally:
             client.close()
-        waits = {name: closed_by_server(sock, within=READ_TIMEOUT * 6)
-                 for name, sock in [("silent TLS", silent_tls), ("silent TCP", silent_tcp),
-                                    ("partial head", partial_head), ("trickled head", trickle)]}
+        waits = {
+            name: closed_by_server(sock, within=READ_TIMEOUT * 6)
+            for name, sock in [
+                ("silent TLS", silent_tls),
+                ("silent TCP", silent_tcp),
+                ("partial head", partial_head),
+                ("trickled head", trickle),
+            ]
+        }
         assert all(w is not None for w in waits.values()), waits
         data = b""
         no_body.settimeout(READ_TIMEOUT * 6)

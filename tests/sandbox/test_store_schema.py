@@ -19,7 +19,12 @@ def test_a_new_file_gets_every_table_and_the_version(tmp_path: Path) -> None:
     store.close()
     conn = sqlite3.connect(tmp_path / "crr.db")
     assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
-    tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'")}
+    tables = {
+        r[0]
+        for r in conn.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
+        )
+    }
     declared = {ddl.split("EXISTS", 1)[1].split("(", 1)[0].strip() for ddl in TABLES if "CREATE TABLE" in ddl}
     assert tables == declared and len(tables) >= 20
     conn.close()
@@ -46,8 +51,9 @@ def test_sandbox_serve_refuses_an_old_database_before_it_starts(tmp_path: Path, 
     conn.execute("CREATE TABLE markets (name TEXT PRIMARY KEY)")
     conn.commit()
     conn.close()
-    done = CliRunner().invoke(cli, ["sandbox", "serve", "--port", "0", "--pki", str(dev_pki.directory),
-                                    "--db", str(db)])
+    done = CliRunner().invoke(
+        cli, ["sandbox", "serve", "--port", "0", "--pki", str(dev_pki.directory), "--db", str(db)]
+    )
     assert done.exit_code == 2, done.output
     assert "written by a crrsim from before schema versions" in " ".join(done.output.split())
     assert "Traceback" not in done.output

@@ -23,8 +23,15 @@ get = getter(BASE)
 
 
 def request_body(holder: str = "ECAL", **kw: Any) -> dict[str, Any]:
-    rec = {"source": "MALIN_5_N101", "sink": "DLAP_PGAE-APND", "startDate": START, "endDate": END, "mw": 10,
-           "transfereeAO": "WCAL", "modeled": "Y"}
+    rec = {
+        "source": "MALIN_5_N101",
+        "sink": "DLAP_PGAE-APND",
+        "startDate": START,
+        "endDate": END,
+        "mw": 10,
+        "transfereeAO": "WCAL",
+        "modeled": "Y",
+    }
     rec.update(kw)
     return {"torConversionWindow": OPEN, "torHolder": holder, "conversionRequests": [rec]}
 
@@ -34,8 +41,13 @@ def test_windows_and_status(ready: Any, own_client: Callable[[str], Any]) -> Non
     active = get(c, "activeTorConversionWindows", "ECAL")
     assert active.status == 200 and [w["name"] for w in active.json()] == [OPEN]
     assert active.json()[0]["status"] == "OPEN_FOR_CONVERSION"
-    assert set(active.json()[0]) == {"name", "period", "conversionSubmissionWindow", "conversionApprovalWindow",
-                                     "status"}
+    assert set(active.json()[0]) == {
+        "name",
+        "period",
+        "conversionSubmissionWindow",
+        "conversionApprovalWindow",
+        "status",
+    }
     posted = get(c, "postedConversionWindows", "ECAL")
     assert [w["status"] for w in posted.json()] == ["POSTED"]
     one = get(c, "torConversionWindowStatus", "ECAL", torConversionWindow=OPEN)
@@ -44,7 +56,9 @@ def test_windows_and_status(ready: Any, own_client: Callable[[str], Any]) -> Non
     assert unknown.status == 400 and codes(unknown) == ["TOR0016"]
     paths = get(c, "torConversionPaths", "ECAL", torConversionWindow=OPEN).json()
     assert {(p["source"], p["sink"], p["maxMw"]) for p in paths} == {
-        ("MALIN_5_N101", "DLAP_PGAE-APND", 50), ("PALOVRDE_ASR-APND", "DLAP_SCE-APND", 30)}
+        ("MALIN_5_N101", "DLAP_PGAE-APND", 50),
+        ("PALOVRDE_ASR-APND", "DLAP_SCE-APND", 30),
+    }
 
 
 def test_invalid_requests_answer_error_and_are_listed(ready: Any, own_client: Callable[[str], Any]) -> None:
@@ -66,63 +80,99 @@ def test_invalid_requests_answer_error_and_are_listed(ready: Any, own_client: Ca
 
 def test_request_codes(ready: Any, own_client: Callable[[str], Any]) -> None:
     c = own_client("ecal")
-    closed = c.request("POST", f"{BASE}/torConversionCreation", json={**request_body(), "torConversionWindow": POSTED})
+    closed = c.request(
+        "POST", f"{BASE}/torConversionCreation", json={**request_body(), "torConversionWindow": POSTED}
+    )
     assert closed.status == 400 and codes(closed) == ["TOR0023"]
-    unknown = c.request("POST", f"{BASE}/torConversionCreation", json={**request_body(), "torConversionWindow": "X1"})
+    unknown = c.request(
+        "POST", f"{BASE}/torConversionCreation", json={**request_body(), "torConversionWindow": "X1"}
+    )
     assert codes(unknown) == ["TOR0016"]
     spy = c.request("POST", f"{BASE}/torConversionCreation", json=request_body(holder="WCAL"))
     assert spy.status == 403 and codes(spy) == ["SEC0001"]
-    early = own_client("wcal").request("POST", f"{BASE}/torConversionApproval", json={
-        "torConversionWindow": OPEN, "assetOwner": "WCAL", "conversionApprovalRecords": []})
+    early = own_client("wcal").request(
+        "POST",
+        f"{BASE}/torConversionApproval",
+        json={"torConversionWindow": OPEN, "assetOwner": "WCAL", "conversionApprovalRecords": []},
+    )
     assert early.status == 400 and codes(early) == ["TOR0024"]
 
 
-@pytest.mark.parametrize(("local", "status"), [
-    ("2026-02-04T16:59:00", "OPEN_FOR_CONVERSION"),  # week 1 Wednesday
-    ("2026-02-05T08:59:00", "CLOSED_FOR_CONVERSION"),
-    ("2026-02-05T09:00:00", "OPEN_FOR_APPROVAL"),  # Thursday: the deck's MT_TOR approval day
-    ("2026-02-06T16:59:00", "OPEN_FOR_APPROVAL"),
-    ("2026-02-06T17:00:00", "CLOSED_FOR_APPROVAL"),
-])
+@pytest.mark.parametrize(
+    ("local", "status"),
+    [
+        ("2026-02-04T16:59:00", "OPEN_FOR_CONVERSION"),  # week 1 Wednesday
+        ("2026-02-05T08:59:00", "CLOSED_FOR_CONVERSION"),
+        ("2026-02-05T09:00:00", "OPEN_FOR_APPROVAL"),  # Thursday: the deck's MT_TOR approval day
+        ("2026-02-06T16:59:00", "OPEN_FOR_APPROVAL"),
+        ("2026-02-06T17:00:00", "CLOSED_FOR_APPROVAL"),
+    ],
+)
 def test_plan_calendar_puts_approvals_on_week1_thursday(
     ready: Any, own_client: Callable[[str], Any], local: str, status: str
 ) -> None:
     c = own_client("ecal")
     try:
         ready.set_clock(datetime.fromisoformat(local).replace(tzinfo=PACIFIC))
-        assert get(c, "torConversionWindowStatus", "ECAL", torConversionWindow=OPEN).json()["status"] == status
+        assert (
+            get(c, "torConversionWindowStatus", "ECAL", torConversionWindow=OPEN).json()["status"] == status
+        )
     finally:
         ready.set_clock(SIM_WEEK1_MONDAY)
 
 
 def test_approval_and_posting_grant_mt_tor_crrs(ready: Any, own_client: Callable[[str], Any]) -> None:
     ecal, wcal = own_client("ecal"), own_client("wcal")
-    r = ecal.request("POST", f"{BASE}/torConversionCreation",
-                     json=request_body(source="PALOVRDE_ASR-APND", sink="DLAP_SCE-APND", mw=7.5))
+    r = ecal.request(
+        "POST",
+        f"{BASE}/torConversionCreation",
+        json=request_body(source="PALOVRDE_ASR-APND", sink="DLAP_SCE-APND", mw=7.5),
+    )
     assert r.json()["status"] == "VALID", r.text
     ext(ready, f"/torWindows/{OPEN}/status", {"status": "OPEN_FOR_APPROVAL"})
     records = get(wcal, "mtTorCRRApprovalList", "WCAL", torConversionWindow=OPEN).json()
     mine = [x for x in records if x["sink"] == "DLAP_SCE-APND"]
-    assert {x["tou"] for x in mine} == {"ON", "OFF"} and all(x["approvalStatus"] == "PENDING_APPROVAL" for x in mine)
+    assert {x["tou"] for x in mine} == {"ON", "OFF"} and all(
+        x["approvalStatus"] == "PENDING_APPROVAL" for x in mine
+    )
     assert get(ecal, "mtTorCRRApprovalList", "ECAL", torConversionWindow=OPEN).json() == []
-    approve = [{k: x[k] for k in ("conversionApprovalId", "source", "sink", "tou", "hedgeType", "mw")}
-               | {"approvalStatus": "APPROVED"} for x in mine]
-    stolen = ecal.request("POST", f"{BASE}/torConversionApproval", json={
-        "torConversionWindow": OPEN, "assetOwner": "ECAL", "conversionApprovalRecords": approve})
+    approve = [
+        {k: x[k] for k in ("conversionApprovalId", "source", "sink", "tou", "hedgeType", "mw")}
+        | {"approvalStatus": "APPROVED"}
+        for x in mine
+    ]
+    stolen = ecal.request(
+        "POST",
+        f"{BASE}/torConversionApproval",
+        json={"torConversionWindow": OPEN, "assetOwner": "ECAL", "conversionApprovalRecords": approve},
+    )
     assert stolen.json()["status"] == "ERROR"
-    r = wcal.request("POST", f"{BASE}/torConversionApproval", json={
-        "torConversionWindow": OPEN, "assetOwner": "WCAL", "conversionApprovalRecords": approve})
+    r = wcal.request(
+        "POST",
+        f"{BASE}/torConversionApproval",
+        json={"torConversionWindow": OPEN, "assetOwner": "WCAL", "conversionApprovalRecords": approve},
+    )
     assert r.status == 200 and r.json()["status"] == "VALID", r.text
     posted = ext(ready, f"/torWindows/{OPEN}/post")
     assert len(posted["mtTorCrrIds"]) == 2
     after = get(wcal, "mtTorCRRApprovalList", "WCAL", torConversionWindow=OPEN).json()
     assert {x["mtTorCrrId"] for x in after if x["approvalStatus"] == "APPROVED"} == set(posted["mtTorCrrIds"])
     assert all(x["approvalStatus"] == "DISAPPROVED" for x in after if x["sink"] != "DLAP_SCE-APND")
-    statuses = {x["sink"]: x["requestStatus"] for x in get(ecal, "torConversionRequestList", "ECAL",
-                                                           torConversionWindow=OPEN).json() if x["mw"] == 7.5}
+    statuses = {
+        x["sink"]: x["requestStatus"]
+        for x in get(ecal, "torConversionRequestList", "ECAL", torConversionWindow=OPEN).json()
+        if x["mw"] == 7.5
+    }
     assert statuses == {"DLAP_SCE-APND": "APPROVED"}
-    d = wcal.request("GET", "/marketdata/v1.0/privateGeneralData", params={
-        "participantName": "WCAL", "privateGeneralDownloadType": "PRIVATE_EXISTING_CRR_SYSTEM", "fileFormat": "JSON"})
+    d = wcal.request(
+        "GET",
+        "/marketdata/v1.0/privateGeneralData",
+        params={
+            "participantName": "WCAL",
+            "privateGeneralDownloadType": "PRIVATE_EXISTING_CRR_SYSTEM",
+            "fileFormat": "JSON",
+        },
+    )
     assert d.status == 200, d.text
     system = json.loads(read_zip(d.body)[1])["records"]
     assert {c["CRRID"] for c in system if c["CRRType"] == "MT_TOR"} == set(posted["mtTorCrrIds"])

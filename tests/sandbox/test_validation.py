@@ -133,14 +133,25 @@ def test_raw_garbage_never_causes_a_500(sandbox: RunningSandbox, dev_pki: DevPKI
 # specific codes for invalid names and enum parameters
 # --------------------------------------------------------------------------------------
 def _creation(name: str) -> dict[str, object]:
-    return {"portfolioName": name, "marketName": "AUC_MN_2026_M03", "participantName": "ECAL",
-            "newBids": [], "newOffers": []}
+    return {
+        "portfolioName": name,
+        "marketName": "AUC_MN_2026_M03",
+        "participantName": "ECAL",
+        "newBids": [],
+        "newOffers": [],
+    }
 
 
 @pytest.mark.parametrize(
     ("name", "code"),
-    [("", "POR0215"), ("   ", "POR0215"), ("a" * 101, "POR0103"), ("bad/name" * 20, "POR0103"),
-     ("bad/name", "SER0022"), ("...", "SER0022")],
+    [
+        ("", "POR0215"),
+        ("   ", "POR0215"),
+        ("a" * 101, "POR0103"),
+        ("bad/name" * 20, "POR0103"),
+        ("bad/name", "SER0022"),
+        ("...", "SER0022"),
+    ],
 )
 def test_portfolio_name_codes(client_for: Callable[[str], CRRClient], name: str, code: str):
     r = client_for("ecal").request("POST", "/auction/v1.0/portfolioCreation", json=_creation(name))
@@ -159,15 +170,30 @@ def test_portfolio_name_codes_in_query_parameters(client_for: Callable[[str], CR
 @pytest.mark.parametrize(
     ("path", "params", "code"),
     [
-        ("/marketdata/v1.0/publicGeneralData",
-         {"publicGeneralDownloadType": "NOPE", "fileFormat": "CSV", "participantName": "ECAL"}, "DWL0001"),
-        ("/marketdata/v1.0/publicGeneralData",
-         {"publicGeneralDownloadType": "PUBLIC_EXISTING_CRR", "fileFormat": "XLS", "participantName": "ECAL"},
-         "DWL0002"),
-        ("/secondarymarket/v1.0/mySmOffersByStatus", {"participantName": "ECAL", "OfferStatusType": "NOPE"},
-         "SER0014"),
-        ("/secondarymarket/v1.0/mySmResponesByStatus", {"participantName": "ECAL", "responseStatusType": "X"},
-         "SER0014"),
+        (
+            "/marketdata/v1.0/publicGeneralData",
+            {"publicGeneralDownloadType": "NOPE", "fileFormat": "CSV", "participantName": "ECAL"},
+            "DWL0001",
+        ),
+        (
+            "/marketdata/v1.0/publicGeneralData",
+            {
+                "publicGeneralDownloadType": "PUBLIC_EXISTING_CRR",
+                "fileFormat": "XLS",
+                "participantName": "ECAL",
+            },
+            "DWL0002",
+        ),
+        (
+            "/secondarymarket/v1.0/mySmOffersByStatus",
+            {"participantName": "ECAL", "OfferStatusType": "NOPE"},
+            "SER0014",
+        ),
+        (
+            "/secondarymarket/v1.0/mySmResponesByStatus",
+            {"participantName": "ECAL", "responseStatusType": "X"},
+            "SER0014",
+        ),
     ],
 )
 def test_enum_parameters_have_their_own_codes(
@@ -192,8 +218,11 @@ def test_enum_codes_only_where_the_contract_lists_them():
 def test_closed_schema_allows_required_names_missing_from_properties():
     from harness.sandbox.web.validation import compile_schema
 
-    schema = {"type": "object", "required": ["conversionApprovalWindow"],
-              "properties": {"ConversionApprovalWindow": {"type": "string"}}}
+    schema = {
+        "type": "object",
+        "required": ["conversionApprovalWindow"],
+        "properties": {"ConversionApprovalWindow": {"type": "string"}},
+    }
     closed = compile_schema(schema, closed=True)
     assert closed.is_valid({"conversionApprovalWindow": {"any": "thing"}})
     assert not closed.is_valid({"conversionApprovalWindow": 1, "other": 2})
@@ -209,14 +238,32 @@ def _random_body(rng: random.Random, hazards: bool = True) -> bytes:
     """A ~20-60 KB portfolio, usually valid, with random hazards for the repeated-curve folding."""
     curves = []
     for _ in range(rng.randint(1, 4)):
-        points = [{"mw": round(i * rng.choice([0.5, 1.25, 0.001, 7]), 3), "price": round(90 - i * 1.5, 2)}
-                  for i in range(rng.randint(2, 20))]
+        points = [
+            {"mw": round(i * rng.choice([0.5, 1.25, 0.001, 7]), 3), "price": round(90 - i * 1.5, 2)}
+            for i in range(rng.randint(2, 20))
+        ]
         curves.append(points)
-    bids = [{"assetOwner": "ECAL", "source": "TH_NP15_GEN-APND", "sink": "DLAP_PGAE-APND", "hedgeType": "OBL",
-             "tou": "ON", "period": "2026_M03", "crrType": "AUC", "bidCurve": rng.choice(curves),
-             "description": f"bid {i}"} for i in range(rng.randint(40, 120))]
-    body: dict[str, object] = {"portfolioName": "fold test", "marketName": "AUC_MN_2026_M03",
-                               "participantName": "ECAL", "newBids": bids, "newOffers": []}
+    bids = [
+        {
+            "assetOwner": "ECAL",
+            "source": "TH_NP15_GEN-APND",
+            "sink": "DLAP_PGAE-APND",
+            "hedgeType": "OBL",
+            "tou": "ON",
+            "period": "2026_M03",
+            "crrType": "AUC",
+            "bidCurve": rng.choice(curves),
+            "description": f"bid {i}",
+        }
+        for i in range(rng.randint(40, 120))
+    ]
+    body: dict[str, object] = {
+        "portfolioName": "fold test",
+        "marketName": "AUC_MN_2026_M03",
+        "participantName": "ECAL",
+        "newBids": bids,
+        "newOffers": [],
+    }
     hazard = rng.randrange(12) if hazards else -1
     victim = rng.choice(bids)
     if hazard == 0:  # off the 0.001 grid, by a little
@@ -238,7 +285,9 @@ def _random_body(rng: random.Random, hazards: bool = True) -> bytes:
     elif hazard == 7:  # spacing after the key: not folded, still validated
         text = text.replace('"bidCurve":', '"bidCurve" : ', 1)
     elif hazard == 8:
-        text = text.replace('"description":"bid 0"', '"x\\"bidCurve":[{"mw":1.00001}],"description":"bid 0"', 1)
+        text = text.replace(
+            '"description":"bid 0"', '"x\\"bidCurve":[{"mw":1.00001}],"description":"bid 0"', 1
+        )
     return text.encode()
 
 

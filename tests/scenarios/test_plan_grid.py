@@ -18,10 +18,12 @@ def _case(name: str, status: CaseStatus, *plan: str) -> CaseResult:
 
 def test_tiles_take_the_worst_result_of_their_scenarios() -> None:
     plan = load_plan()
-    cases = [_case("bids pass", CaseStatus.PASSED, "W1-WED-BUY-BIDS"),
-             _case("bids fail", CaseStatus.FAILED, "W1-WED-BUY-BIDS"),
-             _case("portfolios", CaseStatus.PASSED, "W1-WED-PORTFOLIOS"),
-             _case("credit skipped", CaseStatus.SKIPPED, "W1-WED-CREDIT")]
+    cases = [
+        _case("bids pass", CaseStatus.PASSED, "W1-WED-BUY-BIDS"),
+        _case("bids fail", CaseStatus.FAILED, "W1-WED-BUY-BIDS"),
+        _case("portfolios", CaseStatus.PASSED, "W1-WED-PORTFOLIOS"),
+        _case("credit skipped", CaseStatus.SKIPPED, "W1-WED-CREDIT"),
+    ]
     grid, items = plan_sections(plan, cases)
     tiles = {t.label: t for row in grid.grid.values() for cell in row for t in cell}
     assert len(tiles) == len(plan.items)
@@ -31,7 +33,10 @@ def test_tiles_take_the_worst_result_of_their_scenarios() -> None:
     wednesday = grid.grid_columns.index("wednesday")
     assert "W1-WED-BUY-BIDS" in [t.label for t in grid.grid["Week 1"][wednesday]]
     assert [t.label for t in grid.grid["Before Market Sim"][grid.grid_columns.index("connectivity")]] == [
-        "CONN-CERTIFY", "CONN-SERVICES", "CONN-BAD-CERTS"]
+        "CONN-CERTIFY",
+        "CONN-SERVICES",
+        "CONN-BAD-CERTS",
+    ]
     row = next(r for r in items.rows if r["item"] == "W1-WED-BUY-BIDS")
     assert row["result"] == "failed" and "bids fail (failed)" in row["scenarios or reason"]
     assert tiles["W1-WED-BUY-BIDS"].link == "#" + anchor(items.key, "W1-WED-BUY-BIDS")
@@ -39,8 +44,9 @@ def test_tiles_take_the_worst_result_of_their_scenarios() -> None:
 
 def test_the_grid_renders_and_every_tile_link_lands_on_a_row() -> None:
     grid, items = plan_sections(load_plan(), [_case("bids fail", CaseStatus.FAILED, "W1-WED-BUY-BIDS")])
-    report = RunReport(runner="scenarios", title="t", target="u", verdict="FAILED", ok=False,
-                       sections=[grid, items])
+    report = RunReport(
+        runner="scenarios", title="t", target="u", verdict="FAILED", ok=False, sections=[grid, items]
+    )
     page = render_html(report)
     ids = set(re.findall(r'id="([^"]+)"', page))
     links = re.findall(r'class="tile tone-(\w+)" href="#([^"]+)"', page)

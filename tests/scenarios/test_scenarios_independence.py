@@ -22,7 +22,9 @@ from harness.scenarios.features import day_of, read_scenarios, week_of
 from harness.scenarios.plan import default_features_dir
 
 SCENARIOS = list(read_scenarios([default_features_dir()]))
-PLAN_DAYS = sorted({(week_of(s.tags), day_of(s.tags)) for s in SCENARIOS}, key=lambda wd: (wd[0] or 0, str(wd[1])))
+PLAN_DAYS = sorted(
+    {(week_of(s.tags), day_of(s.tags)) for s in SCENARIOS}, key=lambda wd: (wd[0] or 0, str(wd[1]))
+)
 README_SELECTIONS = [
     ["--tags", "@auction and not @negative"],
     ["--week", "1", "--day", "wednesday"],
@@ -31,13 +33,19 @@ README_SELECTIONS = [
 
 
 def crrsim(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "harness", *args], capture_output=True, text=True, timeout=600)
+    return subprocess.run(
+        [sys.executable, "-m", "harness", *args], capture_output=True, text=True, timeout=600
+    )
 
 
 def counts(results: Path) -> tuple[int, int, int]:
     suite = ET.parse(results / "junit.xml").getroot()
     suite = suite if suite.tag == "testsuite" else suite.find("testsuite")
-    return int(suite.get("tests")), int(suite.get("failures")) + int(suite.get("errors")), int(suite.get("skipped"))
+    return (
+        int(suite.get("tests")),
+        int(suite.get("failures")) + int(suite.get("errors")),
+        int(suite.get("skipped")),
+    )
 
 
 @pytest.fixture(scope="module")
@@ -45,7 +53,9 @@ def sandboxes(dev_pki, tmp_path_factory: pytest.TempPathFactory) -> Iterator[lis
     """Two sandboxes, one per worker: runs sharing a sandbox must not overlap (each resets it)."""
     from harness.sandbox.launch import start_sandbox
 
-    running = [start_sandbox(dev_pki.directory, tmp_path_factory.mktemp(f"alone{i}") / "crr.db") for i in range(2)]
+    running = [
+        start_sandbox(dev_pki.directory, tmp_path_factory.mktemp(f"alone{i}") / "crr.db") for i in range(2)
+    ]
     try:
         yield [r.url for r in running]
     finally:
@@ -53,8 +63,12 @@ def sandboxes(dev_pki, tmp_path_factory: pytest.TempPathFactory) -> Iterator[lis
             r.stop()
 
 
-def run_selection(url: str, pki: Path, results: Path, selection: list[str]) -> tuple[subprocess.CompletedProcess[str], Path]:
-    run = crrsim("scenarios", "--url", url, "--pki", str(pki), "--results", str(results), *selection, "--", "-q")
+def run_selection(
+    url: str, pki: Path, results: Path, selection: list[str]
+) -> tuple[subprocess.CompletedProcess[str], Path]:
+    run = crrsim(
+        "scenarios", "--url", url, "--pki", str(pki), "--results", str(results), *selection, "--", "-q"
+    )
     return run, results
 
 
@@ -88,7 +102,9 @@ def test_each_scenario_passes_alone(sandboxes, dev_pki, tmp_path: Path) -> None:
     ran = 0
 
     def one(i: int) -> tuple[str, subprocess.CompletedProcess[str], Path]:
-        run, results = run_selection(sandboxes[i % 2], dev_pki.directory, tmp_path / f"s{i}", ["--scenario", names[i]])
+        run, results = run_selection(
+            sandboxes[i % 2], dev_pki.directory, tmp_path / f"s{i}", ["--scenario", names[i]]
+        )
         return names[i], run, results
 
     with ThreadPoolExecutor(max_workers=2) as pool:
@@ -101,20 +117,37 @@ def test_each_scenario_passes_alone(sandboxes, dev_pki, tmp_path: Path) -> None:
 @pytest.mark.slow
 @pytest.mark.parametrize("seed", [1, 20261130])
 def test_the_whole_plan_passes_in_a_shuffled_order(sandboxes, dev_pki, tmp_path: Path, seed: int) -> None:
-    run, results = run_selection(sandboxes[0], dev_pki.directory, tmp_path / "shuffled", ["--shuffle", str(seed)])
+    run, results = run_selection(
+        sandboxes[0], dev_pki.directory, tmp_path / "shuffled", ["--shuffle", str(seed)]
+    )
     assert f"shuffled with seed {seed}" in run.stderr
     assert assert_passed(run, results, f"--shuffle {seed}") >= 80
     assert f'"shuffle_seed": {seed}' in (results / "run.json").read_text()
 
 
-def test_an_empty_selection_says_so_and_keeps_the_previous_results(sandboxes, dev_pki, tmp_path: Path) -> None:
+def test_an_empty_selection_says_so_and_keeps_the_previous_results(
+    sandboxes, dev_pki, tmp_path: Path
+) -> None:
     """Issue 9 item 3: each run starts from an empty folder; an empty selection replaces nothing."""
     results = tmp_path / "results"
-    first = crrsim("scenarios", "--url", sandboxes[0], "--pki", str(dev_pki.directory), "--results", str(results),
-                   "--week", "1", "--day", "monday")  # not -q: what a newcomer sees
+    first = crrsim(
+        "scenarios",
+        "--url",
+        sandboxes[0],
+        "--pki",
+        str(dev_pki.directory),
+        "--results",
+        str(results),
+        "--week",
+        "1",
+        "--day",
+        "monday",
+    )  # not -q: what a newcomer sees
     assert first.returncode == 0, first.stdout[-2000:]
     # issue 19 item 20: the terminal names each scenario it ran, and the files it names exist
-    assert re.search(r"^PASSED  Week 1 Monday[^:]*: Uploading a participant's nomination file", first.stdout, re.M)
+    assert re.search(
+        r"^PASSED  Week 1 Monday[^:]*: Uploading a participant's nomination file", first.stdout, re.M
+    )
     printed = re.findall(r"generated (?:xml|json) file: (\S+)", first.stdout)
     assert len(printed) == 2 and all(Path(p).is_file() for p in printed), printed
     marker = results / "allure-results" / "left-by-an-earlier-run.json"

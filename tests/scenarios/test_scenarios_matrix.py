@@ -66,7 +66,9 @@ def test_matrix_command_prints_the_table_and_fails_on_gaps(tmp_path: Path) -> No
     assert "manual" in result.output and "a meeting; nothing to execute" in result.output
     assert max(len(line) for line in result.output.splitlines()) <= 180  # each scenario on a line of its own
     (tmp_path / "plan.yaml").write_text("items:\n  - {id: X-2, week: 1, day: monday, text: forgotten}\n")
-    gap = CliRunner().invoke(command, ["--matrix", "--plan", str(tmp_path / "plan.yaml"), "--features", str(tmp_path)])
+    gap = CliRunner().invoke(
+        command, ["--matrix", "--plan", str(tmp_path / "plan.yaml"), "--features", str(tmp_path)]
+    )
     assert gap.exit_code == 1 and "PROBLEM" in gap.output
 
 
@@ -112,24 +114,32 @@ def test_bulk_upload_files_are_what_the_generator_writes() -> None:
     generator = runpy.run_path(str(DATA / "make_bulk.py"))
     for name, make in generator["FILES"].items():
         assert (DATA / name).read_text(encoding="utf-8") == make(), f"{name} differs: run make_bulk.py"
-    for name, records in (("nominations_500.csv", 500), ("nominations_501.csv", 501),
-                          ("auction_bids_500.csv", 500), ("auction_bids_501.csv", 501)):
+    for name, records in (
+        ("nominations_500.csv", 500),
+        ("nominations_501.csv", 501),
+        ("auction_bids_500.csv", 500),
+        ("auction_bids_501.csv", 501),
+    ):
         lines = (DATA / name).read_text(encoding="utf-8").splitlines()
         assert len(lines) - 1 == records
 
 
 @pytest.mark.parametrize("mode", [[], ["--matrix"]])
 def test_a_malformed_feature_file_is_named_with_its_line_and_keeps_the_results(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, mode: list[str]) -> None:
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, mode: list[str]
+) -> None:
     """Issue 19 item 17: a gherkin traceback, exit 3, and the previous results wiped, before."""
     monkeypatch.chdir(tmp_path)
     (tmp_path / "f").mkdir()
     (tmp_path / "f" / "team.feature").write_text(
-        "Feature: our own\n  Scenario: fine\n    Given the sandbox is ready\n  Scenari typo\n    When x\n")
+        "Feature: our own\n  Scenario: fine\n    Given the sandbox is ready\n  Scenari typo\n    When x\n"
+    )
     results = tmp_path / "reports" / "scenarios"
     results.mkdir(parents=True)
     (results / "junit.xml").write_text("<testsuite name='last week'/>")
-    result = CliRunner().invoke(command, [*mode, "--features", str(tmp_path / "f"), "--results", str(results)])
+    result = CliRunner().invoke(
+        command, [*mode, "--features", str(tmp_path / "f"), "--results", str(results)]
+    )
     assert result.exit_code == 2, result.output
     assert f"{tmp_path / 'f' / 'team.feature'}:4: Gherkin expected " in result.output, result.output
     assert "a step (Given, When, Then, And, But)" in result.output and "not 'Scenari typo'" in result.output
@@ -143,8 +153,21 @@ def test_a_near_miss_scenario_title_gets_a_did_you_mean(tmp_path: Path) -> None:
     import subprocess
     import sys
 
-    run = subprocess.run([sys.executable, "-m", "harness", "scenarios", "--scenario",
-                          "Uploading a participants nomination file through API"],
-                         capture_output=True, text=True, timeout=300, cwd=tmp_path)
+    run = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "harness",
+            "scenarios",
+            "--scenario",
+            "Uploading a participants nomination file through API",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=tmp_path,
+    )
     assert run.returncode == 4, run.stderr[-2000:]
-    assert 'Did you mean "Uploading a participant\'s nomination file through the API"' in run.stderr, run.stderr
+    assert 'Did you mean "Uploading a participant\'s nomination file through the API"' in run.stderr, (
+        run.stderr
+    )

@@ -38,7 +38,9 @@ Feature: Our desk's own March checks
 
 
 def crrsim(*args: str, timeout: float = 600) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "harness", *args], capture_output=True, text=True, timeout=timeout)
+    return subprocess.run(
+        [sys.executable, "-m", "harness", *args], capture_output=True, text=True, timeout=timeout
+    )
 
 
 def test_the_whole_structured_plan_passes_against_the_sandbox(tmp_path: Path, dev_pki) -> None:
@@ -54,7 +56,10 @@ def test_the_whole_structured_plan_passes_against_the_sandbox(tmp_path: Path, de
     assert int(suite.get("skipped")) <= 2  # only scenarios the sandbox has no data for, each saying why
     features = json.loads((results / "cucumber.json").read_text())
     assert {f["name"].split(" - ")[0] for f in features} >= {"Week 1 Tuesday", "Week 2 Wednesday"}
-    labels = [json.loads(p.read_text()).get("labels", []) for p in (results / "allure-results").glob("*-result.json")]
+    labels = [
+        json.loads(p.read_text()).get("labels", [])
+        for p in (results / "allure-results").glob("*-result.json")
+    ]
     assert labels and all({"epic", "feature", "story"} <= {lab["name"] for lab in ls} for ls in labels)
     # a rehearsal's results stay small: step parameters once held a 1 MB repr each (642 MB a run)
     size = sum(p.stat().st_size for p in (results / "allure-results").iterdir())
@@ -63,10 +68,12 @@ def test_the_whole_structured_plan_passes_against_the_sandbox(tmp_path: Path, de
     assert f"HTML: {results / 'report.html'}" in run.stderr
     assert "Structured plan, week by day" in (results / "report.html").read_text()
 
-    report = CliRunner().invoke(report_command, ["--results", str(results), "--out", str(tmp_path / "r.html")])
+    report = CliRunner().invoke(
+        report_command, ["--results", str(results), "--out", str(tmp_path / "r.html")]
+    )
     assert report.exit_code == 0, report.output
     html = (tmp_path / "r.html").read_text()
-    assert "Week 1 Tuesday - monthly allocation" in html and "<script src=\"http" not in html
+    assert "Week 1 Tuesday - monthly allocation" in html and '<script src="http' not in html
 
 
 def test_a_new_users_feature_folder_runs_with_the_step_library(tmp_path: Path, dev_pki) -> None:
@@ -74,15 +81,26 @@ def test_a_new_users_feature_folder_runs_with_the_step_library(tmp_path: Path, d
     folder.mkdir()
     (folder / "march.feature").write_text(NEW_USER_FEATURE)
     results = tmp_path / "results"
-    run = crrsim("scenarios", "--features", str(folder), "--pki", str(dev_pki.directory),
-                 "--results", str(results), "--", "-q")
+    run = crrsim(
+        "scenarios",
+        "--features",
+        str(folder),
+        "--pki",
+        str(dev_pki.directory),
+        "--results",
+        str(results),
+        "--",
+        "-q",
+    )
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-2000:]
     assert "1 passed" in run.stdout
     page = (results / "report.html").read_text()  # its own scenario, not a grid of plan items it never ran
     assert "Our usual March bid" in page and "Structured plan, week by day" not in page
 
 
-def test_write_scenarios_are_skipped_on_shared_environments_without_opt_in(tmp_path: Path, dev_pki, sandbox) -> None:
+def test_write_scenarios_are_skipped_on_shared_environments_without_opt_in(
+    tmp_path: Path, dev_pki, sandbox
+) -> None:
     """Pointed at a URL (no control plane, no opt-in) write scenarios skip and say why."""
     folder = tmp_path / "f"
     folder.mkdir()
@@ -90,9 +108,29 @@ def test_write_scenarios_are_skipped_on_shared_environments_without_opt_in(tmp_p
     env = {"CRRSIM_PFX_PASSWORD": dev_pki.password()}
     pfx = dev_pki.identities["ecal"].pfx
     run = subprocess.run(
-        [sys.executable, "-m", "harness", "scenarios", "--env", sandbox.url, "--pfx", str(pfx),
-         "--ca", str(dev_pki.ca_cert), "--features", str(folder), "--results", str(tmp_path / "r"), "--", "-q", "-rs"],
-        capture_output=True, text=True, timeout=300, env={**__import__("os").environ, **env},
+        [
+            sys.executable,
+            "-m",
+            "harness",
+            "scenarios",
+            "--env",
+            sandbox.url,
+            "--pfx",
+            str(pfx),
+            "--ca",
+            str(dev_pki.ca_cert),
+            "--features",
+            str(folder),
+            "--results",
+            str(tmp_path / "r"),
+            "--",
+            "-q",
+            "-rs",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**__import__("os").environ, **env},
     )
     # skipped is not passed: the run is INCOMPLETE (6) and names what covers it
     assert run.returncode == 6, run.stdout[-3000:] + run.stderr[-2000:]
@@ -100,9 +138,9 @@ def test_write_scenarios_are_skipped_on_shared_environments_without_opt_in(tmp_p
     assert "1 skipped" in run.stdout and "--allow-writes" in run.stdout
 
 
-def test_off_the_sandbox_the_connectivity_plan_runs_with_a_pfx_and_counts_skips_as_skips(tmp_path: Path, dev_pki,
-                                                                                        shared_pki: Path,
-                                                                                        sandbox) -> None:
+def test_off_the_sandbox_the_connectivity_plan_runs_with_a_pfx_and_counts_skips_as_skips(
+    tmp_path: Path, dev_pki, shared_pki: Path, sandbox
+) -> None:
     """Issue 18, items 12 and 15, against a target that is not run as crrsim's sandbox (no control
     plane): ECAL's own connectivity passes with its pfx (the step used to hand the probe no
     password: "set CRRSIM_PFX_PASSWORD" although it was set); WCAL's and NCAL's, and the bad
@@ -114,10 +152,30 @@ def test_off_the_sandbox_the_connectivity_plan_runs_with_a_pfx_and_counts_skips_
 
     results = tmp_path / "r"
     run = subprocess.run(
-        [sys.executable, "-m", "harness", "scenarios", "--env", sandbox.url, "--pki", str(shared_pki), "--pfx",
-         str(dev_pki.identities["ecal"].pfx), "--ca", str(dev_pki.ca_cert), "--week", "0", "--results", str(results)],
-        capture_output=True, text=True, timeout=300, cwd=tmp_path,
-        env={**os.environ, "CRRSIM_PFX_PASSWORD": dev_pki.password()})
+        [
+            sys.executable,
+            "-m",
+            "harness",
+            "scenarios",
+            "--env",
+            sandbox.url,
+            "--pki",
+            str(shared_pki),
+            "--pfx",
+            str(dev_pki.identities["ecal"].pfx),
+            "--ca",
+            str(dev_pki.ca_cert),
+            "--week",
+            "0",
+            "--results",
+            str(results),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=tmp_path,
+        env={**os.environ, "CRRSIM_PFX_PASSWORD": dev_pki.password()},
+    )
     assert run.returncode == 6, run.stdout[-3000:] + run.stderr[-2000:]
     report = load_results(results)
     by_name = {c.name: c.status.value for c in report.cases}
@@ -142,13 +200,20 @@ def test_a_wait_for_the_crr_team_says_how_long_it_has_waited(dev_pki, tmp_path: 
     running = start_with_plan(dev_pki, tmp_path / "wait.db")
     ecal = dev_pki.identities["ecal"]
     try:
-        with CRRClient(running.url, identity=ClientIdentity.from_pem(ecal.cert, ecal.key), ca=dev_pki.ca_cert) as me:
+        with CRRClient(
+            running.url, identity=ClientIdentity.from_pem(ecal.cert, ecal.key), ca=dev_pki.ca_cert
+        ) as me:
             team = WaitingTeam(me, "ECAL", timeout_s=1.2, interval_s=0.3)
             with pytest.raises(pytest.fail.Exception, match="raise --wait-timeout"):
                 team.wait_for("AUC_MN_2026_M03", ("PUBLISHED",), "publish the results of")
     finally:
         running.stop()
     said = capsys.readouterr().err.splitlines()
-    waits = [line for line in said if line.startswith("crrsim: waiting for the CRR team to publish the results of "
-                                                       "AUC_MN_2026_M03: status ")]
+    waits = [
+        line
+        for line in said
+        if line.startswith(
+            "crrsim: waiting for the CRR team to publish the results of AUC_MN_2026_M03: status "
+        )
+    ]
     assert len(waits) >= 3 and waits[-1].endswith("of 1 s (--wait-timeout)"), said

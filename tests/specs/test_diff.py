@@ -26,7 +26,9 @@ def _ours(service: str) -> dict[str, Any]:
     return load_yaml(path.read_text(encoding="utf-8"))
 
 
-def _older(spec: dict[str, Any], undo: Callable[[dict[str, Any]], None], version: str = "1.0.0") -> dict[str, Any]:
+def _older(
+    spec: dict[str, Any], undo: Callable[[dict[str, Any]], None], version: str = "1.0.0"
+) -> dict[str, Any]:
     old = copy.deepcopy(spec)
     undo(old)
     old["info"]["version"] = version
@@ -56,10 +58,18 @@ def _delete_with_path_params(old: dict[str, Any]) -> None:
     delete = item.pop("delete")
     if item:
         old["paths"]["/auction/v1.0/portfolio"] = item
-    params = [p for p in delete["parameters"] if "$ref" in p and not p["$ref"].endswith(("MarketName", "PortfolioName"))]
-    params += [{"name": "marketName", "in": "path", "required": True, "schema": {"type": "string"}},
-               {"name": "portfolioName", "in": "path", "required": True, "schema": {"type": "string"}}]
-    old["paths"]["/auction/v1.0/portfolio/{marketName}/{portfolioName}"] = {"delete": {**delete, "parameters": params}}
+    params = [
+        p
+        for p in delete["parameters"]
+        if "$ref" in p and not p["$ref"].endswith(("MarketName", "PortfolioName"))
+    ]
+    params += [
+        {"name": "marketName", "in": "path", "required": True, "schema": {"type": "string"}},
+        {"name": "portfolioName", "in": "path", "required": True, "schema": {"type": "string"}},
+    ]
+    old["paths"]["/auction/v1.0/portfolio/{marketName}/{portfolioName}"] = {
+        "delete": {**delete, "parameters": params}
+    }
 
 
 def _without_set_aside(old: dict[str, Any]) -> None:
@@ -88,43 +98,96 @@ def _messages_api_exception(old: dict[str, Any]) -> None:
 
 
 def _status_enum_without_closed(old: dict[str, Any]) -> None:
-    status = next(s for name, s in _schemas(old).items() if name in ("MarketStatusType", "MarketStatus")
-                  and isinstance(s.get("enum"), list))
+    status = next(
+        s
+        for name, s in _schemas(old).items()
+        if name in ("MarketStatusType", "MarketStatus") and isinstance(s.get("enum"), list)
+    )
     status["enum"].remove("CLOSED")
 
 
 CASES = [
     # (service, what the deck says changed, undo it, expected (kind, rule), a phrase of the action or text)
-    ("load_migration", "getLoadMigrationTransfers -> getLoadMigrationCRRs",
-     lambda o: _rename_operation(o, "getLoadMigrationCRRs", "getLoadMigrationTransfers"),
-     ("breaking", "operationId changed"), "getLoadMigrationTransfers is now getLoadMigrationCRRs"),
-    ("market_status", "getmarketstatus -> getMarketInfo",
-     lambda o: _rename_operation(o, "getMarketInfo", "getmarketstatus"),
-     ("breaking", "operationId changed"), "getmarketstatus is now getMarketInfo"),
-    ("auction", "delete portfolio path parameters replaced", _delete_with_path_params,
-     ("breaking", "path or method changed"), "call DELETE /auction/v1.0/portfolio instead of"),
-    ("auction", "delete portfolio path parameters replaced", _delete_with_path_params,
-     ("breaking", "parameter moved"), "marketName moved from path to"),
-    ("load_migration", "effectiveDate made required in PostDASRsummaryset", _effective_date_optional,
-     ("breaking", "request field made required"), "your client must now send `effectiveDate` in `PostDASRsummaryset`"),
-    ("market_data", "SET_ASIDE added", _without_set_aside, ("compatible", "request enum value added"), "SET_ASIDE"),
-    ("messages", "ApiException -> CRRServiceException", _messages_api_exception,
-     ("compatible", "schema renamed"), "ApiException is now CRRServiceException"),
-    ("nomination", "PortfolioStatus -> Portfolio", lambda o: _rename_schema(o, "Portfolio", "PortfolioStatus"),
-     ("compatible", "schema renamed"), "PortfolioStatus is now Portfolio"),
-    ("nomination", "tightened name patterns", _looser_portfolio_name, ("breaking", "pattern changed"),
-     "check that the"),
+    (
+        "load_migration",
+        "getLoadMigrationTransfers -> getLoadMigrationCRRs",
+        lambda o: _rename_operation(o, "getLoadMigrationCRRs", "getLoadMigrationTransfers"),
+        ("breaking", "operationId changed"),
+        "getLoadMigrationTransfers is now getLoadMigrationCRRs",
+    ),
+    (
+        "market_status",
+        "getmarketstatus -> getMarketInfo",
+        lambda o: _rename_operation(o, "getMarketInfo", "getmarketstatus"),
+        ("breaking", "operationId changed"),
+        "getmarketstatus is now getMarketInfo",
+    ),
+    (
+        "auction",
+        "delete portfolio path parameters replaced",
+        _delete_with_path_params,
+        ("breaking", "path or method changed"),
+        "call DELETE /auction/v1.0/portfolio instead of",
+    ),
+    (
+        "auction",
+        "delete portfolio path parameters replaced",
+        _delete_with_path_params,
+        ("breaking", "parameter moved"),
+        "marketName moved from path to",
+    ),
+    (
+        "load_migration",
+        "effectiveDate made required in PostDASRsummaryset",
+        _effective_date_optional,
+        ("breaking", "request field made required"),
+        "your client must now send `effectiveDate` in `PostDASRsummaryset`",
+    ),
+    (
+        "market_data",
+        "SET_ASIDE added",
+        _without_set_aside,
+        ("compatible", "request enum value added"),
+        "SET_ASIDE",
+    ),
+    (
+        "messages",
+        "ApiException -> CRRServiceException",
+        _messages_api_exception,
+        ("compatible", "schema renamed"),
+        "ApiException is now CRRServiceException",
+    ),
+    (
+        "nomination",
+        "PortfolioStatus -> Portfolio",
+        lambda o: _rename_schema(o, "Portfolio", "PortfolioStatus"),
+        ("compatible", "schema renamed"),
+        "PortfolioStatus is now Portfolio",
+    ),
+    (
+        "nomination",
+        "tightened name patterns",
+        _looser_portfolio_name,
+        ("breaking", "pattern changed"),
+        "check that the",
+    ),
     ("load_migration", "maxlenth -> maxLength", _maxlenth_typo, ("breaking", "maxLength added"), "udcName"),
 ]
 
 
-@pytest.mark.parametrize(("service", "change", "undo", "expected", "phrase"), CASES,
-                         ids=[f"{c[0]}: {c[1]} ({c[3][1]})" for c in CASES])
-def test_each_change_of_the_deck_is_found_classified_and_bumped(service: str, change: str, undo: Callable,
-                                                                expected: tuple[str, str], phrase: str) -> None:
+@pytest.mark.parametrize(
+    ("service", "change", "undo", "expected", "phrase"),
+    CASES,
+    ids=[f"{c[0]}: {c[1]} ({c[3][1]})" for c in CASES],
+)
+def test_each_change_of_the_deck_is_found_classified_and_bumped(
+    service: str, change: str, undo: Callable, expected: tuple[str, str], phrase: str
+) -> None:
     new = _ours(service)
     if service == "nomination" and "PortfolioStatus" in _schemas(new):
-        _rename_schema(new, "PortfolioStatus", "PortfolioStatusSummary")  # ours has both names: free the old one
+        _rename_schema(
+            new, "PortfolioStatus", "PortfolioStatusSummary"
+        )  # ours has both names: free the old one
     new["info"]["version"] = "1.0.1"  # shipped as documentation only: understated
     result = diff_documents(_older(new, undo), new)
     found = [c for c in result.changes if (c.kind, c.rule) == expected]
@@ -170,9 +233,27 @@ def test_the_cli_diffs_two_files_with_an_action_list_and_exit_code(tmp_path: Pat
     old = _older(new, _effective_date_optional, "1.1.0")
     (tmp_path / "old.yaml").write_text(yaml.safe_dump(old))
     (tmp_path / "new.yaml").write_text(yaml.safe_dump(new))
-    run = subprocess.run([sys.executable, "-m", "harness", "specs", "diff", "old.yaml", "new.yaml", "--json", "d.json",
-                          "--markdown", "d.md", "--junit", "d.xml"], capture_output=True, text=True, cwd=tmp_path,
-                         timeout=60)
+    run = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "harness",
+            "specs",
+            "diff",
+            "old.yaml",
+            "new.yaml",
+            "--json",
+            "d.json",
+            "--markdown",
+            "d.md",
+            "--junit",
+            "d.xml",
+        ],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        timeout=60,
+    )
     assert run.returncode == 1, run.stdout + run.stderr  # breaking changes in a MINI bump
     assert "your client must now send `effectiveDate` in `PostDASRsummaryset`" in run.stdout
     assert "understates" in run.stdout
@@ -192,11 +273,18 @@ def test_a_documentation_change_without_a_bump_is_named_by_service_and_said_plai
     (tmp_path / "old").mkdir()
     (tmp_path / "old" / name).write_text(yaml.safe_dump(old))
     (tmp_path / name).write_text(yaml.safe_dump(new))
-    run = subprocess.run([sys.executable, "-m", "harness", "specs", "diff", f"old/{name}", name, "--json", "d.json"],
-                         capture_output=True, text=True, cwd=tmp_path, timeout=60)
+    run = subprocess.run(
+        [sys.executable, "-m", "harness", "specs", "diff", f"old/{name}", name, "--json", "d.json"],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        timeout=60,
+    )
     assert run.returncode == 1, run.stdout + run.stderr
-    assert run.stdout.startswith(f"auction: {new['info']['version']} -> {new['info']['version']}: 0 breaking, "
-                                 "0 compatible, 1 documentation"), run.stdout
+    assert run.stdout.startswith(
+        f"auction: {new['info']['version']} -> {new['info']['version']}: 0 breaking, "
+        "0 compatible, 1 documentation"
+    ), run.stdout
     assert "Error: a version bump that understates the change" in run.stderr and "breaking" not in run.stderr
     findings = json.loads((tmp_path / "d.json").read_text())["findings"]
     assert findings and "publish it as a MINI version" in findings[0]["fix"], findings
@@ -213,12 +301,18 @@ def test_two_folders_are_diffed_service_by_service(tmp_path: Path) -> None:
     doc = load_yaml(changed.read_text())
     doc["components"]["parameters"]["PublicMarketDownloadType"]["schema"]["enum"].remove("SET_ASIDE")
     changed.write_text(yaml.safe_dump(doc))
-    run = subprocess.run([sys.executable, "-m", "harness", "specs", "diff", "old", "new", "--json", "d.json"],
-                         capture_output=True, text=True, cwd=tmp_path, timeout=60)
+    run = subprocess.run(
+        [sys.executable, "-m", "harness", "specs", "diff", "old", "new", "--json", "d.json"],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        timeout=60,
+    )
     assert run.returncode == 1, run.stdout + run.stderr  # a request value removed: breaking
     lines = [line for line in run.stdout.splitlines() if not line.startswith(" ") and ": " in line]
-    assert len(lines) == 10 and all(" 0 breaking, 0 compatible" in line for line in lines
-                                    if not line.startswith("market_data")), lines
+    assert len(lines) == 10 and all(
+        " 0 breaking, 0 compatible" in line for line in lines if not line.startswith("market_data")
+    ), lines
     assert "market_data: 1.2.0 -> 1.2.0: 1 breaking" in run.stdout
     assert "stop sending SET_ASIDE" in run.stdout
 
@@ -242,4 +336,5 @@ def test_the_decks_json_schema_updates_are_classified_as_a_reader_sees_them() ->
     changes = diff_documents(old, new).changes
     assert sorted((c.kind, c.rule, c.where.rsplit("/", 1)[-1]) for c in changes) == [
         ("breaking", "response field made optional", "OperatingNegativeLimit"),
-        ("breaking", "response field made optional", "OperatingPositiveLimit")]
+        ("breaking", "response field made optional", "OperatingPositiveLimit"),
+    ]

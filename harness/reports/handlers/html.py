@@ -84,31 +84,40 @@ def line_chart(series: dict[str, list[list[float]]], unit: str = "") -> Markup:
     def y(v: float) -> float:
         return PAD_T + LINE_H - LINE_H * v / y_top
 
-    parts = [f'<svg width="{width}" height="{height}" viewBox="0 0 {width} {height}" role="img" '
-             f'aria-label="line chart" class="chart line">',
-             f'<line x1="{PAD_L}" y1="{PAD_T + LINE_H}" x2="{PAD_L + LINE_W}" y2="{PAD_T + LINE_H}" class="axis"/>',
-             f'<line x1="{PAD_L}" y1="{PAD_T}" x2="{PAD_L}" y2="{PAD_T + LINE_H}" class="axis"/>']
+    parts = [
+        f'<svg width="{width}" height="{height}" viewBox="0 0 {width} {height}" role="img" '
+        f'aria-label="line chart" class="chart line">',
+        f'<line x1="{PAD_L}" y1="{PAD_T + LINE_H}" x2="{PAD_L + LINE_W}" y2="{PAD_T + LINE_H}" class="axis"/>',
+        f'<line x1="{PAD_L}" y1="{PAD_T}" x2="{PAD_L}" y2="{PAD_T + LINE_H}" class="axis"/>',
+    ]
     for frac in (0.0, 0.5, 1.0):
-        parts.append(f'<text x="{PAD_L - 6}" y="{y(y_top * frac) + 4:.1f}" text-anchor="end">'
-                     f'{y_top * frac:g}</text>')
-        parts.append(f'<text x="{x(x_top * frac):.1f}" y="{PAD_T + LINE_H + 16}" text-anchor="middle">'
-                     f'{x_top * frac:.0f} s</text>')
+        parts.append(
+            f'<text x="{PAD_L - 6}" y="{y(y_top * frac) + 4:.1f}" text-anchor="end">{y_top * frac:g}</text>'
+        )
+        parts.append(
+            f'<text x="{x(x_top * frac):.1f}" y="{PAD_T + LINE_H + 16}" text-anchor="middle">'
+            f"{x_top * frac:.0f} s</text>"
+        )
     parts.append(f'<text x="4" y="{PAD_T - 2}">{escape(unit)}</text>')
     for n, (name, line) in enumerate(series.items()):
         colour = LINE_COLOURS[n % len(LINE_COLOURS)]
         coords = " ".join(f"{x(px):.1f},{y(py):.1f}" for px, py in line)
         parts.append(f'<polyline points="{coords}" fill="none" stroke="{colour}" stroke-width="2"/>')
         lx, ly = PAD_L + (n % 4) * 150, PAD_T + LINE_H + PAD_B + 14 + 18 * (n // 4)
-        parts.append(f'<rect x="{lx}" y="{ly - 9}" width="12" height="4" fill="{colour}"/>'
-                     f'<text x="{lx + 16}" y="{ly - 4}">{escape(name)}</text>')
+        parts.append(
+            f'<rect x="{lx}" y="{ly - 9}" width="12" height="4" fill="{colour}"/>'
+            f'<text x="{lx + 16}" y="{ly - 4}">{escape(name)}</text>'
+        )
     parts.append("</svg>")
     return Markup("".join(parts))
 
 
-_TONES = {"grey": ("skipped", "manual", "not run"),
-          "good": ("passed", "ok", "certified", "ready", "automated"),
-          "bad": ("failed", "error", "not certified", "not ready", "missing", "breached"),
-          "warn": ("warning",)}
+_TONES = {
+    "grey": ("skipped", "manual", "not run"),
+    "good": ("passed", "ok", "certified", "ready", "automated"),
+    "bad": ("failed", "error", "not certified", "not ready", "missing", "breached"),
+    "warn": ("warning",),
+}
 
 
 def tone(value: object) -> str:

@@ -10,7 +10,9 @@ from harness.reports.handlers.scrub import scrub_tree
 from harness.reports.model import RunReport
 
 # Bump the major part when a key is removed or changes meaning; the minor part when keys are added.
-SCHEMA_VERSION = "1.3"  # 1.1: "findings"; 1.2: sections' "series"; 1.3: "grid", "links", findings' "reproduce"
+SCHEMA_VERSION = (
+    "1.3"  # 1.1: "findings"; 1.2: sections' "series"; 1.3: "grid", "links", findings' "reproduce"
+)
 
 
 def report_dict(report: RunReport) -> dict[str, Any]:

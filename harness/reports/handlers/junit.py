@@ -60,10 +60,14 @@ def render_junit(report: RunReport) -> str:
             ET.SubElement(el, "system-out").text = prefix + body
     for n, gap in enumerate(report.gaps, 1):
         # a CI server shows an INCOMPLETE run as not green: each gap is an error of its own
-        el = ET.SubElement(suite, "testcase", {"classname": f"{report.runner}.coverage", "name": f"not covered {n}",
-                                               "time": "0.000"})
+        el = ET.SubElement(
+            suite,
+            "testcase",
+            {"classname": f"{report.runner}.coverage", "name": f"not covered {n}", "time": "0.000"},
+        )
         ET.SubElement(el, "error", {"message": _clean(gap.what), "type": "incomplete"}).text = _clean(
-            gap.what + (f"\nto cover it: {gap.cover}" if gap.cover else ""))
+            gap.what + (f"\nto cover it: {gap.cover}" if gap.cover else "")
+        )
     if report.gaps:
         for element in (root, suite):
             element.set("tests", str(len(report.cases) + len(report.gaps)))

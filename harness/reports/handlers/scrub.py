@@ -11,9 +11,7 @@ import re
 from collections.abc import Iterable
 from typing import Any
 
-_PEM_KEY = re.compile(
-    r"-{5}BEGIN ([A-Z0-9 ]*)PRIVATE KEY-{5}.*?(?:-{5}END \1PRIVATE KEY-{5}|\Z)", re.DOTALL
-)
+_PEM_KEY = re.compile(r"-{5}BEGIN ([A-Z0-9 ]*)PRIVATE KEY-{5}.*?(?:-{5}END \1PRIVATE KEY-{5}|\Z)", re.DOTALL)
 REMOVED = "[private key removed]"
 
 

@@ -24,6 +24,7 @@ if TYPE_CHECKING:
 DEFAULT_WINDOW = timedelta(days=2)
 _DURATION = re.compile(r"^\s*(?:(\d+)d)?\s*(?:(\d+)h)?\s*(?:(\d+)m)?\s*(?:(\d+)s)?\s*$")
 
+
 def parse_duration(text: str | int | float) -> timedelta:
     """``"1d"``, ``"2h30m"``, ``"90s"`` or a number of seconds."""
     if isinstance(text, int | float) and not isinstance(text, bool):
@@ -184,8 +185,9 @@ def publish_message(call: OperatorCall) -> Any:
     to = call.body.get("to")
     recipients = [to] if isinstance(to, str) else list(to or [])
     with call.store.write() as conn:
-        messages.publish_from_operator(conn, call.clock, text, to=recipients, subject=call.body.get("subject"),
-                                       sent=call.clock.now())
+        messages.publish_from_operator(
+            conn, call.clock, text, to=recipients, subject=call.body.get("subject"), sent=call.clock.now()
+        )
     return {"published": True, "to": recipients}
 
 

@@ -75,7 +75,9 @@ def _check_curve(points: Sequence[Mapping[str, Any]], side: str) -> tuple[Curve,
     for i in range(1, len(curve)):
         (m0, p0), (m1, p1) = curve[i - 1], curve[i]
         if m1 < m0:
-            problems.append(f"bid point {i} has less MW ({points[i]['mw']}) than point {i - 1}; MW may not decrease")
+            problems.append(
+                f"bid point {i} has less MW ({points[i]['mw']}) than point {i - 1}; MW may not decrease"
+            )
         elif m1 == m0 and p1 != p0:
             problems.append(f"bid points {i - 1} and {i} have the same MW with different prices")
         if buy and p1 > p0:
@@ -103,7 +105,9 @@ class AuctionRules(PortfolioRules):
     in_error_code = "AUC0037"
     shared_field = "bidCurve"
 
-    def prepare(self, conn: sqlite3.Connection, ctx: CreateContext, raw: Sequence[tuple[str, dict[str, Any]]]) -> None:
+    def prepare(
+        self, conn: sqlite3.Connection, ctx: CreateContext, raw: Sequence[tuple[str, dict[str, Any]]]
+    ) -> None:
         ids = {int(item["crrId"]) for side, item in raw if side == "SELL" and "crrId" in item}
         ctx.data["crrs"] = {i: holdings.get_crr(conn, i) for i in ids}
 
@@ -116,40 +120,73 @@ class AuctionRules(PortfolioRules):
         seen = memo.get((id(points), side))
         if seen is None:
             found = curve_problems(points, side)
-            seen = memo[(id(points), side)] = (points, found[0], found[1], max((m for m, _ in found[0]), default=0))
+            seen = memo[(id(points), side)] = (
+                points,
+                found[0],
+                found[1],
+                max((m for m, _ in found[0]), default=0),
+            )
         _, curve, curve_issues, top = seen
         curve_issues = list(curve_issues)
         problems += curve_issues
         crr_id = None
         if side == "BUY":
             if raw.get("crrType") != "AUC":
-                problems.append(f"crrType {raw.get('crrType')} cannot be bought in an auction; buy bids are AUC")
+                problems.append(
+                    f"crrType {raw.get('crrType')} cannot be bought in an auction; buy bids are AUC"
+                )
         else:
             crr_id = int(raw.get("crrId", 0))
             problems += self._offer_problems(raw, ctx.data["crrs"].get(crr_id), ctx.participant, curve)
         if problems:
             return None, problems
         # Records are frozen values: bids that say the same thing share one (no per-bid churn)
-        key = (side, raw["assetOwner"], raw["source"], raw["sink"], raw["hedgeType"], raw["tou"], raw["period"],
-               raw["crrType"], id(curve), crr_id)
+        key = (
+            side,
+            raw["assetOwner"],
+            raw["source"],
+            raw["sink"],
+            raw["hedgeType"],
+            raw["tou"],
+            raw["period"],
+            raw["crrType"],
+            id(curve),
+            crr_id,
+        )
         made = ctx.data.setdefault("_records", {})
         record = made.get(key)
         if record is None:
             record = made[key] = Record(
-                side=side, asset_owner=raw["assetOwner"], source=raw["source"], sink=raw["sink"],
-                hedge_type=raw["hedgeType"], tou=raw["tou"], period=raw["period"], crr_type=raw["crrType"],
-                mw_milli=top, curve=curve, crr_id=crr_id,
+                side=side,
+                asset_owner=raw["assetOwner"],
+                source=raw["source"],
+                sink=raw["sink"],
+                hedge_type=raw["hedgeType"],
+                tou=raw["tou"],
+                period=raw["period"],
+                crr_type=raw["crrType"],
+                mw_milli=top,
+                curve=curve,
+                crr_id=crr_id,
             )
         return record, []
 
     @staticmethod
-    def _offer_problems(raw: Mapping[str, Any], crr: holdings.CRR | None, participant: str, curve: Curve) -> list[str]:
+    def _offer_problems(
+        raw: Mapping[str, Any], crr: holdings.CRR | None, participant: str, curve: Curve
+    ) -> list[str]:
         crr_id = raw.get("crrId")
         if crr is None or crr.owner != participant or crr.mw <= 0:
             return [f"CRR {crr_id} is not held by {participant}; only held CRRs can be offered for sale"]
         problems = []
-        for key, held in (("source", crr.source), ("sink", crr.sink), ("hedgeType", crr.hedge_type),
-                          ("tou", crr.tou), ("period", crr.period), ("crrType", crr.crr_type)):
+        for key, held in (
+            ("source", crr.source),
+            ("sink", crr.sink),
+            ("hedgeType", crr.hedge_type),
+            ("tou", crr.tou),
+            ("period", crr.period),
+            ("crrType", crr.crr_type),
+        ):
             if raw.get(key) != held:
                 problems.append(f"{key} {raw.get(key)} differs from CRR {crr_id}'s {held}")
         offered = max((m for m, _ in curve), default=0)
@@ -157,7 +194,9 @@ class AuctionRules(PortfolioRules):
             problems.append(f"offer of {offered / 1000:g} MW exceeds the {crr.mw:g} MW held in CRR {crr_id}")
         return problems
 
-    def check_portfolio(self, records: Sequence[Record], raw: Sequence[tuple[str, dict[str, Any]]]) -> list[str]:
+    def check_portfolio(
+        self, records: Sequence[Record], raw: Sequence[tuple[str, dict[str, Any]]]
+    ) -> list[str]:
         seen: set[int] = set()
         problems = []
         for r in records:
@@ -167,7 +206,9 @@ class AuctionRules(PortfolioRules):
                 seen.add(r.crr_id)
         return problems
 
-    def submission_errors(self, conn: sqlite3.Connection, portfolio: sqlite3.Row, records: list[Record]) -> list[str]:
+    def submission_errors(
+        self, conn: sqlite3.Connection, portfolio: sqlite3.Row, records: list[Record]
+    ) -> list[str]:
         offers = [r for r in records if r.side == "SELL"]
         if not offers:
             return []
@@ -182,8 +223,10 @@ class AuctionRules(PortfolioRules):
             crr = holdings.get_crr(conn, r.crr_id or 0)
             if crr is None or crr.owner != owner or milli(crr.mw) < r.mw_milli:
                 held = 0 if crr is None or crr.owner != owner else crr.mw
-                problems.append(f"CRR {r.crr_id} now holds {held:g} MW for {owner}; the offer of bid {r.record_id}"
-                                f" for {r.mw_milli / 1000:g} MW can no longer be sold")
+                problems.append(
+                    f"CRR {r.crr_id} now holds {held:g} MW for {owner}; the offer of bid {r.record_id}"
+                    f" for {r.mw_milli / 1000:g} MW can no longer be sold"
+                )
             elif r.crr_id in elsewhere:
                 problems.append(f"a sell offer of CRR {r.crr_id} is already submitted in another portfolio")
         return problems

@@ -23,15 +23,28 @@ def market_notices(conn: sqlite3.Connection, now: datetime) -> Iterable[Notice]:
     events: list[Notice] = []
     for m in markets.list_markets(conn, clock=None):
         kind = "allocation" if m.market_type == markets.ALLOCATION else "auction"
-        events.append((f"market:{m.name}:opened", m.open_date, f"The {kind} market {m.name} is open for submissions."))
-        events.append((f"market:{m.name}:closed", m.close_date, f"The {kind} market {m.name} is closed for submissions."))
+        events.append(
+            (f"market:{m.name}:opened", m.open_date, f"The {kind} market {m.name} is open for submissions.")
+        )
+        events.append(
+            (
+                f"market:{m.name}:closed",
+                m.close_date,
+                f"The {kind} market {m.name} is closed for submissions.",
+            )
+        )
         if m.posted_at is not None:
-            events.append((f"market:{m.name}:posted", m.posted_at, f"Results of the {kind} market {m.name} are posted."))
+            events.append(
+                (f"market:{m.name}:posted", m.posted_at, f"Results of the {kind} market {m.name} are posted.")
+            )
     return events
 
 
 SOURCES: tuple[Callable[[sqlite3.Connection, datetime], Iterable[Notice]], ...] = (
-    market_notices, load.calendar, load_migration.calendar, tor.calendar,
+    market_notices,
+    load.calendar,
+    load_migration.calendar,
+    tor.calendar,
 )
 
 

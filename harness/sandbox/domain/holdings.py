@@ -20,7 +20,6 @@ from harness.sandbox.timefmt import iso, parse
 CRR_ID_KIND = "crr"
 
 
-
 def to_milli(mw: float | int | str | Decimal) -> int:
     """MW -> integer thousandths, exactly (refuses finer resolution)."""
     value = Decimal(str(mw)) * 1000

@@ -144,8 +144,16 @@ def save_window(conn: sqlite3.Connection, w: Window) -> None:
     conn.execute(
         "INSERT OR REPLACE INTO hfl_windows(name, flag, term, open_date, close_date, periods,"
         " reference_window, status_override) VALUES (?,?,?,?,?,?,?,?)",
-        (w.name, w.flag, w.term, iso(w.open_date), iso(w.close_date),
-         json.dumps([[n, iso(s), iso(e)] for n, s, e in w.periods]), w.reference_window, w.status_override),
+        (
+            w.name,
+            w.flag,
+            w.term,
+            iso(w.open_date),
+            iso(w.close_date),
+            json.dumps([[n, iso(s), iso(e)] for n, s, e in w.periods]),
+            w.reference_window,
+            w.status_override,
+        ),
     )
 
 
@@ -177,8 +185,12 @@ def calendar(conn: sqlite3.Connection, now: datetime) -> list[tuple[str, datetim
     events = []
     for w in all_windows(conn):
         kind = kinds[w.flag]
-        events.append((f"hfl:{w.name}:opened", w.open_date, f"The {kind} load submission window {w.name} is open."))
-        events.append((f"hfl:{w.name}:closed", w.close_date, f"The {kind} load submission window {w.name} is closed."))
+        events.append(
+            (f"hfl:{w.name}:opened", w.open_date, f"The {kind} load submission window {w.name} is open.")
+        )
+        events.append(
+            (f"hfl:{w.name}:closed", w.close_date, f"The {kind} load submission window {w.name} is closed.")
+        )
     return events
 
 
@@ -244,14 +256,18 @@ def limits_for(
     return limits, (max(r["calculated_at"] for r in rows) if rows else None)
 
 
-def forecast_violations(records: Records, limits: dict[tuple[str, str], tuple[int, int]], owner: str) -> list[str]:
+def forecast_violations(
+    records: Records, limits: dict[tuple[str, str], tuple[int, int]], owner: str
+) -> list[str]:
     """One sentence per sink and TOU whose worst forecast hour is above exceedance plus tolerance."""
     worst: dict[tuple[str, str], tuple[int, str, int]] = {}
     per_hour: defaultdict[tuple[str, str, int, str], dict[str, int]] = defaultdict(dict)
     for sink, eff, he, data_type, milli, tou in records:
         per_hour[(sink, eff, he, tou)][data_type] = milli
     for (sink, eff, he, tou), values in per_hour.items():
-        net = values.get("FINAL_LOAD", max(0, values.get("GROSS_LOAD", 0) - values.get("GROSS_GENERATION", 0)))
+        net = values.get(
+            "FINAL_LOAD", max(0, values.get("GROSS_LOAD", 0) - values.get("GROSS_GENERATION", 0))
+        )
         if (sink, tou) in limits and net > worst.get((sink, tou), (-1, "", 0))[0]:
             worst[(sink, tou)] = (net, eff, he)
     messages = []
@@ -266,8 +282,9 @@ def forecast_violations(records: Records, limits: dict[tuple[str, str], tuple[in
     return messages
 
 
-def validate_records(window: Window, period: tuple[str, datetime, datetime], owner: str,
-                     hourly: list[dict[str, Any]]) -> tuple[Records, list[CRRError]]:
+def validate_records(
+    window: Window, period: tuple[str, datetime, datetime], owner: str, hourly: list[dict[str, Any]]
+) -> tuple[Records, list[CRRError]]:
     """Normalised records and the per-record errors (record numbers are 1-based)."""
     from harness.sandbox.domain import network
 
@@ -283,20 +300,30 @@ def validate_records(window: Window, period: tuple[str, datetime, datetime], own
         if data_type != "FINAL_LOAD" and owner not in MSS_PARTICIPANTS:
             errors.append(CRRError("LHFV0026", n))
         if node is None or node.type != "LAP":
-            errors.append(CRRError("SER0030", f"Record {n}: {sink} is not a load sink in the CRR network model."))
+            errors.append(
+                CRRError("SER0030", f"Record {n}: {sink} is not a load sink in the CRR network model.")
+            )
         if not first_day <= day <= last_day:
-            errors.append(CRRError("SER0030", f"Record {n}: effective date {iso(eff)} is outside period {period[0]}."))
+            errors.append(
+                CRRError("SER0030", f"Record {n}: effective date {iso(eff)} is outside period {period[0]}.")
+            )
         elif he > hours_in_day(day):
-            errors.append(CRRError("SER0030", f"Record {n}: {day.isoformat()} has only {hours_in_day(day)} hours."))
+            errors.append(
+                CRRError("SER0030", f"Record {n}: {day.isoformat()} has only {hours_in_day(day)} hours.")
+            )
         key = (sink, day.isoformat(), he, data_type)
         if key in seen:
-            errors.append(CRRError("SER0030", f"Record {n} repeats {sink} {day.isoformat()} hour ending {he} {data_type}."))
+            errors.append(
+                CRRError(
+                    "SER0030", f"Record {n} repeats {sink} {day.isoformat()} hour ending {he} {data_type}."
+                )
+            )
         seen.add(key)
         mw = rec["mw"]
-        records.append([sink, iso(local_midnight(day)), he, data_type, round(float(mw) * 1000), tou_of(day, he)])
+        records.append(
+            [sink, iso(local_midnight(day)), he, data_type, round(float(mw) * 1000), tou_of(day, he)]
+        )
     return records, errors
-
-
 
 
 def window_and_period(conn: sqlite3.Connection, name: str, period: str) -> Window:
@@ -325,18 +352,66 @@ def plan_windows(now: datetime) -> list[Window]:
     hist_this = f"HIST_LOAD_{today.year}_M{today.month:02d}"
     annual = today.year + 1
     return [
-        Window(hist_next, "H", "MONTHLY", now - day, now + 7 * day,
-               (month_period(nxt.year - 1, nxt.month),), None, None),
-        Window(f"FCST_LOAD_{nxt.year}_M{nxt.month:02d}", "F", "MONTHLY", now - day, now + 7 * day,
-               (month_period(nxt.year, nxt.month),), hist_next, None),
-        Window(hist_this, "H", "MONTHLY", now - 40 * day, now - 20 * day,
-               (month_period(today.year - 1, today.month),), None, None),
-        Window(f"FCST_LOAD_{today.year}_M{today.month:02d}", "F", "MONTHLY", now - 40 * day, now - 20 * day,
-               (month_period(today.year, today.month),), hist_this, None),
-        Window(f"HIST_LOAD_{annual}_ANNUAL", "H", "ANNUAL", now + 30 * day, now + 45 * day,
-               tuple(season_periods(annual - 1)), None, None),
-        Window(f"FCST_LOAD_{annual}_ANNUAL", "F", "ANNUAL", now + 30 * day, now + 45 * day,
-               tuple(season_periods(annual)), f"HIST_LOAD_{annual}_ANNUAL", None),
+        Window(
+            hist_next,
+            "H",
+            "MONTHLY",
+            now - day,
+            now + 7 * day,
+            (month_period(nxt.year - 1, nxt.month),),
+            None,
+            None,
+        ),
+        Window(
+            f"FCST_LOAD_{nxt.year}_M{nxt.month:02d}",
+            "F",
+            "MONTHLY",
+            now - day,
+            now + 7 * day,
+            (month_period(nxt.year, nxt.month),),
+            hist_next,
+            None,
+        ),
+        Window(
+            hist_this,
+            "H",
+            "MONTHLY",
+            now - 40 * day,
+            now - 20 * day,
+            (month_period(today.year - 1, today.month),),
+            None,
+            None,
+        ),
+        Window(
+            f"FCST_LOAD_{today.year}_M{today.month:02d}",
+            "F",
+            "MONTHLY",
+            now - 40 * day,
+            now - 20 * day,
+            (month_period(today.year, today.month),),
+            hist_this,
+            None,
+        ),
+        Window(
+            f"HIST_LOAD_{annual}_ANNUAL",
+            "H",
+            "ANNUAL",
+            now + 30 * day,
+            now + 45 * day,
+            tuple(season_periods(annual - 1)),
+            None,
+            None,
+        ),
+        Window(
+            f"FCST_LOAD_{annual}_ANNUAL",
+            "F",
+            "ANNUAL",
+            now + 30 * day,
+            now + 45 * day,
+            tuple(season_periods(annual)),
+            f"HIST_LOAD_{annual}_ANNUAL",
+            None,
+        ),
     ]
 
 

@@ -50,8 +50,13 @@ class LMMarket:
     posted_at: datetime | None
 
     def status(self, now: datetime) -> str:
-        return scheduled_status(now, ((self.open_date, "PREP"), (self.close_date, "OPEN")), "CLOSED",
-                                self.status_override, self.posted_at)
+        return scheduled_status(
+            now,
+            ((self.open_date, "PREP"), (self.close_date, "OPEN")),
+            "CLOSED",
+            self.status_override,
+            self.posted_at,
+        )
 
     def to_contract(self, now: datetime) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -68,18 +73,30 @@ class LMMarket:
 
 def _market(row: sqlite3.Row) -> LMMarket:
     return LMMarket(
-        row["name"], parse(row["effective_date"]), parse(row["open_date"]), parse(row["close_date"]),
-        row["nhour_posting"], parse(row["nhour_post_date"]) if row["nhour_post_date"] else None,
-        row["status_override"], parse(row["posted_at"]) if row["posted_at"] else None,
+        row["name"],
+        parse(row["effective_date"]),
+        parse(row["open_date"]),
+        parse(row["close_date"]),
+        row["nhour_posting"],
+        parse(row["nhour_post_date"]) if row["nhour_post_date"] else None,
+        row["status_override"],
+        parse(row["posted_at"]) if row["posted_at"] else None,
     )
 
 
 def save_market(conn: sqlite3.Connection, m: LMMarket) -> None:
     conn.execute(
         "INSERT OR REPLACE INTO lm_markets VALUES (?,?,?,?,?,?,?,?)",
-        (m.name, iso(m.effective), iso(m.open_date), iso(m.close_date), m.nhour_posting,
-         iso(m.nhour_post_date) if m.nhour_post_date else None, m.status_override,
-         iso(m.posted_at) if m.posted_at else None),
+        (
+            m.name,
+            iso(m.effective),
+            iso(m.open_date),
+            iso(m.close_date),
+            m.nhour_posting,
+            iso(m.nhour_post_date) if m.nhour_post_date else None,
+            m.status_override,
+            iso(m.posted_at) if m.posted_at else None,
+        ),
     )
 
 
@@ -103,10 +120,16 @@ def calendar(conn: sqlite3.Connection, now: datetime) -> list[tuple[str, datetim
     """(event key, instant, notice) for every transition of the load migration windows (domain.calendar)."""
     events = []
     for m in all_markets(conn):
-        events.append((f"lm:{m.name}:opened", m.open_date, f"Load migration market {m.name} is open for UDC data."))
-        events.append((f"lm:{m.name}:closed", m.close_date, f"Load migration market {m.name} is closed for UDC data."))
+        events.append(
+            (f"lm:{m.name}:opened", m.open_date, f"Load migration market {m.name} is open for UDC data.")
+        )
+        events.append(
+            (f"lm:{m.name}:closed", m.close_date, f"Load migration market {m.name} is closed for UDC data.")
+        )
         if m.posted_at is not None:
-            events.append((f"lm:{m.name}:posted", m.posted_at, f"Load migration results of {m.name} are posted."))
+            events.append(
+                (f"lm:{m.name}:posted", m.posted_at, f"Load migration results of {m.name} are posted.")
+            )
     return events
 
 
@@ -127,7 +150,9 @@ def lse_errors(records: list[dict[str, Any]], *fields: str) -> list[CRRError]:
     for n, rec in enumerate(records, start=1):
         for f in fields:
             if rec[f] not in LSES:
-                errors.append(CRRError("SER0030", f"Record {n}: LSE {rec[f]} is not registered in the CRR system."))
+                errors.append(
+                    CRRError("SER0030", f"Record {n}: LSE {rec[f]} is not registered in the CRR system.")
+                )
     return errors
 
 
@@ -135,7 +160,9 @@ def season_of(instant: datetime) -> int:
     return (instant.astimezone(PACIFIC).month - 1) // 3 + 1
 
 
-def compute_transfers(conn: sqlite3.Connection, market: str) -> list[tuple[str, str, str, int, str, float, float]]:
+def compute_transfers(
+    conn: sqlite3.Connection, market: str
+) -> list[tuple[str, str, str, int, str, float, float]]:
     """(udc, fromDUNS, toDUNS, season, tou, percentage, MW) from the UDC data of a market."""
     rates: dict[tuple[str, str, str, int], float] = {
         (r["udc"], r["class"], r["tou"], r["season"]): r["kw_milli"] / 1000
@@ -182,27 +209,69 @@ def post_market(conn: sqlite3.Connection, name: str, now: datetime) -> None:
         involved |= {from_ao, to_ao}
         conn.execute(
             "INSERT INTO lm_percentages(market, udc, from_lse, to_lse, from_ao, to_ao, season, tou, pct, mw)"
-            " VALUES (?,?,?,?,?,?,?,?,?,?)", (name, udc, from_name, to_name, from_ao, to_ao, season, tou, pct, mw))
+            " VALUES (?,?,?,?,?,?,?,?,?,?)",
+            (name, udc, from_name, to_name, from_ao, to_ao, season, tou, pct, mw),
+        )
         dlap = UDCS[udc][1]
         for crr in holdings.holdings_of(conn, from_ao):
-            if (crr.sink != dlap or crr.tou != tou or crr.crr_type not in ALLOCATED_TYPES
-                    or crr.end <= market.effective or season_of(crr.start) != season):
+            if (
+                crr.sink != dlap
+                or crr.tou != tou
+                or crr.crr_type not in ALLOCATED_TYPES
+                or crr.end <= market.effective
+                or season_of(crr.start) != season
+            ):
                 continue
             milli = int(crr.mw * 1000 * pct / 100)
             if milli < 1:
                 continue
             start = max(crr.start, market.effective)
-            for owner, src, snk, ctype in ((to_ao, crr.source, crr.sink, "LSE_LMT"),
-                                           (from_ao, crr.sink, crr.source, "LMT_CNT")):
-                crr_id = holdings.grant(conn, owner, src, snk, milli / 1000, crr.hedge_type, tou, crr.period,
-                                        ctype, name, start, crr.end, parent_id=crr.crr_id)
-                conn.execute("INSERT INTO lm_crrs VALUES (?,?,?,?,?,?,?,?,?,?,?)",
-                             (name, crr_id, crr.crr_id, owner, src, snk, tou, iso(start), iso(crr.end), ctype,
-                              milli / 1000))
-    conn.execute("UPDATE lm_markets SET posted_at = ?, status_override = NULL WHERE name = ?", (iso(now), name))
+            for owner, src, snk, ctype in (
+                (to_ao, crr.source, crr.sink, "LSE_LMT"),
+                (from_ao, crr.sink, crr.source, "LMT_CNT"),
+            ):
+                crr_id = holdings.grant(
+                    conn,
+                    owner,
+                    src,
+                    snk,
+                    milli / 1000,
+                    crr.hedge_type,
+                    tou,
+                    crr.period,
+                    ctype,
+                    name,
+                    start,
+                    crr.end,
+                    parent_id=crr.crr_id,
+                )
+                conn.execute(
+                    "INSERT INTO lm_crrs VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+                    (
+                        name,
+                        crr_id,
+                        crr.crr_id,
+                        owner,
+                        src,
+                        snk,
+                        tou,
+                        iso(start),
+                        iso(crr.end),
+                        ctype,
+                        milli / 1000,
+                    ),
+                )
+    conn.execute(
+        "UPDATE lm_markets SET posted_at = ?, status_override = NULL WHERE name = ?", (iso(now), name)
+    )
     if involved:
-        publish(conn, now, f"Load migration results of {name} include transfers for you.", to=sorted(involved),
-                event_key=f"lm:{name}:results")
+        publish(
+            conn,
+            now,
+            f"Load migration results of {name} include transfers for you.",
+            to=sorted(involved),
+            event_key=f"lm:{name}:results",
+        )
 
 
 def _first_of_month(today: date, months_ahead: int) -> datetime:
@@ -238,8 +307,20 @@ def seed_allocated_crr(conn: sqlite3.Connection, market: LMMarket) -> None:
     local = market.effective.astimezone(PACIFIC)
     period = f"{local.year}_M{local.month:02d}"
     end = local_midnight(date(local.year + (local.month == 12), local.month % 12 + 1, 1))
-    holdings.grant(conn, "ECAL", "TH_NP15_GEN-APND", UDCS["UPGAE"][1], 40, "OBL", "ON", period, "LSE",
-                   SEED_MARKET, market.effective, end)
+    holdings.grant(
+        conn,
+        "ECAL",
+        "TH_NP15_GEN-APND",
+        UDCS["UPGAE"][1],
+        40,
+        "OBL",
+        "ON",
+        period,
+        "LSE",
+        SEED_MARKET,
+        market.effective,
+        end,
+    )
 
 
 def seed_plan(conn: sqlite3.Connection, now: datetime) -> None:
@@ -249,14 +330,20 @@ def seed_plan(conn: sqlite3.Connection, now: datetime) -> None:
     posted, open_ = markets[0], markets[1]
     stamp = iso(now - timedelta(days=20))
     # a posted market with a small transfer so percentages are non-empty
-    conn.execute("INSERT OR REPLACE INTO lm_customers VALUES (?,?,?,?,?,?)",
-                 (posted.name, "UPGAE", "111111111", "RESIDENTIAL", 1000, stamp))
-    conn.execute("INSERT OR REPLACE INTO lm_dasr VALUES (?,?,?,?,?,?,?,?)",
-                 (posted.name, "UPGAE", "PLAN-1", "RESIDENTIAL", "111111111", "222222222", 50, stamp))
+    conn.execute(
+        "INSERT OR REPLACE INTO lm_customers VALUES (?,?,?,?,?,?)",
+        (posted.name, "UPGAE", "111111111", "RESIDENTIAL", 1000, stamp),
+    )
+    conn.execute(
+        "INSERT OR REPLACE INTO lm_dasr VALUES (?,?,?,?,?,?,?,?)",
+        (posted.name, "UPGAE", "PLAN-1", "RESIDENTIAL", "111111111", "222222222", 50, stamp),
+    )
     for season in (1, 2, 3, 4):
         for tou, kw in (("ON", 1500), ("OFF", 900)):
-            conn.execute("INSERT OR REPLACE INTO lm_rates VALUES (?,?,?,?,?,?,?,?,?)",
-                         (posted.name, "UPGAE", "RESIDENTIAL", tou, season, now.year - 1, kw, stamp, stamp))
+            conn.execute(
+                "INSERT OR REPLACE INTO lm_rates VALUES (?,?,?,?,?,?,?,?,?)",
+                (posted.name, "UPGAE", "RESIDENTIAL", tou, season, now.year - 1, kw, stamp, stamp),
+            )
     post_market(conn, posted.name, now - timedelta(days=10))
     seed_allocated_crr(conn, open_)
     # N-hour data for the open market: the top load hours per DLAP, season and TOU
@@ -265,8 +352,15 @@ def seed_plan(conn: sqlite3.Connection, now: datetime) -> None:
     for _, dlap in UDCS.values():
         for offset, (tou, he) in enumerate((("ON", 17), ("ON", 18), ("OFF", 23))):
             eff = open_.effective - timedelta(days=365 - 7 * offset)
-            conn.execute("INSERT INTO lm_nhour VALUES (?,?,?,?,?,?,?)",
-                         (open_.name, dlap, season, tou, iso(local_midnight(eff.astimezone(PACIFIC).date())), he,
-                          iso(now - 2 * timedelta(days=1))))
-
-
+            conn.execute(
+                "INSERT INTO lm_nhour VALUES (?,?,?,?,?,?,?)",
+                (
+                    open_.name,
+                    dlap,
+                    season,
+                    tou,
+                    iso(local_midnight(eff.astimezone(PACIFIC).date())),
+                    he,
+                    iso(now - 2 * timedelta(days=1)),
+                ),
+            )

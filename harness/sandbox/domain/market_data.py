@@ -33,17 +33,32 @@ SOURCE_SINK_REPLACEMENTS = (("SONGS_2_N101", "ALAMIT_7_B1", "2026-01-01T08:00:00
 SET_ASIDE_INTERFACES = (("MALIN500", 25.0, 400.0), ("PACI", 20.0, 300.0), ("NOB", 15.0, 150.0))
 
 
-SIGNATURE_SOURCE = {"PGAE-30": "TH_NP15_GEN-APND", "SCE-31": "TH_SP15_GEN-APND", "SDGE-32": "TH_SP15_GEN-APND"}
+SIGNATURE_SOURCE = {
+    "PGAE-30": "TH_NP15_GEN-APND",
+    "SCE-31": "TH_SP15_GEN-APND",
+    "SDGE-32": "TH_SP15_GEN-APND",
+}
 
 
 log = logging.getLogger("crrsim.sandbox.market_data")
 
 
 def crr_record(crr: Any) -> dict[str, Any]:
-    return {"CRRID": crr.crr_id, "ParentCRRID": crr.parent_id, "AssetOwner": crr.owner, "MarketName": crr.market,
-            "Source": crr.source, "Sink": crr.sink, "HedgeType": crr.hedge_type, "TOU": crr.tou,
-            "CRRType": crr.crr_type, "MW": crr.mw, "Period": crr.period, "StartDate": iso(crr.start),
-            "EndDate": iso(crr.end)}
+    return {
+        "CRRID": crr.crr_id,
+        "ParentCRRID": crr.parent_id,
+        "AssetOwner": crr.owner,
+        "MarketName": crr.market,
+        "Source": crr.source,
+        "Sink": crr.sink,
+        "HedgeType": crr.hedge_type,
+        "TOU": crr.tou,
+        "CRRType": crr.crr_type,
+        "MW": crr.mw,
+        "Period": crr.period,
+        "StartDate": iso(crr.start),
+        "EndDate": iso(crr.end),
+    }
 
 
 def all_crrs(conn: sqlite3.Connection) -> list[Any]:
@@ -68,10 +83,20 @@ def origin_of(crr: Any, secondary: set[int], now: datetime) -> str:
 def source_sink_records(tous: tuple[str, ...]) -> list[dict[str, Any]]:
     from harness.sandbox.domain import network
 
-    return [{"SourceSink": n.name, "Type": n.type, "BiddableFlag": "Yes" if n.biddable else "No", "Zone": n.zone,
-             "AugmentedBusName": n.augmented_bus or None, "EMSBusName": n.ems_bus or None,
-             "ParticipationFactor": n.participation_factor, "TOU": tou}
-            for n in network.NODES for tou in tous]
+    return [
+        {
+            "SourceSink": n.name,
+            "Type": n.type,
+            "BiddableFlag": "Yes" if n.biddable else "No",
+            "Zone": n.zone,
+            "AugmentedBusName": n.augmented_bus or None,
+            "EMSBusName": n.ems_bus or None,
+            "ParticipationFactor": n.participation_factor,
+            "TOU": tou,
+        }
+        for n in network.NODES
+        for tou in tous
+    ]
 
 
 def base_loading_records(conn: sqlite3.Connection, market: Any) -> list[dict[str, Any]]:
@@ -80,34 +105,76 @@ def base_loading_records(conn: sqlite3.Connection, market: Any) -> list[dict[str
     for crr in all_crrs(conn):
         if crr.period in periods:
             grouped[(crr.source, crr.sink, crr.hedge_type, crr.tou, crr.period)] += round(crr.mw * 1000)
-    return [{"MarketName": market.name, "Source": s, "Sink": k, "HedgeType": h, "TOU": t, "Period": p,
-             "MW": m / 1000} for (s, k, h, t, p), m in sorted(grouped.items())]
+    return [
+        {
+            "MarketName": market.name,
+            "Source": s,
+            "Sink": k,
+            "HedgeType": h,
+            "TOU": t,
+            "Period": p,
+            "MW": m / 1000,
+        }
+        for (s, k, h, t, p), m in sorted(grouped.items())
+    ]
 
 
 def set_aside_records(market: Any) -> list[dict[str, Any]]:
     if market.term != "ANNUAL":
         return []
-    return [{"MarketName": market.name, "InterfaceName": name, "Period": p.name, "TOU": tou,
-             "SetAsidePercent": pct, "SetAsideMW": mw}
-            for name, pct, mw in SET_ASIDE_INTERFACES for p in market.periods for tou in market.tous]
+    return [
+        {
+            "MarketName": market.name,
+            "InterfaceName": name,
+            "Period": p.name,
+            "TOU": tou,
+            "SetAsidePercent": pct,
+            "SetAsideMW": mw,
+        }
+        for name, pct, mw in SET_ASIDE_INTERFACES
+        for p in market.periods
+        for tou in market.tous
+    ]
 
 
 def _prices(conn: sqlite3.Connection, market: str) -> list[sqlite3.Row]:
-    return conn.execute("SELECT * FROM clearing_prices WHERE market = ? ORDER BY source, sink, tou, period,"
-                        " hedge_type", (market,)).fetchall()
+    return conn.execute(
+        "SELECT * FROM clearing_prices WHERE market = ? ORDER BY source, sink, tou, period, hedge_type",
+        (market,),
+    ).fetchall()
 
 
 def binding_records(conn: sqlite3.Connection, market: str) -> list[dict[str, Any]]:
-    return [{"MarketName": market, "ConstraintName": f"PATH_{r['source']}_{r['sink']}", "Period": r["period"],
-             "TOU": r["tou"], "HedgeType": r["hedge_type"], "ShadowPrice": r["price_cents"] / 100,
-             "FlowMW": r["cleared_milli"] / 1000, "LimitMW": r["capacity_milli"] / 1000}
-            for r in _prices(conn, market) if 0 < r["capacity_milli"] <= r["cleared_milli"]]
+    return [
+        {
+            "MarketName": market,
+            "ConstraintName": f"PATH_{r['source']}_{r['sink']}",
+            "Period": r["period"],
+            "TOU": r["tou"],
+            "HedgeType": r["hedge_type"],
+            "ShadowPrice": r["price_cents"] / 100,
+            "FlowMW": r["cleared_milli"] / 1000,
+            "LimitMW": r["capacity_milli"] / 1000,
+        }
+        for r in _prices(conn, market)
+        if 0 < r["capacity_milli"] <= r["cleared_milli"]
+    ]
 
 
 def clearing_price_records(conn: sqlite3.Connection, market: str) -> list[dict[str, Any]]:
-    return [{"MarketName": market, "Source": r["source"], "Sink": r["sink"], "HedgeType": r["hedge_type"],
-             "TOU": r["tou"], "Period": r["period"], "ClearingPrice": r["price_cents"] / 100,
-             "ClearedMW": r["cleared_milli"] / 1000} for r in _prices(conn, market)]
+    return [
+        {
+            "MarketName": market,
+            "Source": r["source"],
+            "Sink": r["sink"],
+            "HedgeType": r["hedge_type"],
+            "TOU": r["tou"],
+            "Period": r["period"],
+            "ClearingPrice": r["price_cents"] / 100,
+            "ClearedMW": r["cleared_milli"] / 1000,
+        }
+        for r in _prices(conn, market)
+    ]
 
 
 def _awards(conn: sqlite3.Connection, market: str, participant: str | None = None) -> list[sqlite3.Row]:
@@ -124,13 +191,30 @@ def public_result_records(conn: sqlite3.Connection, market: Any) -> list[dict[st
     auction = market.market_type == "AUCTION"
     grouped: dict[tuple[Any, ...], int] = defaultdict(int)
     for a in _awards(conn, market.name):
-        key = (a["source"], a["sink"], a["hedge_type"], a["tou"], a["period"], a["crr_type"],
-               a["side"] if auction else None, a["price_cents"] if auction else None)
+        key = (
+            a["source"],
+            a["sink"],
+            a["hedge_type"],
+            a["tou"],
+            a["period"],
+            a["crr_type"],
+            a["side"] if auction else None,
+            a["price_cents"] if auction else None,
+        )
         grouped[key] += a["mw_milli"]
     out = []
-    for (s, k, h, t, p, ct, side, price), mw in sorted(grouped.items(), key=lambda kv: tuple(map(str, kv[0]))):
-        rec = {"MarketName": market.name, "Source": s, "Sink": k, "HedgeType": h, "TOU": t, "Period": p,
-               "CRRType": ct}
+    for (s, k, h, t, p, ct, side, price), mw in sorted(
+        grouped.items(), key=lambda kv: tuple(map(str, kv[0]))
+    ):
+        rec = {
+            "MarketName": market.name,
+            "Source": s,
+            "Sink": k,
+            "HedgeType": h,
+            "TOU": t,
+            "Period": p,
+            "CRRType": ct,
+        }
         if auction:
             rec.update({"Side": side, "AwardedMW": mw / 1000, "ClearingPrice": price / 100})
         else:
@@ -142,35 +226,81 @@ def public_result_records(conn: sqlite3.Connection, market: Any) -> list[dict[st
 def private_result_records(conn: sqlite3.Connection, market: Any, participant: str) -> list[dict[str, Any]]:
     out = []
     for a in _awards(conn, market.name, participant):
-        common = {"Source": a["source"], "Sink": a["sink"], "HedgeType": a["hedge_type"], "TOU": a["tou"],
-                  "Period": a["period"], "CRRType": a["crr_type"], "AwardedMW": a["mw_milli"] / 1000,
-                  "CRRIDs": [int(x) for x in json.loads(a["crr_ids"] or "[]")]}
+        common = {
+            "Source": a["source"],
+            "Sink": a["sink"],
+            "HedgeType": a["hedge_type"],
+            "TOU": a["tou"],
+            "Period": a["period"],
+            "CRRType": a["crr_type"],
+            "AwardedMW": a["mw_milli"] / 1000,
+            "CRRIDs": [int(x) for x in json.loads(a["crr_ids"] or "[]")],
+        }
         if market.market_type == "AUCTION":
-            out.append({"MarketName": market.name, "AssetOwner": participant, "BidID": a["record_id"],
-                        "PortfolioID": a["portfolio_id"], "Side": a["side"], **common,
-                        "ClearingPrice": a["price_cents"] / 100})
+            out.append(
+                {
+                    "MarketName": market.name,
+                    "AssetOwner": participant,
+                    "BidID": a["record_id"],
+                    "PortfolioID": a["portfolio_id"],
+                    "Side": a["side"],
+                    **common,
+                    "ClearingPrice": a["price_cents"] / 100,
+                }
+            )
         else:
-            out.append({"MarketName": market.name, "AssetOwner": participant, "NominationID": a["record_id"],
-                        "PortfolioID": a["portfolio_id"], **common})
+            out.append(
+                {
+                    "MarketName": market.name,
+                    "AssetOwner": participant,
+                    "NominationID": a["record_id"],
+                    "PortfolioID": a["portfolio_id"],
+                    **common,
+                }
+            )
     return out
 
 
-def cap_records(conn: sqlite3.Connection, calc: str, market: Any, kind: str, participant: str) -> list[dict[str, Any]]:
+def cap_records(
+    conn: sqlite3.Connection, calc: str, market: Any, kind: str, participant: str
+) -> list[dict[str, Any]]:
     from harness.sandbox.domain import network, nomination
 
     out = []
-    for (sink, tou, period, crr_type), milli in sorted(nomination.caps_of(conn, market.name, participant).items()):
+    for (sink, tou, period, crr_type), milli in sorted(
+        nomination.caps_of(conn, market.name, participant).items()
+    ):
         base = {"NominationCapCalcName": calc, "AssetOwner": participant}
         mw = milli / 1000
         if kind == "SIGNATURE":
             node = network.node(sink)
             source = SIGNATURE_SOURCE.get(node.zone if node else "", "TH_ZP26_GEN-APND")
-            out.append({**base, "Source": source, "Sink": sink, "TOU": tou, "Period": period, "CRRType": crr_type,
-                        "MW": mw})
+            out.append(
+                {
+                    **base,
+                    "Source": source,
+                    "Sink": sink,
+                    "TOU": tou,
+                    "Period": period,
+                    "CRRType": crr_type,
+                    "MW": mw,
+                }
+            )
         else:
             # superset of spellings; the file keeps the ones its draft-07 schema defines
-            names = {"UPPER_BOUND": ("UpperBound", "UpperBoundMW"), "SEQ": ("SEQ", "TotalSEQ"),
-                     "MEQ": ("MEQ", "TotalMEQ")}[kind]
-            out.append({**base, "Sink": sink, "TOU": tou, "Period": period, "CRRType": crr_type,
-                        **dict.fromkeys(names, mw)})
+            names = {
+                "UPPER_BOUND": ("UpperBound", "UpperBoundMW"),
+                "SEQ": ("SEQ", "TotalSEQ"),
+                "MEQ": ("MEQ", "TotalMEQ"),
+            }[kind]
+            out.append(
+                {
+                    **base,
+                    "Sink": sink,
+                    "TOU": tou,
+                    "Period": period,
+                    "CRRType": crr_type,
+                    **dict.fromkeys(names, mw),
+                }
+            )
     return out

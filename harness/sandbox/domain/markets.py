@@ -32,7 +32,6 @@ MARKET_TYPES = (ALLOCATION, AUCTION)
 MARKET_TERMS = (MONTHLY, ANNUAL)
 
 
-
 @dataclass(frozen=True)
 class Period:
     name: str

@@ -30,10 +30,6 @@ SENDER_PATTERN = re.compile(r"^[a-zA-Z0-9. _-]*$")
 MAX_TEXT = 512
 
 
-
-
-
-
 def clean_text(text: str) -> str:
     """Squeeze free text into the characters the Message contract allows (strict clients check)."""
     cleaned = re.sub(r"[^a-zA-Z0-9#@(). _-]", " ", text)
@@ -73,10 +69,6 @@ def publish(
     return written
 
 
-
-
-
-
 def message(row: sqlite3.Row) -> dict[str, Any]:
     """The contract's Message object: optional properties only when they have a value."""
     out: dict[str, Any] = {"sentTime": row["sent_time"]}
@@ -94,15 +86,22 @@ def validate_publication(text: str, sender: str | None, attachment_name: str | N
     """What the control plane refuses before storing an operator message."""
     if not text or len(text) > MAX_TEXT or not TEXT_PATTERN.match(text):
         raise CRRError(
-            "SER0030", f"message text must be 1-{MAX_TEXT} characters of letters, digits, space and # @ ( ) . _ -"
+            "SER0030",
+            f"message text must be 1-{MAX_TEXT} characters of letters, digits, space and # @ ( ) . _ -",
         )
     if sender is not None and (len(sender) > 100 or not SENDER_PATTERN.match(sender)):
-        raise CRRError("SER0030", "sender must be up to 100 letters, digits, spaces, dots, underscores or hyphens")
-    if attachment_name is not None and (len(attachment_name) > 50 or not ATTACHMENT_PATTERN.match(attachment_name)):
+        raise CRRError(
+            "SER0030", "sender must be up to 100 letters, digits, spaces, dots, underscores or hyphens"
+        )
+    if attachment_name is not None and (
+        len(attachment_name) > 50 or not ATTACHMENT_PATTERN.match(attachment_name)
+    ):
         raise CRRError("SER0030", "attachment name must be up to 50 letters, digits, spaces and ( ) . _ -")
 
 
-def publish_from_operator(conn: sqlite3.Connection, clock: Any, text: str, to: Any = None, **extra: Any) -> None:
+def publish_from_operator(
+    conn: sqlite3.Connection, clock: Any, text: str, to: Any = None, **extra: Any
+) -> None:
     """Operator messages from the control plane (``to`` None/""/"PUBLIC" = everyone)."""
     if isinstance(to, str) and to.strip().upper() in ("", "PUBLIC", "ALL"):
         to = None
@@ -127,7 +126,9 @@ def market_posted(conn: sqlite3.Connection, clock: Any, market: Any) -> None:
     name = getattr(market, "name", market)
     now = clock.now()
     publish(conn, now, f"Results of market {name} are posted.", event_key=f"market:{name}:posted")
-    holders = [r[0] for r in conn.execute("SELECT DISTINCT owner FROM crr_holdings WHERE market = ?", (name,))]
+    holders = [
+        r[0] for r in conn.execute("SELECT DISTINCT owner FROM crr_holdings WHERE market = ?", (name,))
+    ]
     if holders:
         publish(
             conn,

@@ -47,8 +47,16 @@ OBAALSE_PARTICIPANTS = ("SCAL",)
 CapKey = tuple[str, str, str, str]  # (sink, tou, period, crr_type)
 
 
-def set_cap(conn: sqlite3.Connection, market: str, participant: str, sink: str, tou: str, period: str,
-            crr_type: str, mw: float) -> None:
+def set_cap(
+    conn: sqlite3.Connection,
+    market: str,
+    participant: str,
+    sink: str,
+    tou: str,
+    period: str,
+    crr_type: str,
+    mw: float,
+) -> None:
     """Create or change one cap (for the control plane and tests)."""
     conn.execute(
         "INSERT INTO nomination_caps VALUES (?,?,?,?,?,?,?) ON CONFLICT(market, participant, sink, tou, period,"
@@ -57,7 +65,9 @@ def set_cap(conn: sqlite3.Connection, market: str, participant: str, sink: str, 
     )
 
 
-def seed_default_caps(conn: sqlite3.Connection, market: Market, scs: Iterable[str] = PLAN_PARTICIPANTS) -> None:
+def seed_default_caps(
+    conn: sqlite3.Connection, market: Market, scs: Iterable[str] = PLAN_PARTICIPANTS
+) -> None:
     sinks = [n.name for n in network.NODES if n.type == "LAP" and n.biddable]
     rows = []
     for sc in scs:
@@ -66,13 +76,25 @@ def seed_default_caps(conn: sqlite3.Connection, market: Market, scs: Iterable[st
                 for tou in market.tous:
                     rows.append((market.name, sc, sink, tou, period.name, "LSE", DEFAULT_LSE_CAP_MW * 1000))
                     if sc in OBAALSE_PARTICIPANTS:
-                        rows.append((market.name, sc, sink, tou, period.name, "OBAALSE",
-                                     DEFAULT_OBAALSE_CAP_MW * 1000))
+                        rows.append(
+                            (
+                                market.name,
+                                sc,
+                                sink,
+                                tou,
+                                period.name,
+                                "OBAALSE",
+                                DEFAULT_OBAALSE_CAP_MW * 1000,
+                            )
+                        )
     conn.executemany("INSERT OR IGNORE INTO nomination_caps VALUES (?,?,?,?,?,?,?)", rows)
 
 
 def ensure_caps(conn: sqlite3.Connection, market: Market) -> None:
-    if conn.execute("SELECT 1 FROM nomination_caps WHERE market = ? LIMIT 1", (market.name,)).fetchone() is None:
+    if (
+        conn.execute("SELECT 1 FROM nomination_caps WHERE market = ? LIMIT 1", (market.name,)).fetchone()
+        is None
+    ):
         seed_default_caps(conn, market)
 
 
@@ -109,7 +131,17 @@ class NominationRules(PortfolioRules):
     collections = (("NOMINATION", "newNominations", "nominations"),)
     id_field = "nominationId"
     record_fields = {
-        "NOMINATION": ("assetOwner", "source", "sink", "hedgeType", "tou", "period", "crrType", "mw", "description")
+        "NOMINATION": (
+            "assetOwner",
+            "source",
+            "sink",
+            "hedgeType",
+            "tou",
+            "period",
+            "crrType",
+            "mw",
+            "description",
+        )
     }
     closed_codes = {"create": "MKT0004", "submit": "NOM0128", "retract": "NOM0129", "delete": "SER0016"}
     in_error_code = "NOM0101"
@@ -125,8 +157,14 @@ class NominationRules(PortfolioRules):
         if problems:
             return None, problems
         return Record(
-            side=side, asset_owner=raw["assetOwner"], source=raw["source"], sink=raw["sink"],
-            hedge_type=raw["hedgeType"], tou=raw["tou"], period=raw["period"], crr_type=raw["crrType"],
+            side=side,
+            asset_owner=raw["assetOwner"],
+            source=raw["source"],
+            sink=raw["sink"],
+            hedge_type=raw["hedgeType"],
+            tou=raw["tou"],
+            period=raw["period"],
+            crr_type=raw["crrType"],
             mw_milli=mw,
         ), []
 
@@ -137,16 +175,22 @@ class NominationRules(PortfolioRules):
         if not caps_of(conn, portfolio["market"], portfolio["participant"]):
             raise CRRError("NOM0128", portfolio["name"])
 
-    def submission_errors(self, conn: sqlite3.Connection, portfolio: sqlite3.Row, records: list[Record]) -> list[str]:
+    def submission_errors(
+        self, conn: sqlite3.Connection, portfolio: sqlite3.Row, records: list[Record]
+    ) -> list[str]:
         participant = portfolio["participant"]
         totals: dict[CapKey, int] = defaultdict(int)
-        already = portfolios.submitted_records(conn, self.service, portfolio["market"], "p.participant = ?",
-                                               (participant,))
+        already = portfolios.submitted_records(
+            conn, self.service, portfolio["market"], "p.participant = ?", (participant,)
+        )
         for r in (*already, *records):
             totals[(r.sink, r.tou, r.period, r.crr_type)] += r.mw_milli
         touched = {(r.sink, r.tou, r.period, r.crr_type) for r in records}
-        return cap_problems(caps_of(conn, portfolio["market"], participant),
-                            {k: v for k, v in totals.items() if k in touched}, participant)
+        return cap_problems(
+            caps_of(conn, portfolio["market"], participant),
+            {k: v for k, v in totals.items() if k in touched},
+            participant,
+        )
 
 
 RULES = NominationRules()

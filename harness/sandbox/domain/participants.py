@@ -9,7 +9,6 @@ from harness.pki.identities import acts_for_dev_identity
 DEFAULT_CREDIT_LIMIT = 10_000_000.0
 
 
-
 def set_credit_limit(conn: sqlite3.Connection, sc: str, limit: float = DEFAULT_CREDIT_LIMIT) -> None:
     conn.execute(
         "INSERT INTO participants(sc_id, credit_limit) VALUES (?, ?) "

@@ -151,8 +151,12 @@ def reset_plan(conn: sqlite3.Connection, clock: Clock, base: datetime | None = N
     Scenarios use it so each one sets up what it needs and passes alone, in any selection and
     in any order; nothing one scenario leaves behind can make another pass (or fail).
     """
-    tables = [row[0] for row in conn.execute(
-        "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'")]
+    tables = [
+        row[0]
+        for row in conn.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
+        )
+    ]
     for table in tables:
         conn.execute(f'DELETE FROM "{table}"')  # noqa: S608 - names from sqlite_master
     return setup_plan(conn, clock, base)

@@ -171,8 +171,20 @@ def _records_text(ids: Sequence[int], records: Sequence[Record]) -> str:
                 at = index[curve] = len(curves)
                 curves.append(curve)
         rows.append(
-            (rid, r.side, r.crr_id, r.asset_owner, r.source, r.sink, r.hedge_type, r.tou, r.period, r.crr_type,
-             r.mw_milli, at)
+            (
+                rid,
+                r.side,
+                r.crr_id,
+                r.asset_owner,
+                r.source,
+                r.sink,
+                r.hedge_type,
+                r.tou,
+                r.period,
+                r.crr_type,
+                r.mw_milli,
+                at,
+            )
         )
     return dumps_text({"curves": curves, "records": rows})
 
@@ -242,7 +254,13 @@ class PortfolioRules:
         Memoised per upload on the five values it reads: a 500-record portfolio repeats a few
         paths, and these checks were a measurable share of a big upload.
         """
-        key = (raw.get("assetOwner"), raw.get("source", ""), raw.get("sink", ""), raw.get("period"), raw.get("tou"))
+        key = (
+            raw.get("assetOwner"),
+            raw.get("source", ""),
+            raw.get("sink", ""),
+            raw.get("period"),
+            raw.get("tou"),
+        )
         memo = ctx.data.setdefault("_locations", {})
         try:
             found = memo.get(key)
@@ -297,15 +315,26 @@ def check_portfolio_name(name: Any) -> str:
     if not allowed or not any(c.isascii() and c.isalnum() for c in name):
         other_space = next((c for c in name if c.isspace() and c != " "), None)
         if other_space is not None:  # the contract's pattern says \s; its words say "space"
-            raise CRRError("SER0022", name, detail=(
-                f"Portfolio name {name!r} holds {_SPACE_NAMES.get(other_space, 'a whitespace character')}; "
-                "a name may hold letters, digits, spaces, '_', '-' and '.', and no other whitespace."))
+            raise CRRError(
+                "SER0022",
+                name,
+                detail=(
+                    f"Portfolio name {name!r} holds {_SPACE_NAMES.get(other_space, 'a whitespace character')}; "
+                    "a name may hold letters, digits, spaces, '_', '-' and '.', and no other whitespace."
+                ),
+            )
         raise CRRError("SER0022", name)
     return name
 
 
-_SPACE_NAMES = {"\n": "a line break", "\r": "a carriage return", "\t": "a tab", "\f": "a form feed",
-                "\v": "a vertical tab", "\u00a0": "a no-break space"}
+_SPACE_NAMES = {
+    "\n": "a line break",
+    "\r": "a carriage return",
+    "\t": "a tab",
+    "\f": "a form feed",
+    "\v": "a vertical tab",
+    "\u00a0": "a no-break space",
+}
 
 
 def require_market(conn: sqlite3.Connection, rules: PortfolioRules, name: str, clock: Clock | None) -> Market:
@@ -314,9 +343,14 @@ def require_market(conn: sqlite3.Connection, rules: PortfolioRules, name: str, c
     if market is None:
         raise CRRError("MKT0001", name)
     if market.market_type != rules.market_type:  # the contract's code for "no such market" here
-        raise CRRError("MKT0001", name, detail=(
-            f"Market {name} is an {market.market_type.lower()} market, not an {rules.market_type.lower()} market; "
-            f"{rules.service} portfolios go to {rules.market_type.lower()} markets."))
+        raise CRRError(
+            "MKT0001",
+            name,
+            detail=(
+                f"Market {name} is an {market.market_type.lower()} market, not an {rules.market_type.lower()} market; "
+                f"{rules.service} portfolios go to {rules.market_type.lower()} markets."
+            ),
+        )
     return market
 
 
@@ -327,9 +361,14 @@ def require_window(market: Market, rules: PortfolioRules, operation: str) -> Non
     if market.status != "OPEN":
         code = rules.closed_codes[operation]
         if code.startswith("NOM"):  # its contract sentence names two causes: say which one it is
-            raise CRRError(code, market.name, detail=(
-                f"The submission window of market {market.name} is {market.status}; a portfolio can be "
-                f"{_WINDOW_ACTIONS[operation]} only while it is OPEN."))
+            raise CRRError(
+                code,
+                market.name,
+                detail=(
+                    f"The submission window of market {market.name} is {market.status}; a portfolio can be "
+                    f"{_WINDOW_ACTIONS[operation]} only while it is OPEN."
+                ),
+            )
         raise CRRError(code, market.name)
 
 
@@ -471,7 +510,17 @@ def insert(
     cur = conn.execute(
         "INSERT INTO crr_portfolios(service, market, participant, name, status, required_credit_cents, body,"
         " created_at, updated_at) VALUES (?,?,?,?,?,?,?,?,?)",
-        (rules.service, market, participant, name, status, rules.required_credit_cents(records), body, when, when),
+        (
+            rules.service,
+            market,
+            participant,
+            name,
+            status,
+            rules.required_credit_cents(records),
+            body,
+            when,
+            when,
+        ),
     )
     conn.execute(
         "INSERT INTO crr_portfolio_recordsets(portfolio_id, records) VALUES (?, ?)",
@@ -480,7 +529,11 @@ def insert(
 
 
 def _render_portfolio(
-    rules: PortfolioRules, name: str, market: str, ids: Sequence[int], raw: Sequence[tuple[str, dict[str, Any]]]
+    rules: PortfolioRules,
+    name: str,
+    market: str,
+    ids: Sequence[int],
+    raw: Sequence[tuple[str, dict[str, Any]]],
 ) -> str:
     """The contract's Portfolio object as compact JSON text, rendered once at creation.
 
@@ -519,7 +572,9 @@ def _render_portfolio(
     prefix = str(base)[:12].encode()
     parts = skeleton.split(prefix)
     if base % 10**7 + len(lists) >= 10**7 or len(parts) - 1 != sum(
-        type(r.get(field)) is int for records in rendered.values() for r in records  # type: ignore[arg-type]
+        type(r.get(field)) is int  # type: ignore[arg-type]
+        for records in rendered.values()
+        for r in records
     ):
         for records in rendered.values():  # put the lists back and encode plainly
             for r in records:
@@ -553,14 +608,18 @@ def allocate_ids(conn: sqlite3.Connection, kind: str, count: int) -> list[int]:
     return list(range(last - count + 1, last + 1))
 
 
-def set_status(conn: sqlite3.Connection, row: sqlite3.Row, status: str, now: datetime, error: str | None = None) -> None:
+def set_status(
+    conn: sqlite3.Connection, row: sqlite3.Row, status: str, now: datetime, error: str | None = None
+) -> None:
     conn.execute(
         "UPDATE crr_portfolios SET status = ?, error_message = ?, updated_at = ? WHERE portfolio_id = ?",
         (status, error, iso(now), row["portfolio_id"]),
     )
 
 
-def submit(conn: sqlite3.Connection, rules: PortfolioRules, row: sqlite3.Row, now: datetime) -> CRRError | None:
+def submit(
+    conn: sqlite3.Connection, rules: PortfolioRules, row: sqlite3.Row, now: datetime
+) -> CRRError | None:
     """Submit a portfolio. Refusals of the request raise; a portfolio that fails its
     state-dependent checks is saved INVALID (or VALID with the reason, for credit) and the error to answer
     with is returned, so the caller commits the new status first and raises it after."""

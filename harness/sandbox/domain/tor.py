@@ -19,8 +19,14 @@ from harness.sandbox.timefmt import iso, parse
 SERVICE = "tor_conversion"
 
 
-STATUSES = ("NEW", "OPEN_FOR_CONVERSION", "CLOSED_FOR_CONVERSION", "OPEN_FOR_APPROVAL", "CLOSED_FOR_APPROVAL",
-            "POSTED")
+STATUSES = (
+    "NEW",
+    "OPEN_FOR_CONVERSION",
+    "CLOSED_FOR_CONVERSION",
+    "OPEN_FOR_APPROVAL",
+    "CLOSED_FOR_APPROVAL",
+    "POSTED",
+)
 
 
 PLAN_HOLDERS = ("ECAL", "WCAL", "NCAL")
@@ -38,8 +44,12 @@ class TorWindow:
     posted_at: datetime | None
 
     def status(self, now: datetime) -> str:
-        steps = ((self.sub_open, "NEW"), (self.sub_close, "OPEN_FOR_CONVERSION"),
-                 (self.appr_open, "CLOSED_FOR_CONVERSION"), (self.appr_close, "OPEN_FOR_APPROVAL"))
+        steps = (
+            (self.sub_open, "NEW"),
+            (self.sub_close, "OPEN_FOR_CONVERSION"),
+            (self.appr_open, "CLOSED_FOR_CONVERSION"),
+            (self.appr_close, "OPEN_FOR_APPROVAL"),
+        )
         return scheduled_status(now, steps, "CLOSED_FOR_APPROVAL", self.status_override, self.posted_at)
 
     def to_contract(self, now: datetime, approval_key: str) -> dict[str, Any]:
@@ -63,23 +73,42 @@ def approval_key(schema: dict[str, Any] | None) -> str:
         if key in (schema.get("required") or ()):
             return key
     props = schema.get("properties") or {}
-    return "ConversionApprovalWindow" if "ConversionApprovalWindow" in props and \
-        "conversionApprovalWindow" not in props else "conversionApprovalWindow"
+    return (
+        "ConversionApprovalWindow"
+        if "ConversionApprovalWindow" in props and "conversionApprovalWindow" not in props
+        else "conversionApprovalWindow"
+    )
 
 
 def _window(row: sqlite3.Row) -> TorWindow:
     return TorWindow(
-        row["name"], (row["period"], parse(row["period_start"]), parse(row["period_end"])),
-        parse(row["sub_open"]), parse(row["sub_close"]), parse(row["appr_open"]), parse(row["appr_close"]),
-        row["status_override"], parse(row["posted_at"]) if row["posted_at"] else None,
+        row["name"],
+        (row["period"], parse(row["period_start"]), parse(row["period_end"])),
+        parse(row["sub_open"]),
+        parse(row["sub_close"]),
+        parse(row["appr_open"]),
+        parse(row["appr_close"]),
+        row["status_override"],
+        parse(row["posted_at"]) if row["posted_at"] else None,
     )
 
 
 def save_window(conn: sqlite3.Connection, w: TorWindow) -> None:
-    conn.execute("INSERT OR REPLACE INTO tor_windows VALUES (?,?,?,?,?,?,?,?,?,?)",
-                 (w.name, w.period[0], iso(w.period[1]), iso(w.period[2]), iso(w.sub_open), iso(w.sub_close),
-                  iso(w.appr_open), iso(w.appr_close), w.status_override,
-                  iso(w.posted_at) if w.posted_at else None))
+    conn.execute(
+        "INSERT OR REPLACE INTO tor_windows VALUES (?,?,?,?,?,?,?,?,?,?)",
+        (
+            w.name,
+            w.period[0],
+            iso(w.period[1]),
+            iso(w.period[2]),
+            iso(w.sub_open),
+            iso(w.sub_close),
+            iso(w.appr_open),
+            iso(w.appr_close),
+            w.status_override,
+            iso(w.posted_at) if w.posted_at else None,
+        ),
+    )
 
 
 def all_windows(conn: sqlite3.Connection) -> list[TorWindow]:
@@ -113,35 +142,63 @@ def calendar(conn: sqlite3.Connection, now: datetime) -> list[tuple[str, datetim
     events = []
     for w in all_windows(conn):
         events += [
-            (f"tor:{w.name}:sub-open", w.sub_open, f"TOR conversion window {w.name} is open for conversion requests."),
-            (f"tor:{w.name}:sub-close", w.sub_close, f"TOR conversion window {w.name} is closed for conversion requests."),
-            (f"tor:{w.name}:appr-open", w.appr_open, f"TOR conversion window {w.name} is open for MT_TOR approvals."),
-            (f"tor:{w.name}:appr-close", w.appr_close, f"TOR conversion window {w.name} is closed for approvals."),
+            (
+                f"tor:{w.name}:sub-open",
+                w.sub_open,
+                f"TOR conversion window {w.name} is open for conversion requests.",
+            ),
+            (
+                f"tor:{w.name}:sub-close",
+                w.sub_close,
+                f"TOR conversion window {w.name} is closed for conversion requests.",
+            ),
+            (
+                f"tor:{w.name}:appr-open",
+                w.appr_open,
+                f"TOR conversion window {w.name} is open for MT_TOR approvals.",
+            ),
+            (
+                f"tor:{w.name}:appr-close",
+                w.appr_close,
+                f"TOR conversion window {w.name} is closed for approvals.",
+            ),
         ]
         if w.posted_at is not None:
             events.append((f"tor:{w.name}:posted", w.posted_at, f"MT_TOR CRRs of {w.name} are posted."))
     return events
 
 
-
-
 def path_view(r: sqlite3.Row) -> dict[str, Any]:
-    return {"id": r["id"], "source": r["source"], "sink": r["sink"], "startDate": r["start_date"],
-            "endDate": r["end_date"], "maxMw": r["max_milli"] / 1000}
+    return {
+        "id": r["id"],
+        "source": r["source"],
+        "sink": r["sink"],
+        "startDate": r["start_date"],
+        "endDate": r["end_date"],
+        "maxMw": r["max_milli"] / 1000,
+    }
 
 
 def request_view(r: sqlite3.Row) -> dict[str, Any]:
-    out: dict[str, Any] = {"id": r["id"], "source": r["source"], "sink": r["sink"], "startDate": r["start_date"],
-                           "endDate": r["end_date"], "mw": r["mw_milli"] / 1000, "transfereeAO": r["transferee"],
-                           "requestStatus": r["status"]}
+    out: dict[str, Any] = {
+        "id": r["id"],
+        "source": r["source"],
+        "sink": r["sink"],
+        "startDate": r["start_date"],
+        "endDate": r["end_date"],
+        "mw": r["mw_milli"] / 1000,
+        "transfereeAO": r["transferee"],
+        "requestStatus": r["status"],
+    }
     if r["message"]:
         out["message"] = r["message"]
     out["modeled"] = r["modeled"]
     return out
 
 
-def check_request(conn: sqlite3.Connection, w: TorWindow, holder: str, n: int, rec: dict[str, Any],
-                   used: dict[int, int]) -> tuple[int | None, str | None]:
+def check_request(
+    conn: sqlite3.Connection, w: TorWindow, holder: str, n: int, rec: dict[str, Any], used: dict[int, int]
+) -> tuple[int | None, str | None]:
     """(path id, None) when valid, else (None, reason)."""
     start, end = parse(str(rec["startDate"])), parse(str(rec["endDate"]))
     milli = round(float(rec["mw"]) * 1000)
@@ -150,8 +207,10 @@ def check_request(conn: sqlite3.Connection, w: TorWindow, holder: str, n: int, r
         return None, f"Transferee {rec['transfereeAO']} in {label} is not a known asset owner."
     if end <= start:
         return None, f"End date is not after start date in {label}."
-    candidates = conn.execute("SELECT * FROM tor_paths WHERE window = ? AND holder = ? AND source = ? AND sink = ?",
-                              (w.name, holder, rec["source"], rec["sink"])).fetchall()
+    candidates = conn.execute(
+        "SELECT * FROM tor_paths WHERE window = ? AND holder = ? AND source = ? AND sink = ?",
+        (w.name, holder, rec["source"], rec["sink"]),
+    ).fetchall()
     if not candidates:
         return None, f"No TOR conversion path of {holder} matches {label}."
     for p in candidates:
@@ -168,16 +227,31 @@ def approval_view(r: sqlite3.Row) -> dict[str, Any]:
     out: dict[str, Any] = {"conversionApprovalId": r["id"]}
     if r["crr_id"]:
         out["mtTorCrrId"] = r["crr_id"]
-    out.update({"source": r["source"], "sink": r["sink"], "tou": r["tou"], "hedgeType": r["hedge"],
-                "mw": r["mw_milli"] / 1000, "approvalStatus": r["status"]})
+    out.update(
+        {
+            "source": r["source"],
+            "sink": r["sink"],
+            "tou": r["tou"],
+            "hedgeType": r["hedge"],
+            "mw": r["mw_milli"] / 1000,
+            "approvalStatus": r["status"],
+        }
+    )
     return out
 
 
 def settle_request(conn: sqlite3.Connection, request_id: int) -> None:
     """A request is APPROVED when all its records are, DISAPPROVED when any is."""
-    statuses = {r[0] for r in conn.execute("SELECT status FROM tor_approvals WHERE request_id = ?", (request_id,))}
-    status = "DISAPPROVED" if "DISAPPROVED" in statuses else "APPROVED" if statuses == {"APPROVED"} else \
-        "PENDING_APPROVAL"
+    statuses = {
+        r[0] for r in conn.execute("SELECT status FROM tor_approvals WHERE request_id = ?", (request_id,))
+    }
+    status = (
+        "DISAPPROVED"
+        if "DISAPPROVED" in statuses
+        else "APPROVED"
+        if statuses == {"APPROVED"}
+        else "PENDING_APPROVAL"
+    )
     conn.execute("UPDATE tor_requests SET status = ? WHERE id = ?", (status, request_id))
 
 
@@ -189,23 +263,49 @@ def post_window(conn: sqlite3.Connection, name: str, now: datetime) -> list[int]
     if w.posted_at is not None:
         raise CRRError("SER0030", f"TOR conversion window {name} is already posted.")
     granted = []
-    for r in conn.execute("SELECT a.*, q.start_date, q.end_date, q.holder FROM tor_approvals a JOIN tor_requests q"
-                          " ON q.id = a.request_id WHERE a.window = ? ORDER BY a.id", (name,)).fetchall():
+    for r in conn.execute(
+        "SELECT a.*, q.start_date, q.end_date, q.holder FROM tor_approvals a JOIN tor_requests q"
+        " ON q.id = a.request_id WHERE a.window = ? ORDER BY a.id",
+        (name,),
+    ).fetchall():
         if r["status"] == "APPROVED" and not r["crr_id"]:
-            crr_id = holdings.grant(conn, r["transferee"], r["source"], r["sink"], r["mw_milli"] / 1000, r["hedge"],
-                                    r["tou"], w.period[0], "MT_TOR", name, parse(r["start_date"]),
-                                    parse(r["end_date"]))
+            crr_id = holdings.grant(
+                conn,
+                r["transferee"],
+                r["source"],
+                r["sink"],
+                r["mw_milli"] / 1000,
+                r["hedge"],
+                r["tou"],
+                w.period[0],
+                "MT_TOR",
+                name,
+                parse(r["start_date"]),
+                parse(r["end_date"]),
+            )
             conn.execute("UPDATE tor_approvals SET crr_id = ? WHERE id = ?", (crr_id, r["id"]))
             granted.append(crr_id)
         elif r["status"] == "PENDING_APPROVAL":
             conn.execute("UPDATE tor_approvals SET status = 'DISAPPROVED' WHERE id = ?", (r["id"],))
             settle_request(conn, r["request_id"])
-    conn.execute("UPDATE tor_windows SET posted_at = ?, status_override = NULL WHERE name = ?", (iso(now), name))
-    parties = sorted({p for row in conn.execute("SELECT holder, transferee FROM tor_requests WHERE window = ?",
-                                                (name,)) for p in row})
+    conn.execute(
+        "UPDATE tor_windows SET posted_at = ?, status_override = NULL WHERE name = ?", (iso(now), name)
+    )
+    parties = sorted(
+        {
+            p
+            for row in conn.execute("SELECT holder, transferee FROM tor_requests WHERE window = ?", (name,))
+            for p in row
+        }
+    )
     if parties:
-        publish(conn, now, f"MT_TOR conversion results of {name} are posted.", to=parties,
-                event_key=f"tor:{name}:results")
+        publish(
+            conn,
+            now,
+            f"MT_TOR conversion results of {name} are posted.",
+            to=parties,
+            event_key=f"tor:{name}:results",
+        )
     return granted
 
 
@@ -225,10 +325,26 @@ def plan_windows(now: datetime) -> list[TorWindow]:
     this = month_period(today.year, today.month)
     nxt = month_period(nxt_year, nxt_month)
     return [
-        TorWindow(f"TOR_CONVERSION_{this[0]}", this, now - 40 * day, now - 35 * day, now - 34 * day,
-                  now - 30 * day, None, now - 29 * day),
-        TorWindow(f"TOR_CONVERSION_{nxt[0]}", nxt, now - day, _pacific(today, 2, 17), _pacific(today, 3, 9),
-                  _pacific(today, 4, 17), None, None),
+        TorWindow(
+            f"TOR_CONVERSION_{this[0]}",
+            this,
+            now - 40 * day,
+            now - 35 * day,
+            now - 34 * day,
+            now - 30 * day,
+            None,
+            now - 29 * day,
+        ),
+        TorWindow(
+            f"TOR_CONVERSION_{nxt[0]}",
+            nxt,
+            now - day,
+            _pacific(today, 2, 17),
+            _pacific(today, 3, 9),
+            _pacific(today, 4, 17),
+            None,
+            None,
+        ),
     ]
 
 
@@ -242,6 +358,8 @@ def seed_plan(conn: sqlite3.Connection, now: datetime) -> None:
         conn.execute("DELETE FROM tor_paths WHERE window = ?", (w.name,))
         for holder in PLAN_HOLDERS:
             for source, sink, max_mw in PLAN_PATHS:
-                conn.execute("INSERT INTO tor_paths(window, holder, source, sink, start_date, end_date, max_milli)"
-                             " VALUES (?,?,?,?,?,?,?)",
-                             (w.name, holder, source, sink, iso(w.period[1]), iso(w.period[2]), round(max_mw * 1000)))
+                conn.execute(
+                    "INSERT INTO tor_paths(window, holder, source, sink, start_date, end_date, max_milli)"
+                    " VALUES (?,?,?,?,?,?,?)",
+                    (w.name, holder, source, sink, iso(w.period[1]), iso(w.period[2]), round(max_mw * 1000)),
+                )

@@ -40,8 +40,12 @@ operations = Operations(SERVICE)
 
 
 def _window_list(req: SandboxRequest, flag: str, want_open: bool) -> Reply:
-    return listing(req, all_windows, lambda w, now: w.flag == flag and (w.status(now) == "OPEN") == want_open,
-                          Window.to_contract)
+    return listing(
+        req,
+        all_windows,
+        lambda w, now: w.flag == flag and (w.status(now) == "OPEN") == want_open,
+        Window.to_contract,
+    )
 
 
 @operations.handler("getOpenHistoricalLoadSubmissionWindowList")
@@ -81,7 +85,9 @@ async def post_load(req: SandboxRequest) -> Reply:
         window = window_and_period(conn, body["loadSubmissionWindowName"], body["periodName"])
         if body["histForecastFlag"] != window.flag:
             kind = "historical" if window.flag == "H" else "forecast"
-            raise CRRError("SER0030", f"Window {window.name} accepts {kind} load only (histForecastFlag {window.flag}).")
+            raise CRRError(
+                "SER0030", f"Window {window.name} accepts {kind} load only (histForecastFlag {window.flag})."
+            )
         if window.status(now) != "OPEN":
             raise CRRError("LHFV0033", window.name, body["periodName"])
         period = window.period(body["periodName"])
@@ -116,17 +122,28 @@ async def get_load_data(req: SandboxRequest) -> Reply:
     if row is None:
         return Reply(body=[])
     hourly = [
-        {"sinkName": s, "effectiveDate": e, "hourEnding": he, "dataType": dt, "mw": milli / 1000, "timeOfUse": tou}
+        {
+            "sinkName": s,
+            "effectiveDate": e,
+            "hourEnding": he,
+            "dataType": dt,
+            "mw": milli / 1000,
+            "timeOfUse": tou,
+        }
         for s, e, he, dt, milli, tou in json.loads(row["records"])
     ]
-    return Reply(body=[{
-        "histForecastFlag": window.flag,
-        "assetOwner": owner,
-        "loadSubmissionWindowName": name,
-        "periodName": period,
-        "hourlyLoad": hourly,
-        "loadSubmissionStatus": status_obj(row),
-    }])
+    return Reply(
+        body=[
+            {
+                "histForecastFlag": window.flag,
+                "assetOwner": owner,
+                "loadSubmissionWindowName": name,
+                "periodName": period,
+                "hourlyLoad": hourly,
+                "loadSubmissionStatus": status_obj(row),
+            }
+        ]
+    )
 
 
 @operations.handler("getLoadExceedanceValues")

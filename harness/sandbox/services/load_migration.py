@@ -68,8 +68,10 @@ async def post_customers(req: SandboxRequest) -> Reply:
             if int(rec["numberOfCustomers"]) == 0:
                 conn.execute("DELETE FROM lm_customers WHERE market=? AND udc=? AND lse=? AND class=?", key)
             else:
-                conn.execute("INSERT OR REPLACE INTO lm_customers VALUES (?,?,?,?,?,?)",
-                             (*key, int(rec["numberOfCustomers"]), iso(now)))
+                conn.execute(
+                    "INSERT OR REPLACE INTO lm_customers VALUES (?,?,?,?,?,?)",
+                    (*key, int(rec["numberOfCustomers"]), iso(now)),
+                )
     return OK
 
 
@@ -82,13 +84,26 @@ async def post_dasr(req: SandboxRequest) -> Reply:
             raise CRRError("LMV023", iso(effective), iso(market.effective))
         records = req.body["dasrRecords"]
         errors = lse_errors(records, "fromLse", "toLse")
-        errors += [CRRError("SER0030", f"Record {n}: fromLse and toLse are the same LSE.")
-                   for n, r in enumerate(records, start=1) if r["fromLse"] == r["toLse"]]
+        errors += [
+            CRRError("SER0030", f"Record {n}: fromLse and toLse are the same LSE.")
+            for n, r in enumerate(records, start=1)
+            if r["fromLse"] == r["toLse"]
+        ]
         raise_all(errors)
         for rec in records:
-            conn.execute("INSERT OR REPLACE INTO lm_dasr VALUES (?,?,?,?,?,?,?,?)",
-                         (market.name, udc, rec["recordId"], rec["class"], rec["fromLse"], rec["toLse"],
-                          int(rec["numCustomerTransfer"]), iso(now)))
+            conn.execute(
+                "INSERT OR REPLACE INTO lm_dasr VALUES (?,?,?,?,?,?,?,?)",
+                (
+                    market.name,
+                    udc,
+                    rec["recordId"],
+                    rec["class"],
+                    rec["fromLse"],
+                    rec["toLse"],
+                    int(rec["numCustomerTransfer"]),
+                    iso(now),
+                ),
+            )
     return OK
 
 
@@ -101,8 +116,17 @@ async def post_rates(req: SandboxRequest) -> Reply:
             conn.execute(
                 "INSERT INTO lm_rates VALUES (?,?,?,?,?,?,?,?,?) ON CONFLICT(market, udc, class, tou, season)"
                 " DO UPDATE SET year=excluded.year, kw_milli=excluded.kw_milli, last_modified=excluded.last_modified",
-                (market.name, udc, rec["class"], rec["tou"], int(rec["seasonNumber"]), int(rec["year"]),
-                 round(float(rec["kwRate"]) * 1000), iso(now), iso(now)),
+                (
+                    market.name,
+                    udc,
+                    rec["class"],
+                    rec["tou"],
+                    int(rec["seasonNumber"]),
+                    int(rec["year"]),
+                    round(float(rec["kwRate"]) * 1000),
+                    iso(now),
+                    iso(now),
+                ),
             )
     return OK
 
@@ -115,40 +139,76 @@ def _configured(req: SandboxRequest, conn: sqlite3.Connection) -> tuple[str, LMM
     return sc, market
 
 
-def _existing(req: SandboxRequest, table: str, order_by: str, key: str,
-              view: Callable[[sqlite3.Row], dict[str, Any]]) -> Reply:
+def _existing(
+    req: SandboxRequest, table: str, order_by: str, key: str, view: Callable[[sqlite3.Row], dict[str, Any]]
+) -> Reply:
     """What the caller's UDC has submitted to the market so far, in one of the three tables."""
     with req.store.read() as conn:
         sc, market = _configured(req, conn)
         udc = udc_of(sc)
-        rows = conn.execute(f"SELECT * FROM {table} WHERE market=? AND udc=? ORDER BY {order_by}",
-                            (market.name, udc)).fetchall()
+        rows = conn.execute(
+            f"SELECT * FROM {table} WHERE market=? AND udc=? ORDER BY {order_by}", (market.name, udc)
+        ).fetchall()
     return Reply(body={"loadMigrationMarket": market.name, "udcName": udc, key: [view(r) for r in rows]})
 
 
 @operations.handler("getExistingNumberOfCustomers")
 async def get_customers(req: SandboxRequest) -> Reply:
-    return _existing(req, "lm_customers", "lse, class", "numberOfCustomerRecords", lambda r: {
-        "lse": r["lse"], "class": r["class"], "numberOfCustomers": r["num"], "lastModified": r["last_modified"]})
+    return _existing(
+        req,
+        "lm_customers",
+        "lse, class",
+        "numberOfCustomerRecords",
+        lambda r: {
+            "lse": r["lse"],
+            "class": r["class"],
+            "numberOfCustomers": r["num"],
+            "lastModified": r["last_modified"],
+        },
+    )
 
 
 @operations.handler("getExistingDasrSummary")
 async def get_dasr(req: SandboxRequest) -> Reply:
-    return _existing(req, "lm_dasr", "record_id", "dasrRecords", lambda r: {
-        "recordId": r["record_id"], "class": r["class"], "fromLse": r["from_lse"], "toLse": r["to_lse"],
-        "numCustomerTransfer": r["num"], "lastModified": r["last_modified"]})
+    return _existing(
+        req,
+        "lm_dasr",
+        "record_id",
+        "dasrRecords",
+        lambda r: {
+            "recordId": r["record_id"],
+            "class": r["class"],
+            "fromLse": r["from_lse"],
+            "toLse": r["to_lse"],
+            "numCustomerTransfer": r["num"],
+            "lastModified": r["last_modified"],
+        },
+    )
 
 
 @operations.handler("getExistingCustomerRates")
 async def get_rates(req: SandboxRequest) -> Reply:
-    return _existing(req, "lm_rates", "class, season, tou", "customerRateRecords", lambda r: {
-        "class": r["class"], "tou": r["tou"], "seasonNumber": r["season"], "year": r["year"],
-        "kwRate": r["kw_milli"] / 1000, "uploadDate": r["upload_date"], "lastModified": r["last_modified"]})
+    return _existing(
+        req,
+        "lm_rates",
+        "class, season, tou",
+        "customerRateRecords",
+        lambda r: {
+            "class": r["class"],
+            "tou": r["tou"],
+            "seasonNumber": r["season"],
+            "year": r["year"],
+            "kwRate": r["kw_milli"] / 1000,
+            "uploadDate": r["upload_date"],
+            "lastModified": r["last_modified"],
+        },
+    )
 
 
 def _market_list(req: SandboxRequest, posted: bool) -> Reply:
-    return listing(req, all_markets, lambda m, now: (m.status(now) == "POSTED") == posted,
-                          LMMarket.to_contract)
+    return listing(
+        req, all_markets, lambda m, now: (m.status(now) == "POSTED") == posted, LMMarket.to_contract
+    )
 
 
 @operations.handler("getActiveLoadMigrationMarketList")
@@ -185,23 +245,58 @@ async def load_percentages(req: SandboxRequest) -> Reply:
         marks = ",".join("?" * len(udcs)) or "''"
         rows = conn.execute(
             f"SELECT * FROM lm_percentages WHERE market = ? AND (from_ao = ? OR to_ao = ? OR udc IN ({marks}))"
-            " ORDER BY id", (market.name, sc, sc, *udcs)).fetchall()
-    return Reply(body={"loadMigrationMarket": market.name, "loadMigrationPercentages": [
-        {"id": r["id"], "udc": r["udc"], "fromLse": r["from_lse"], "toLse": r["to_lse"],
-         "fromAssetOwner": r["from_ao"], "toAssetOwner": r["to_ao"], "seasonNumber": r["season"],
-         "tou": r["tou"], "loadPercentage": r["pct"], "loadTransferMw": r["mw"]} for r in rows]})
+            " ORDER BY id",
+            (market.name, sc, sc, *udcs),
+        ).fetchall()
+    return Reply(
+        body={
+            "loadMigrationMarket": market.name,
+            "loadMigrationPercentages": [
+                {
+                    "id": r["id"],
+                    "udc": r["udc"],
+                    "fromLse": r["from_lse"],
+                    "toLse": r["to_lse"],
+                    "fromAssetOwner": r["from_ao"],
+                    "toAssetOwner": r["to_ao"],
+                    "seasonNumber": r["season"],
+                    "tou": r["tou"],
+                    "loadPercentage": r["pct"],
+                    "loadTransferMw": r["mw"],
+                }
+                for r in rows
+            ],
+        }
+    )
 
 
 @operations.handler("getLoadMigrationCRRs")
 async def load_migration_crrs(req: SandboxRequest) -> Reply:
     with req.store.read() as conn:
         sc, market = _posted(req, conn)
-        rows = conn.execute("SELECT * FROM lm_crrs WHERE market = ? AND owner = ? ORDER BY crr_id",
-                            (market.name, sc)).fetchall()
-    return Reply(body={"loadMigrationMarket": market.name, "loadMigrationCrrs": [
-        {"crrId": r["crr_id"], "parentCrrId": r["parent_id"], "assetOwner": r["owner"], "source": r["source"],
-         "sink": r["sink"], "tou": r["tou"], "startDate": r["start_date"], "endDate": r["end_date"],
-         "crrType": r["crr_type"], "initialMw": r["initial_mw"]} for r in rows]})
+        rows = conn.execute(
+            "SELECT * FROM lm_crrs WHERE market = ? AND owner = ? ORDER BY crr_id", (market.name, sc)
+        ).fetchall()
+    return Reply(
+        body={
+            "loadMigrationMarket": market.name,
+            "loadMigrationCrrs": [
+                {
+                    "crrId": r["crr_id"],
+                    "parentCrrId": r["parent_id"],
+                    "assetOwner": r["owner"],
+                    "source": r["source"],
+                    "sink": r["sink"],
+                    "tou": r["tou"],
+                    "startDate": r["start_date"],
+                    "endDate": r["end_date"],
+                    "crrType": r["crr_type"],
+                    "initialMw": r["initial_mw"],
+                }
+                for r in rows
+            ],
+        }
+    )
 
 
 @operations.handler("getNHourData")
@@ -211,11 +306,22 @@ async def n_hour_data(req: SandboxRequest) -> Reply:
         now = req.clock.now()
         if market.nhour_posting != "Yes" or (market.nhour_post_date and now < market.nhour_post_date):
             raise CRRError("LMV0101")
-        rows = conn.execute("SELECT * FROM lm_nhour WHERE market = ? ORDER BY dlap, season, tou, effective_date, he",
-                            (market.name,)).fetchall()
+        rows = conn.execute(
+            "SELECT * FROM lm_nhour WHERE market = ? ORDER BY dlap, season, tou, effective_date, he",
+            (market.name,),
+        ).fetchall()
     if not rows:
         raise CRRError("LMV0101")
-    return Reply(body=[
-        {"defaultLoadAggregationPoint": r["dlap"], "seasonNumber": r["season"], "tou": r["tou"],
-         "effectiveDate": r["effective_date"], "hourEnding": r["he"], "lastModified": r["last_modified"]}
-        for r in rows])
+    return Reply(
+        body=[
+            {
+                "defaultLoadAggregationPoint": r["dlap"],
+                "seasonNumber": r["season"],
+                "tou": r["tou"],
+                "effectiveDate": r["effective_date"],
+                "hourEnding": r["he"],
+                "lastModified": r["last_modified"],
+            }
+            for r in rows
+        ]
+    )

@@ -51,8 +51,15 @@ SERVICE = "market_data"
 operations = Operations(SERVICE)
 
 
-def deliver(req: SandboxRequest, download_type: str, records: list[dict[str, Any]], stem: str,
-            private: bool, market: str | None = None, empty_is_a_file: bool = False) -> Reply:
+def deliver(
+    req: SandboxRequest,
+    download_type: str,
+    records: list[dict[str, Any]],
+    stem: str,
+    private: bool,
+    market: str | None = None,
+    empty_is_a_file: bool = False,
+) -> Reply:
     """The download as a ZIP. No records is DWL0005/DWL0006, except where an empty file is
     the answer (``empty_is_a_file``): the results of a POSTED market, whose files exist once it is
     posted even when nothing was awarded (a participant's import job expects the header row)."""
@@ -65,8 +72,11 @@ def deliver(req: SandboxRequest, download_type: str, records: list[dict[str, Any
         log.error("%s file breaks its schema: %s", download_type, problems[:5])
         raise CRRError("SER0003")
     name, data = downloads.build_zip(download_type, file_format, doc, stem)
-    return Reply(raw=data, content_type="application/octet-stream",
-                 headers={"Content-Disposition": f'attachment; filename="{name}"'})
+    return Reply(
+        raw=data,
+        content_type="application/octet-stream",
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    )
 
 
 def _market(conn: sqlite3.Connection, req: SandboxRequest, market_type: str | None, posted: bool) -> Any:
@@ -88,8 +98,10 @@ async def public_general(req: SandboxRequest) -> Reply:
         if kind == "PUBLIC_EXISTING_CRR":
             records = [crr_record(c) for c in all_crrs(conn) if c.end > req.clock.now()]
         elif kind == "SOURCE_SINK_REPLACEMENT":
-            records = [{"RetiredSourceSink": a, "ReplacementSourceSink": b, "EffectiveDate": d}
-                       for a, b, d in SOURCE_SINK_REPLACEMENTS]
+            records = [
+                {"RetiredSourceSink": a, "ReplacementSourceSink": b, "EffectiveDate": d}
+                for a, b, d in SOURCE_SINK_REPLACEMENTS
+            ]
         else:
             raise CRRError("DWL0001")
     return deliver(req, kind, records, downloads.file_stem(kind), private=False)
@@ -111,7 +123,9 @@ async def public_market(req: SandboxRequest) -> Reply:
             records = set_aside_records(market)
         else:
             raise CRRError("DWL0001")
-    return deliver(req, kind, records, downloads.file_stem(kind, market.name), private=False, market=market.name)
+    return deliver(
+        req, kind, records, downloads.file_stem(kind, market.name), private=False, market=market.name
+    )
 
 
 def _public_results(req: SandboxRequest, market_type: str, param: str) -> Reply:
@@ -127,8 +141,15 @@ def _public_results(req: SandboxRequest, market_type: str, param: str) -> Reply:
             records = public_result_records(conn, market)
         else:
             raise CRRError("DWL0001")
-    return deliver(req, kind, records, downloads.file_stem(kind, market.name), private=False, market=market.name,
-                   empty_is_a_file=True)
+    return deliver(
+        req,
+        kind,
+        records,
+        downloads.file_stem(kind, market.name),
+        private=False,
+        market=market.name,
+        empty_is_a_file=True,
+    )
 
 
 @operations.handler("getPublicAllocationResult")
@@ -147,8 +168,15 @@ def _private_results(req: SandboxRequest, market_type: str, param: str) -> Reply
     with req.store.read() as conn:
         market = _market(conn, req, market_type, posted=True)
         records = private_result_records(conn, market, sc)
-    return deliver(req, kind, records, downloads.file_stem(kind, market.name, sc), private=True, market=market.name,
-                   empty_is_a_file=True)
+    return deliver(
+        req,
+        kind,
+        records,
+        downloads.file_stem(kind, market.name, sc),
+        private=True,
+        market=market.name,
+        empty_is_a_file=True,
+    )
 
 
 @operations.handler("getPrivateAllocationResult")
@@ -172,7 +200,9 @@ async def private_general(req: SandboxRequest) -> Reply:
     now = req.clock.now()
     with req.store.read() as conn:
         secondary = secondary_crr_ids(conn)
-        records = [crr_record(c) for c in holdings.holdings_of(conn, sc) if origin_of(c, secondary, now) == origin]
+        records = [
+            crr_record(c) for c in holdings.holdings_of(conn, sc) if origin_of(c, secondary, now) == origin
+        ]
     return deliver(req, kind, records, downloads.file_stem(kind, participant=sc), private=True)
 
 
@@ -184,8 +214,11 @@ async def private_caps(req: SandboxRequest) -> Reply:
     calc = req.params["nominationCapCalcName"]
     kind = req.params["privateAllocationDataDownloadType"]
     with req.store.read() as conn:
-        market = markets.get_market(conn, calc.removeprefix(CAP_PREFIX), req.clock) \
-            if calc.startswith(CAP_PREFIX) else None
+        market = (
+            markets.get_market(conn, calc.removeprefix(CAP_PREFIX), req.clock)
+            if calc.startswith(CAP_PREFIX)
+            else None
+        )
         if market is None or market.market_type != "ALLOCATION":
             raise CRRError("CAP0001")
         if req.clock.now() < market.data_publish_date:

@@ -49,8 +49,14 @@ def _identifier(req: SandboxRequest) -> tuple[str, str, str]:
     return participant, market, check_portfolio_name(src.get("portfolioName"))
 
 
-def _find(conn: sqlite3.Connection, req: SandboxRequest, rules: PortfolioRules, market: str, participant: str,
-          name: str) -> sqlite3.Row:
+def _find(
+    conn: sqlite3.Connection,
+    req: SandboxRequest,
+    rules: PortfolioRules,
+    market: str,
+    participant: str,
+    name: str,
+) -> sqlite3.Row:
     return find_portfolio(conn, rules, market, participant, name, req.caller.sc_ids)
 
 
@@ -74,7 +80,9 @@ async def create(req: SandboxRequest, rules: PortfolioRules) -> Reply:
             market = require_market(conn, rules, market_name, req.clock)
             require_window(market, rules, "create")
             portfolios.refuse_duplicate(conn, rules, market_name, participant, name)
-            portfolios.insert(conn, rules, market_name, participant, name, status, raw, records, req.clock.now())
+            portfolios.insert(
+                conn, rules, market_name, participant, name, status, raw, records, req.clock.now()
+            )
     return Reply(status_body(name, market_name, status))
 
 
@@ -112,12 +120,19 @@ async def required_credit(req: SandboxRequest, rules: PortfolioRules) -> Reply:
     with req.store.read() as conn:
         require_market(conn, rules, market, req.clock)
         row = _find(conn, req, rules, market, participant, name)
-    return Reply({"portfolioName": row["name"], "marketName": row["market"],
-                  "requiredCredit": cents_to_dollars(row["required_credit_cents"])})
+    return Reply(
+        {
+            "portfolioName": row["name"],
+            "marketName": row["market"],
+            "requiredCredit": cents_to_dollars(row["required_credit_cents"]),
+        }
+    )
 
 
 @contextmanager
-def _editing(req: SandboxRequest, rules: PortfolioRules, action: str) -> Iterator[tuple[sqlite3.Connection, sqlite3.Row]]:
+def _editing(
+    req: SandboxRequest, rules: PortfolioRules, action: str
+) -> Iterator[tuple[sqlite3.Connection, sqlite3.Row]]:
     """One edit of an existing portfolio: its edit lock, a write transaction, the market's window
     for ``action``, and the portfolio row."""
     participant, market_name, name = _identifier(req)
@@ -151,8 +166,14 @@ async def delete(req: SandboxRequest, rules: PortfolioRules) -> Reply:
 
 
 STEPS: dict[str, Callable[[SandboxRequest, PortfolioRules], Awaitable[Reply]]] = {
-    "create": create, "get": get, "list": list_portfolios, "status": status, "credit": required_credit,
-    "submit": submit, "retract": retract, "delete": delete,
+    "create": create,
+    "get": get,
+    "list": list_portfolios,
+    "status": status,
+    "credit": required_credit,
+    "submit": submit,
+    "retract": retract,
+    "delete": delete,
 }
 
 

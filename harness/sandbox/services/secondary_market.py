@@ -61,13 +61,20 @@ def _create(req: SandboxRequest, offer_type: str, post_type: str) -> Reply:
     with req.store.write() as conn:
         for n, item in enumerate(items, start=1):
             if item["assetOwner"] != sc:
-                errors.append(CRRError("SMT0146", detail=f"Offer {n}: assetOwner {item['assetOwner']} is not "
-                                                         f"the participant {sc} making the request."))
+                errors.append(
+                    CRRError(
+                        "SMT0146",
+                        detail=f"Offer {n}: assetOwner {item['assetOwner']} is not "
+                        f"the participant {sc} making the request.",
+                    )
+                )
                 continue
             target = item.get("targetMpName")
             if post_type == "PRIVATE" and (target == sc or not known_participant(conn, target)):
                 errors.append(CRRError("SMT0107", target))
-            errors += check_sell(conn, n, item, sc, now, pending) if offer_type == "SELL" else check_buy(n, item)
+            errors += (
+                check_sell(conn, n, item, sc, now, pending) if offer_type == "SELL" else check_buy(n, item)
+            )
         raise_all(errors)
         out = []
         for item in items:
@@ -75,16 +82,37 @@ def _create(req: SandboxRequest, offer_type: str, post_type: str) -> Reply:
             contact = item.get("contactInfo")
             conn.execute(
                 "INSERT INTO sm_offers VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-                (request_id, sc, offer_type, post_type, item.get("crrId"), item["source"], item["sink"], item["tou"],
-                 item["hedgeType"], item["crrType"], iso(parse(str(item["startDate"]))),
-                 iso(parse(str(item["endDate"]))), milli(item["mw"]), cents(item["price"]),
-                 item.get("targetMpName") if post_type == "PRIVATE" else None,
-                 json.dumps(contact, sort_keys=True) if contact else None,
-                 "PENDING_MP_RESPONSE" if post_type == "PRIVATE" else "POSTED", None, iso(now)))
+                (
+                    request_id,
+                    sc,
+                    offer_type,
+                    post_type,
+                    item.get("crrId"),
+                    item["source"],
+                    item["sink"],
+                    item["tou"],
+                    item["hedgeType"],
+                    item["crrType"],
+                    iso(parse(str(item["startDate"]))),
+                    iso(parse(str(item["endDate"]))),
+                    milli(item["mw"]),
+                    cents(item["price"]),
+                    item.get("targetMpName") if post_type == "PRIVATE" else None,
+                    json.dumps(contact, sort_keys=True) if contact else None,
+                    "PENDING_MP_RESPONSE" if post_type == "PRIVATE" else "POSTED",
+                    None,
+                    iso(now),
+                ),
+            )
             out.append(status_view(find_offer(conn, request_id)))
             if post_type == "PRIVATE":
-                publish(conn, now, f"{sc} sent you a private secondary market {offer_type.lower()} offer "
-                                   f"(request {request_id}).", to=item["targetMpName"])
+                publish(
+                    conn,
+                    now,
+                    f"{sc} sent you a private secondary market {offer_type.lower()} offer "
+                    f"(request {request_id}).",
+                    to=item["targetMpName"],
+                )
     return Reply(body=out)
 
 
@@ -126,8 +154,13 @@ async def target_offer(req: SandboxRequest) -> Reply:
             if offer["owner"] != sc:
                 errors.append(CRRError("SMT0063", offer["request_id"], sc))
             elif offer["post_type"] != "PUBLIC" or offer["status"] != "POSTED":
-                errors.append(CRRError("SER0030", f"Request {offer['request_id']} is {offer['status']}; only a "
-                                                  "POSTED public offer can be given a counterparty."))
+                errors.append(
+                    CRRError(
+                        "SER0030",
+                        f"Request {offer['request_id']} is {offer['status']}; only a "
+                        "POSTED public offer can be given a counterparty.",
+                    )
+                )
             elif item["respondingMpName"] == sc or not known_participant(conn, item["respondingMpName"]):
                 errors.append(CRRError("SMT0107", item["respondingMpName"]))
             elif cents(item["price"]) != offer["price_cents"]:
@@ -136,11 +169,18 @@ async def target_offer(req: SandboxRequest) -> Reply:
                 checked.append((offer["request_id"], item["respondingMpName"]))
         raise_all(errors)
         for request_id, target in checked:
-            conn.execute("UPDATE sm_offers SET target = ?, status = 'PENDING_MP_RESPONSE' WHERE request_id = ?",
-                         (target, request_id))
+            conn.execute(
+                "UPDATE sm_offers SET target = ?, status = 'PENDING_MP_RESPONSE' WHERE request_id = ?",
+                (target, request_id),
+            )
             offer = find_offer(conn, request_id)
-            publish(conn, now, f"{sc} named you as counterparty of secondary market {offer['offer_type'].lower()} "
-                               f"offer {request_id}.", to=target)
+            publish(
+                conn,
+                now,
+                f"{sc} named you as counterparty of secondary market {offer['offer_type'].lower()} "
+                f"offer {request_id}.",
+                to=target,
+            )
             out.append(status_view(offer))
     return Reply(body=out)
 
@@ -164,26 +204,51 @@ def _respond(req: SandboxRequest, offer_type: str) -> Reply:
                 errors.append(CRRError("SMT0082"))
                 continue
             if offer["offer_type"] != offer_type:
-                errors.append(CRRError("SER0030", f"Request {offer['request_id']} is a {offer['offer_type']} offer; "
-                                                  f"answer it with the {offer['offer_type'].lower()}-offer response."))
+                errors.append(
+                    CRRError(
+                        "SER0030",
+                        f"Request {offer['request_id']} is a {offer['offer_type']} offer; "
+                        f"answer it with the {offer['offer_type'].lower()}-offer response.",
+                    )
+                )
                 continue
             crr_id = offer["crr_id"]
             if offer_type == "BUY":
                 crr = holdings.get_crr(conn, int(item["crrId"]))
                 crr_id = int(item["crrId"])
                 if crr is None or crr.owner != sc or milli(crr.mw) < offer["mw_milli"]:
-                    errors.append(CRRError("SER0030", f"CRR {item['crrId']} is not held by {sc} with at least "
-                                                      f"{offer['mw_milli'] / 1000:.3f} MW."))
+                    errors.append(
+                        CRRError(
+                            "SER0030",
+                            f"CRR {item['crrId']} is not held by {sc} with at least "
+                            f"{offer['mw_milli'] / 1000:.3f} MW.",
+                        )
+                    )
                     continue
                 if crr.crr_type != offer["crr_type"]:
-                    errors.append(CRRError("SMT0138", detail=f"CRR {crr.crr_id} is of type {crr.crr_type}; "
-                                                             f"the offer asks for {offer['crr_type']}."))
+                    errors.append(
+                        CRRError(
+                            "SMT0138",
+                            detail=f"CRR {crr.crr_id} is of type {crr.crr_type}; "
+                            f"the offer asks for {offer['crr_type']}.",
+                        )
+                    )
                     continue
                 if (crr.source, crr.sink, crr.tou, crr.hedge_type, iso(crr.start), iso(crr.end)) != (
-                        offer["source"], offer["sink"], offer["tou"], offer["hedge"], offer["start_date"],
-                        offer["end_date"]):
-                    errors.append(CRRError("SER0030", f"CRR {crr.crr_id} does not match the path, TOU, hedge type "
-                                                      f"and term of request {offer['request_id']}."))
+                    offer["source"],
+                    offer["sink"],
+                    offer["tou"],
+                    offer["hedge"],
+                    offer["start_date"],
+                    offer["end_date"],
+                ):
+                    errors.append(
+                        CRRError(
+                            "SER0030",
+                            f"CRR {crr.crr_id} does not match the path, TOU, hedge type "
+                            f"and term of request {offer['request_id']}.",
+                        )
+                    )
                     continue
             plans.append((offer, crr_id))
         raise_all(errors)
@@ -197,15 +262,27 @@ def _respond(req: SandboxRequest, offer_type: str) -> Reply:
                 status, message = "DISAPPROVED", f"{buyer} lacks the credit for this trade."
             else:
                 new_crr = holdings.transfer(conn, crr_id, offer["mw_milli"] / 1000, buyer)
-            conn.execute("INSERT INTO sm_responses VALUES (?,?,?,?,?,?,?,?)",
-                         (response_id, offer["request_id"], sc, crr_id, status, message, new_crr, iso(now)))
-            conn.execute("UPDATE sm_offers SET status = ?, message = ?, crr_id = COALESCE(crr_id, ?)"
-                         " WHERE request_id = ?", (status, message, crr_id, offer["request_id"]))
+            conn.execute(
+                "INSERT INTO sm_responses VALUES (?,?,?,?,?,?,?,?)",
+                (response_id, offer["request_id"], sc, crr_id, status, message, new_crr, iso(now)),
+            )
+            conn.execute(
+                "UPDATE sm_offers SET status = ?, message = ?, crr_id = COALESCE(crr_id, ?)"
+                " WHERE request_id = ?",
+                (status, message, crr_id, offer["request_id"]),
+            )
             verdict = "approved" if status == "APPROVED" else "disapproved"
-            publish(conn, now, f"Secondary market trade for request {offer['request_id']} is {verdict}.",
-                    to=[seller, buyer])
-            entry: dict[str, Any] = {"requestId": offer["request_id"], "responseId": response_id,
-                                     "responseStatus": status}
+            publish(
+                conn,
+                now,
+                f"Secondary market trade for request {offer['request_id']} is {verdict}.",
+                to=[seller, buyer],
+            )
+            entry: dict[str, Any] = {
+                "requestId": offer["request_id"],
+                "responseId": response_id,
+                "responseStatus": status,
+            }
             if message:
                 entry["message"] = message
             out.append(entry)
@@ -229,8 +306,9 @@ async def my_offers(req: SandboxRequest) -> Reply:
     if status not in OFFER_STATUSES:
         raise CRRError("SER0014", status)
     with req.store.read() as conn:
-        rows = conn.execute("SELECT * FROM sm_offers WHERE owner = ? AND status = ? ORDER BY request_id",
-                            (sc, status)).fetchall()
+        rows = conn.execute(
+            "SELECT * FROM sm_offers WHERE owner = ? AND status = ? ORDER BY request_id", (sc, status)
+        ).fetchall()
     return Reply(body=[offer_view(r) for r in rows])
 
 
@@ -243,10 +321,12 @@ async def my_responses(req: SandboxRequest) -> Reply:
     out = []
     with req.store.read() as conn:
         if status == "PENDING_MP_RESPONSE":
-            for offer in conn.execute("SELECT * FROM sm_offers WHERE target = ? AND status = ? ORDER BY request_id",
-                                      (sc, status)).fetchall():
+            for offer in conn.execute(
+                "SELECT * FROM sm_offers WHERE target = ? AND status = ? ORDER BY request_id", (sc, status)
+            ).fetchall():
                 out.append(response_view(offer, None, sc))
-        for resp in conn.execute("SELECT * FROM sm_responses WHERE responder = ? AND status = ? ORDER BY response_id",
-                                 (sc, status)).fetchall():
+        for resp in conn.execute(
+            "SELECT * FROM sm_responses WHERE responder = ? AND status = ? ORDER BY response_id", (sc, status)
+        ).fetchall():
             out.append(response_view(find_offer(conn, resp["request_id"]), resp, sc))
     return Reply(body=out)

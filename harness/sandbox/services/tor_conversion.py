@@ -47,8 +47,12 @@ operations = Operations(SERVICE)
 
 def _list(req: SandboxRequest, posted: bool) -> Reply:
     key = approval_key(req.operation.responses.get("200"))
-    return listing(req, all_windows, lambda w, now: (w.status(now) == "POSTED") == posted,
-                          lambda w, now: w.to_contract(now, key))
+    return listing(
+        req,
+        all_windows,
+        lambda w, now: (w.status(now) == "POSTED") == posted,
+        lambda w, now: w.to_contract(now, key),
+    )
 
 
 @operations.handler("getNewConversionWindowForRequest")
@@ -69,15 +73,17 @@ async def window_status(req: SandboxRequest) -> Reply:
     return Reply(body=w.to_contract(req.clock.now(), approval_key(req.operation.responses.get("200"))))
 
 
-def _own_rows(req: SandboxRequest, table: str, owner_column: str,
-              view: Callable[[sqlite3.Row], dict[str, Any]]) -> Reply:
+def _own_rows(
+    req: SandboxRequest, table: str, owner_column: str, view: Callable[[sqlite3.Row], dict[str, Any]]
+) -> Reply:
     """The caller's rows of one table in the named window (holder's paths and requests,
     transferee's approvals)."""
     sc = req.participant()
     with req.store.read() as conn:
         w = require_window(conn, req.params["torConversionWindow"])
-        rows = conn.execute(f"SELECT * FROM {table} WHERE window = ? AND {owner_column} = ? ORDER BY id",
-                            (w.name, sc))
+        rows = conn.execute(
+            f"SELECT * FROM {table} WHERE window = ? AND {owner_column} = ? ORDER BY id", (w.name, sc)
+        )
         body = [view(r) for r in rows]
     return Reply(body=body)
 
@@ -103,9 +109,14 @@ async def create_requests(req: SandboxRequest) -> Reply:
     with req.store.write() as conn:
         w = window_in(conn, req.body["torConversionWindow"], now, "OPEN_FOR_CONVERSION", "TOR0023")
         refuse_unstorable(req.body["conversionRequests"], "Record", {"mw": 1000}, ("startDate", "endDate"))
-        used = {r[0]: r[1] for r in conn.execute(
-            "SELECT path_id, SUM(mw_milli) FROM tor_requests WHERE window = ? AND holder = ? AND status != 'ERROR'"
-            " AND path_id IS NOT NULL GROUP BY path_id", (w.name, holder))}
+        used = {
+            r[0]: r[1]
+            for r in conn.execute(
+                "SELECT path_id, SUM(mw_milli) FROM tor_requests WHERE window = ? AND holder = ? AND status != 'ERROR'"
+                " AND path_id IS NOT NULL GROUP BY path_id",
+                (w.name, holder),
+            )
+        }
         errors: list[str] = []
         for n, rec in enumerate(req.body["conversionRequests"], start=1):
             path_id, problem = check_request(conn, w, holder, n, rec, used)
@@ -115,16 +126,38 @@ async def create_requests(req: SandboxRequest) -> Reply:
             cur = conn.execute(
                 "INSERT INTO tor_requests(window, holder, source, sink, start_date, end_date, mw_milli, transferee,"
                 " modeled, status, message, path_id) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
-                (w.name, holder, rec["source"], rec["sink"], iso(parse(str(rec["startDate"]))),
-                 iso(parse(str(rec["endDate"]))), round(float(rec["mw"]) * 1000), rec["transfereeAO"],
-                 rec["modeled"], status, problem, path_id))
+                (
+                    w.name,
+                    holder,
+                    rec["source"],
+                    rec["sink"],
+                    iso(parse(str(rec["startDate"]))),
+                    iso(parse(str(rec["endDate"]))),
+                    round(float(rec["mw"]) * 1000),
+                    rec["transfereeAO"],
+                    rec["modeled"],
+                    status,
+                    problem,
+                    path_id,
+                ),
+            )
             if not problem:
                 for tou in ("ON", "OFF"):
                     conn.execute(
                         "INSERT INTO tor_approvals(request_id, window, transferee, source, sink, tou, hedge,"
                         " mw_milli, status) VALUES (?,?,?,?,?,?,?,?,?)",
-                        (cur.lastrowid, w.name, rec["transfereeAO"], rec["source"], rec["sink"], tou, "OBL",
-                         round(float(rec["mw"]) * 1000), "PENDING_APPROVAL"))
+                        (
+                            cur.lastrowid,
+                            w.name,
+                            rec["transfereeAO"],
+                            rec["source"],
+                            rec["sink"],
+                            tou,
+                            "OBL",
+                            round(float(rec["mw"]) * 1000),
+                            "PENDING_APPROVAL",
+                        ),
+                    )
     return _upload("ERROR" if errors else "VALID", now, errors)
 
 
@@ -141,10 +174,14 @@ async def approve(req: SandboxRequest) -> Reply:
         w = window_in(conn, req.body["torConversionWindow"], now, "OPEN_FOR_APPROVAL", "TOR0024")
         errors, changes = [], []
         for n, rec in enumerate(req.body["conversionApprovalRecords"], start=1):
-            row = conn.execute("SELECT * FROM tor_approvals WHERE id = ? AND window = ?",
-                               (int(rec["conversionApprovalId"]), w.name)).fetchone()
+            row = conn.execute(
+                "SELECT * FROM tor_approvals WHERE id = ? AND window = ?",
+                (int(rec["conversionApprovalId"]), w.name),
+            ).fetchone()
             if row is None or row["transferee"] != owner:
-                errors.append(f"Record {n}: no MT_TOR approval {rec['conversionApprovalId']} for {owner} in {w.name}.")
+                errors.append(
+                    f"Record {n}: no MT_TOR approval {rec['conversionApprovalId']} for {owner} in {w.name}."
+                )
             elif (rec["source"], rec["sink"], rec["tou"]) != (row["source"], row["sink"], row["tou"]):
                 errors.append(f"Record {n}: source, sink or TOU differ from approval {row['id']}.")
             else:

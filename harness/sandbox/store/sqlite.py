@@ -102,7 +102,10 @@ class Store:
 
     def _has_tables(self) -> bool:
         """A file with tables but no version stamp predates schema versions (crrsim <= 0.1)."""
-        return self._conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' LIMIT 1").fetchone() is not None
+        return (
+            self._conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' LIMIT 1").fetchone()
+            is not None
+        )
 
     @contextmanager
     def write(self) -> Iterator[sqlite3.Connection]:

@@ -175,7 +175,11 @@ class Sandbox:
                     )
                 raise CRRError("SER0029", path)
             request_id = check_request_id(request.headers.get(REQUEST_ID_HEADER))
-            if caller.operator or (route.writes and caller.access != "rw") or not caller.may_use(route.service_name):
+            if (
+                caller.operator
+                or (route.writes and caller.access != "rw")
+                or not caller.may_use(route.service_name)
+            ):
                 raise CRRError("SEC0002")
             handler = route.handler
             if handler is None:
@@ -190,8 +194,11 @@ class Sandbox:
             body = None
             if route.reads_body:
                 if not _is_json(request.headers.get("Content-Type")):
-                    raise CRRError("SER0017", "the body must be sent as JSON with 'Content-Type: application/json' "
-                                   f"(got {request.headers.get('Content-Type') or 'no Content-Type'})")
+                    raise CRRError(
+                        "SER0017",
+                        "the body must be sent as JSON with 'Content-Type: application/json' "
+                        f"(got {request.headers.get('Content-Type') or 'no Content-Type'})",
+                    )
                 body, body_errors = validator.body(await read_body(request))
                 errors += body_errors
             if errors:
@@ -201,8 +208,13 @@ class Sandbox:
             reply: Reply = await result if inspect.isawaitable(result) else result
             if self.faults is not None and reply.raw is None:
                 faulty = await self.faults.on_success(
-                    request, reply.body, reply.status, {REQUEST_ID_HEADER: request_id},
-                    _required_fields(route.operation), params.get("participantName"))
+                    request,
+                    reply.body,
+                    reply.status,
+                    {REQUEST_ID_HEADER: request_id},
+                    _required_fields(route.operation),
+                    params.get("participantName"),
+                )
                 if faulty is not None:
                     return faulty
             return self.render(route, reply, request_id)
@@ -225,7 +237,9 @@ class Sandbox:
             )
             return error_response(CRRError("SER0028"), request_id=request_id)
 
-    def control_handler(self, operation: control.Operation) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
+    def control_handler(
+        self, operation: control.Operation
+    ) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
         """The one way a control-plane operation is served: operator certificate only, a JSON
         object in, JSON out, CRRServiceException bodies for refusals."""
 
@@ -257,7 +271,11 @@ class Sandbox:
         return handle
 
     def render(self, route: Route, reply: Reply, request_id: str) -> web.Response:
-        headers = {REQUEST_ID_HEADER: request_id, **reply.headers} if reply.headers else {REQUEST_ID_HEADER: request_id}
+        headers = (
+            {REQUEST_ID_HEADER: request_id, **reply.headers}
+            if reply.headers
+            else {REQUEST_ID_HEADER: request_id}
+        )
         if reply.raw is not None:
             return web.Response(
                 body=reply.raw, status=reply.status, content_type=reply.content_type, headers=headers

@@ -27,8 +27,17 @@ from aiohttp import web
 
 from harness.sandbox.jsoncodec import dumps
 
-SUCCESS_FAULTS = ("wrong-type", "missing-field", "html-200", "undocumented-status", "maintenance-503", "slow",
-                  "reset", "large-ids", "leak")
+SUCCESS_FAULTS = (
+    "wrong-type",
+    "missing-field",
+    "html-200",
+    "undocumented-status",
+    "maintenance-503",
+    "slow",
+    "reset",
+    "large-ids",
+    "leak",
+)
 ERROR_FAULTS = ("server-error", "bad-error-body")
 FAULTS = (*SUCCESS_FAULTS, *ERROR_FAULTS)
 SLOW_S = 1.5  # above the fuzz's response-time limit on a sandbox (1 s), below its 15 s timeout
@@ -66,8 +75,15 @@ class FaultInjector:
         return self._rng.choice(chosen)
 
     # -- successful answers -------------------------------------------------------------------
-    async def on_success(self, request: web.Request, body: Any, status: int, headers: dict[str, str],
-                         required: list[str], participant: str | None) -> web.StreamResponse | None:
+    async def on_success(
+        self,
+        request: web.Request,
+        body: Any,
+        status: int,
+        headers: dict[str, str],
+        required: list[str],
+        participant: str | None,
+    ) -> web.StreamResponse | None:
         """A faulty response instead of the real one, or None to send the real one."""
         fault = self._pick(SUCCESS_FAULTS)
         if fault is None:
@@ -78,15 +94,26 @@ class FaultInjector:
         if fault == "html-200":
             return web.Response(body=HTML_PAGE, status=200, content_type="text/html", headers=headers)
         if fault == "undocumented-status":
-            return web.Response(body=dumps(body), status=418, content_type="application/json", headers=headers)
+            return web.Response(
+                body=dumps(body), status=418, content_type="application/json", headers=headers
+            )
         if fault == "maintenance-503":
-            error = {"errorList": [{"errorCode": "GEN0003", "errorDescription": "Down for maintenance.",
-                                    "severity": "ERROR"}]}
-            return web.Response(body=dumps(error), status=503, content_type="application/json",
-                                headers={**headers, "Retry-After": "30"})
+            error = {
+                "errorList": [
+                    {"errorCode": "GEN0003", "errorDescription": "Down for maintenance.", "severity": "ERROR"}
+                ]
+            }
+            return web.Response(
+                body=dumps(error),
+                status=503,
+                content_type="application/json",
+                headers={**headers, "Retry-After": "30"},
+            )
         if fault == "reset":
             if request.transport is not None:
-                request.transport.write(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 999\r\n\r\n{")
+                request.transport.write(
+                    b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 999\r\n\r\n{"
+                )
                 request.transport.abort()
             raise ConnectionResetError("fault: connection reset mid-answer")
         changed = copy.deepcopy(body)
@@ -99,7 +126,9 @@ class FaultInjector:
         if fault == "leak" and isinstance(changed, list) and changed and isinstance(changed[0], dict):
             stranger = copy.deepcopy(changed[0])
             other = "ZZZZ" if participant != "ZZZZ" else "YYYY"
-            owners = [k for k in ("participantName", "assetOwner", "owner") if k in stranger] or ["participantName"]
+            owners = [k for k in ("participantName", "assetOwner", "owner") if k in stranger] or [
+                "participantName"
+            ]
             for key in owners:
                 stranger[key] = other
             changed.append(stranger)
@@ -110,8 +139,12 @@ class FaultInjector:
     def on_error(self, response: web.Response) -> web.Response:
         fault = self._pick(ERROR_FAULTS) if response.status < 500 else None
         if fault == "server-error" and response.status == 400:
-            return web.Response(body=response.body, status=500, content_type="application/json",
-                                headers={k: v for k, v in response.headers.items() if k.lower() != "content-type"})
+            return web.Response(
+                body=response.body,
+                status=500,
+                content_type="application/json",
+                headers={k: v for k, v in response.headers.items() if k.lower() != "content-type"},
+            )
         if fault == "bad-error-body":
             return web.Response(text="Bad Request", status=response.status, content_type="text/plain")
         return response
@@ -161,7 +194,12 @@ def _enlarge_ids(body: Any) -> bool:
     moved = False
     for node in _objects(body):
         for key, value in node.items():
-            if key.lower().endswith("id") and isinstance(value, int) and not isinstance(value, bool) and value < 2**31:
+            if (
+                key.lower().endswith("id")
+                and isinstance(value, int)
+                and not isinstance(value, bool)
+                and value < 2**31
+            ):
                 node[key] = 2**31 + value
                 moved = True
     return moved

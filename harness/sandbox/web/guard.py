@@ -122,7 +122,8 @@ class ConnectionGuard(asyncio.Protocol):
         except TimeoutError:
             self.body_timed_out = True
             raise CRRError(
-                "SER0017", f"the request body did not arrive within {self.read_timeout:g} s",
+                "SER0017",
+                f"the request body did not arrive within {self.read_timeout:g} s",
             ) from None
         except CRRError:  # a body that does not decode, or is cut short (_read)
             self.body_timed_out = True  # the connection's framing is lost: close after the answer
@@ -134,8 +135,9 @@ class ConnectionGuard(asyncio.Protocol):
         if self._head_bytes == 0 and not self._in_request:
             self._arm(self.read_timeout)  # first byte of a request: the head has read_timeout
             if _ASTERISK_FORM.match(data):  # aiohttp's router answers it with a text/plain 404
-                self._refuse_head("the asterisk-form target (OPTIONS *) is not served; the CRR services live "
-                                  "under /crr")
+                self._refuse_head(
+                    "the asterisk-form target (OPTIONS *) is not served; the CRR services live under /crr"
+                )
                 return False
         window = self._tail + data if self._tail else data
         end = window.find(_END_OF_HEAD)
@@ -202,8 +204,9 @@ def _sweep(loop: asyncio.AbstractEventLoop) -> None:
         _sweeping.discard(loop)
 
 
-async def in_request(request: web.Request,
-                     handler: Callable[[web.Request], Awaitable[web.StreamResponse]]) -> web.StreamResponse:
+async def in_request(
+    request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
+) -> web.StreamResponse:
     """Run a handler inside the connection's request bracket: the head deadline stops while it
     works, the idle deadline starts when it is done, and a connection whose body timed out is
     closed after its answer. Plain ``handler(request)`` where the app runs without the guard."""
@@ -244,10 +247,14 @@ def payload_sentence(exc: BaseException | None, headers: Any) -> str:
     """What is wrong with a body aiohttp could not read, in words a client's author can act
     on (aiohttp's own text names a Python package, or echoes the bytes)."""
     if isinstance(exc, http_exceptions.ContentEncodingError):
-        encoding = "".join(ch for ch in (headers.get("Content-Encoding") or "").strip() if ch.isprintable())[:40]
+        encoding = "".join(ch for ch in (headers.get("Content-Encoding") or "").strip() if ch.isprintable())[
+            :40
+        ]
         if not encoding:  # refused while the head was parsed: aiohttp keeps no headers for the answer
-            return (f"the body does not decode as its Content-Encoding says; the sandbox takes {SUPPORTED_ENCODINGS} "
-                    "bodies, or uncompressed ones")
+            return (
+                f"the body does not decode as its Content-Encoding says; the sandbox takes {SUPPORTED_ENCODINGS} "
+                "bodies, or uncompressed ones"
+            )
         if encoding.lower() in ("gzip", "x-gzip", "deflate", "br"):
             return f"the body is marked 'Content-Encoding: {encoding}' but is not {encoding} data"
         return f"'Content-Encoding: {encoding}' is not taken; send the body as {SUPPORTED_ENCODINGS}, or uncompressed"
@@ -264,8 +271,10 @@ def head_sentence(exc: BaseException | None) -> str:
     if isinstance(exc, http_exceptions.LineTooLong):
         return "a request line or header is longer than the server takes"
     if isinstance(exc, http_exceptions.InvalidHeader):
-        return ("a header is not valid HTTP/1.1 (a control character in its value, a space in its name, "
-                "or a folded line)")
+        return (
+            "a header is not valid HTTP/1.1 (a control character in its value, a space in its name, "
+            "or a folded line)"
+        )
     if isinstance(exc, http_exceptions.BadStatusLine):
         return "the request line is not 'METHOD /path HTTP/1.1'"
     if isinstance(exc, http_exceptions.InvalidURLError):
@@ -283,8 +292,9 @@ class CRRRequestHandler(web.RequestHandler):
     CRRServiceException bodies like every other refusal, not text/plain pages that quote the
     client's bytes. ``handle_error`` is the method aiohttp routes all of those through."""
 
-    def handle_error(self, request: Any, status: int = 500, exc: BaseException | None = None,
-                     message: str | None = None) -> web.StreamResponse:
+    def handle_error(
+        self, request: Any, status: int = 500, exc: BaseException | None = None, message: str | None = None
+    ) -> web.StreamResponse:
         super().handle_error(request, status, exc, message)  # logs; raises when an answer already began
         if status >= 500:
             err = CRRError("SER0028", status=status)
@@ -300,8 +310,9 @@ class CRRRequestHandler(web.RequestHandler):
         return response
 
 
-def guarded(factory: Callable[[], Any], read_timeout: float = READ_TIMEOUT_S,
-            idle_timeout: float = IDLE_TIMEOUT_S) -> Callable[[], ConnectionGuard]:
+def guarded(
+    factory: Callable[[], Any], read_timeout: float = READ_TIMEOUT_S, idle_timeout: float = IDLE_TIMEOUT_S
+) -> Callable[[], ConnectionGuard]:
     """A protocol factory for ``loop.create_server`` wrapping aiohttp's (``runner.server``)."""
 
     def make() -> ConnectionGuard:
@@ -324,11 +335,20 @@ class QuietParseErrors(logging.Filter):
 
 
 # aiohttp.http_exceptions: the client's fault, not the server's
-_CLIENT_FAULTS = frozenset({
-    "BadHttpMessage", "BadHttpMethod", "BadStatusLine", "LineTooLong", "InvalidHeader",
-    "InvalidURLError", "TransferEncodingError", "ContentLengthError", "ContentEncodingError",
-    "RequestPayloadError",  # the same, met while aiohttp drains a refused request's body
-})
+_CLIENT_FAULTS = frozenset(
+    {
+        "BadHttpMessage",
+        "BadHttpMethod",
+        "BadStatusLine",
+        "LineTooLong",
+        "InvalidHeader",
+        "InvalidURLError",
+        "TransferEncodingError",
+        "ContentLengthError",
+        "ContentEncodingError",
+        "RequestPayloadError",  # the same, met while aiohttp drains a refused request's body
+    }
+)
 
 
 def quiet_parse_errors() -> None:

@@ -55,6 +55,8 @@ class ServerOptions:
     fault_rate: float = 0.2
     fault_seed: int = 0
     parent_pid: int | None = None  # set for forked workers
+
+
 ORPHAN_POLL_S = 0.5
 _PR_SET_PDEATHSIG = 1
 log = logging.getLogger("crrsim.sandbox")
@@ -73,8 +75,15 @@ class CallerAccessLog(AbstractAccessLogger):
             transport = request.transport
             cn = common_name(transport.get_extra_info("peercert")) if transport is not None else None
             who = f"cert={cn or '-'}"
-        self.logger.info('%s "%s %s" %s %.1fms %s', request.remote, request.method, request.path_qs,
-                         response.status, time * 1000, who)
+        self.logger.info(
+            '%s "%s %s" %s %.1fms %s',
+            request.remote,
+            request.method,
+            request.path_qs,
+            response.status,
+            time * 1000,
+            who,
+        )
 
     @property
     def enabled(self) -> bool:
@@ -93,19 +102,25 @@ def _bind(host: str, port: int, reuse_port: bool) -> socket.socket:
     return sock
 
 
-async def _run(
-    sock: socket.socket, args: ServerOptions, ssl_ctx: ssl.SSLContext, announce: bool
-) -> None:
+async def _run(sock: socket.socket, args: ServerOptions, ssl_ctx: ssl.SSLContext, announce: bool) -> None:
     from harness.sandbox.web.app import build_app
 
-    app = build_app(args.db, args.specs, args.provisioning,
-                    faults=FaultInjector.parse(args.faults, args.fault_rate, args.fault_seed))
+    app = build_app(
+        args.db,
+        args.specs,
+        args.provisioning,
+        faults=FaultInjector.parse(args.faults, args.fault_rate, args.fault_seed),
+    )
     # the catalogue, compiled validators and modules live as long as the process: keep them out
     # of the garbage collector's full scans (each request's garbage is young and short-lived)
     gc.collect()
     gc.freeze()
-    runner = web.AppRunner(app, access_log=log if args.access_log else None, access_log_class=CallerAccessLog,
-                           handle_signals=False)
+    runner = web.AppRunner(
+        app,
+        access_log=log if args.access_log else None,
+        access_log_class=CallerAccessLog,
+        handle_signals=False,
+    )
     await runner.setup()
     loop = asyncio.get_running_loop()
     assert runner.server is not None  # set by setup()
@@ -113,14 +128,19 @@ async def _run(
     # the TLS handshake gets the same bound, so a silent socket never holds a slot for long
     manager = runner.server
     # what runner.server() passes its protocol (None turns the access log off, as in AppRunner)
-    logging_options: dict[str, Any] = {"access_log_class": CallerAccessLog,
-                                       "access_log": log if args.access_log else None}
+    logging_options: dict[str, Any] = {
+        "access_log_class": CallerAccessLog,
+        "access_log": log if args.access_log else None,
+    }
 
     def protocol() -> CRRRequestHandler:  # what runner.server() makes, with CRRServiceException refusals
         return CRRRequestHandler(manager, loop=loop, **logging_options)
 
     server = await loop.create_server(
-        guarded(protocol, read_timeout=args.read_timeout), sock=sock, ssl=ssl_ctx, backlog=1024,
+        guarded(protocol, read_timeout=args.read_timeout),
+        sock=sock,
+        ssl=ssl_ctx,
+        backlog=1024,
         ssl_handshake_timeout=args.read_timeout,
     )
     port = sock.getsockname()[1]
@@ -163,10 +183,11 @@ def _loop_factory(name: str) -> Callable[[], asyncio.AbstractEventLoop] | None:
     return None
 
 
-def _serve_one(
-    sock: socket.socket, args: ServerOptions, ssl_ctx: ssl.SSLContext, announce: bool
-) -> None:
-    with contextlib.suppress(KeyboardInterrupt), asyncio.Runner(loop_factory=_loop_factory(args.loop)) as runner:
+def _serve_one(sock: socket.socket, args: ServerOptions, ssl_ctx: ssl.SSLContext, announce: bool) -> None:
+    with (
+        contextlib.suppress(KeyboardInterrupt),
+        asyncio.Runner(loop_factory=_loop_factory(args.loop)) as runner,
+    ):
         runner.run(_run(sock, args, ssl_ctx, announce))
 
 

@@ -99,8 +99,10 @@ def _path(parts: Any) -> str:
     return text or "body"
 
 
-DATE_TIME_RULE = ("date-time the CRR system takes (RFC 3339 with Z or an offset, years 0001-9999 in UTC, "
-                  "e.g. 2026-03-01T08:00:00Z)")
+DATE_TIME_RULE = (
+    "date-time the CRR system takes (RFC 3339 with Z or an offset, years 0001-9999 in UTC, "
+    "e.g. 2026-03-01T08:00:00Z)"
+)
 
 
 def _reason_first(message: str, value: Any) -> str:
@@ -113,7 +115,7 @@ def _reason_first(message: str, value: Any) -> str:
     shown = dumps_text(value)
     if len(shown) <= 60 or not message.startswith(shown):
         return message
-    return f"{message[len(shown):].strip()} (the value: {_short(shown, 160)})"
+    return f"{message[len(shown) :].strip()} (the value: {_short(shown, 160)})"
 
 
 def _short(message: str, limit: int = 300) -> str:
@@ -310,7 +312,9 @@ def _compares_values(schema: Any) -> bool:
         return any(_compares_values(s) for s in schema)
     if not isinstance(schema, dict):
         return False
-    if schema.get("uniqueItems") or any(k in schema for k in ("not", "oneOf", "anyOf", "allOf", "dependencies")):
+    if schema.get("uniqueItems") or any(
+        k in schema for k in ("not", "oneOf", "anyOf", "allOf", "dependencies")
+    ):
         return True
     if ("enum" in schema or "const" in schema) and schema.get("type") in ("object", "array", None):
         return True
@@ -343,8 +347,12 @@ def _shared_arrays(schema: Any) -> tuple[Any, SharedArrays | None]:
         out["properties"][parent]["items"]["properties"][key] = {"type": "integer"}
     stripped, grid = _grid_checker(copy.deepcopy(array_schema))
     shared = SharedArrays(
-        key, tuple(parents), b'"' + key.encode() + b'":',
-        re.compile(re.escape(b'"' + key.encode() + b'":') + rb"(\[[^\]]*\])"), _validator(stripped), grid
+        key,
+        tuple(parents),
+        b'"' + key.encode() + b'":',
+        re.compile(re.escape(b'"' + key.encode() + b'":') + rb"(\[[^\]]*\])"),
+        _validator(stripped),
+        grid,
     )
     return out, shared
 
@@ -414,8 +422,11 @@ class OperationValidator:
             if isinstance(value, str) and not value.strip() and "POR0215" in self.error_codes:
                 return CRRError("POR0215", detail=f"{name}: the portfolio name is blank")
             limit = schema.get("maxLength") if isinstance(schema, dict) else None
-            if isinstance(value, str) and isinstance(limit, int) and len(value) > limit and (
-                "POR0103" in self.error_codes
+            if (
+                isinstance(value, str)
+                and isinstance(limit, int)
+                and len(value) > limit
+                and ("POR0103" in self.error_codes)
             ):
                 return CRRError("POR0103", value[:limit] + "...")
             return CRRError("SER0022", name, detail=f"{name}: {_short(message)}")
@@ -423,7 +434,9 @@ class OperationValidator:
         for suffix, code in PARAM_CODES:
             if lowered.endswith(suffix) and code in self.error_codes:
                 shown = _short(str(value), 80)
-                return CRRError(code, shown, detail=f"{name}: {shown!r} is not a valid value; {_short(message)}")
+                return CRRError(
+                    code, shown, detail=f"{name}: {shown!r} is not a valid value; {_short(message)}"
+                )
         return CRRError("SER0030", f"{name}: {_short(message)}")
 
     def _body_error(self, error: Any) -> CRRError:
@@ -492,8 +505,14 @@ class OperationValidator:
             return None, [CRRError("SER0030", detail=f"{exc.where}: {exc}")]
         except (UnicodeDecodeError, ValueError) as exc:
             said = str(exc)  # the codec's own sentences about the bytes stand alone
-            return None, [CRRError("SER0017", said if said.startswith("the body ")
-                                   else f"the body is not valid JSON ({_short(said, 120)})")]
+            return None, [
+                CRRError(
+                    "SER0017",
+                    said
+                    if said.startswith("the body ")
+                    else f"the body is not valid JSON ({_short(said, 120)})",
+                )
+            ]
         fast, grid = self.fast_body_validator, self.grid_check
         if fast is None:
             if self.body_validator.is_valid(body):
