@@ -112,7 +112,7 @@ def portfolio_names(ctx: ScenarioContext, kind: str) -> list[str]:
         kind, OPS[kind]["list"], params={"marketName": ctx.require_market(), "participantName": ctx.me.sc}
     )
     found = ctx.expect_ok() or []
-    return [item.get("portfolioName") if isinstance(item, dict) else str(item) for item in found]
+    return [str(item.get("portfolioName")) if isinstance(item, dict) else str(item) for item in found]
 
 
 def status_of(ctx: ScenarioContext, kind: str, name: str) -> str:

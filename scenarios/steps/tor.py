@@ -117,5 +117,5 @@ def approvals_are(ctx: ScenarioContext, status: str) -> None:
     """Every record of mine in the window has this approval status (and there is at least one)."""
     records = pending(ctx)
     assert records, "there are no MT_TOR records for me in the window"
-    statuses = sorted({r.get("approvalStatus") for r in records})
+    statuses = sorted({str(r.get("approvalStatus")) for r in records})
     assert statuses == [status], f"MT_TOR approval statuses are {statuses}, expected all {status}"

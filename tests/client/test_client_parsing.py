@@ -115,7 +115,7 @@ def test_backoff_is_exponential_with_jitter_and_capped() -> None:
     policy = RetryPolicy(retries=10, backoff=1.0, max_backoff=4.0)
     busy = _response(503, "application/json", BUSY)
     for attempt, ceiling in [(0, 1.0), (1, 2.0), (2, 4.0), (5, 4.0)]:
-        delays = {policy.delay(attempt, busy) for _ in range(20)}
+        delays = {policy.delay(attempt, busy) or 0.0 for _ in range(20)}
         assert all(ceiling / 2 <= d <= ceiling for d in delays) and len(delays) > 1
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import jsonschema
 import pytest
 
@@ -18,7 +20,7 @@ SOURCE_SINK = {
     "ParticipationFactor": 0.003,
     "TOU": "ON",
 }
-VALID = {
+VALID: dict[str, list[dict[str, Any]]] = {
     "CRRSourceSink_v1": [
         SOURCE_SINK,
         {**SOURCE_SINK, "SourceSink": "ETC_CONTRACT_7", "Type": "CONTRACT", "TOU": "OFF"},

@@ -8,6 +8,7 @@ import subprocess
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -195,7 +196,7 @@ def test_large_ids_reach_every_id_of_the_answer_nested_ones_too() -> None:
     fields are: every integer id, at any depth, moves above 2^31-1, and they stay distinct."""
     from harness.sandbox.web.faults import _enlarge_ids
 
-    body = {
+    body: dict[str, Any] = {
         "portfolioId": 5,
         "bids": [{"bidId": 1, "mw": 3}, {"bidId": 2}],
         "offers": [{"crrId": 77}],

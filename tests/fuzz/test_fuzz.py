@@ -9,6 +9,7 @@ import re
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -601,7 +602,7 @@ def test_offers_are_built_from_what_the_participant_holds(dev_pki, tmp_path: Pat
 def test_an_unbroken_copy_restores_only_the_broken_record() -> None:
     from harness.fuzz.bodies import Break
 
-    body = {"newBids": [{"source": "A"}, {"source": "B", "sink": "B"}], "portfolioName": "p"}
+    body: dict[str, Any] = {"newBids": [{"source": "A"}, {"source": "B", "sink": "B"}], "portfolioName": "p"}
     unbroken = Break("the same node as source and sink", "newBids", 1, {"source": "B", "sink": "C"}).unbroken(
         body
     )

@@ -130,7 +130,7 @@ def test_a_master_and_two_workers_in_their_own_namespaces_merge_writes_and_figur
     try:
         assert sandbox.stdout is not None
         port = next(
-            int(re.search(r"port=(\d+)", line).group(1))  # type: ignore[union-attr]
+            int(re.search(r"port=(\d+)", line).group(1))
             for line in sandbox.stdout
             if line.startswith("CRRSIM_SANDBOX_LISTENING")
         )

@@ -353,7 +353,7 @@ def test_the_report_renders_in_headless_chromium(rehearsal) -> None:
     """reports/index.html as a reader's browser shows it: every section, every chart drawn, every
     in-page and file link resolving, no console error, no request beyond the file itself; the
     screenshot is saved under reports/screenshots/ (docs/ holds a copy for the README)."""
-    from cdp import find_or_install_chromium, render
+    from tests.marketsim.cdp import find_or_install_chromium, render
 
     chromium, why = find_or_install_chromium()
     if chromium is None:

@@ -26,7 +26,7 @@ LAYOUT = """(() => {
 
 
 def test_a_long_failure_wraps_and_keeps_its_request_id_on_the_page(tmp_path: Path) -> None:
-    from cdp import find_or_install_chromium, render
+    from tests.marketsim.cdp import find_or_install_chromium, render
 
     chromium, why = find_or_install_chromium()
     if chromium is None:
@@ -96,9 +96,8 @@ PRINTED = """(() => {
 
 def test_plan_tiles_print_their_titles(tmp_path: Path) -> None:
     """Issue 19 item 15: a printed report showed tile ids alone (the title is a hover text)."""
-    from cdp import find_or_install_chromium, render
-
     from harness.reports import Section, Tile
+    from tests.marketsim.cdp import find_or_install_chromium, render
 
     chromium, why = find_or_install_chromium()
     if chromium is None:

@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner, Result
-from pki_helpers import fingerprint
 
 from harness.cli import cli
 from harness.cli import options as cli_options
 from harness.pki import DevPKI
+from tests.pki.pki_helpers import fingerprint
 
 ENV = "CRRSIM_PFX_PASSWORD"
 

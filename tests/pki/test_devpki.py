@@ -11,13 +11,14 @@ from pathlib import Path
 import pytest
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.hazmat.primitives.serialization import pkcs12
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
-from pki_helpers import fingerprints, handshake, load_cert, load_key
 
 from harness.pki import DevPKI, PfxPasswordError, ensure_dev_pki, load_pfx
 from harness.pki.checks import key_matches
 from harness.pki.identities import BAD_CLIENT_CERTS, DEV_IDENTITIES
+from tests.pki.pki_helpers import fingerprints, handshake, load_cert, load_key
 
 CLIENT_AUTH = ExtendedKeyUsageOID.CLIENT_AUTH
 SERVER_AUTH = ExtendedKeyUsageOID.SERVER_AUTH
@@ -58,11 +59,11 @@ def test_every_certificate_key_and_pfx_parses_and_belongs_together(dev_pki: DevP
         assert key_matches(cert, key), cert_path
         assert key.key_size == 2048
     for files in (*dev_pki.identities.values(), *dev_pki.bad.values()):
-        key, cert, chain = pkcs12.load_key_and_certificates(
+        pfx_key, pfx_cert, chain = pkcs12.load_key_and_certificates(
             files.pfx.read_bytes(), dev_pki.password().encode()
         )
-        assert cert == load_cert(files.cert)
-        assert key is not None and key_matches(cert, key)
+        assert pfx_cert == load_cert(files.cert)
+        assert isinstance(pfx_key, rsa.RSAPrivateKey) and key_matches(pfx_cert, pfx_key)
         expected_ca = dev_pki.untrusted_ca_cert if files.name == "unknown-ca" else dev_pki.ca_cert
         assert chain == [load_cert(expected_ca)], "pfx carries the issuing CA"
 

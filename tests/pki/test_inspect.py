@@ -9,7 +9,6 @@ from pathlib import Path
 
 import pytest
 from cryptography.hazmat.primitives import hashes, serialization
-from pki_helpers import load_cert
 
 from harness.pki import DevPKI, issue
 from harness.pki.inspect import (
@@ -20,6 +19,7 @@ from harness.pki.inspect import (
     load_pfx,
     pfx_as_pem_files,
 )
+from tests.pki.pki_helpers import load_cert
 
 
 def text_of(report: CertificateReport) -> str:

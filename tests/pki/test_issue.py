@@ -12,10 +12,10 @@ from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.hazmat.primitives.serialization import pkcs12
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
-from pki_helpers import load_cert, load_key
 
 from harness.pki import issue
 from harness.pki.checks import key_matches
+from tests.pki.pki_helpers import load_cert, load_key
 
 
 @pytest.fixture(scope="module")

@@ -6,7 +6,6 @@ import socket
 from collections.abc import Callable, Iterator
 
 import pytest
-from probe_servers import Behaviour, ProbePKI, ScriptedServer, write_files
 
 from harness.pki.issue import (
     EC_P256,
@@ -16,6 +15,7 @@ from harness.pki.issue import (
     write_cert_pem,
     write_pair,
 )
+from tests.probe.probe_servers import Behaviour, ProbePKI, ScriptedServer, write_files
 
 
 @pytest.fixture(scope="session")

@@ -21,6 +21,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from harness.pki.issue import (
     EC_P256,
@@ -51,13 +52,13 @@ class ProbePKI:
     server_cert: Path
     server_key: Path
 
-    def issue_client(self, name: str, **kwargs: object) -> Files:
+    def issue_client(self, name: str, **kwargs: Any) -> Files:
         issued = issue_client_cert(
             ca=self.ca_issued, name="ecal", sc_ids=("ECAL",), key_spec=EC_P256, **kwargs
         )
         return write_files(self.directory / name, issued, self.ca_issued)
 
-    def issue_server(self, name: str, **kwargs: object) -> tuple[Path, Path]:
+    def issue_server(self, name: str, **kwargs: Any) -> tuple[Path, Path]:
         issued = issue_server_cert(ca=self.ca_issued, key_spec=EC_P256, **kwargs)
         return write_pair(self.directory / name, issued)
 

@@ -12,7 +12,10 @@ import time
 from pathlib import Path
 
 import pytest
-from probe_servers import (
+
+from harness.pki.issue import EC_P256, SERVER_AUTH, issue_client_cert, make_ca
+from harness.probe import CheckStatus, ProbeResult, ProbeSettings, ServiceStatus, run_probe
+from tests.probe.probe_servers import (
     FAST_TIMEOUT,
     PFX_PASSWORD,
     ProbePKI,
@@ -25,9 +28,6 @@ from probe_servers import (
     tls_server,
     write_files,
 )
-
-from harness.pki.issue import EC_P256, SERVER_AUTH, issue_client_cert, make_ca
-from harness.probe import CheckStatus, ProbeResult, ProbeSettings, ServiceStatus, run_probe
 
 GRACE_S = 1.5  # thread start-up and interpreter overhead on a busy 2-core CI machine
 

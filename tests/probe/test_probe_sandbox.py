@@ -83,7 +83,7 @@ def test_happy_path_cli_writes_valid_reports(dev_pki, sandbox, tmp_path: Path) -
 
     suite = ET.parse(out["xml"]).getroot().find("testsuite")
     cases = suite.findall("testcase")
-    assert len(cases) == len(data["cases"]) and int(suite.get("tests")) == len(cases)
+    assert len(cases) == len(data["cases"]) and int(suite.attrib["tests"]) == len(cases)
     assert suite.get("failures") == "0" and suite.get("errors") == "0"
     assert {c.get("classname") for c in cases} >= {
         "probe.local",
@@ -177,7 +177,7 @@ def test_dev_bad_certificates(dev_pki, sandbox, bad: str, check_id: str, phrase:
 def test_wrong_password_never_reaches_any_output(dev_pki, sandbox, tmp_path: Path) -> None:
     wrong = "Wr0ng-Passw0rd-Marker"
     paths = [tmp_path / "r.json", tmp_path / "r.xml", tmp_path / "r.html"]
-    args = probe_cli_args(dev_pki, sandbox, *paths, timeout=5)
+    args = probe_cli_args(dev_pki, sandbox, paths[0], paths[1], paths[2], timeout=5)
     result = CliRunner().invoke(cli, args, env={"CRRSIM_PFX_PASSWORD": wrong})
     assert result.exit_code == 1
     assert "wrong password" in result.stdout

@@ -6,10 +6,10 @@ import json
 import socket
 
 from click.testing import CliRunner
-from probe_servers import FAST_TIMEOUT, PFX_PASSWORD, ProbePKI, server_context, tls_server
 
 from harness.cli import cli
 from harness.probe import CheckStatus, ProbeSettings, run_probe
+from tests.probe.probe_servers import FAST_TIMEOUT, PFX_PASSWORD, ProbePKI, server_context, tls_server
 
 
 def _sandbox_probe(dev_pki, url: str, identity: str, participant: str):

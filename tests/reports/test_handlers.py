@@ -90,7 +90,7 @@ def test_junit_parses_and_counts(report: RunReport, tmp_path: Path) -> None:
     assert cases[1].find("system-out").text.startswith("WARNING: expires in 9 days")
     failure = cases[2].find("failure")
     assert failure.get("message") == 'ACCESS_DENIED <SEC0001> & "quotes"'
-    assert "\x07" not in failure.text and "PRIVATE KEY" not in failure.text
+    assert "\x07" not in str(failure.text) and "PRIVATE KEY" not in str(failure.text)
     assert cases[3].find("skipped") is not None and cases[4].find("error") is not None
     assert "PRIVATE KEY" not in render_junit(report)
 

@@ -11,7 +11,8 @@ from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING
 
 import pytest
-from sbutil import make_client
+
+from tests.sandbox.sbutil import make_client
 
 if TYPE_CHECKING:
     from harness.client import CRRClient

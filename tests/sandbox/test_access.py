@@ -8,13 +8,13 @@ from pathlib import Path
 import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
-from sbutil import codes
 
 from harness.client import ClientIdentity, CRRClient
 from harness.pki import DevPKI
 from harness.pki.issue import Issued, issue_client_cert, write_cert_pem, write_key_pem
 from harness.sandbox.launch import RunningSandbox
 from harness.sandbox.web.provisioning import ProvisioningError, default_provisioning, load_provisioning
+from tests.sandbox.sbutil import codes
 
 ACTIVE = "/marketstatus/v1.0/activeAuctionMarkets"
 PORTFOLIO_LIST = "/nomination/v1.0/portfolioList"

@@ -10,7 +10,8 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 import pytest
-from sbutil import error, ok, portfolio_act
+
+from tests.sandbox.sbutil import error, ok, portfolio_act
 
 AUC = "AUC_MN_2026_M03"
 ALLOC = "ALLOC_MN_2026_M03_T1"

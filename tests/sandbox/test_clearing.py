@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import random
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -130,7 +130,7 @@ def cleared(dev_pki: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[
             }
 
         def submit(
-            client: Any, sc: str, bids: list[dict[str, Any]], offers: list[dict[str, Any]] = ()
+            client: Any, sc: str, bids: list[dict[str, Any]], offers: Sequence[dict[str, Any]] = ()
         ) -> None:
             ids = {"portfolioName": f"clear {sc}", "marketName": "AUC_MN_2026_M03", "participantName": sc}
             r = client.request(

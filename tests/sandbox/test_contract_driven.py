@@ -12,12 +12,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sbutil import codes, make_client
 
 from harness.client import CRRClient, CRRResponse
 from harness.contract import default_specs_dir, load_catalogue
 from harness.pki import DevPKI
 from harness.sandbox.launch import RunningSandbox, start_sandbox
+from tests.sandbox.sbutil import codes, make_client
 
 AUCTION = "caiso_crr_auction_v1.2.1.yaml"
 

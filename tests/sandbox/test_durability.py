@@ -11,12 +11,12 @@ import time
 from pathlib import Path
 
 import pytest
-from sbutil import make_client
 
 from harness.client import CRRTransportError
 from harness.client.control import ControlPlane
 from harness.pki import DevPKI
 from harness.sandbox.launch import start_sandbox
+from tests.sandbox.sbutil import make_client
 
 THREADS = 4
 

@@ -11,8 +11,9 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from sbutil import codes
-from test_hostile_input import snapshot
+
+from tests.sandbox.sbutil import codes
+from tests.sandbox.test_hostile_input import snapshot
 
 AUC = "AUC_MN_2026_M03"
 ALLOC = "ALLOC_MN_2026_M03_T1"

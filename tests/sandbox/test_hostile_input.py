@@ -21,11 +21,11 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sbutil import codes
 
 from harness.contract import load_catalogue
 from harness.sandbox.jsoncodec import MAX_DEPTH
 from harness.sandbox.web.guard import MAX_HEAD
+from tests.sandbox.sbutil import codes
 
 WRITES = [op for service in load_catalogue(None) for op in service.operations if op.writes]
 

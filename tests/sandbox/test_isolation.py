@@ -13,10 +13,10 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from sbutil import codes, rid
 
 from harness.client import CRRClient
 from harness.contract import Operation, load_catalogue
+from tests.sandbox.sbutil import codes, rid
 
 # Values that satisfy the contract's patterns, by field name; anything else gets a generic one.
 NAMED_VALUES = {

@@ -78,9 +78,8 @@ def test_fresh_discards_the_previous_database(
     dev_pki: DevPKI, tmp_path: Path, private_tmp: Path, fresh: bool
 ):
     """A restart keeps acknowledged state; ``fresh`` (a new rehearsal) starts from nothing."""
-    from sbutil import make_client
-
     from harness.client.control import ControlPlane
+    from tests.sandbox.sbutil import make_client
 
     db = tmp_path / "crr.db"
     first = start_sandbox(dev_pki.directory, db)

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
-from sbutil import codes, ext, getter
+from tests.sandbox.sbutil import codes, ext, getter
 
 BASE = "/historicalforecastedload/v1.0"
 HIST, FCST = "HIST_LOAD_2026_M03", "FCST_LOAD_2026_M03"
@@ -16,7 +16,9 @@ SINK = "DLAP_PGAE-APND"
 get = getter(BASE)
 
 
-def day(date: str, mws: list[float], sink: str = SINK, data_type: str = "FINAL_LOAD") -> list[dict[str, Any]]:
+def day(
+    date: str, mws: Sequence[float], sink: str = SINK, data_type: str = "FINAL_LOAD"
+) -> list[dict[str, Any]]:
     """Hourly records for one operating day (``date`` = local midnight in UTC)."""
     return [
         {"sinkName": sink, "effectiveDate": date, "hourEnding": he, "dataType": data_type, "mw": mw}

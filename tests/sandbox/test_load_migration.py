@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from sbutil import codes, ext
+from tests.sandbox.sbutil import codes, ext
 
 BASE = "/loadmigration/v1.0"
 OPEN, POSTED, PREP = "LOAD_MIGRATION_2026_M03", "LOAD_MIGRATION_2026_M02", "LOAD_MIGRATION_2026_M04"

@@ -14,9 +14,9 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from sbutil import codes
 
 from harness.sandbox.domain import downloads
+from tests.sandbox.sbutil import codes
 
 BASE = "/marketdata/v1.0"
 AUC, ALLOC = "AUC_MN_2026_M03", "ALLOC_MN_2026_M03_T1"

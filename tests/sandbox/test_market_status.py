@@ -5,11 +5,11 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import pytest
-from sbutil import codes
 
 from harness.client import CRRClient
 from harness.client.control import ControlPlane
 from harness.sandbox.domain import plan
+from tests.sandbox.sbutil import codes
 
 MS = "/marketstatus/v1.0"
 MARKET_KEYS = {"name", "marketType", "marketTerm", "dataPublishDate", "submissionWindow", "products"}

@@ -6,7 +6,8 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from sbutil import codes, getter
+
+from tests.sandbox.sbutil import codes, getter
 
 BASE = "/messages/v1.0"
 EARLY = "2025-01-01T00:00:00Z"

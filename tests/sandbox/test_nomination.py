@@ -6,7 +6,8 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 import pytest
-from sbutil import error, ok, portfolio_act
+
+from tests.sandbox.sbutil import error, ok, portfolio_act
 
 ALLOC = "ALLOC_MN_2026_M03_T1"
 ALLOC_AN = "ALLOC_AN_2026_T1"  # tier window not open in week 1

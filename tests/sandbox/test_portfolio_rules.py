@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -146,7 +147,7 @@ def test_rendered_portfolio_encodes_shared_curves_once_and_exactly() -> None:
     rules = AuctionRules()
     shared = [{"mw": 0, "price": 12.5}, {"mw": 1.25, "price": 10}]
     other = [{"mw": 0, "price": -1.01}, {"mw": 3, "price": -2}]
-    raw = [
+    raw: list[tuple[str, dict[str, Any]]] = [
         ("BUY", {"assetOwner": "ECAL", "tou": "ON", "bidCurve": shared if i % 3 else other})
         for i in range(49)
     ]

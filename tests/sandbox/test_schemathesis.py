@@ -35,13 +35,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from sbutil import make_client
 
 from harness.cli.embedded import PLAN_WEDNESDAY
 from harness.contract import default_specs_dir, load_catalogue
 from harness.pki import DevPKI
 from harness.sandbox.domain.plan import ALLOC_AN, ALLOC_MN, AUC_AN, AUC_MN
 from harness.sandbox.launch import RunningSandbox, start_sandbox
+from tests.sandbox.sbutil import make_client
 
 pytestmark = pytest.mark.slow
 

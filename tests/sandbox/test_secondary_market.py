@@ -10,9 +10,8 @@ import json
 from collections.abc import Callable
 from typing import Any
 
-from sbutil import codes
-
 from harness.sandbox.domain.downloads import read_zip
+from tests.sandbox.sbutil import codes
 
 BASE = "/secondarymarket/v1.0"
 CONTACT = {"name": "Trading desk", "phone": "555-010-0100", "email": "desk@ecal.example"}

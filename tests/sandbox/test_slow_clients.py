@@ -14,7 +14,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sbutil import make_client
+
+from tests.sandbox.sbutil import make_client
 
 READ_TIMEOUT = 2.0
 

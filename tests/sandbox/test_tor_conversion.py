@@ -8,10 +8,10 @@ from datetime import datetime
 from typing import Any
 
 import pytest
-from sbutil import codes, ext, getter
 
 from harness.sandbox.domain.downloads import read_zip
 from harness.sandbox.domain.plan import PACIFIC, SIM_WEEK1_MONDAY
+from tests.sandbox.sbutil import codes, ext, getter
 
 BASE = "/torconversion/v1.0"
 OPEN = "TOR_CONVERSION_2026_M03"

@@ -7,15 +7,16 @@ import random
 import socket
 import ssl
 from collections.abc import Callable
+from typing import Any
 
 import pytest
-from sbutil import codes, rid
 
 from harness.client import CRRClient
 from harness.contract import load_catalogue
 from harness.pki import DevPKI
 from harness.sandbox.launch import RunningSandbox
 from harness.sandbox.web.validation import OperationValidator
+from tests.sandbox.sbutil import codes, rid
 
 STATUS_PATH = "/marketstatus/v1.0/marketStatus"
 
@@ -243,7 +244,7 @@ def _random_body(rng: random.Random, hazards: bool = True) -> bytes:
             for i in range(rng.randint(2, 20))
         ]
         curves.append(points)
-    bids = [
+    bids: list[dict[str, Any]] = [
         {
             "assetOwner": "ECAL",
             "source": "TH_NP15_GEN-APND",
@@ -267,8 +268,8 @@ def _random_body(rng: random.Random, hazards: bool = True) -> bytes:
     hazard = rng.randrange(12) if hazards else -1
     victim = rng.choice(bids)
     if hazard == 0:  # off the 0.001 grid, by a little
-        victim["bidCurve"] = [dict(p) for p in victim["bidCurve"]]  # type: ignore[union-attr]
-        victim["bidCurve"][-1]["mw"] = victim["bidCurve"][-1]["mw"] + rng.choice([0.0004, 1e-9, 0.0001])  # type: ignore[index]
+        victim["bidCurve"] = [dict(p) for p in victim["bidCurve"]]
+        victim["bidCurve"][-1]["mw"] = victim["bidCurve"][-1]["mw"] + rng.choice([0.0004, 1e-9, 0.0001])
     elif hazard == 1:
         victim["bidCurve"] = [{"mw": 0, "price": 1.005}, {"mw": 1, "price": 1}]
     elif hazard == 2:  # a curve where the key holds something else

@@ -39,12 +39,12 @@ def crrsim(*args: str) -> subprocess.CompletedProcess[str]:
 
 
 def counts(results: Path) -> tuple[int, int, int]:
-    suite = ET.parse(results / "junit.xml").getroot()
-    suite = suite if suite.tag == "testsuite" else suite.find("testsuite")
+    root = ET.parse(results / "junit.xml").getroot()
+    suite = root if root.tag == "testsuite" else root.find("testsuite")
     return (
-        int(suite.get("tests")),
-        int(suite.get("failures")) + int(suite.get("errors")),
-        int(suite.get("skipped")),
+        int(suite.attrib["tests"]),
+        int(suite.attrib["failures"]) + int(suite.attrib["errors"]),
+        int(suite.attrib["skipped"]),
     )
 
 

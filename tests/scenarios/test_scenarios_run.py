@@ -50,10 +50,14 @@ def test_the_whole_structured_plan_passes_against_the_sandbox(tmp_path: Path, de
     wall = time.perf_counter() - started
     print(f"full structured plan against the sandbox: {wall:.1f} s wall")
     assert run.returncode == 0, run.stdout[-4000:] + run.stderr[-2000:]
-    suite = ET.parse(results / "junit.xml").getroot()
-    suite = suite if suite.tag == "testsuite" else suite.find("testsuite")
-    assert int(suite.get("tests")) >= 80 and int(suite.get("failures")) == 0 and int(suite.get("errors")) == 0
-    assert int(suite.get("skipped")) <= 2  # only scenarios the sandbox has no data for, each saying why
+    root = ET.parse(results / "junit.xml").getroot()
+    suite = root if root.tag == "testsuite" else root.find("testsuite")
+    assert (
+        int(suite.attrib["tests"]) >= 80
+        and int(suite.attrib["failures"]) == 0
+        and int(suite.attrib["errors"]) == 0
+    )
+    assert int(suite.attrib["skipped"]) <= 2  # only scenarios the sandbox has no data for, each saying why
     features = json.loads((results / "cucumber.json").read_text())
     assert {f["name"].split(" - ")[0] for f in features} >= {"Week 1 Tuesday", "Week 2 Wednesday"}
     labels = [

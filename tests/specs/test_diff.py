@@ -27,7 +27,7 @@ def _ours(service: str) -> dict[str, Any]:
 
 
 def _older(
-    spec: dict[str, Any], undo: Callable[[dict[str, Any]], None], version: str = "1.0.0"
+    spec: dict[str, Any], undo: Callable[[dict[str, Any]], object], version: str = "1.0.0"
 ) -> dict[str, Any]:
     old = copy.deepcopy(spec)
     undo(old)
