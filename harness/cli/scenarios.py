@@ -26,11 +26,10 @@ from harness.cli.options import (
 from harness.config import CrrsimConfig
 from harness.exitcodes import ExitCode, from_pytest
 from harness.reports import RunReport
-from harness.scenarios.features import FeatureFileError
+from harness.scenarios.features import FeatureFileError, TagExpressionError, tag_filter
 from harness.scenarios.matrix import build_matrix
 from harness.scenarios.plan import DAYS, PlanError, load_plan
 from harness.scenarios.settings import ScenarioSettings
-from harness.scenarios.tagexpr import TagExpressionError, parse
 
 
 def _markets(values: tuple[str, ...]) -> dict[str, str]:
@@ -212,7 +211,7 @@ def command(
         settings.plan_file = str(plan_file.resolve())
     if tags:
         try:
-            parse(tags)
+            tag_filter(tags)
         except TagExpressionError as exc:
             raise click.UsageError(str(exc)) from None
     try:

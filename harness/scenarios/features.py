@@ -8,11 +8,12 @@ filters. Parsing goes through pytest-bdd's own parser so what we read is what it
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import cucumber_tag_expressions as cucumber_tags
 from pytest_bdd.exceptions import GherkinParseError
 from pytest_bdd.parser import FeatureParser
 
@@ -116,6 +117,25 @@ def read_scenarios(dirs: Iterable[Path]) -> Iterator[ScenarioInfo]:
 
 def all_tags(dirs: Iterable[Path]) -> set[str]:
     return {tag for info in read_scenarios(dirs) for tag in info.tags}
+
+
+class TagExpressionError(ValueError):
+    """A ``--tags`` expression Cucumber's parser refuses; the message says where."""
+
+
+def tag_filter(text: str) -> Callable[[Iterable[str]], bool]:
+    """Cucumber's own tag expressions (cucumber-tag-expressions, the parser behave and
+    cucumber-jvm use) over a scenario's tags.
+
+    pytest's ``-m`` cannot express ``@plan:W1-TUE-NOMINATE-T1`` (a marker name holds no colon)
+    and QA already writes Cucumber expressions. Scenario tags are read without their ``@`` and a
+    user may write ``week1`` or ``@week1``: each tag is offered in both spellings.
+    """
+    try:
+        expression = cucumber_tags.parse(text)
+    except cucumber_tags.TagExpressionError as exc:
+        raise TagExpressionError(f"cannot read the tag expression {text!r}: {exc}") from None
+    return lambda tags: bool(expression.evaluate([form for t in tags for form in (t, "@" + t.lstrip("@"))]))
 
 
 def week_of(tags: Iterable[str]) -> int | None:

@@ -34,7 +34,6 @@ from pytest_bdd.steps import step_function_context_registry
 
 from harness.client.targets import describe_target, target_kind
 from harness.scenarios import features as feature_files
-from harness.scenarios import tagexpr
 from harness.scenarios.env import ScenarioEnv, open_env
 from harness.scenarios.settings import ScenarioSettings
 
@@ -100,7 +99,7 @@ def select(
 ) -> tuple[list[pytest.Item], list[pytest.Item]]:
     keep: list[pytest.Item] = []
     drop: list[pytest.Item] = []
-    predicate = tagexpr.parse(settings.tags) if settings.tags else None
+    predicate = feature_files.tag_filter(settings.tags) if settings.tags else None
     days = {d.lower() for d in settings.days}
     names = set(settings.names)
     for item in items:
