@@ -49,7 +49,12 @@ def _load(name: str) -> click.Command | None:
 
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="crrsim")
-def cli() -> None:
+@click.option(
+    "--no-color",
+    is_flag=True,
+    help="No colour in any output (as NO_COLOR=1 does); colour is used on terminals only.",
+)
+def cli(no_color: bool) -> None:
     """Market Sim test harness and connectivity checker for the CAISO CRR B2B APIs."""
 
 

@@ -75,8 +75,21 @@ def _obtain_password(path: Path) -> str:
 @click.argument("file", type=click.Path(path_type=Path))
 @click.option("--ca", type=click.Path(path_type=Path), help="Check the certificate was issued by this CA.")
 @click.option("--key", type=click.Path(path_type=Path), help="Check this private key belongs to it.")
-@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
-def inspect(file: Path, ca: Path | None, key: Path | None, as_json: bool) -> None:
+@click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="How to print the report on stdout.",
+)
+@click.option(
+    "--json",
+    "json_out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Also write the report as JSON to this file (as --json FILE does in every command).",
+)
+def inspect(file: Path, ca: Path | None, key: Path | None, output_format: str, json_out: Path | None) -> None:
     """Explain FILE (PEM, DER or .pfx/.p12) in plain words."""
     try:
         wanted = [p for p in (file, key) if p is not None and needs_password(p)]
@@ -84,10 +97,13 @@ def inspect(file: Path, ca: Path | None, key: Path | None, as_json: bool) -> Non
         report = inspect_certificate(file, password=password, ca=ca, key=key)
     except CertificateLoadError as exc:  # unreadable, damaged or a wrong password: a finding
         raise CheckFailed(str(exc)) from None
-    if as_json:
-        click.echo(json.dumps(report.to_dict(), indent=2))
-    else:
-        click.echo("\n".join(report.to_lines()))
+    as_json = json.dumps(report.to_dict(), indent=2)
+    click.echo(as_json if output_format == "json" else "\n".join(report.to_lines()))
+    if json_out is not None:
+        try:
+            json_out.write_text(as_json + "\n", encoding="utf-8")
+        except OSError as exc:
+            raise CannotRun(f"Cannot write {json_out}: {exc.strerror or exc}") from None
     # a reported problem (expired, key mismatch, wrong CA, no clientAuth) fails the command, so
     # a script can gate on `crrsim certs inspect` before it files the certificate with CAISO
     sys.exit(ExitCode.PROBLEM if report.problems else ExitCode.OK)

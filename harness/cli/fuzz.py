@@ -10,7 +10,6 @@ not everything asked was fuzzed: the report names what and the flag that covers 
 from __future__ import annotations
 
 import contextlib
-import os
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -25,10 +24,10 @@ from harness.cli.options import (
     refuse_on_production,
     report_options,
     require_files,
-    write_reports,
+    use_color,
 )
+from harness.cli.stream import check_written, run_stream
 from harness.client.reach import unreachable
-from harness.client.targets import describe_target
 from harness.config import CrrsimConfig
 from harness.contract import SERVICE_NAMES
 from harness.exitcodes import ExitCode
@@ -234,6 +233,7 @@ def command(
     json_out: Path | None,
     junit: Path | None,
     html: Path | None,
+    events_out: Path | None,
 ) -> None:
     """Property-test every CRR operation against its contract with schemathesis (CAISO-aware)."""
     if replay_id is not None:
@@ -269,34 +269,30 @@ def command(
         raise click.UsageError(
             "--compare-with sandbox compares another target with the sandbox: give --env or --url"
         )
-    try:
-        if cfg.is_sandbox:
-            with _embedded_sandbox(settings) as url:
-                outcome = run_fuzz(settings, url)
-        elif (problem := unreachable(cfg.base_url())) is not None:
-            raise RuntimeError(problem)  # the COULD NOT RUN report below, exit 3
-        elif compare_with:
-            _dev_identity_for_url(settings)
-            with _reference_sandbox(settings) as comparison:
-                outcome = run_fuzz(settings, cfg.base_url(), comparison)
-        else:
-            _dev_identity_for_url(settings)
-            outcome = run_fuzz(settings, cfg.base_url())
-    except ValueError as exc:
-        raise click.UsageError(str(exc)) from None
-    except (OSError, RuntimeError) as exc:
-        from harness.reports import could_not_run
+    with run_stream(json_out, junit, html, events_out) as (emit, files):
+        try:
+            if cfg.is_sandbox:
+                with _embedded_sandbox(settings) as url:
+                    outcome = run_fuzz(settings, url, emit=emit)
+            elif (problem := unreachable(cfg.base_url())) is not None:
+                raise RuntimeError(problem)  # the COULD NOT RUN report below, exit 3
+            elif compare_with:
+                _dev_identity_for_url(settings)
+                with _reference_sandbox(settings) as comparison:
+                    outcome = run_fuzz(settings, cfg.base_url(), comparison, emit=emit)
+            else:
+                _dev_identity_for_url(settings)
+                outcome = run_fuzz(settings, cfg.base_url(), emit=emit)
+        except ValueError as exc:
+            raise click.UsageError(str(exc)) from None
+        except (OSError, RuntimeError) as exc:
+            from harness.reports import could_not_run
 
-        # the reports a CI job reads still appear, saying why nothing could be fuzzed
-        write_reports(
-            could_not_run("fuzz", cfg.target_name, str(exc), "make the target answer, then run again"),
-            json_out,
-            junit,
-            html,
-        )
-        raise CannotRun(str(exc)) from None
-    outcome.report.tested = describe_target(cfg.target, settings.target_kind)
-    color = sys.stdout.isatty() and "NO_COLOR" not in os.environ
-    click.echo(render_text(outcome.report, color=color), nl=False)
-    write_reports(outcome.report, json_out, junit, html)
+            # the reports a CI job reads still appear, saying why nothing could be fuzzed
+            files.write(
+                could_not_run("fuzz", cfg.target_name, str(exc), "make the target answer, then run again")
+            )
+            raise CannotRun(str(exc)) from None
+    click.echo(render_text(outcome.report, color=use_color()), nl=False)
+    check_written(files)
     sys.exit(outcome.report.exit_code())

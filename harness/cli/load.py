@@ -9,12 +9,10 @@ error, 3 could not run, 5 an SLO was breached.
 
 from __future__ import annotations
 
-import os
 import re
 import sys
 import time
 from pathlib import Path
-from typing import Any
 
 import click
 
@@ -26,9 +24,9 @@ from harness.cli.options import (
     report_options,
     require_files,
     require_reachable,
-    write_reports,
+    use_color,
 )
-from harness.client.targets import describe_target
+from harness.cli.stream import check_written, run_stream
 from harness.config import CrrsimConfig
 from harness.config.participants import Participant, ParticipantsError, dev_participants, load_participants
 from harness.exitcodes import ExitCode
@@ -70,39 +68,6 @@ def _participants(
 
 
 UI_URL = "http://127.0.0.1:8089"  # locust's default web port, bound to loopback (locust_command)
-
-
-def _progress() -> object:
-    """A live line while locust runs: a rich bar on a terminal, a plain line every 10 s otherwise."""
-    if sys.stdout.isatty():
-        from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
-
-        bar = Progress(
-            TextColumn("load"),
-            BarColumn(),
-            TextColumn("{task.completed:.0f}/{task.total:.0f} s"),
-            TimeElapsedColumn(),
-            TextColumn("{task.fields[figures]}"),
-            transient=True,
-        )
-        bar.start()
-        state: dict[str, object] = {}
-
-        def update(elapsed: float, total: float, figures: str = "") -> None:
-            if "task" not in state:
-                state["task"] = bar.add_task("load", total=total, figures="")
-            bar.update(state["task"], completed=min(elapsed, total), figures=figures)  # type: ignore[arg-type]
-
-        update.stop = bar.stop  # type: ignore[attr-defined]
-        return update
-    last = [0.0]
-
-    def plain(elapsed: float, total: float, figures: str = "") -> None:
-        if elapsed - last[0] >= 10:
-            last[0] = elapsed
-            click.echo(f"load: {elapsed:.0f} of {total:.0f} s{'; ' + figures if figures else ''}", err=True)
-
-    return plain
 
 
 @click.command("load")
@@ -219,6 +184,7 @@ def command(
     json_out: Path | None,
     junit: Path | None,
     html: Path | None,
+    events_out: Path | None,
 ) -> None:
     """Load and performance test with locust: participant-like users over mTLS, SLO gates."""
     from harness.load.profiles import ProfileError, load_profile
@@ -285,9 +251,9 @@ def command(
             settings.cfg = _with_ca(cfg, cfg.sandbox_pki / "ca.pem")
     except (ProfileError, SLOError, ParticipantsError) as exc:
         raise click.UsageError(str(exc)) from None
-    from harness.load.integrity import check_integrity
-    from harness.load.runner import LoadRunError, run_load, run_worker
-    from harness.reports.handlers import render_text
+    from harness.load.run import run
+    from harness.load.runner import LoadRunError, run_worker
+    from harness.reports.handlers import ReportFiles, render_text
 
     if not cfg.is_sandbox and not by_url and not worker:  # a named environment: after every usage error
         require_reachable(cfg.base_url())
@@ -304,74 +270,40 @@ def command(
             err=True,
         )
         sys.exit(ExitCode.OK if code == 0 else ExitCode.CANNOT_RUN)
-    shared = settings.target_kind == "shared"
-    if shared:
+    if settings.target_kind == "shared":
         from harness.load.cleanup import notice
 
         click.echo(notice(cfg.target_name, allow_trades), err=True)
-    progress = None if worker or ui else _progress()
     if ui:  # locust logs at WARNING here, so its own "Starting web interface" line never shows
         click.echo(
             f"locust's web UI: {UI_URL} (the run starts by itself; the UI closes 10 s after it ends)",
             err=True,
         )
-    try:
-        if cfg.is_sandbox:
-            with embedded_sandbox(cfg.sandbox_pki, cfg.specs, "load") as (url, pki):
-                settings.cfg = _with_ca(cfg, pki.ca_cert)
-                outcome = run_load(settings, url, run_dir, participants, secrets, progress)
-                outcome.integrity = check_integrity(outcome.recording.writes, participants, url, pki.ca_cert)
-        else:
-            outcome = run_load(settings, cfg.base_url(), run_dir, participants, secrets, progress)
-            if dev_pki:  # a sandbox addressed by --url: the dev identities can read it back
-                outcome.integrity = check_integrity(
-                    outcome.recording.writes, participants, cfg.base_url(), settings.cfg.ca_path()
+    with run_stream(json_out, junit, html, events_out, live=not ui) as (emit, files):
+        try:
+            if cfg.is_sandbox:
+                with embedded_sandbox(cfg.sandbox_pki, cfg.specs, "load") as (url, pki):
+                    settings.cfg = _with_ca(cfg, pki.ca_cert)
+                    outcome = run(
+                        settings, url, run_dir, participants, secrets, read_back_ca=pki.ca_cert, emit=emit
+                    )
+            else:
+                # a sandbox addressed by --url: the dev identities can read every write back
+                ca = settings.cfg.ca_path() if dev_pki else None
+                outcome = run(
+                    settings, cfg.base_url(), run_dir, participants, secrets, read_back_ca=ca, emit=emit
                 )
-    except LoadRunError as exc:
-        raise CannotRun(str(exc)) from None
-    except (OSError, RuntimeError) as exc:
-        raise CannotRun(str(exc)) from None
-    finally:
-        stop = getattr(progress, "stop", None)
-        if stop is not None:
-            stop()
-    from harness.load.integrity import add_to_report
-
-    add_to_report(outcome, checked=settings.target_kind == "sandbox" or dev_pki)
-    if shared:
-        _clean_up(outcome, participants, secrets, settings)
-    outcome.report.tested = describe_target(cfg.target, settings.target_kind)
-    color = sys.stdout.isatty() and "NO_COLOR" not in os.environ
-    click.echo(render_text(outcome.report, color=color), nl=False)  # its RUN section: the run's figures
-    write_reports(
-        outcome.report, run_dir / "load.json", run_dir / "load.xml", run_dir / "load.html", quiet=True
-    )
-    write_reports(outcome.report, json_out, junit, html)
+        except LoadRunError as exc:
+            raise CannotRun(str(exc)) from None
+        except (OSError, RuntimeError) as exc:
+            raise CannotRun(str(exc)) from None
+    click.echo(render_text(outcome.report, color=use_color()), nl=False)  # its RUN section: the run's figures
+    ReportFiles(run_dir / "load.json", run_dir / "load.xml", run_dir / "load.html").write(outcome.report)
+    check_written(files)
     click.echo(f"Reports in {run_dir} (locust's own: locust.html, locust_stats.csv)", err=True)
     if outcome.integrity:
         sys.exit(ExitCode.PROBLEM)
     sys.exit(ExitCode.SLO_BREACHED if outcome.slo_breached else outcome.report.exit_code())
-
-
-def _clean_up(
-    outcome: Any, participants: list[Participant], secrets: dict[str, str], settings: LoadSettings
-) -> None:
-    """A shared environment keeps nothing the run can remove (``harness.load.cleanup``)."""
-    from harness.load import cleanup
-
-    passwords = {
-        p.sc: secrets.get(p.password_variable) or os.environ.get(p.password_variable, "")
-        for p in participants
-    }
-    lines = cleanup.clean_up(
-        outcome.recording.writes,
-        participants,
-        settings.cfg.base_url(),
-        settings.cfg.ca_path(),
-        passwords,
-        settings.cfg.specs,
-    )
-    cleanup.add_to_report(outcome.report, lines, cleanup.kept(outcome.recording))
 
 
 def _with_ca(cfg: CrrsimConfig, ca: Path) -> CrrsimConfig:

@@ -9,26 +9,26 @@ what), 2 usage errors, 3 could not run (e.g. the sandbox did not start, reports 
 
 from __future__ import annotations
 
-import os
 import signal
 import sys
 from pathlib import Path
-from typing import Any
 
 import click
 
 from harness.cli.options import (
     CannotRun,
     config_options,
+    events_option,
     pfx_password,
     refuse_on_production,
     require_files,
     require_reachable,
+    use_color,
 )
+from harness.cli.stream import run_stream
 from harness.config import CrrsimConfig
 from harness.marketsim import MarketSimOutcome, MarketSimSettings, run_marketsim
 from harness.marketsim.job import PARTS
-from harness.marketsim.progress import LineProgress, Progress
 from harness.reports import in_words
 
 
@@ -87,6 +87,7 @@ from harness.reports import in_words
     default=None,
     help="SLO file (YAML) gating the load burst (default: load/slo/default.yaml).",
 )
+@events_option
 @click.argument("pytest_args", nargs=-1, type=click.UNPROCESSED)
 def command(
     cfg: CrrsimConfig,
@@ -99,6 +100,7 @@ def command(
     allow_load: bool,
     wait_timeout: float,
     slo: Path | None,
+    events_out: Path | None,
     pytest_args: tuple[str, ...],
 ) -> None:
     """Rehearse the Market Sim: connectivity for each participant, the structured plan, a short
@@ -135,72 +137,18 @@ def command(
     if not cfg.is_sandbox and "://" not in cfg.target:  # a named environment, once every usage error is said
         require_reachable(cfg.base_url())
     signal.signal(signal.SIGTERM, _interrupt)  # a killed rehearsal still writes what it ran (INCOMPLETE)
-    live = sys.stderr.isatty() and not os.environ.get("CRRSIM_NO_COLOR")
-    progress: Progress = (
-        RichProgress() if live else LineProgress(lambda line: click.echo(f"crrsim: {line}", err=True))
-    )
     try:
-        outcome = run_marketsim(settings, progress)
+        # the job writes its own report files (reports/index.html and the parts' beside it)
+        with run_stream(events_out=events_out) as (emit, _files):
+            outcome = run_marketsim(settings, emit)
     except (OSError, ValueError, RuntimeError) as exc:
         raise CannotRun(str(exc)) from exc
-    finally:
-        if isinstance(progress, RichProgress):
-            progress.stop()
-    summary(outcome, color=sys.stdout.isatty() and not os.environ.get("CRRSIM_NO_COLOR"))
+    summary(outcome, color=use_color())
     sys.exit(outcome.report.exit_code())
 
 
 def _interrupt(signum: int, frame: object) -> None:
     raise KeyboardInterrupt
-
-
-class RichProgress:
-    """The job's events as rich's live bars on a terminal: one bar per part with its counts."""
-
-    def __init__(self) -> None:
-        from rich.console import Console
-        from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
-
-        self.bar = Progress(
-            SpinnerColumn(finished_text="[green]✓"),
-            TextColumn("[bold]{task.description:<16}"),
-            BarColumn(bar_width=28),
-            TextColumn("{task.fields[done]}"),
-            TimeElapsedColumn(),
-            TextColumn("{task.fields[figures]}"),
-            console=Console(stderr=True),
-        )
-        self.tasks: dict[str, Any] = {}
-        self.units: dict[str, str] = {}
-        self.bar.start()
-
-    def _task(self, part: str, total: float | None = None) -> Any:
-        if part not in self.tasks:
-            self.tasks[part] = self.bar.add_task(part, total=total, done="", figures="")
-        return self.tasks[part]
-
-    def started(self, part: str, total: float | None = None, unit: str = "") -> None:
-        self.units[part] = unit
-        self.bar.update(self._task(part, total), total=total)
-
-    def advanced(self, part: str, completed: float, figures: str = "") -> None:
-        task = self._task(part)
-        total = self.bar.tasks[task].total
-        done = f"{completed:g}/{total:g} {self.units.get(part, '')}" if total else ""
-        self.bar.update(task, completed=completed, done=done, figures=figures)
-
-    def finished(self, part: str, verdict: str, figures: str, seconds: float, ok: bool) -> None:
-        task = self._task(part)
-        total = self.bar.tasks[task].total or 1
-        colour = "green" if ok else "red"
-        self.bar.update(task, total=total, completed=total, figures=f"[{colour}]{verdict}[/] · {figures}")
-        self.bar.stop_task(task)
-
-    def say(self, text: str) -> None:
-        self.bar.console.print(f"[dim]{text}[/]")
-
-    def stop(self) -> None:
-        self.bar.stop()
 
 
 def summary(outcome: MarketSimOutcome, *, color: bool) -> None:

@@ -31,6 +31,16 @@ _DIR = click.Path(file_okay=False, path_type=Path)
 _DEFAULTS = {f.name: f.default for f in fields(CrrsimConfig)}
 
 
+def use_color(stream: Any = None) -> bool:
+    """The one colour switch: ``crrsim --no-color`` or ``NO_COLOR`` (no-color.org: any
+    non-empty value) turns colour off in every command; otherwise colour on a terminal only."""
+    ctx = click.get_current_context(silent=True)
+    if ctx is not None and ctx.find_root().params.get("no_color"):
+        return False
+    stream = sys.stdout if stream is None else stream
+    return bool(stream.isatty()) and not os.environ.get("NO_COLOR")
+
+
 class CannotRun(click.ClickException):
     """The command could not do its work (a report not writable, a port in use, a target the
     runner itself cannot reach): exit 3, never 1, which means "the check found a problem"."""
@@ -246,7 +256,9 @@ def participant_passwords(participants: Sequence[Participant]) -> dict[str, str]
 
 
 def report_options(command: F) -> F:
-    """--json/--junit/--html: the one report model written by its handlers (every runner)."""
+    """--json/--junit/--html: the one report model written by its handlers (every runner);
+    --events: the run's events as NDJSON, as they happen."""
+    command = events_option(command)
     for decl, help_text in (
         ("--html", "Write an HTML report."),
         ("--junit", "Write a JUnit XML report."),
@@ -257,6 +269,16 @@ def report_options(command: F) -> F:
             command
         )
     return command
+
+
+def events_option(command: F) -> F:
+    """``--events FILE``: the run's events as NDJSON, written as they happen."""
+    return click.option(
+        "--events",
+        "events_out",
+        type=click.Path(dir_okay=False, path_type=Path),
+        help="Write the run's events to FILE as NDJSON, one per line, as they happen (follow it with tail -f).",
+    )(command)
 
 
 def write_reports(

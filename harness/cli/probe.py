@@ -11,12 +11,10 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import os
 import re
 import socket
 import sys
 from collections.abc import Iterator
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import NoReturn
 from urllib.parse import urlsplit
@@ -30,17 +28,18 @@ from harness.cli.options import (
     pfx_password,
     report_options,
     require_files,
-    write_reports,
+    use_color,
 )
-from harness.client.targets import describe_target
+from harness.cli.stream import check_written, run_stream
 from harness.config import ConfigError, CrrsimConfig
 from harness.config.participants import ParticipantsError, load_participants
 from harness.contract import ContractError
+from harness.events import Emit
 from harness.exitcodes import ExitCode
 from harness.probe import ProbeResult, ProbeSettings, run_probe
-from harness.probe.scorecard import scorecard
+from harness.probe.scorecard import run_scorecard
 from harness.reports import RunReport
-from harness.reports.handlers import render_text
+from harness.reports.handlers import ReportFiles, render_text
 
 SC_ID = re.compile(r"^[A-Za-z0-9._-]{1,10}$")  # the contract's participantName pattern and length
 
@@ -88,11 +87,14 @@ def settings_from(cfg: CrrsimConfig, participant: str) -> ProbeSettings:
     "ca",
     "timeout",
     "specs",
+    "pki",
     reword={
         "participant": "SC ID to probe for, e.g. ECAL (required: here, in crrsim.yaml or $CRRSIM_PARTICIPANT).",
         "timeout": "Seconds to wait for an answer from the CRR API (the checks wait side by side, so the whole "
         "probe ends within it).",
         "specs": "Contract folder to probe by.",
+        "pki": "Dev PKI folder of a sandbox: its identities, and its operator, who may prove a --url is a "
+        "crrsim sandbox.",
     },
 )
 @click.option(
@@ -109,6 +111,7 @@ def command(
     json_out: Path | None,
     junit: Path | None,
     html: Path | None,
+    events_out: Path | None,
 ) -> None:
     """Check certificate, network, TLS and every CRR service for one participant, or for each
     participant of a file (a readiness scorecard).
@@ -130,16 +133,12 @@ def command(
     require_files(cfg, "pfx", "cert", "key", "ca", "specs")  # a file that is not there is a typo: exit 2
     with _sandbox_if_none_runs(cfg) as cfg:
         if participants_file is not None:
-            _scorecard(cfg, participants_file, json_out, junit, html)
+            _scorecard(cfg, participants_file, json_out, junit, html, events_out)
         else:
-            result = _probe(settings_from(cfg, cfg.participant or ""))
-            report = result.to_report()
-            # the probe's "sandbox" is one already serving (crrsim sandbox serve), never an embedded one
-            report.tested = describe_target(
-                cfg.base_url() if cfg.is_sandbox else cfg.target,
-                cfg.target_kind if result.unreachable else cfg.judged_kind(),
-            )
-            _finish(report, json_out, junit, html, unreachable=result.unreachable)
+            settings = settings_from(cfg, cfg.participant or "")
+            with run_stream(json_out, junit, html, events_out) as (emit, files):
+                result = _probe(settings, emit)
+            _finish(result.to_report(), files, unreachable=result.unreachable)
 
 
 @contextlib.contextmanager
@@ -171,29 +170,31 @@ def _listening(host: str, port: int) -> bool:
         return False
 
 
-def _probe(settings: ProbeSettings) -> ProbeResult:
+def _probe(settings: ProbeSettings, emit: Emit) -> ProbeResult:
     """Run the probe; what the settings cannot be used for is a usage error (exit 2)."""
     try:
-        return run_probe(settings)
+        return run_probe(settings, emit)
     except ValueError as exc:  # unusable target URL
         raise click.UsageError(str(exc)) from None
     except ContractError as exc:
         raise click.UsageError(f"The contract folder cannot be used: {exc}") from None
 
 
-def _finish(
-    report: RunReport, json_out: Path | None, junit: Path | None, html: Path | None, unreachable: bool = False
-) -> NoReturn:
-    """Print and write the report; exit 0 certified, 3 when the target could not be reached at
-    all (what every command answers then), else 1."""
-    color = sys.stdout.isatty() and "NO_COLOR" not in os.environ
-    click.echo(render_text(report, color=color), nl=False)
-    write_reports(report, json_out, junit, html)
+def _finish(report: RunReport, files: ReportFiles, unreachable: bool = False) -> NoReturn:
+    """Print the report (its files are written); exit 0 certified, 3 when the target could not
+    be reached at all (what every command answers then), else 1."""
+    click.echo(render_text(report, color=use_color()), nl=False)
+    check_written(files)
     sys.exit(ExitCode.OK if report.ok else ExitCode.CANNOT_RUN if unreachable else ExitCode.PROBLEM)
 
 
 def _scorecard(
-    cfg: CrrsimConfig, path: Path, json_out: Path | None, junit: Path | None, html: Path | None
+    cfg: CrrsimConfig,
+    path: Path,
+    json_out: Path | None,
+    junit: Path | None,
+    html: Path | None,
+    events_out: Path | None,
 ) -> None:
     """Probe every participant of the file in turn; exit 0 only when all are certified."""
     if any(flag_given(name) for name in ("participant", "pfx", "cert", "key")):
@@ -205,19 +206,17 @@ def _scorecard(
     except ParticipantsError as exc:
         raise click.UsageError(str(exc)) from None
     passwords = participant_passwords(participants)
-    started = datetime.now(UTC)
-    results = []
-    for p in participants:
-        click.echo(f"probing {p.sc} ...", err=True)
-        settings = ProbeSettings.from_config(
+    settings = [
+        ProbeSettings.from_config(
             cfg, p.sc, password=passwords.get(p.sc), pfx=p.pfx, cert=p.cert, key=p.key or p.cert
         )
-        results.append(_probe(settings))
-        click.echo(f"{p.sc}: {results[-1].verdict}", err=True)
-    _finish(
-        scorecard(results, results[0].base_url, started),
-        json_out,
-        junit,
-        html,
-        unreachable=all(r.unreachable for r in results),
-    )
+        for p in participants
+    ]
+    with run_stream(json_out, junit, html, events_out) as (emit, files):
+        try:
+            report, results = run_scorecard(settings, emit)
+        except ValueError as exc:  # unusable target URL
+            raise click.UsageError(str(exc)) from None
+        except ContractError as exc:
+            raise click.UsageError(f"The contract folder cannot be used: {exc}") from None
+    _finish(report, files, unreachable=all(r.unreachable for r in results))

@@ -19,16 +19,17 @@ from harness.cli.options import (
     CannotRun,
     CheckFailed,
     config_options,
+    events_option,
     refuse_on_production,
     require_files,
     require_reachable,
 )
+from harness.cli.stream import run_stream
 from harness.config import CrrsimConfig
 from harness.exitcodes import ExitCode, from_pytest
-from harness.reports import RunReport
 from harness.scenarios.features import FeatureFileError, TagExpressionError, tag_filter
 from harness.scenarios.matrix import build_matrix
-from harness.scenarios.plan import DAYS, PlanError, load_plan
+from harness.scenarios.plan import DAYS, PlanError, RunnerError, load_plan
 from harness.scenarios.settings import ScenarioSettings
 
 
@@ -164,6 +165,7 @@ def _sandbox_or_target(cfg: CrrsimConfig, url: str) -> tuple[CrrsimConfig, str |
     "--matrix", is_flag=True, help="print the plan's traceability matrix and exit (1 if it has gaps)"
 )
 @click.option("--steps", is_flag=True, help="list every step of the library with its docstring and exit")
+@events_option
 @click.argument("pytest_args", nargs=-1, type=click.UNPROCESSED)
 def command(
     cfg: CrrsimConfig,
@@ -181,6 +183,7 @@ def command(
     plan_file: Path | None,
     matrix: bool,
     steps: bool,
+    events_out: Path | None,
     pytest_args: tuple[str, ...],
 ) -> None:
     """Run the structured Market Sim plan as Gherkin scenarios (pytest-bdd).
@@ -232,7 +235,7 @@ def command(
         raise click.UsageError("outside the sandbox give your certificate: --pfx FILE (or --cert and --key)")
     if not cfg.is_sandbox:  # after every usage error, before anything runs or any result is touched
         require_reachable(cfg.base_url())
-    from harness.scenarios.runner import RunnerError, describe_selection, run
+    from harness.scenarios.runner import describe_selection, run
 
     if settings.shuffle_seed is not None:
         click.echo(
@@ -240,8 +243,13 @@ def command(
             f"(repeat it with --shuffle {settings.shuffle_seed}).",
             err=True,
         )
+    # the page QA files (the plan's week-by-day grid, what to fix first) is written after every
+    # run; `crrsim report` still renders any results folder again
+    page = results / "report.html"
     try:
-        code = from_pytest(run(settings, results, pytest_args))
+        with run_stream(html=page, events_out=events_out, quiet_files=True) as (emit, files):
+            plan = run(settings, results, pytest_args, emit)
+        code = from_pytest(plan.code)
     except RunnerError as exc:
         raise CannotRun(str(exc)) from None
     except FeatureFileError as exc:
@@ -254,7 +262,13 @@ def command(
             err=True,
         )
         raise SystemExit(code)
-    html, report = _html(results)
+    report = plan.report
+    html = (
+        str(page)
+        if report is not None and not files.failed
+        else f"not written ({files.failed[0][1] if files.failed else 'no results to read'}); "
+        f"`crrsim report --results {results}` tries again"
+    )
     click.echo(f"Results in {results}/ (junit.xml, cucumber.json, allure-results); HTML: {html}", err=True)
     if code is ExitCode.OK and report is not None and report.incomplete:
         # pytest passes a run whose scenarios skipped; crrsim does not call that PASSED
@@ -265,17 +279,3 @@ def command(
         click.echo(f"VERDICT: {report.verdict}", err=True)
         code = report.exit_code()
     raise SystemExit(code)
-
-
-def _html(results: Path) -> tuple[str, RunReport | None]:
-    """The self-contained page QA files (the plan's week-by-day grid, what to fix first), written
-    after every run: asking for a second command to see the results was one step too many.
-    `crrsim report` still renders any results folder again. Also the report, for the verdict."""
-    from harness.reports.handlers import write_html
-    from harness.scenarios.results import ResultsError, load_results
-
-    try:
-        report = load_results(results)
-        return str(write_html(report, results / "report.html")), report
-    except (ResultsError, ValueError, OSError) as exc:
-        return f"not written ({exc}); `crrsim report --results {results}` tries again", None

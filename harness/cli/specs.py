@@ -6,11 +6,14 @@ other commands resolve it, so what this checks is what they run against.
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from pathlib import Path
 
 import click
 
-from harness.cli.options import CheckFailed, config_options, report_options, require_files, write_reports
+from harness.cli.options import CheckFailed, config_options, report_options, require_files
+from harness.cli.stream import check_written, run_stream
 from harness.config import CrrsimConfig
 from harness.contract import SERVICE_NAMES, Catalogue, ContractError, load_catalogue
 from harness.contract.catalogue import default_specs_dir
@@ -104,21 +107,34 @@ def check(cfg: CrrsimConfig, against: Path | None) -> None:
     click.echo(f"ok: {len(cat.services)} contract files in {cat.directory} are valid OpenAPI 3.0")
 
 
+@contextlib.contextmanager
+def _usage(*errors: type[Exception]) -> Iterator[None]:
+    """These errors are the user's to fix: exit 2 with their sentence."""
+    try:
+        yield
+    except errors as exc:
+        raise click.UsageError(str(exc)) from None
+
+
 @command.command("lint")
 @click.argument("paths", nargs=-1, type=click.Path(exists=True, path_type=Path))
 @config_options("specs")
 @report_options
 def lint(
-    cfg: CrrsimConfig, paths: tuple[Path, ...], json_out: Path | None, junit: Path | None, html: Path | None
+    cfg: CrrsimConfig,
+    paths: tuple[Path, ...],
+    json_out: Path | None,
+    junit: Path | None,
+    html: Path | None,
+    events_out: Path | None,
 ) -> None:
     """Lint contract files (folders or files; default: the contract in use) for what silently
     breaks tools or clients: exit 1 on errors, warnings are reported only."""
-    from harness.specs.lint import lint_paths, lint_report
+    from harness.specs.run import NoContractFiles, run_lint
 
     targets = list(paths) or [cfg.specs or default_specs_dir()]
-    result = lint_paths(targets)
-    if not result.files:
-        raise click.UsageError(f"no YAML contract files in {', '.join(str(t) for t in targets)}")
+    with run_stream(json_out, junit, html, events_out) as (emit, files), _usage(NoContractFiles):
+        result, report = run_lint(targets, emit)
     for file in result.files:
         found = [f for f in result.findings if f.file == file]
         click.echo(f"{file}: {'clean' if not found else f'{len(found)} finding(s)'}")
@@ -126,8 +142,7 @@ def lint(
             click.echo(f"  {f.severity:<7} {f.rule:<28} {f.where}\n          {f.message}")
     for note in result.notes:
         click.echo(f"note: {note}")
-    report = lint_report(result, ", ".join(str(t) for t in targets))
-    write_reports(report, json_out, junit, html)
+    check_written(files)
     errors, warnings = len(result.errors), len(result.warnings)
     known = len(result.findings) - errors - warnings
     click.echo(
@@ -146,18 +161,24 @@ def lint(
     "--markdown", type=click.Path(dir_okay=False, path_type=Path), help="Write the changes as Markdown."
 )
 def diff(
-    old: Path, new: Path, json_out: Path | None, junit: Path | None, html: Path | None, markdown: Path | None
+    old: Path,
+    new: Path,
+    json_out: Path | None,
+    junit: Path | None,
+    html: Path | None,
+    events_out: Path | None,
+    markdown: Path | None,
 ) -> None:
     """Every change between two versions of a contract file (or two folders): breaking,
     compatible or documentation, the bump the changes require against the bump carried, and
     what a participant must do. Exit 1 on breaking changes or an understated bump."""
-    from harness.specs.diff import diff_markdown, diff_paths, diff_report
+    from harness.specs.diff import diff_markdown
+    from harness.specs.run import NoContractFiles, run_diff
 
     if old.is_dir() != new.is_dir():
         raise click.UsageError("give two files or two folders")
-    results = diff_paths(old, new)
-    if not results:
-        raise click.UsageError(f"no contract files in {old} and {new}")
+    with run_stream(json_out, junit, html, events_out) as (emit, files), _usage(NoContractFiles):
+        results, report = run_diff(old, new, emit)
     actions = []
     for service, result in results.items():
         click.echo(
@@ -176,8 +197,7 @@ def diff(
         click.echo("\nParticipant action list:")
         for line in actions:
             click.echo(f"  - {line}")
-    report = diff_report(results, f"{old} -> {new}")
-    write_reports(report, json_out, junit, html)
+    check_written(files)
     if markdown is not None:
         markdown.write_text(diff_markdown(results), encoding="utf-8")
         click.echo(f"Wrote {markdown}", err=True)
@@ -198,16 +218,20 @@ def diff(
 @config_options("specs")
 @report_options
 def history(
-    cfg: CrrsimConfig, paths: tuple[Path, ...], json_out: Path | None, junit: Path | None, html: Path | None
+    cfg: CrrsimConfig,
+    paths: tuple[Path, ...],
+    json_out: Path | None,
+    junit: Path | None,
+    html: Path | None,
+    events_out: Path | None,
 ) -> None:
     """Each file's change-log table, every entry classified (breaking, compatible, documentation,
     with its rule), every version's bump audited: exit 1 when a version understates its change."""
-    from harness.specs.history import audit_paths, history_report
+    from harness.specs.run import NoContractFiles, run_history
 
     targets = list(paths) or [cfg.specs or default_specs_dir()]
-    audits = audit_paths(targets)
-    if not audits:
-        raise click.UsageError(f"no YAML contract files in {', '.join(str(t) for t in targets)}")
+    with run_stream(json_out, junit, html, events_out) as (emit, files), _usage(NoContractFiles):
+        audits, report = run_history(targets, emit)
     for service, versions in audits.items():
         click.echo(f"{service}")
         click.echo(
@@ -220,9 +244,8 @@ def history(
                 f"  {v.version:<8} {v.date:<10}  {v.carried:<7} {v.required:<7} {kinds.count('breaking'):>2} "
                 f"{kinds.count('compatible'):>2} {kinds.count('documentation'):>2}  {verdict}"
             )
-    report = history_report(audits, ", ".join(str(t) for t in targets))
     for key, value in report.sections[0].facts.items():
         click.echo(f"{key}: {value}")
-    write_reports(report, json_out, junit, html)
+    check_written(files)
     if not report.ok:
         raise CheckFailed("published versions understate their change (see above)")

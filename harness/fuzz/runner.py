@@ -33,8 +33,10 @@ from schemathesis.generation import GenerationMode
 
 from harness import __version__
 from harness.client import ClientIdentity, CRRClient
+from harness.client.targets import describe_target
 from harness.contract import Catalogue, Service, load_catalogue
 from harness.contract.portfolios import PORTFOLIO_OPERATIONS
+from harness.events import CaseFinished, Emit, Figures, RunFinished, Runner, RunStarted, ignore
 from harness.fuzz import checks
 from harness.fuzz.bundles import bundle_dir, make_bundle
 from harness.fuzz.compare import Comparison
@@ -127,6 +129,8 @@ def _fuzz_service(
     live: LiveValues,
     ours_catalogue: Callable[[], Catalogue],
     run_id: str,
+    emit: Emit,
+    done: int,
 ) -> None:
     allowed = selection.allowed.get(service.name, [])
     if not allowed:
@@ -184,6 +188,9 @@ def _fuzz_service(
             checks.LIMITS["timeouts_in_row"] = 0
         timed_out = False
         _record_scenario(event, service, settings, url, figures, run_id)
+        calls = sum(f.calls for f in figures.values())
+        failures = sum(len(f.distinct_failures) for f in figures.values())
+        emit(Figures(completed=done, text=f"{plural(calls, 'call')}, {plural(failures, 'failure')}"))
         if checks.LIMITS["stop_after_scenario"]:
             checks.stop(checks.LIMITS["stop_after_scenario"])  # the server error is recorded: now stop
 
@@ -499,10 +506,11 @@ def run_fuzz(
     settings: FuzzSettings,
     url: str,
     comparison: Comparison | None = None,
-    progress: Callable[[int, int, int], None] | None = None,
+    emit: Emit = ignore,
 ) -> FuzzOutcome:
     """Fuzz every selected operation of the contract at ``url``; the report says what ran where.
-    ``progress(operations done, operations selected, failures so far)`` after each service."""
+    Emits the run's events: live call counts from schemathesis' own event stream, a case per
+    operation when its service is done, then the report."""
     checks.register()
     if settings.seed is None:  # chosen here, not by hypothesis, so the report can say which it was
         settings = replace(settings, seed=random.randrange(2**32))
@@ -544,11 +552,34 @@ def run_fuzz(
         shared_writes = selection.writes_ok and settings.target_kind != "sandbox"
         checks.LIVE.update(values=live, confined=tuple(live.portfolios) if shared_writes else ())
         total, done = sum(len(ids) for ids in selection.allowed.values()), 0
+        emit(
+            RunStarted(
+                runner=Runner.FUZZ,
+                title="fuzz",
+                target=url,
+                total=total,
+                unit="operations",
+            )
+        )
         for service in catalogue:
-            _fuzz_service(service, selection, settings, url, cert, key, figures, live, ours_catalogue, run_id)
-            done += len(selection.allowed.get(service.name, []))
-            if progress is not None:
-                progress(done, total, sum(len(f.failures) for f in figures.values()))
+            _fuzz_service(
+                service,
+                selection,
+                settings,
+                url,
+                cert,
+                key,
+                figures,
+                live,
+                ours_catalogue,
+                run_id,
+                emit,
+                done,
+            )
+            for f in sorted(figures.values(), key=lambda f: f.label):
+                if f.service == service.name:
+                    done += 1
+                    emit(CaseFinished(case=operation_case(f), completed=done))
         cleanup: list[str] = []
         if shared_writes:
             cleanup = clean_up(own, catalogue, live) or ["no portfolio of the run's namespace was left"]
@@ -599,6 +630,8 @@ def run_fuzz(
         ]
     report.judge(failed=bool(report.findings))
     report.meta.update(wall_s=round(time.perf_counter() - clock, 2), run_id=run_id)
+    report.tested = describe_target(settings.cfg.target, settings.target_kind)
+    emit(RunFinished(report=report, seconds=time.perf_counter() - clock))
     return FuzzOutcome(report, list(figures.values()), selection)
 
 
@@ -731,6 +764,37 @@ def per_service(figures: list[OperationFigures]) -> list[Section]:
     ]
 
 
+def operation_case(f: OperationFigures) -> CaseResult:
+    """One operation's calls, answers and distinct failures: a case of the report (and the
+    event the live display counts when its service is done)."""
+    distinct = f.distinct_failures
+    status = CaseStatus.FAILED if distinct else (CaseStatus.WARNING if f.known else CaseStatus.PASSED)
+    message = (
+        f"{plural(f.calls, 'call')}; {f.positive_business} of {plural(f.positive, 'positive case')} "
+        "reached business logic "
+        f"({f.reached_share:.0%}); "
+        + ", ".join(f"{code}: {n}" for code, n in sorted(f.statuses.items()))
+        + "".join(f"; known deviation ({check}): {why}" for check, why in f.known.items())
+    )
+    return CaseResult(
+        group=f.service,
+        name=f.label,
+        status=status,
+        message=message,
+        details="\n".join(f"{d['check']}: {d['title']} - {d['message']}" for d in distinct),
+        data={
+            "calls": f.calls,
+            "business": f.business,
+            "positive": f.positive,
+            "positive_business": f.positive_business,
+            "statuses": {str(k): v for k, v in f.statuses.items()},
+            "failures": distinct,
+            "known_deviations": f.known,
+            "positive_refused_as": dict(f.refusals.most_common(5)),
+        },
+    )
+
+
 def fuzz_report(
     settings: FuzzSettings,
     url: str,
@@ -743,33 +807,7 @@ def fuzz_report(
     findings: list[Finding] = []
     for f in sorted(figures, key=lambda f: (f.service, f.label)):
         distinct = f.distinct_failures
-        status = CaseStatus.FAILED if distinct else (CaseStatus.WARNING if f.known else CaseStatus.PASSED)
-        message = (
-            f"{plural(f.calls, 'call')}; {f.positive_business} of {plural(f.positive, 'positive case')} "
-            "reached business logic "
-            f"({f.reached_share:.0%}); "
-            + ", ".join(f"{code}: {n}" for code, n in sorted(f.statuses.items()))
-            + "".join(f"; known deviation ({check}): {why}" for check, why in f.known.items())
-        )
-        cases.append(
-            CaseResult(
-                group=f.service,
-                name=f.label,
-                status=status,
-                message=message,
-                details="\n".join(f"{d['check']}: {d['title']} - {d['message']}" for d in distinct),
-                data={
-                    "calls": f.calls,
-                    "business": f.business,
-                    "positive": f.positive,
-                    "positive_business": f.positive_business,
-                    "statuses": {str(k): v for k, v in f.statuses.items()},
-                    "failures": distinct,
-                    "known_deviations": f.known,
-                    "positive_refused_as": dict(f.refusals.most_common(5)),
-                },
-            )
-        )
+        cases.append(operation_case(f))
         findings += [
             Finding(
                 text=f"{f.label}: {d['title']}: {d['message']}"

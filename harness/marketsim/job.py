@@ -20,15 +20,16 @@ from pathlib import Path
 from typing import Any
 
 from harness.client.control import fresh_plan_week
-from harness.client.targets import describe_target
+from harness.client.targets import TargetKind, describe_target
 from harness.config import CrrsimConfig
+from harness.events import Emit, Note, RunFinished, Runner, RunStarted, ignore, in_part
+from harness.load.settings import SHARED_RATE
 from harness.marketsim.merge import Part, merge_reports
-from harness.marketsim.progress import LineProgress, Progress
 from harness.pki import DevPKI, ensure_dev_pki
 from harness.pki.identities import dev_identity_for
-from harness.probe import ProbeResult, ProbeSettings, run_probe
-from harness.probe.scorecard import scorecard_sections
-from harness.reports import Gap, RunReport, could_not_run, in_words, plural
+from harness.probe import ProbeResult, ProbeSettings
+from harness.probe.scorecard import run_scorecard, scorecard_sections
+from harness.reports import Gap, RunReport, could_not_run
 from harness.scenarios.settings import ScenarioSettings
 
 SANDBOX_PARTICIPANTS = ("ECAL", "WCAL")
@@ -57,7 +58,7 @@ class MarketSimSettings:
     slo: Path | None = None  # the load burst's SLO file (default load/slo/default.yaml)
     wait_timeout_s: float = 900.0  # off the sandbox: how long a plan step waits for the CRR team
     password: str | None = field(default=None, repr=False)  # a real environment's pfx password
-    kind: str | None = None  # the judged target kind (sandbox | production | shared); None: not judged
+    kind: TargetKind | None = None  # the judged target kind; None: not judged
 
     def runs(self, part: str) -> bool:
         return part not in self.skip and (part != "scenarios" or self.scenarios)
@@ -175,12 +176,14 @@ class MarketSimOutcome:
 
 
 @contextlib.contextmanager
-def _sandbox(settings: MarketSimSettings, progress: Progress) -> Iterator[tuple[str, DevPKI | None]]:
+def _sandbox(settings: MarketSimSettings, emit: Emit) -> Iterator[tuple[str, DevPKI | None]]:
     if settings.proven_sandbox:
         url = settings.cfg.base_url()
-        progress.say(
-            f"{url} is a crrsim sandbox (it answered its control plane to the operator of "
-            f"{settings.pki_dir}): the sandbox's rules apply, and each part starts from a fresh plan week there"
+        emit(
+            Note(
+                text=f"{url} is a crrsim sandbox (it answered its control plane to the operator of "
+                f"{settings.pki_dir}): the sandbox's rules apply, and each part starts from a fresh plan week there"
+            )
         )
         yield url, ensure_dev_pki(settings.pki_dir)
         return
@@ -191,18 +194,14 @@ def _sandbox(settings: MarketSimSettings, progress: Progress) -> Iterator[tuple[
 
     pki = ensure_dev_pki(settings.pki_dir)
     db = settings.details / "sandbox.db"
-    progress.say(f"starting the embedded sandbox (PKI {settings.pki_dir}, database {db}) ...")
+    emit(Note(text=f"starting the embedded sandbox (PKI {settings.pki_dir}, database {db}) ..."))
     running = start_sandbox(pki.directory, db, specs=settings.specs, fresh=True)
-    progress.say(f"sandbox listening at {running.url}")
+    emit(Note(text=f"sandbox listening at {running.url}"))
     try:
         yield running.url, pki
     finally:
         running.stop()
-        progress.say("sandbox stopped")
-
-
-def _figures(report: RunReport) -> str:
-    return in_words(report.counts()) or "nothing ran"
+        emit(Note(text="sandbox stopped"))
 
 
 def _own_reports(settings: MarketSimSettings, report: RunReport, stem: str) -> dict[str, str]:
@@ -215,78 +214,50 @@ def _own_reports(settings: MarketSimSettings, report: RunReport, stem: str) -> d
     return {"HTML": f"{base}/{stem}.html", "JSON": f"{base}/{stem}.json"}
 
 
-class _ScenarioCounter:
-    """A pytest plugin for the plan's run: scenarios collected, then each one's outcome."""
-
-    def __init__(self, progress: Progress) -> None:
-        self.progress = progress
-        self.counts = {"passed": 0, "failed": 0, "skipped": 0}
-        self.total = 0
-
-    def pytest_collection_finish(self, session: Any) -> None:
-        self.total = len(session.items)
-        self.progress.started("structured plan", total=self.total, unit="scenarios")
-
-    def pytest_runtest_logreport(self, report: Any) -> None:
-        if report.when == "call" or (report.when == "setup" and report.outcome != "passed"):
-            self.counts[report.outcome] = self.counts.get(report.outcome, 0) + 1
-            self.progress.advanced("structured plan", sum(self.counts.values()), in_words(self.counts))
-
-
 def _connectivity(
-    settings: MarketSimSettings, url: str, pki: DevPKI | None, progress: Progress
+    settings: MarketSimSettings, url: str, pki: DevPKI | None, emit: Emit
 ) -> tuple[list[Part], list[ProbeResult]]:
-    parts, results = [], []
-    n = len(settings.participants)
-    progress.started("connectivity", total=n, unit="participant" if n == 1 else "participants")
-    for sc_id in settings.participants:
-        clock = time.monotonic()
-        result = run_probe(settings.probe_settings(url, sc_id, pki))
-        report = result.to_report()
-        results.append(result)
-        parts.append(
-            Part(
-                f"connectivity {sc_id}",
-                report,
-                time.monotonic() - clock,
-                links=_own_reports(settings, report, f"probe-{sc_id}"),
-            )
+    """The readiness scorecard of ``crrsim probe --participants``, one part per participant."""
+    probes = [settings.probe_settings(url, sc_id, pki) for sc_id in settings.participants]
+    _scorecard, results = run_scorecard(probes, in_part(emit, "connectivity"))
+    parts = [
+        Part(
+            f"connectivity {result.settings.participant}",
+            result.to_report(),
+            ((result.finished_at or result.started_at) - result.started_at).total_seconds(),
+            links=_own_reports(settings, result.to_report(), f"probe-{result.settings.participant}"),
         )
-        progress.advanced("connectivity", len(results), f"{sum(r.certified for r in results)} certified")
-    progress.finished(
-        "connectivity",
-        f"{sum(r.certified for r in results)} of {len(results)} certified",
-        ", ".join(f"{p.name.split()[-1]} {p.report.verdict}" for p in parts),
-        sum(p.seconds for p in parts),
-        all(r.certified for r in results),
-    )
+        for result in results
+    ]
     return parts, results
 
 
-def _scenarios(settings: MarketSimSettings, url: str, pki: DevPKI | None, progress: Progress) -> RunReport:
-    from harness.scenarios.results import load_results
+def _scenarios(settings: MarketSimSettings, url: str, pki: DevPKI | None, emit: Emit) -> RunReport:
     from harness.scenarios.runner import run
 
     results = settings.details / "scenarios"
     # pytest's own terminal output goes to a log beside the results: the job shows progress itself
-    counter = _ScenarioCounter(progress)
     with (
         (settings.details / "scenarios.log").open("w", encoding="utf-8") as log,
         contextlib.redirect_stdout(log),
     ):
-        code = run(
+        plan = run(
             settings.scenario_settings(url, pki),
             results,
             extra=["-q", *settings.scenario_args],
-            plugins=[counter],
+            emit=in_part(emit, "scenarios"),
         )
-    report = load_results(results, target=url)
-    if code == PYTEST_INTERRUPTED:  # pytest caught the Ctrl+C: what ran is kept, the rest is said
+    report = plan.report
+    if report is None:
+        raise RuntimeError(
+            f"the plan wrote no results to read (its log: {settings.details / 'scenarios.log'})"
+        )
+    if plan.code == PYTEST_INTERRUPTED:  # pytest caught the Ctrl+C: what ran is kept, the rest is said
         ran = len(report.cases)
         report.gaps.append(
             Gap(
-                f"The plan was interrupted after {ran} of {counter.total} scenarios; "
-                f"{counter.total - ran} never ran",
+                f"The plan was interrupted after {ran} of {plan.selected} scenarios; "
+                f"{plan.selected - ran} never ran",
                 "run it again: crrsim marketsim --only scenarios",
             )
         )
@@ -295,7 +266,7 @@ def _scenarios(settings: MarketSimSettings, url: str, pki: DevPKI | None, progre
     return report
 
 
-def _fuzz(settings: MarketSimSettings, url: str, pki: DevPKI | None, progress: Progress) -> RunReport:
+def _fuzz(settings: MarketSimSettings, url: str, pki: DevPKI | None, emit: Emit) -> RunReport:
     """A short fuzz of every service: read-only off the sandbox (the fuzz's own safe defaults)."""
     from harness.fuzz.runner import run_fuzz
     from harness.fuzz.settings import FuzzSettings
@@ -315,73 +286,57 @@ def _fuzz(settings: MarketSimSettings, url: str, pki: DevPKI | None, progress: P
     if pki is not None:
         files = pki.identities[dev_identity_for(fuzz.participant).name]
         fuzz.cert, fuzz.key, fuzz.pfx, fuzz.ca = files.cert, files.key, None, pki.ca_cert
-    started: list[bool] = []
-
-    def tick(done: int, total: int, failures: int) -> None:
-        if not started:
-            started.append(True)
-            progress.started("fuzz", total=total, unit="operations")
-        progress.advanced("fuzz", done, plural(failures, "failure"))
-
-    outcome = run_fuzz(fuzz, url, progress=tick)
+    outcome = run_fuzz(fuzz, url, emit=in_part(emit, "fuzz"))
     if outcome.interrupted:  # schemathesis caught the Ctrl+C itself: the job stops here all the same
         raise Interrupted(outcome.report, "fuzz")
     return outcome.report
 
 
-def _load(settings: MarketSimSettings, url: str, pki: DevPKI | None, progress: Progress) -> RunReport:
-    """A window-close burst gated by its SLOs (--slo, else the default file), and the integrity
-    check of what it wrote."""
+def _load(settings: MarketSimSettings, url: str, pki: DevPKI | None, emit: Emit) -> RunReport:
+    """A window-close burst gated by its SLOs (--slo, else the default file), with the integrity
+    check and clean-up ``crrsim load`` does (``harness.load.run``: the same run)."""
     from harness.config.participants import Participant, dev_participants
     from harness.load import cleanup
-    from harness.load.integrity import add_to_report, check_integrity
-    from harness.load.runner import password_variables, run_load
-    from harness.load.settings import LoadSettings
+    from harness.load.run import run
+    from harness.load.runner import password_variables
+    from harness.load.settings import SHARED_RATE, LoadSettings
     from harness.load.slo import default_slo_file
 
     cfg = settings.cfg if pki is None else replace(settings.cfg, ca=pki.ca_cert, sandbox_pki=pki.directory)
     load = LoadSettings(cfg=cfg, slo=settings.slo or default_slo_file(), allow_load=True, **LOAD_BURST)  # type: ignore[arg-type]
+    load.kind = settings.kind
     secrets: dict[str, str] = {}
     if pki is not None:
         participants = dev_participants(pki.directory)
     else:
-        load.max_rps = 20.0
+        load.max_rps = SHARED_RATE
         participants = [Participant.from_config(cfg, settings.participants[0])]
         # the password asked for once at the start (or $CRRSIM_PFX_PASSWORD) reaches locust by a
         # variable of its own, never its command line
         participants, secrets = password_variables(
             participants, {participants[0].sc: settings.password} if settings.password else {}
         )
-    progress.started("load", total=LOAD_SECONDS, unit="s")
-
-    def tick(elapsed: float, total: float, figures: str = "") -> None:
-        progress.advanced("load", round(min(elapsed, total), 1), figures)
-
-    if pki is None:
-        progress.say(cleanup.notice(settings.target, allow_trades=False))
-    outcome = run_load(load, url, settings.details / "load", participants, secrets, progress=tick)
-    if pki is not None:
-        outcome.integrity = check_integrity(outcome.recording.writes, participants, url, pki.ca_cert)
-    add_to_report(outcome, checked=pki is not None)
-    if pki is None:  # a shared environment keeps nothing the burst can remove
-        lines = cleanup.clean_up(
-            outcome.recording.writes,
-            participants,
-            url,
-            cfg.ca_path(),
-            {participants[0].sc: settings.password or ""},
-            cfg.specs,
-        )
-        cleanup.add_to_report(outcome.report, lines, cleanup.kept(outcome.recording))
+        emit(Note(text=cleanup.notice(settings.target, allow_trades=False)))
+    read_back = pki.ca_cert if pki is not None else None
+    outcome = run(
+        load,
+        url,
+        settings.details / "load",
+        participants,
+        secrets,
+        read_back_ca=read_back,
+        emit=in_part(emit, "load"),
+    )
     return outcome.report
 
 
 def _timed(
-    name: str, progress: Progress, work: Callable[[], RunReport], url: str = ""
+    name: str, key: str, emit: Emit, work: Callable[[], RunReport], url: str = ""
 ) -> tuple[RunReport, float]:
-    """Run one part; a part that cannot run (locust cannot open a certificate, a runner's
-    process dies) becomes an error in the report, so the parts that did run keep their results
-    and the page still gets written."""
+    """Run one part (its runner emits its own events under ``key``); a part that cannot run
+    (locust cannot open a certificate, a runner's process dies) becomes an error in the report,
+    said as the part's end, so the parts that did run keep their results and the page still
+    gets written."""
     clock = time.monotonic()
     try:
         report = work()
@@ -389,9 +344,8 @@ def _timed(
         report = could_not_run(
             name, url, str(exc), "fix what the sentence names, then run the job again (or --only that part)"
         )
-    seconds = time.monotonic() - clock
-    progress.finished(name, report.verdict, _figures(report), seconds, report.ok)
-    return report, seconds
+        emit(RunFinished(part=key, report=report, seconds=time.monotonic() - clock))
+    return report, time.monotonic() - clock
 
 
 class Interrupted(KeyboardInterrupt):
@@ -403,22 +357,22 @@ class Interrupted(KeyboardInterrupt):
         self.report, self.part = report, part
 
 
-def run_marketsim(settings: MarketSimSettings, progress: Progress | None = None) -> MarketSimOutcome:
+def run_marketsim(settings: MarketSimSettings, emit: Emit = ignore) -> MarketSimOutcome:
     """Every part in turn; an interruption ends the run early but never loses it: the parts
     that ran keep their results, the part under way keeps what it had done, and the report,
     INCOMPLETE, says where it stopped and what never ran."""
     from harness.reports.handlers import write_html, write_json, write_junit
 
-    progress = progress or LineProgress()
-    started = datetime.now(UTC)
+    started, clock = datetime.now(UTC), time.monotonic()
+    emit(RunStarted(runner=Runner.MARKETSIM, title="Market Sim rehearsal", target=settings.target))
     settings.details.mkdir(parents=True, exist_ok=True)
     notes: list[str] = []
     parts: list[Part] = []
     probes: list[ProbeResult] = []
     stopped: list[Gap] = []
-    with _sandbox(settings, progress) as (url, pki):
+    with _sandbox(settings, emit) as (url, pki):
         try:
-            _parts(settings, url, pki, progress, parts, probes, notes)
+            _parts(settings, url, pki, emit, parts, probes, notes)
         except KeyboardInterrupt as stop:
             partial = stop.report if isinstance(stop, Interrupted) else None
             if partial is not None and isinstance(stop, Interrupted):
@@ -443,10 +397,10 @@ def run_marketsim(settings: MarketSimSettings, progress: Progress | None = None)
                     "run it again (or --only the parts that did not run)",
                 )
             )
-            progress.say("interrupted: writing the report of what ran")
+            emit(Note(text="interrupted: writing the report of what ran"))
     lead = [replace(s, title=f"Connectivity: {s.title}") for s in scorecard_sections(probes)]
     report = merge_reports(url, parts, started, notes, lead, stopped)
-    report.tested = describe_target(settings.cfg.target, settings.kind or settings.cfg.target_kind)  # type: ignore[arg-type]
+    report.tested = describe_target(settings.cfg.target, settings.kind or settings.cfg.target_kind)
     _reproducible(report, settings)
     files = {
         "html": settings.out / "index.html",
@@ -456,6 +410,7 @@ def run_marketsim(settings: MarketSimSettings, progress: Progress | None = None)
     write_html(report, files["html"])
     write_json(report, files["json"])
     write_junit(report, files["junit"])
+    emit(RunFinished(report=report, seconds=time.monotonic() - clock))
     return MarketSimOutcome(report=report, files=files, parts=parts)
 
 
@@ -463,18 +418,18 @@ def _parts(
     settings: MarketSimSettings,
     url: str,
     pki: DevPKI | None,
-    progress: Progress,
+    emit: Emit,
     parts: list[Part],
     probes: list[ProbeResult],
     notes: list[str],
 ) -> None:
     """The parts in turn, each appended to ``parts`` as it finishes (so an interruption keeps them)."""
-    connectivity, results = _connectivity(settings, url, pki, progress)
+    connectivity, results = _connectivity(settings, url, pki, emit)
     parts += connectivity
     probes += results
     if settings.runs("scenarios"):
         report, seconds = _timed(
-            "structured plan", progress, lambda: _scenarios(settings, url, pki, progress), url
+            "structured plan", "scenarios", emit, lambda: _scenarios(settings, url, pki, emit), url
         )
         parts.append(
             Part(
@@ -501,7 +456,7 @@ def _parts(
                 f"The fuzz sent read operations only, at most {SHARED_FUZZ_BUDGET} requests at 2 per second "
                 "(a shared environment)."
             )
-        report, seconds = _timed("fuzz", progress, lambda: _fuzz(settings, url, pki, progress), url)
+        report, seconds = _timed("fuzz", "fuzz", emit, lambda: _fuzz(settings, url, pki, emit), url)
         parts.append(Part("fuzz", report, seconds, FUZZ_SHOWN, _own_reports(settings, report, "fuzz")))
     else:
         notes.append("The fuzz was not run (skipped).")
@@ -510,14 +465,16 @@ def _parts(
             fresh_plan_week(url, pki)
         else:
             notes.append(
-                "The load burst was sent to a shared environment (--allow-load), capped at 20 req/s."
+                f"The load burst was sent to a shared environment (--allow-load), capped at {SHARED_RATE:g} req/s."
             )
-        progress.say(
-            f"load: a window-close burst ({LOAD_BURST['run_time']:g} s, peak "
-            f"{LOAD_BURST['arrival_rate']:g} arrivals/s) with "
-            + (f"the SLOs of {settings.slo.name}" if settings.slo else "the default SLOs")
+        emit(
+            Note(
+                text=f"load: a window-close burst ({LOAD_BURST['run_time']:g} s, peak "
+                f"{LOAD_BURST['arrival_rate']:g} arrivals/s) with "
+                + (f"the SLOs of {settings.slo.name}" if settings.slo else "the default SLOs")
+            )
         )
-        report, seconds = _timed("load", progress, lambda: _load(settings, url, pki, progress), url)
+        report, seconds = _timed("load", "load", emit, lambda: _load(settings, url, pki, emit), url)
         parts.append(Part("load", report, seconds, LOAD_SHOWN, _own_reports(settings, report, "load")))
     elif settings.runs("load"):
         notes.append("No load was sent: a shared environment is loaded only with --allow-load.")

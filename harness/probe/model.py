@@ -64,6 +64,8 @@ class ProbeSettings:
     timeout: float = 30.0  # bound for the whole probe, in seconds
     specs: Path | None = None  # contract folder; None = our own contract
     sandbox_url: str | None = None  # where "sandbox" points when not the default port
+    # the dev PKI whose operator may prove a URL is a crrsim sandbox (how the report names the target)
+    pki_dir: Path | None = None
 
     @classmethod
     def from_config(
@@ -82,11 +84,12 @@ class ProbeSettings:
             "timeout": cfg.timeout,
             "specs": cfg.specs,
             "sandbox_url": cfg.sandbox_url,
+            "pki_dir": cfg.sandbox_pki,
         }
         return cls(**{**values, **overrides})
 
     def __post_init__(self) -> None:
-        for name in ("cert", "key", "pfx", "ca", "specs"):
+        for name in ("cert", "key", "pfx", "ca", "specs", "pki_dir"):
             value = getattr(self, name)
             if value is not None and not isinstance(value, Path):
                 setattr(self, name, Path(value))
@@ -168,6 +171,7 @@ class ProbeResult:
     notes: list[str] = field(default_factory=list)  # things the reader should know (e.g. writes untested)
     started_at: datetime = field(default_factory=lambda: datetime.now(UTC))
     finished_at: datetime | None = None
+    tested: str = ""  # the target in words (client.targets.describe_target), beside the verdict
 
     @property
     def certified(self) -> bool:

@@ -108,6 +108,7 @@ def probe_report(result: ProbeResult) -> RunReport:
     sections.append(Section("Notes", text=list(result.notes)))
     return RunReport(
         runner="probe",
+        tested=result.tested,
         title=f"CRR connectivity check for {settings.participant}",
         target=result.base_url,
         verdict=result.verdict,

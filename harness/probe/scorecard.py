@@ -8,12 +8,15 @@ writers handle it (JUnit: one test suite per SC ID).
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
 from harness import __version__
-from harness.probe.model import ProbeResult
+from harness.events import CaseFinished, Emit, RunFinished, Runner, RunStarted, ignore, in_part
+from harness.probe.model import ProbeResult, ProbeSettings
 from harness.probe.report import service_data
+from harness.probe.runner import run_probe
 from harness.reports import CaseResult, CaseStatus, Finding, RunReport, Section, plural
 
 
@@ -119,3 +122,29 @@ def scorecard(results: Sequence[ProbeResult], target: str, started_at: datetime 
             "certified": [r.settings.participant for r in results if r.certified],
         },
     )
+
+
+def run_scorecard(
+    settings: Sequence[ProbeSettings], emit: Emit = ignore
+) -> tuple[RunReport, list[ProbeResult]]:
+    """Probe each participant in turn (each probe's events under its SC ID as the part), then
+    the scorecard as the run's report. ``crrsim probe --participants`` and the main job's
+    connectivity part both run this."""
+    started, clock = datetime.now(UTC), time.monotonic()
+    emit(
+        RunStarted(
+            runner=Runner.PROBE,
+            title="readiness scorecard",
+            total=len(settings),
+            unit="participants",
+        )
+    )
+    results: list[ProbeResult] = []
+    for one in settings:
+        results.append(run_probe(one, in_part(emit, one.participant)))
+        emit(CaseFinished(case=scorecard_cases(results[-1])[0], completed=len(results)))
+    target = results[0].base_url if results else ""
+    report = scorecard(results, target, started)
+    report.tested = results[0].tested if results else ""
+    emit(RunFinished(report=report, seconds=time.monotonic() - clock))
+    return report, results

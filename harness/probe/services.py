@@ -13,6 +13,7 @@ import asyncio
 import functools
 import re
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -224,12 +225,26 @@ async def call_one(client: AsyncCRRClient, op: Operation, participant: str) -> S
     return classify_response(op, response)
 
 
+def _heard(on_result: Callable[[ServiceResult], None], task: asyncio.Task[ServiceResult]) -> None:
+    """A service that answered is heard at once; a late or failed one when the wait ends."""
+    if not task.cancelled() and task.exception() is None:
+        on_result(task.result())
+
+
 async def probe_services(
-    client: AsyncCRRClient, reads: dict[str, Operation], participant: str, timeout: float
+    client: AsyncCRRClient,
+    reads: dict[str, Operation],
+    participant: str,
+    timeout: float,
+    on_result: Callable[[ServiceResult], None] | None = None,
 ) -> list[ServiceResult]:
-    """All services at once; any not done when ``timeout`` runs out is reported as TIMEOUT."""
+    """All services at once; any not done when ``timeout`` runs out is reported as TIMEOUT.
+    ``on_result`` hears each service as it answers (the live display), the late ones at the end."""
     names = sorted(reads)
     tasks = {name: asyncio.create_task(call_one(client, reads[name], participant)) for name in names}
+    if on_result is not None:
+        for task in tasks.values():
+            task.add_done_callback(functools.partial(_heard, on_result))
     started = time.perf_counter()
     await asyncio.wait(tasks.values(), timeout=timeout)
     late = [t for t in tasks.values() if not t.done()]
@@ -248,6 +263,8 @@ async def probe_services(
                     reads[name], ServiceStatus.CONNECTION_FAILURE, f"the call failed: {task.exception()}"
                 )
             )
+            if on_result is not None:
+                on_result(results[-1])
         else:
             results.append(
                 not_answered(
@@ -258,4 +275,6 @@ async def probe_services(
                     latency_s=time.perf_counter() - started,
                 )
             )
+            if on_result is not None:
+                on_result(results[-1])
     return results

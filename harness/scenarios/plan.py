@@ -125,3 +125,14 @@ def load_plan(path: Path | None = None) -> Plan:
         path=path,
         nomination_cap_calc=str(data.get("nomination_cap_calc", "NOMCAP_{market}")),
     )
+
+
+class RunnerError(RuntimeError):
+    """The step library cannot be found (e.g. crrsim installed without its source tree)."""
+
+
+def step_library_root() -> Path:
+    root = plan_root()
+    if not (root / "scenarios" / "plugin.py").is_file():
+        raise RunnerError(f"the step library (scenarios/) is missing from {root}: reinstall crrsim")
+    return root

@@ -33,6 +33,8 @@ from pytest_bdd.scenario import scenario_wrapper_template_registry
 from pytest_bdd.steps import step_function_context_registry
 
 from harness.client.targets import describe_target, target_kind
+from harness.events import CaseFinished, Emit, Runner, RunStarted
+from harness.reports.model import CaseResult, CaseStatus
 from harness.scenarios import features as feature_files
 from harness.scenarios.env import ScenarioEnv, open_env
 from harness.scenarios.settings import ScenarioSettings
@@ -369,3 +371,46 @@ def crr_env(pytestconfig: pytest.Config) -> Iterator[ScenarioEnv]:
         yield env
     finally:
         env.close()
+
+
+class EventsPlugin:
+    """The plan's run as events (``harness.events``), from pytest's own hooks: the scenarios
+    selected, then each one's outcome as it is known. Passed to ``pytest.main(plugins=[...])``
+    by the runner; the main job and ``crrsim scenarios`` watch the same stream."""
+
+    def __init__(self, emit: Emit, target: str = "") -> None:
+        self.emit, self.target = emit, target
+        self.total = self.done = 0
+        self.names: dict[str, tuple[str, str]] = {}
+
+    def pytest_collection_finish(self, session: pytest.Session) -> None:
+        self.total = len(session.items)
+        for item in session.items:
+            template = scenario_wrapper_template_registry.get(getattr(item, "obj", None))  # type: ignore[arg-type]
+            feature = template.feature.name if template is not None else item.nodeid.split("::")[0]
+            self.names[item.nodeid] = (feature, scenario_name(item) or item.name)
+        self.emit(
+            RunStarted(
+                runner=Runner.SCENARIOS,
+                title="structured plan",
+                target=self.target,
+                total=self.total,
+                unit="scenarios",
+            )
+        )
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        if not (report.when == "call" or (report.when == "setup" and report.outcome != "passed")):
+            return
+        self.done += 1
+        status = {"passed": CaseStatus.PASSED, "skipped": CaseStatus.SKIPPED}.get(
+            report.outcome, CaseStatus.ERROR if report.when == "setup" else CaseStatus.FAILED
+        )
+        group, name = self.names.get(report.nodeid, ("", report.nodeid))
+        message = (
+            report.longreprtext.strip().splitlines()[-1] if report.failed and report.longreprtext else ""
+        )
+        case = CaseResult(
+            group=group, name=name, status=status, duration_s=round(report.duration, 3), message=message
+        )
+        self.emit(CaseFinished(case=case, completed=self.done))

@@ -10,21 +10,21 @@ from __future__ import annotations
 import os
 import shutil
 import sys
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from harness.events import Emit, RunFinished, ignore
+from harness.reports.model import RunReport
 from harness.scenarios.features import check_feature_files
-from harness.scenarios.plan import plan_root
+from harness.scenarios.plan import step_library_root
+from harness.scenarios.results import ResultsError, load_results
 from harness.scenarios.settings import SETTINGS_ENV, ScenarioSettings
 
 JUNIT = "junit.xml"
 CUCUMBER = "cucumber.json"
 ALLURE = "allure-results"
-
-
-class RunnerError(RuntimeError):
-    """The step library cannot be found (e.g. crrsim installed without its source tree)."""
 
 
 @dataclass(frozen=True)
@@ -42,13 +42,6 @@ class RunOutputs:
     @property
     def allure(self) -> Path:
         return self.results_dir / ALLURE
-
-
-def step_library_root() -> Path:
-    root = plan_root()
-    if not (root / "scenarios" / "plugin.py").is_file():
-        raise RunnerError(f"the step library (scenarios/) is missing from {root}: reinstall crrsim")
-    return root
 
 
 def rootdir_for(features: Sequence[Path]) -> Path:
@@ -77,10 +70,21 @@ def pytest_args(outputs: RunOutputs, extra: Sequence[str] = (), features: Sequen
     ]
 
 
+@dataclass
+class PlanRun:
+    """pytest's exit code, the run's report (None when nothing was selected or the results
+    cannot be read) and how many scenarios were selected."""
+
+    code: int
+    report: RunReport | None
+    selected: int
+
+
 def run(
-    settings: ScenarioSettings, results_dir: Path, extra: Sequence[str] = (), plugins: Sequence[object] = ()
-) -> int:
-    """Run pytest in this process; returns pytest's exit code.
+    settings: ScenarioSettings, results_dir: Path, extra: Sequence[str] = (), emit: Emit = ignore
+) -> PlanRun:
+    """Run pytest in this process, its progress as events to ``emit`` (from pytest's hooks),
+    then the report read from the results.
 
     The previous results move to a sibling ``.previous`` folder while the run writes into
     ``results_dir`` itself, so every run's folder holds that run alone (Allure would otherwise
@@ -90,6 +94,9 @@ def run(
     """
     import pytest
 
+    from harness.scenarios.pytest_plugin import EventsPlugin
+
+    clock = time.monotonic()
     check_feature_files(Path(d) for d in settings.feature_dirs)  # FeatureFileError before anything is touched
     results_dir = Path(results_dir)
     # the previous run's results step aside (and come back if nothing is selected), so this run
@@ -104,10 +111,11 @@ def run(
     if root not in sys.path:
         sys.path.insert(0, root)
     run_settings = replace(settings, results_dir=str(results_dir))
+    events = EventsPlugin(emit, settings.url or settings.target)
     previous = os.environ.get(SETTINGS_ENV)
     run_settings.export()
     try:
-        code = int(pytest.main(pytest_args(outputs, extra, run_settings.feature_dirs), plugins=list(plugins)))
+        code = int(pytest.main(pytest_args(outputs, extra, run_settings.feature_dirs), plugins=[events]))
     finally:
         if previous is None:
             os.environ.pop(SETTINGS_ENV, None)
@@ -117,9 +125,15 @@ def run(
         shutil.rmtree(results_dir, ignore_errors=True)
         if kept.exists():
             kept.rename(results_dir)
-        return code
+        return PlanRun(code, None, 0)
     shutil.rmtree(kept, ignore_errors=True)
-    return code
+    try:
+        report: RunReport | None = load_results(results_dir, target=settings.url or "")
+    except (ResultsError, ValueError, OSError):
+        report = None  # pytest could not write its results (it said why); there is nothing to judge
+    if report is not None:
+        emit(RunFinished(report=report, seconds=time.monotonic() - clock))
+    return PlanRun(code, report, events.total)
 
 
 def describe_selection(settings: ScenarioSettings, extra: Sequence[str] = ()) -> str:

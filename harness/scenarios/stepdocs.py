@@ -12,7 +12,7 @@ import re
 import sys
 from dataclasses import dataclass
 
-from harness.scenarios.runner import step_library_root
+from harness.scenarios.plan import step_library_root
 
 
 @dataclass(frozen=True)

@@ -30,7 +30,8 @@ from harness.contract.errors import ContractError
 from harness.contract.naming import parse_spec_filename
 from harness.contract.validate import check_structure
 from harness.contract.yaml12 import load_yaml
-from harness.reports.model import CaseResult, CaseStatus, Finding, RunReport, Section
+from harness.events import Emit, Figures, Runner, RunStarted, ignore
+from harness.reports.model import CaseResult, CaseStatus, Finding, RunReport, Section, plural
 
 # OpenAPI 3.0 Schema Object keywords (plus the extensions prefix): anything else is ignored
 SCHEMA_KEYWORDS = frozenset(
@@ -440,12 +441,20 @@ def _spec_files(paths: list[Path]) -> list[Path]:
     return files
 
 
-def lint_paths(paths: list[Path]) -> LintResult:
-    """Lint every contract file named or found in the folders named."""
+def lint_paths(paths: list[Path], emit: Emit = ignore) -> LintResult:
+    """Lint every contract file named or found in the folders named (a figure per file to ``emit``;
+    the patterns of all files are then compiled once per dialect)."""
     result = LintResult()
     where_patterns: dict[str, list[tuple[str, str]]] = {}
     known: dict[str, dict[str, str]] = {}  # file -> pointer -> why (KNOWN)
-    for path in _spec_files(paths):
+    spec_files = _spec_files(paths)
+    emit(RunStarted(runner=Runner.SPECS, title="specs lint", total=len(spec_files), unit="files"))
+    for path in spec_files:
+        emit(
+            Figures(
+                completed=len(result.files), text=f"{plural(len(result.findings), 'finding')}; {path.name}"
+            )
+        )
         result.files.append(path.name)
         try:
             spec = load_yaml(path.read_text(encoding="utf-8"))

@@ -15,9 +15,8 @@ from click.testing import CliRunner
 
 from harness.cli import cli
 from harness.marketsim.merge import Part, merge_reports
-from harness.marketsim.progress import LineProgress
 from harness.reports import CaseResult, CaseStatus, RunReport, Section
-from harness.reports.handlers import render_text
+from harness.reports.handlers import LineDisplay, render_text
 
 
 def _report(runner: str, ok: bool) -> RunReport:
@@ -107,7 +106,13 @@ def test_marketsim_connectivity_only_end_to_end(dev_pki, tmp_path: Path) -> None
     data = json.loads((out / "marketsim.json").read_text())
     assert data["ok"] is True and data["meta"]["participants"] == ["ECAL", "WCAL"]
     assert data["sections"][0]["text"] == SKIPPED
-    assert "connectivity: 2 of 2 certified" in result.stderr  # one plain line per event off a terminal
+    # one plain line per event off a terminal, each part (and each participant in it) by its key
+    lines = result.stderr.splitlines()
+    assert "crrsim: connectivity: started (2 participants)" in lines, result.stderr
+    assert any(line.startswith("crrsim: connectivity/ECAL: CERTIFIED") for line in lines), result.stderr
+    assert any(
+        line.startswith("crrsim: connectivity: READY: 2 of 2 participants certified") for line in lines
+    ), result.stderr
     html = (out / "index.html").read_text()
     assert "The structured plan was not run" in html and "Connectivity: Services by participant" in html
     assert (out / "marketsim" / "probe-ECAL.html").is_file() and 'href="marketsim/probe-WCAL.html"' in html
@@ -165,9 +170,9 @@ def test_the_whole_rehearsal_runs_every_part_and_files_no_secret(dev_pki, rehear
     assert re.match(r"^(\d+) \(--seed \1 generates the same data again\)$", fuzz_run["seed"]), fuzz_run[
         "seed"
     ]
-    for line in (
+    for line in (  # each part by its stable key (events.in_part), never its title
         "connectivity: started (2 participants)",
-        "structured plan: started (",
+        "scenarios: started (83 scenarios)",
         "fuzz: started (69 operations)",
         "load: PASSED",
         "sandbox stopped",
@@ -300,8 +305,8 @@ def test_a_part_that_cannot_run_is_an_error_row_and_the_others_keep_their_result
         raise RuntimeError("the virtual users of ECAL cannot sign in: Wrong password for ecal.pfx")
 
     seen: list[str] = []
-    progress = LineProgress(seen.append)
-    report, seconds = _timed("load", progress, broken, "https://127.0.0.1:1/crr")
+    display = LineDisplay(seen.append)
+    report, seconds = _timed("load", "load", display.handle, broken, "https://127.0.0.1:1/crr")
     merged = merge_reports(
         "u",
         [Part("connectivity ECAL", _report("probe", True)), Part("load", report, seconds)],
@@ -422,13 +427,13 @@ def test_a_killed_rehearsal_writes_what_ran_and_says_it_is_incomplete(dev_pki, t
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
-        env={**os.environ, "CRRSIM_NO_COLOR": "1"},
+        env={**os.environ, "NO_COLOR": "1"},
     )
     assert proc.stderr is not None
     lines = []
     for line in proc.stderr:
         lines.append(line)
-        if "structured plan: started" in line:
+        if "scenarios: started" in line:
             break
     time.sleep(3)  # a few scenarios in
     proc.send_signal(signal.SIGTERM)

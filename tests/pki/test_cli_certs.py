@@ -70,11 +70,21 @@ def test_inspect_pem_with_ca_and_key(dev_pki: DevPKI) -> None:
 
 def test_inspect_pfx_with_password_from_env(dev_pki: DevPKI) -> None:
     pfx = dev_pki.bad["no-client-auth"].pfx
-    result = run(["inspect", str(pfx), "--json"], env={ENV: dev_pki.password()})
+    result = run(["inspect", str(pfx), "--format", "json"], env={ENV: dev_pki.password()})
     assert result.exit_code == 1, result.output  # a reported problem fails the command (issue 9 item 6)
     data = json.loads(result.output)
     assert data["file_format"] == "PKCS#12" and data["client_auth"] is False and data["problems"]
     assert_no_secrets(result, dev_pki.password())
+
+
+def test_inspect_json_file_means_what_it_means_in_every_command(dev_pki: DevPKI, tmp_path: Path) -> None:
+    """--json FILE writes a file (as probe, fuzz, load and specs do); the text still prints."""
+    out = tmp_path / "inspect.json"
+    result = run(["inspect", str(dev_pki.identities["ecal"].cert), "--json", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "CN=ecal" in result.output and json.loads(out.read_text())["client_auth"] is True
+    flag_only = run(["inspect", str(dev_pki.identities["ecal"].cert), "--json"])
+    assert flag_only.exit_code == 2 and "--json" in flag_only.output
 
 
 def test_inspect_pfx_wrong_password_has_its_own_message(dev_pki: DevPKI) -> None:
