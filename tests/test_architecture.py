@@ -112,3 +112,14 @@ def test_domain_and_services_take_no_request_objects_from_the_web() -> None:
     for path in (HARNESS / "sandbox" / "domain").glob("[!_]*.py"):
         text = path.read_text()
         assert "SandboxRequest" not in text and "aiohttp" not in text, path.name
+
+
+def test_services_hold_no_sql_the_rules_and_the_tables_are_domain() -> None:
+    """A service reads the request, calls the domain and shapes the answer (issue 20 item 4):
+    no statement of SQL in a service module, so every rule can be tested without a server."""
+    offenders = {
+        path.name: [n for n, line in enumerate(path.read_text().splitlines(), 1) if ".execute(" in line]
+        for path in (HARNESS / "sandbox" / "services").glob("*.py")
+    }
+    assert {name: lines for name, lines in offenders.items() if lines} == {}
+    assert len(offenders) >= 10  # every service module was read

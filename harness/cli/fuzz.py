@@ -85,7 +85,6 @@ def _replay(cfg: CrrsimConfig, ident: str) -> None:
     again and say whether it still fails: exit 1 when it does, 0 when it no longer does."""
     from harness.client import ClientIdentity, CRRClient
     from harness.contract import load_catalogue
-    from harness.fuzz import checks
     from harness.fuzz.bundles import bundle_dir, load_bundle
     from harness.fuzz.replay import replay
 
@@ -105,7 +104,6 @@ def _replay(cfg: CrrsimConfig, ident: str) -> None:
     base = bundle.data["target"]
     if not cfg.is_sandbox and url.startswith(base):
         url = cfg.base_url() + url[len(base) :]  # the same call against the target given now
-    checks.register()
     with CRRClient(
         url.split("/crr", 1)[0] + "/crr", identity=identity, ca=settings.ca, retries=0, timeout=cfg.timeout
     ) as client:

@@ -7,7 +7,6 @@ the GEN0003 retry policy are the same everywhere.
 
 from harness.client.client import (
     DEFAULT_TIMEOUT,
-    REQUEST_ID_HEADER,
     AsyncCRRClient,
     CRRClient,
     CRRResponse,
@@ -19,7 +18,6 @@ from harness.client.tls import ClientIdentity, IdentityError, TLSSetupError, bui
 
 __all__ = [
     "DEFAULT_TIMEOUT",
-    "REQUEST_ID_HEADER",
     "AsyncCRRClient",
     "CRRClient",
     "CRRResponse",

@@ -43,6 +43,7 @@ from harness.client.errors import (
 )
 from harness.client.targets import resolve_target
 from harness.client.tls import ClientIdentity, build_ssl_context
+from harness.contract.wire import JSON_MEDIA_TYPE, REQUEST_ID_HEADER
 
 if TYPE_CHECKING:
     from os import PathLike
@@ -51,7 +52,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("crrsim.client")
 
-REQUEST_ID_HEADER = "caiso-request-id"
 DEFAULT_TIMEOUT = 15.0  # FIELD-FACTS: the reference client uses 15 s connect and read
 RETRYABLE_CODES = frozenset({"GEN0003"})
 
@@ -249,10 +249,10 @@ class _ClientCore:
             raise ValueError("pass either json= or content=, not both")
         if json is not None:
             content = jsonlib.dumps(json, separators=(",", ":"), default=_json_default).encode()
-        merged: dict[str, str | None] = {REQUEST_ID_HEADER: str(uuid.uuid4()), "Accept": "application/json"}
+        merged: dict[str, str | None] = {REQUEST_ID_HEADER: str(uuid.uuid4()), "Accept": JSON_MEDIA_TYPE}
         caller_id = any(name.lower() == REQUEST_ID_HEADER for name in headers or {})
         if content is not None:
-            merged["Content-Type"] = "application/json"
+            merged["Content-Type"] = JSON_MEDIA_TYPE
         lower = {k.lower(): k for k in merged}
         for name, value in (headers or {}).items():
             merged.pop(lower.get(name.lower(), name), None)

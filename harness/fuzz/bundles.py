@@ -19,8 +19,8 @@ from pathlib import Path
 from typing import Any
 
 from harness import __version__
+from harness.contract.wire import REQUEST_ID_HEADER
 
-REQUEST_ID = "caiso-request-id"
 HIDDEN_HEADERS = ("authorization", "cookie")
 
 
@@ -81,7 +81,7 @@ def make_bundle(
             "message": message,
             "operation": label,
             "request": {"method": request.method, "url": request.uri, "headers": flat, "body": body},
-            "caiso_request_id": next((str(v) for k, v in flat.items() if k.lower() == REQUEST_ID), ""),
+            "caiso_request_id": next((str(v) for k, v in flat.items() if k.lower() == REQUEST_ID_HEADER), ""),
             "response": answer,
             "target": target,
             "seed": seed,

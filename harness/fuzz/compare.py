@@ -16,9 +16,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from harness.client import CRRClient
+from harness.contract.wire import REQUEST_ID_HEADER
 from harness.reports import plural
 
-REQUEST_ID = "caiso-request-id"
 EXAMPLES_PER_OPERATION = 3
 
 
@@ -67,8 +67,8 @@ class Comparison:
         sent = case.as_transport_kwargs(base_url=self.client.base_url)
         # the same headers, request id included (a malformed or missing one is part of the case)
         headers: dict[str, str | None] = dict(sent.get("headers") or {})
-        if not any(k.lower() == REQUEST_ID for k in headers):
-            headers[REQUEST_ID] = None  # the client would add a fresh one
+        if not any(k.lower() == REQUEST_ID_HEADER for k in headers):
+            headers[REQUEST_ID_HEADER] = None  # the client would add a fresh one
         reference = self.client.request(
             sent["method"], sent["url"], params=sent.get("params"), headers=headers
         )

@@ -27,6 +27,7 @@ from schemathesis.core.failures import Failure, FailureGroup
 
 from harness.client import CRRClient, CRRTransportError
 from harness.contract import Catalogue
+from harness.contract.wire import REQUEST_ID_HEADER, is_request_id
 from harness.fuzz import checks
 from harness.fuzz.bundles import Bundle
 
@@ -69,12 +70,12 @@ class Replayed:
 def exact_headers(recorded: dict[str, Any]) -> dict[str, str | None]:
     """The recorded headers as the client must send them: the client's own defaults switched off
     (None), each recorded header as it was, a well-formed caiso-request-id renewed."""
-    out: dict[str, str | None] = {checks.REQUEST_ID: None, "Accept": None, "Content-Type": None}
+    out: dict[str, str | None] = {REQUEST_ID_HEADER: None, "Accept": None, "Content-Type": None}
     for name, value in recorded.items():
         if name.lower() in _FRAMING:
             continue
         text = ", ".join(map(str, value)) if isinstance(value, list) else str(value)
-        if name.lower() == checks.REQUEST_ID and checks.is_request_id(text):
+        if name.lower() == REQUEST_ID_HEADER and is_request_id(text):
             text = str(uuid.uuid4())
         out = {k: v for k, v in out.items() if k.lower() != name.lower()}
         out[name] = text
@@ -105,7 +106,6 @@ def replay(bundle: Bundle, client: CRRClient, catalogue: Catalogue, url: str) ->
     service = catalogue.services.get(next(iter(bundle.data.get("contract") or {}), ""))
     if not found or service is None:
         return Replayed(None, answer.status, request_id, answer.text[:300])
-    checks.ERROR_CODES[str(bundle.data["operation"])] = frozenset(service.error_codes)
     schema = schemathesis.openapi.from_dict(service.spec, config=SchemathesisConfig())
     schema.config.checks.update(max_response_time=float(bundle.data.get("max_response_time") or 10.0))
     operation = schema.find_operation_by_label(str(bundle.data["operation"]))

@@ -39,6 +39,7 @@ from harness.contract.portfolios import PORTFOLIO_OPERATIONS
 from harness.events import CaseFinished, Emit, Figures, RunFinished, Runner, RunStarted, ignore
 from harness.fuzz import checks
 from harness.fuzz.bundles import bundle_dir, make_bundle
+from harness.fuzz.checks import STATEFUL, FuzzRun, config_for, deviations
 from harness.fuzz.compare import Comparison
 from harness.fuzz.live import LiveValues, read_live_values
 from harness.fuzz.safety import Selection, select_operations
@@ -67,7 +68,7 @@ class OperationFigures:
     wide_ids: set[str] = field(default_factory=set)  # where successful answers carried ids above 2^31-1
     known: dict[str, str] = field(
         default_factory=dict
-    )  # check -> why the contract cannot hold (checks.KNOWN_DEVIATIONS)
+    )  # check -> why the contract cannot hold (checks.deviations)
 
     @property
     def distinct_failures(self) -> list[dict[str, str]]:
@@ -129,6 +130,7 @@ def _fuzz_service(
     live: LiveValues,
     ours_catalogue: Callable[[], Catalogue],
     run_id: str,
+    run: FuzzRun,
     emit: Emit,
     done: int,
 ) -> None:
@@ -136,12 +138,13 @@ def _fuzz_service(
     if not allowed:
         return
     confined = selection.writes_ok and settings.target_kind != "sandbox"
-    project = SchemathesisConfig.from_dict(live.schemathesis_config(confined=confined))
+    # the run's state reaches its check objects and hooks through schemathesis' own config
+    project = SchemathesisConfig.from_dict(
+        {**live.schemathesis_config(confined=confined), "checks": config_for(run, STATEFUL)}
+    )
     document, added = with_links(service, ours_catalogue)
     selection.link_notes += [f"{service.name}: {n}" for n in added]
     schema = schemathesis.openapi.from_dict(document, config=project).include(operation_id=allowed)
-    for op in service.operations:
-        checks.ERROR_CODES[op.label] = frozenset(service.error_codes)
     config = schema.config
     config.update(
         base_url=url,
@@ -170,29 +173,29 @@ def _fuzz_service(
         config.phases.coverage.unexpected_methods = set()
     if settings.seed is not None:
         config.seed = settings.seed
-    if checks.LIMITS["stopped"]:
+    if run.stopped:
         return  # an earlier service spent the budget or met a server error
     stream = from_schema(schema).execute()
-    checks.LIMITS["stream"] = stream
+    run.stream = stream
     timed_out = False  # in the scenario under way (its ScenarioFinished follows its errors)
     for event in stream:
         if isinstance(event, st_events.Interrupted):  # schemathesis caught a Ctrl+C or SIGTERM
-            checks.stop(INTERRUPTED)
+            run.stop(INTERRUPTED)
             continue
         if isinstance(event, st_events.NonFatalError) and event.related_to_operation:
-            timed_out = _transport_error(event, service.name, figures, settings) or timed_out
+            timed_out = _transport_error(event, service.name, figures, settings, run) or timed_out
             continue
         if not isinstance(event, st_events.ScenarioFinished) or event.label is None:
             continue
         if not timed_out:
-            checks.LIMITS["timeouts_in_row"] = 0
+            run.timeouts_in_row = 0
         timed_out = False
         _record_scenario(event, service, settings, url, figures, run_id)
         calls = sum(f.calls for f in figures.values())
         failures = sum(len(f.distinct_failures) for f in figures.values())
         emit(Figures(completed=done, text=f"{plural(calls, 'call')}, {plural(failures, 'failure')}"))
-        if checks.LIMITS["stop_after_scenario"]:
-            checks.stop(checks.LIMITS["stop_after_scenario"])  # the server error is recorded: now stop
+        if run.stop_after_scenario:
+            run.stop(run.stop_after_scenario)  # the server error is recorded: now stop
 
 
 def _record_scenario(
@@ -218,10 +221,10 @@ def _record_scenario(
                 node.value.operation.definition.raw.get("operationId", "") if node is not None else ""
             )
             recorded = recorder.interactions.get(case_id)
-            known = checks.known_deviation(
+            known = deviations.known_deviation(
                 result.name,
+                service.name,
                 operation_id,
-                label,
                 recorded.request if recorded is not None else None,
                 recorded.response.status_code
                 if recorded is not None and recorded.response is not None
@@ -377,7 +380,7 @@ def _add_failure(
 
 
 def _transport_error(
-    event: Any, service: str, figures: dict[str, OperationFigures], settings: FuzzSettings
+    event: Any, service: str, figures: dict[str, OperationFigures], settings: FuzzSettings, run: FuzzRun
 ) -> bool:
     """A call that got no answer (timeout, reset, TLS) is a failure of its operation, not a
     silent gap; the third timeout in a row stops the run, since a target that stopped answering
@@ -391,9 +394,9 @@ def _transport_error(
     figure = figures.setdefault(event.label, OperationFigures(service, event.label))
     figure.failures.append({"check": "transport", "title": title, "message": message, "curl": ""})
     if timeout:
-        checks.LIMITS["timeouts_in_row"] = checks.LIMITS.get("timeouts_in_row", 0) + 1
-        if checks.LIMITS["timeouts_in_row"] >= TIMEOUTS_IN_ROW:
-            checks.stop(
+        run.timeouts_in_row += 1
+        if run.timeouts_in_row >= TIMEOUTS_IN_ROW:
+            run.stop(
                 f"{TIMEOUTS_IN_ROW} calls in a row got no answer within {settings.cfg.timeout:g} s "
                 f"(the last to {event.label}) stopped the run"
             )
@@ -511,7 +514,6 @@ def run_fuzz(
     """Fuzz every selected operation of the contract at ``url``; the report says what ran where.
     Emits the run's events: live call counts from schemathesis' own event stream, a case per
     operation when its service is done, then the report."""
-    checks.register()
     if settings.seed is None:  # chosen here, not by hypothesis, so the report can say which it was
         settings = replace(settings, seed=random.randrange(2**32))
     started = datetime.now(UTC)
@@ -529,28 +531,21 @@ def run_fuzz(
     ):
         live = read_live_values(own, catalogue, settings.participant, run_id)
         oracle = _second_identity(settings, url)
-        checks.ORACLE.update(
-            client=oracle,
-            sent=Counter(),
-            labels=frozenset(op.label for s in catalogue for op in s.operations if op.takes_participant),
-        )
-        checks.COMPARE["comparison"] = comparison
-        checks.READBACK.update(
-            client=own, gets=_readback_paths(catalogue), owner_labels=_owner_labels(catalogue), sent=Counter()
-        )
-        checks.BROKEN.clear()
-        checks.BROKEN_TALLY.clear()
-        checks.LIMITS.update(
-            budget=settings.max_requests,
-            sent=0,
-            stop_on_5xx=settings.stop_on_5xx,
-            stream=None,
-            stopped="",
-            timeouts_in_row=0,
-            stop_after_scenario="",
-        )
         shared_writes = selection.writes_ok and settings.target_kind != "sandbox"
-        checks.LIVE.update(values=live, confined=tuple(live.portfolios) if shared_writes else ())
+        run = FuzzRun(
+            budget=settings.max_requests,
+            stop_on_5xx=bool(settings.stop_on_5xx),
+            live=live,
+            confined=tuple(live.portfolios) if shared_writes else (),
+            oracle=oracle,
+            oracle_labels=frozenset(
+                op.label for s in catalogue for op in s.operations if op.takes_participant
+            ),
+            own=own,
+            readback_gets=_readback_paths(catalogue),
+            owner_labels=_owner_labels(catalogue),
+            comparison=comparison,
+        )
         total, done = sum(len(ids) for ids in selection.allowed.values()), 0
         emit(
             RunStarted(
@@ -573,6 +568,7 @@ def run_fuzz(
                 live,
                 ours_catalogue,
                 run_id,
+                run,
                 emit,
                 done,
             )
@@ -583,30 +579,27 @@ def run_fuzz(
         cleanup: list[str] = []
         if shared_writes:
             cleanup = clean_up(own, catalogue, live) or ["no portfolio of the run's namespace was left"]
-    checks.COMPARE["comparison"] = None
-    resent = checks.READBACK["sent"]
-    readbacks = sum(n for label, n in resent.items() if label in checks.READBACK["gets"])
-    owner_checks = sum(n for label, n in resent.items() if label in checks.READBACK["owner_labels"])
-    checks.READBACK.update(client=None, gets={}, owner_labels=frozenset())
-    oracle_calls = sum(checks.ORACLE["sent"].values())
+    resent = run.readback_sent
+    readbacks = sum(n for label, n in resent.items() if label in run.readback_gets)
+    owner_checks = sum(n for label, n in resent.items() if label in run.owner_labels)
+    oracle_calls = sum(run.oracle_sent.values())
     write_labels = {op.label for s in catalogue for op in s.operations if op.writes}
-    oracle_writes = sum(n for label, n in checks.ORACLE["sent"].items() if label in write_labels)
+    oracle_writes = sum(n for label, n in run.oracle_sent.items() if label in write_labels)
     if oracle is not None:
         oracle.close()
-        checks.ORACLE["client"] = None
     asked = {
         catalogue[name].operation(op_id).label: name
         for name, ids in selection.allowed.items()
         for op_id in ids
     }
     report = fuzz_report(settings, url, selection, list(figures.values()), started, live)
-    report.sections[0].facts["stopped early"] = checks.LIMITS["stopped"] or "no"
-    report.gaps = coverage_gaps(settings, asked, list(figures.values()), checks.LIMITS["stopped"])
+    report.sections[0].facts["stopped early"] = run.stopped or "no"
+    report.gaps = coverage_gaps(settings, asked, list(figures.values()), run.stopped)
     if comparison is not None:
         report.sections.insert(1, Section(f"Divergences from {comparison.label}", text=comparison.lines()))
         report.meta.update(compared=comparison.compared, divergences=sum(comparison.divergences.values()))
     report.sections[0].facts["request budget"] = (
-        f"{checks.LIMITS['sent']} of {settings.max_requests}" if settings.max_requests else "none"
+        f"{run.sent} of {settings.max_requests}" if settings.max_requests else "none"
     )
     report.sections[0].facts["isolation oracle"] = (
         f"another participant's certificate ({settings.other_identity}) re-sends up to "
@@ -616,7 +609,7 @@ def run_fuzz(
         if oracle is not None
         else "not run: no second participant's certificate (the dev PKI has them on the sandbox)"
     )
-    report.sections[0].facts["business rules broken one at a time"] = _broken_rules_fact(checks.BROKEN_TALLY)
+    report.sections[0].facts["business rules broken one at a time"] = _broken_rules_fact(run.broken_tally)
     report.sections[0].facts["read-back oracle"] = (
         f"{readbacks} acknowledged portfolio creations read back with the participant's own certificate; each must "
         "hold the records sent, unchanged; "
@@ -858,11 +851,7 @@ def fuzz_report(
         ),
         Section(
             "Known deviations of the contract",
-            text=[
-                checks.OPTIONAL_BODY,
-                *sorted(set(checks.KNOWN_DEVIATIONS.values())),
-                checks.OVERSIZED_HEAD,
-            ],
+            text=deviations.every_reason(),
         ),
     ]
     return RunReport(

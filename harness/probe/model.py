@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from harness.probe.report import probe_report
 
@@ -48,6 +48,10 @@ class ServiceStatus(StrEnum):
     TIMEOUT = "TIMEOUT"
     TLS_FAILURE = "TLS_FAILURE"
     CONNECTION_FAILURE = "CONNECTION_FAILURE"
+
+
+CheckGroup = Literal["local", "network", "tls"]
+CHECK_GROUPS: tuple[CheckGroup, ...] = ("local", "network", "tls")
 
 
 @dataclass
@@ -100,7 +104,7 @@ class Check:
     """One local/network/TLS check with a plain-words diagnosis and the likely fix."""
 
     id: str  # stable machine name, e.g. "tls.handshake"
-    group: str  # "local" | "network" | "tls"
+    group: CheckGroup
     title: str  # short human name, e.g. "TLS handshake"
     status: CheckStatus
     diagnosis: str
@@ -126,9 +130,12 @@ def make_check(
     """The one way the probe steps build a Check. The group is taken from the id's prefix
     ("tls.handshake" -> "tls") so the two can never disagree, and the duration can be given
     here so a timed check is built in one expression."""
+    group = check_id.partition(".")[0]
+    if group not in CHECK_GROUPS:
+        raise ValueError(f"a probe check's id starts with one of {', '.join(CHECK_GROUPS)}: {check_id!r}")
     return Check(
         id=check_id,
-        group=check_id.partition(".")[0],
+        group=group,
         title=title,
         status=status,
         diagnosis=diagnosis,

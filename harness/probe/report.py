@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from harness import __version__
+from harness.contract.wire import REQUEST_ID_HEADER
 from harness.reports import CaseResult, CaseStatus, Finding, RunReport, Section
 
 if TYPE_CHECKING:  # the model builds its report through this module, not the other way round
@@ -85,7 +86,7 @@ def _matrix_row(s: ServiceResult) -> dict[str, str]:
         "HTTP": "" if s.http_status is None else str(s.http_status),
         "Code": s.error_code or "",
         "Latency ms": "" if s.latency_s is None else f"{s.latency_s * 1000:.0f}",
-        "caiso-request-id": s.request_id or "",
+        REQUEST_ID_HEADER: s.request_id or "",
     }
 
 

@@ -22,6 +22,7 @@ from harness.client import AsyncCRRClient, CRRResponse, CRRTransportError
 from harness.client.errors import HTML_PAGE, REDIRECT, SYNTHETIC_CODES
 from harness.contract import Catalogue, Operation, Parameter, load_catalogue
 from harness.contract.catalogue import resolve_specs_dir
+from harness.contract.wire import JSON_MEDIA_TYPE
 from harness.probe.model import ServiceResult, ServiceStatus
 
 # A name no CRR system will hold: lookups with it answer "not found" cheaply, never with data.
@@ -36,7 +37,7 @@ REQUEST_INVALID_CODES = frozenset({"SER0017", "SER0022", "SER0030"})
 NOT_FOUND_CODES = frozenset({"SER0029"})
 SERVER_CODES = frozenset({"SER0001", "SER0028", "GEN0003"})
 GATEWAY_CODES = frozenset({HTML_PAGE, REDIRECT})
-SERVICE_MEDIA = ("application/json",)
+SERVICE_MEDIA = (JSON_MEDIA_TYPE,)
 
 
 # ----------------------------------------------------------------------------- selection

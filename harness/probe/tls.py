@@ -98,7 +98,7 @@ class TLSOutcome:
     checks: list[Check]
     facts: dict[str, str] = field(default_factory=dict)  # version, cipher, server certificate ...
     ok: bool = False  # handshake done and client certificate accepted: services may be called
-    blame: str = ""  # "" | "client_cert" | "server" | "network" | "timeout"
+    blame: str = ""  # "" | "client_cert" | "server" | "network" | "timeout" (classify_ssl_error says more)
 
 
 def client_identity(material: Material) -> ClientIdentity:

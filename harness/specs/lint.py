@@ -23,7 +23,7 @@ import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from harness.contract.catalogue import error_table_of
 from harness.contract.errors import ContractError
@@ -109,11 +109,14 @@ _MD_ROW = re.compile(r"^\s*\|\s*(\d+\.\d+\.\d+)\s*\|\s*([^|]*?)\s*\|\s*(.*?)\s*\
 _VERSION = re.compile(r"^\d+\.\d+\.\d+$")
 
 
+Severity = Literal["error", "warning", "known"]
+
+
 @dataclass(frozen=True)
 class LintFinding:
     file: str
     rule: str
-    severity: str  # "error" | "warning" | "known" (a node marked x-crrsim-known: shown, never counted)
+    severity: Severity  # "known": a node marked x-crrsim-known, shown and never counted
     where: str  # a JSON-pointer-like location in the file
     message: str
 
@@ -286,7 +289,7 @@ def lint_document(spec: Any, path: Path) -> tuple[list[LintFinding], list[tuple[
     name = path.name
     out: list[LintFinding] = []
 
-    def add(rule: str, severity: str, where: str, message: str) -> None:
+    def add(rule: str, severity: Severity, where: str, message: str) -> None:
         out.append(LintFinding(name, rule, severity, where, message))
 
     if not isinstance(spec, dict):

@@ -613,7 +613,7 @@ def test_an_unbroken_copy_restores_only_the_broken_record() -> None:
 
 
 def test_record_matching_ignores_added_ids_but_not_changed_fields() -> None:
-    from harness.fuzz.checks import unmatched_records
+    from harness.fuzz.checks.oracles import unmatched_records
 
     sent = [{"source": "A", "mw": 1.5}, {"source": "B", "mw": 2}]
     assert (
@@ -629,11 +629,11 @@ def test_record_matching_ignores_added_ids_but_not_changed_fields() -> None:
 def test_only_the_creations_record_lists_are_read_back() -> None:
     """A generated body may add properties of its own (here a list named ""); a target rightly
     ignores them, so they are not records the read-back must find (a flaky failure once)."""
-    from harness.fuzz.checks import _records
+    from harness.fuzz.checks.oracles import records
 
     body = {"": [{}, {"z": 1}], "newNominations": [{"source": "A"}], "portfolioName": "p"}
-    assert _records(body, ("newNominations",)) == [{"source": "A"}]
-    assert _records({"nominations": [{"source": "A", "nominationId": 1}]}) == [
+    assert records(body, ("newNominations",)) == [{"source": "A"}]
+    assert records({"nominations": [{"source": "A", "nominationId": 1}]}) == [
         {"source": "A", "nominationId": 1}
     ]
 
@@ -885,7 +885,7 @@ def test_a_refused_oversized_head_is_a_known_deviation_not_a_finding() -> None:
     refused it with 400 before routing, and the run failed on 'expected 405'."""
     from types import SimpleNamespace
 
-    from harness.fuzz.checks import HEAD_LIMIT, OVERSIZED_HEAD, known_deviation
+    from harness.fuzz.checks.deviations import HEAD_LIMIT, OVERSIZED_HEAD, known_deviation
     from harness.sandbox.web.guard import MAX_HEAD
 
     assert HEAD_LIMIT == MAX_HEAD
@@ -893,9 +893,12 @@ def test_a_refused_oversized_head_is_a_known_deviation_not_a_finding() -> None:
         method="QUERY", uri="https://127.0.0.1:8443/crr/x?a=1", headers={"X-Big": ["y" * 9000]}
     )
     small = SimpleNamespace(method="QUERY", uri="https://127.0.0.1:8443/crr/x", headers={"X-Small": ["y"]})
-    assert known_deviation("unsupported_method", "portfolioCreation", "POST /x", big, 400) == OVERSIZED_HEAD
-    assert known_deviation("unsupported_method", "portfolioCreation", "POST /x", small, 400) is None
-    assert known_deviation("unsupported_method", "portfolioCreation", "POST /x", big, 200) is None
+    assert known_deviation("unsupported_method", "auction", "portfolioCreation", big, 400) == OVERSIZED_HEAD
+    assert known_deviation("unsupported_method", "auction", "portfolioCreation", small, 400) is None
+    assert known_deviation("unsupported_method", "auction", "portfolioCreation", big, 200) is None
+    # the table: once per operation, by service and operationId
+    assert known_deviation("crr_error_body", "app_status", "get-status", None, 400) is not None
+    assert known_deviation("crr_error_body", "auction", "get-status", None, 400) is None
 
 
 def test_a_replay_sends_exactly_what_was_recorded_and_judges_again(dev_pki, tmp_path: Path) -> None:

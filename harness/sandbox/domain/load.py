@@ -232,6 +232,29 @@ def submission(conn: sqlite3.Connection, window: str, period: str, owner: str) -
     ).fetchone()
 
 
+def save_submission(
+    conn: sqlite3.Connection,
+    window: str,
+    period: str,
+    owner: str,
+    status: str,
+    now: datetime,
+    error_messages: str | None,
+    records: Any,
+) -> sqlite3.Row:
+    """``owner``'s one submission for a window's period, replaced by each new one."""
+    conn.execute(
+        "INSERT INTO hfl_submissions(window, period, owner, status, submitted_at, error_messages, records)"
+        " VALUES (?,?,?,?,?,?,?) ON CONFLICT(window, period, owner) DO UPDATE SET status = excluded.status,"
+        " submitted_at = excluded.submitted_at, error_messages = excluded.error_messages,"
+        " records = excluded.records",
+        (window, period, owner, status, iso(now), error_messages, json.dumps(records)),
+    )
+    row = submission(conn, window, period, owner)
+    assert row is not None  # written just above, in the same transaction
+    return row
+
+
 def limits_for(
     conn: sqlite3.Connection, window: Window, period: str, owner: str
 ) -> tuple[dict[tuple[str, str], tuple[int, int]], str | None]:

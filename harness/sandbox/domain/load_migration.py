@@ -8,12 +8,12 @@ import sqlite3
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import Any, Literal
 
 from harness.sandbox.domain.load import PACIFIC, local_midnight
 from harness.sandbox.domain.messages import publish
 from harness.sandbox.domain.windows import scheduled_status
-from harness.sandbox.errors import CRRError
+from harness.sandbox.errors import CRRError, raise_all
 from harness.sandbox.timefmt import iso, parse
 
 SERVICE = "load_migration"
@@ -364,3 +364,151 @@ def seed_plan(conn: sqlite3.Connection, now: datetime) -> None:
                     iso(now - 2 * timedelta(days=1)),
                 ),
             )
+
+
+# -- what the service's operations do, on plain values ----------------------------------------
+
+
+def open_for_udc(conn: sqlite3.Connection, sc: str, market_name: str, udc: str, now: datetime) -> LMMarket:
+    """The market ``sc`` submits ``udc``'s data to: known, the UDC ``sc``'s own, its window open
+    (LMV0102 otherwise)."""
+    market = require_market(conn, market_name)
+    check_udc(sc, udc)
+    if market.status(now) != "OPEN":
+        raise CRRError("LMV0102", market.name)
+    return market
+
+
+def submit_customers(
+    conn: sqlite3.Connection, market: LMMarket, udc: str, records: list[dict[str, Any]], now: datetime
+) -> None:
+    """Upsert by LSE and class; a count of 0 removes the record. Unknown LSEs refuse the batch."""
+    raise_all(lse_errors(records, "lse"))
+    for rec in records:
+        key = (market.name, udc, rec["lse"], rec["class"])
+        if int(rec["numberOfCustomers"]) == 0:
+            conn.execute("DELETE FROM lm_customers WHERE market=? AND udc=? AND lse=? AND class=?", key)
+        else:
+            conn.execute(
+                "INSERT OR REPLACE INTO lm_customers VALUES (?,?,?,?,?,?)",
+                (*key, int(rec["numberOfCustomers"]), iso(now)),
+            )
+
+
+def submit_dasr(
+    conn: sqlite3.Connection,
+    market: LMMarket,
+    udc: str,
+    effective: datetime,
+    records: list[dict[str, Any]],
+    now: datetime,
+) -> None:
+    """A DASR set for the market's effective date (LMV023), upserted by record id; known LSEs,
+    each transfer between two different ones."""
+    if effective != market.effective:
+        raise CRRError("LMV023", iso(effective), iso(market.effective))
+    errors = lse_errors(records, "fromLse", "toLse")
+    errors += [
+        CRRError("SER0030", f"Record {n}: fromLse and toLse are the same LSE.")
+        for n, r in enumerate(records, start=1)
+        if r["fromLse"] == r["toLse"]
+    ]
+    raise_all(errors)
+    for rec in records:
+        conn.execute(
+            "INSERT OR REPLACE INTO lm_dasr VALUES (?,?,?,?,?,?,?,?)",
+            (
+                market.name,
+                udc,
+                rec["recordId"],
+                rec["class"],
+                rec["fromLse"],
+                rec["toLse"],
+                int(rec["numCustomerTransfer"]),
+                iso(now),
+            ),
+        )
+
+
+def submit_rates(
+    conn: sqlite3.Connection, market: LMMarket, udc: str, records: list[dict[str, Any]], now: datetime
+) -> None:
+    """Upsert by class, TOU and season; the first upload date is kept."""
+    for rec in records:
+        conn.execute(
+            "INSERT INTO lm_rates VALUES (?,?,?,?,?,?,?,?,?) ON CONFLICT(market, udc, class, tou, season)"
+            " DO UPDATE SET year=excluded.year, kw_milli=excluded.kw_milli, last_modified=excluded.last_modified",
+            (
+                market.name,
+                udc,
+                rec["class"],
+                rec["tou"],
+                int(rec["seasonNumber"]),
+                int(rec["year"]),
+                round(float(rec["kwRate"]) * 1000),
+                iso(now),
+                iso(now),
+            ),
+        )
+
+
+Submitted = Literal["customers", "dasr", "rates"]
+# what a UDC has submitted: the table and its order, per kind of data
+SUBMITTED = {
+    "customers": ("lm_customers", "lse, class"),
+    "dasr": ("lm_dasr", "record_id"),
+    "rates": ("lm_rates", "class, season, tou"),
+}
+
+
+def submitted(conn: sqlite3.Connection, kind: Submitted, market: LMMarket, udc: str) -> list[sqlite3.Row]:
+    table, order_by = SUBMITTED[kind]
+    return conn.execute(
+        f"SELECT * FROM {table} WHERE market=? AND udc=? ORDER BY {order_by}", (market.name, udc)
+    ).fetchall()
+
+
+def configured_market(conn: sqlite3.Connection, name: str, now: datetime) -> LMMarket:
+    """A market past PREP (LMV1002: not configured yet)."""
+    market = require_market(conn, name)
+    if market.status(now) == "PREP":
+        raise CRRError("LMV1002")
+    return market
+
+
+def posted_market(conn: sqlite3.Connection, name: str, now: datetime) -> LMMarket:
+    """A POSTED market (LMV0103 otherwise): its percentages and CRRs exist."""
+    market = require_market(conn, name)
+    if market.status(now) != "POSTED":
+        raise CRRError("LMV0103", market.name)
+    return market
+
+
+def percentages_for(conn: sqlite3.Connection, market: LMMarket, sc: str) -> list[sqlite3.Row]:
+    """The load percentages ``sc`` is party to: as losing or gaining asset owner, or at its UDCs."""
+    udcs = [u for u, (owner, _) in UDCS.items() if owner == sc]
+    marks = ",".join("?" * len(udcs)) or "''"
+    return conn.execute(
+        f"SELECT * FROM lm_percentages WHERE market = ? AND (from_ao = ? OR to_ao = ? OR udc IN ({marks}))"
+        " ORDER BY id",
+        (market.name, sc, sc, *udcs),
+    ).fetchall()
+
+
+def crrs_for(conn: sqlite3.Connection, market: LMMarket, sc: str) -> list[sqlite3.Row]:
+    return conn.execute(
+        "SELECT * FROM lm_crrs WHERE market = ? AND owner = ? ORDER BY crr_id", (market.name, sc)
+    ).fetchall()
+
+
+def nhour_data(conn: sqlite3.Connection, market: LMMarket, now: datetime) -> list[sqlite3.Row]:
+    """N-hour data, once the market says it is posted and its post date has passed (LMV0101)."""
+    if market.nhour_posting != "Yes" or (market.nhour_post_date and now < market.nhour_post_date):
+        raise CRRError("LMV0101")
+    rows = conn.execute(
+        "SELECT * FROM lm_nhour WHERE market = ? ORDER BY dlap, season, tou, effective_date, he",
+        (market.name,),
+    ).fetchall()
+    if not rows:
+        raise CRRError("LMV0101")
+    return rows

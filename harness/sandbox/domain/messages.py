@@ -137,3 +137,31 @@ def market_posted(conn: sqlite3.Connection, clock: Any, market: Any) -> None:
             to=holders,
             event_key=f"market:{name}:awards",
         )
+
+
+def read_messages(
+    conn: sqlite3.Connection,
+    recipient: str | None,
+    from_date: datetime,
+    to_date: datetime | None,
+    now: datetime,
+) -> list[dict[str, Any]]:
+    """Public messages (``recipient`` None) or ``recipient``'s private ones sent from ``from_date``
+    to ``to_date`` (default: now, or ``from_date`` when that is later); the range must run forward
+    (SER0006) and hold at least one message (SER0007)."""
+    if to_date is not None and to_date <= from_date:
+        raise CRRError("SER0006")
+    until = to_date if to_date is not None else max(now, from_date)
+    if recipient is None:
+        rows = conn.execute(
+            "SELECT * FROM msg_messages WHERE recipient IS NULL AND sent_time >= ? AND sent_time <= ? ORDER BY sent_time, id",
+            (iso(from_date), iso(until)),
+        ).fetchall()
+    else:
+        rows = conn.execute(
+            "SELECT * FROM msg_messages WHERE recipient = ? AND sent_time >= ? AND sent_time <= ? ORDER BY sent_time, id",
+            (recipient, iso(from_date), iso(until)),
+        ).fetchall()
+    if not rows:
+        raise CRRError("SER0007")
+    return [message(r) for r in rows]

@@ -401,6 +401,17 @@ def find_portfolio(
     raise CRRError("POR0100", name)
 
 
+def portfolio_bodies(
+    conn: sqlite3.Connection, rules: PortfolioRules, market: str, participant: str
+) -> list[str]:
+    """The participant's portfolios in a market, each as the JSON text rendered at creation."""
+    rows = conn.execute(
+        "SELECT body FROM crr_portfolios WHERE service = ? AND market = ? AND participant = ? ORDER BY portfolio_id",
+        (rules.service, market, participant),
+    ).fetchall()
+    return [r[0] for r in rows]
+
+
 def status_body(
     row_or_name: sqlite3.Row | str,
     market: str | None = None,

@@ -9,7 +9,11 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from harness.sandbox.errors import CRRError
+from harness.sandbox.domain import holdings, network, participants
+from harness.sandbox.domain.messages import publish
+from harness.sandbox.domain.participants import known_participant
+from harness.sandbox.errors import CRRError, raise_all
+from harness.sandbox.store.sqlite import next_id
 from harness.sandbox.timefmt import iso, parse
 
 SERVICE = "secondary_market"
@@ -112,8 +116,6 @@ def find_offer(conn: sqlite3.Connection, request_id: int) -> sqlite3.Row:
 def check_sell(
     conn: sqlite3.Connection, n: int, item: dict[str, Any], owner: str, now: datetime, pending: dict[int, int]
 ) -> list[CRRError]:
-    from harness.sandbox.domain import holdings
-
     crr = holdings.get_crr(conn, int(item["crrId"]))
     if crr is None or crr.owner != owner or crr.mw <= 0:
         return [CRRError("SER0030", f"Offer {n}: CRR {item['crrId']} is not held by {owner}.")]
@@ -163,8 +165,6 @@ def check_sell(
 
 
 def check_buy(n: int, item: dict[str, Any]) -> list[CRRError]:
-    from harness.sandbox.domain import network
-
     errors = [
         CRRError("SER0030", f"Offer {n}: {item[k]} is not a node of the CRR network model.")
         for k in ("source", "sink")
@@ -175,3 +175,249 @@ def check_buy(n: int, item: dict[str, Any]) -> list[CRRError]:
     if parse(str(item["endDate"])) <= parse(str(item["startDate"])):
         errors.append(CRRError("SER0030", f"Offer {n}: endDate is not after startDate."))
     return errors
+
+
+def post_offers(
+    conn: sqlite3.Connection,
+    sc: str,
+    now: datetime,
+    offer_type: str,
+    post_type: str,
+    items: list[dict[str, Any]],
+) -> list[sqlite3.Row]:
+    """Post a batch of offers, all or none: each offer's assetOwner must be ``sc`` (SMT0146), a
+    private one names a known participant other than ``sc`` (SMT0107), a SELL offer names a CRR
+    ``sc`` holds and fits it (``check_sell``), a BUY offer's path is in the network
+    (``check_buy``). Public offers are POSTED; private ones wait for their counterparty, who
+    gets a message. Returns the offers as stored."""
+    errors: list[CRRError] = []
+    pending: dict[int, int] = {}
+    for n, item in enumerate(items, start=1):
+        if item["assetOwner"] != sc:
+            errors.append(
+                CRRError(
+                    "SMT0146",
+                    detail=f"Offer {n}: assetOwner {item['assetOwner']} is not the participant {sc} making the request.",
+                )
+            )
+            continue
+        target = item.get("targetMpName")
+        if post_type == "PRIVATE" and (
+            not isinstance(target, str) or target == sc or not known_participant(conn, target)
+        ):
+            errors.append(CRRError("SMT0107", target))
+        errors += check_sell(conn, n, item, sc, now, pending) if offer_type == "SELL" else check_buy(n, item)
+    raise_all(errors)
+    out = []
+    for item in items:
+        request_id = next_id(conn, "sm_request")
+        contact = item.get("contactInfo")
+        conn.execute(
+            "INSERT INTO sm_offers VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            (
+                request_id,
+                sc,
+                offer_type,
+                post_type,
+                item.get("crrId"),
+                item["source"],
+                item["sink"],
+                item["tou"],
+                item["hedgeType"],
+                item["crrType"],
+                iso(parse(str(item["startDate"]))),
+                iso(parse(str(item["endDate"]))),
+                milli(item["mw"]),
+                cents(item["price"]),
+                item.get("targetMpName") if post_type == "PRIVATE" else None,
+                json.dumps(contact, sort_keys=True) if contact else None,
+                "PENDING_MP_RESPONSE" if post_type == "PRIVATE" else "POSTED",
+                None,
+                iso(now),
+            ),
+        )
+        out.append(find_offer(conn, request_id))
+        if post_type == "PRIVATE":
+            publish(
+                conn,
+                now,
+                f"{sc} sent you a private secondary market {offer_type.lower()} offer (request {request_id}).",
+                to=item["targetMpName"],
+            )
+    return out
+
+
+def name_counterparties(
+    conn: sqlite3.Connection, sc: str, now: datetime, items: list[dict[str, Any]]
+) -> list[sqlite3.Row]:
+    """The initiator of POSTED public offers names each one's counterparty at the posted price
+    (another price is SMT0145), all or none; the offer then waits for that participant."""
+    errors: list[CRRError] = []
+    checked = []
+    for item in items:
+        try:
+            offer = find_offer(conn, item["requestId"])
+        except CRRError as err:
+            errors.append(err)
+            continue
+        if offer["owner"] != sc:
+            errors.append(CRRError("SMT0063", offer["request_id"], sc))
+        elif offer["post_type"] != "PUBLIC" or offer["status"] != "POSTED":
+            errors.append(
+                CRRError(
+                    "SER0030",
+                    f"Request {offer['request_id']} is {offer['status']}; only a "
+                    "POSTED public offer can be given a counterparty.",
+                )
+            )
+        elif item["respondingMpName"] == sc or not known_participant(conn, item["respondingMpName"]):
+            errors.append(CRRError("SMT0107", item["respondingMpName"]))
+        elif cents(item["price"]) != offer["price_cents"]:
+            errors.append(CRRError("SMT0145", offer["request_id"]))
+        else:
+            checked.append((offer["request_id"], item["respondingMpName"]))
+    raise_all(errors)
+    out = []
+    for request_id, target in checked:
+        conn.execute(
+            "UPDATE sm_offers SET target = ?, status = 'PENDING_MP_RESPONSE' WHERE request_id = ?",
+            (target, request_id),
+        )
+        offer = find_offer(conn, request_id)
+        publish(
+            conn,
+            now,
+            f"{sc} named you as counterparty of secondary market {offer['offer_type'].lower()} offer {request_id}.",
+            to=target,
+        )
+        out.append(offer)
+    return out
+
+
+def _matching_crr(conn: sqlite3.Connection, sc: str, offer: sqlite3.Row, crr_id: int) -> CRRError | None:
+    """Why the CRR a responder hands over for a BUY offer does not fit it, or None."""
+    crr = holdings.get_crr(conn, crr_id)
+    if crr is None or crr.owner != sc or milli(crr.mw) < offer["mw_milli"]:
+        return CRRError(
+            "SER0030", f"CRR {crr_id} is not held by {sc} with at least {offer['mw_milli'] / 1000:.3f} MW."
+        )
+    if crr.crr_type != offer["crr_type"]:
+        return CRRError(
+            "SMT0138",
+            detail=f"CRR {crr.crr_id} is of type {crr.crr_type}; the offer asks for {offer['crr_type']}.",
+        )
+    term = (crr.source, crr.sink, crr.tou, crr.hedge_type, iso(crr.start), iso(crr.end))
+    wanted = (
+        offer["source"],
+        offer["sink"],
+        offer["tou"],
+        offer["hedge"],
+        offer["start_date"],
+        offer["end_date"],
+    )
+    if term != wanted:
+        return CRRError(
+            "SER0030",
+            f"CRR {crr.crr_id} does not match the path, TOU, hedge type and term of request {offer['request_id']}.",
+        )
+    return None
+
+
+def respond(
+    conn: sqlite3.Connection, sc: str, now: datetime, offer_type: str, items: list[dict[str, Any]]
+) -> list[dict[str, Any]]:
+    """The named counterparty answers offers waiting for it (SMT0082 otherwise), all or none;
+    a BUY offer is answered with a CRR the responder holds that matches it. Each trade runs the
+    credit check at once: the buyer's cost (MW x $/MW) must fit its credit limit, else it is
+    DISAPPROVED; an approved trade moves the MW (``holdings.transfer``); both parties get a
+    message. Returns (requestId, responseId, status, message) per item."""
+    errors: list[CRRError] = []
+    plans = []
+    for item in items:
+        try:
+            offer = find_offer(conn, item["requestId"])
+        except CRRError as err:
+            errors.append(err)
+            continue
+        if offer["target"] != sc or offer["status"] != "PENDING_MP_RESPONSE":
+            errors.append(CRRError("SMT0082"))
+            continue
+        if offer["offer_type"] != offer_type:
+            errors.append(
+                CRRError(
+                    "SER0030",
+                    f"Request {offer['request_id']} is a {offer['offer_type']} offer; "
+                    f"answer it with the {offer['offer_type'].lower()}-offer response.",
+                )
+            )
+            continue
+        crr_id = offer["crr_id"]
+        if offer_type == "BUY":
+            crr_id = int(item["crrId"])
+            misfit = _matching_crr(conn, sc, offer, crr_id)
+            if misfit is not None:
+                errors.append(misfit)
+                continue
+        plans.append((offer, crr_id))
+    raise_all(errors)
+    out = []
+    for offer, crr_id in plans:
+        seller, buyer = (offer["owner"], sc) if offer_type == "SELL" else (sc, offer["owner"])
+        cost_cents = offer["mw_milli"] * offer["price_cents"] // 1000
+        response_id = next_id(conn, "sm_response")
+        status, message, new_crr = "APPROVED", None, None
+        if cost_cents > round(participants.credit_limit(conn, buyer) * 100):
+            status, message = "DISAPPROVED", f"{buyer} lacks the credit for this trade."
+        else:
+            new_crr = holdings.transfer(conn, crr_id, offer["mw_milli"] / 1000, buyer)
+        conn.execute(
+            "INSERT INTO sm_responses VALUES (?,?,?,?,?,?,?,?)",
+            (response_id, offer["request_id"], sc, crr_id, status, message, new_crr, iso(now)),
+        )
+        conn.execute(
+            "UPDATE sm_offers SET status = ?, message = ?, crr_id = COALESCE(crr_id, ?) WHERE request_id = ?",
+            (status, message, crr_id, offer["request_id"]),
+        )
+        verdict = "approved" if status == "APPROVED" else "disapproved"
+        publish(
+            conn,
+            now,
+            f"Secondary market trade for request {offer['request_id']} is {verdict}.",
+            to=[seller, buyer],
+        )
+        entry: dict[str, Any] = {
+            "requestId": offer["request_id"],
+            "responseId": response_id,
+            "responseStatus": status,
+        }
+        if message:
+            entry["message"] = message
+        out.append(entry)
+    return out
+
+
+def offers_of(conn: sqlite3.Connection, owner: str, status: str) -> list[sqlite3.Row]:
+    """``owner``'s offers in ``status`` (one of OFFER_STATUSES, else SER0014)."""
+    if status not in OFFER_STATUSES:
+        raise CRRError("SER0014", status)
+    return conn.execute(
+        "SELECT * FROM sm_offers WHERE owner = ? AND status = ? ORDER BY request_id", (owner, status)
+    ).fetchall()
+
+
+def responses_of(conn: sqlite3.Connection, sc: str, status: str) -> list[dict[str, Any]]:
+    """What ``sc`` answered (or has to answer, PENDING_MP_RESPONSE) in ``status``, as the contract
+    shows responses (one of RESPONSE_STATUSES, else SER0014)."""
+    if status not in RESPONSE_STATUSES:
+        raise CRRError("SER0014", status)
+    out = []
+    if status == "PENDING_MP_RESPONSE":
+        for offer in conn.execute(
+            "SELECT * FROM sm_offers WHERE target = ? AND status = ? ORDER BY request_id", (sc, status)
+        ).fetchall():
+            out.append(response_view(offer, None, sc))
+    for resp in conn.execute(
+        "SELECT * FROM sm_responses WHERE responder = ? AND status = ? ORDER BY response_id", (sc, status)
+    ).fetchall():
+        out.append(response_view(find_offer(conn, resp["request_id"]), resp, sc))
+    return out

@@ -7,7 +7,7 @@ from __future__ import annotations
 import sqlite3
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Any
+from typing import Any, Literal
 
 from harness.sandbox.domain.load import PACIFIC, month_period
 from harness.sandbox.domain.messages import publish
@@ -363,3 +363,107 @@ def seed_plan(conn: sqlite3.Connection, now: datetime) -> None:
                     " VALUES (?,?,?,?,?,?,?)",
                     (w.name, holder, source, sink, iso(w.period[1]), iso(w.period[2]), round(max_mw * 1000)),
                 )
+
+
+# -- what the service's operations do, on plain values ----------------------------------------
+
+OwnRows = Literal["paths", "requests", "approvals"]
+# the caller's rows, per kind: (table, the column naming whose they are)
+OWN_ROWS = {
+    "paths": ("tor_paths", "holder"),
+    "requests": ("tor_requests", "holder"),
+    "approvals": ("tor_approvals", "transferee"),
+}
+
+
+def own_rows(conn: sqlite3.Connection, kind: OwnRows, window: TorWindow, sc: str) -> list[sqlite3.Row]:
+    """``sc``'s rows of one kind in ``window`` (a holder's paths and requests, a transferee's approvals)."""
+    table, owner_column = OWN_ROWS[kind]
+    return conn.execute(
+        f"SELECT * FROM {table} WHERE window = ? AND {owner_column} = ? ORDER BY id", (window.name, sc)
+    ).fetchall()
+
+
+def submit_requests(
+    conn: sqlite3.Connection, window: TorWindow, holder: str, records: list[dict[str, Any]]
+) -> list[str]:
+    """Every conversion request is stored, a bad one as ERROR with its sentence (returned); a
+    good one waits for its transferee's approval of an ON and an OFF MT_TOR CRR. The MW asked
+    of a path across the holder's requests may not exceed it (``check_request``)."""
+    used = {
+        r[0]: r[1]
+        for r in conn.execute(
+            "SELECT path_id, SUM(mw_milli) FROM tor_requests WHERE window = ? AND holder = ? AND status != 'ERROR'"
+            " AND path_id IS NOT NULL GROUP BY path_id",
+            (window.name, holder),
+        )
+    }
+    errors: list[str] = []
+    for n, rec in enumerate(records, start=1):
+        path_id, problem = check_request(conn, window, holder, n, rec, used)
+        status = "ERROR" if problem else "PENDING_APPROVAL"
+        if problem:
+            errors.append(problem)
+        cur = conn.execute(
+            "INSERT INTO tor_requests(window, holder, source, sink, start_date, end_date, mw_milli, transferee,"
+            " modeled, status, message, path_id) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+            (
+                window.name,
+                holder,
+                rec["source"],
+                rec["sink"],
+                iso(parse(str(rec["startDate"]))),
+                iso(parse(str(rec["endDate"]))),
+                round(float(rec["mw"]) * 1000),
+                rec["transfereeAO"],
+                rec["modeled"],
+                status,
+                problem,
+                path_id,
+            ),
+        )
+        if not problem:
+            for tou in ("ON", "OFF"):
+                conn.execute(
+                    "INSERT INTO tor_approvals(request_id, window, transferee, source, sink, tou, hedge,"
+                    " mw_milli, status) VALUES (?,?,?,?,?,?,?,?,?)",
+                    (
+                        cur.lastrowid,
+                        window.name,
+                        rec["transfereeAO"],
+                        rec["source"],
+                        rec["sink"],
+                        tou,
+                        "OBL",
+                        round(float(rec["mw"]) * 1000),
+                        "PENDING_APPROVAL",
+                    ),
+                )
+    return errors
+
+
+def approve(
+    conn: sqlite3.Connection, window: TorWindow, owner: str, records: list[dict[str, Any]]
+) -> list[str]:
+    """A transferee approves or rejects its MT_TOR CRRs, all or none: each record names one of
+    its approvals in the window, with that approval's path and TOU. Each change settles its
+    request (``settle_request``). Returns the records' problems ([] when applied)."""
+    errors, changes = [], []
+    for n, rec in enumerate(records, start=1):
+        row = conn.execute(
+            "SELECT * FROM tor_approvals WHERE id = ? AND window = ?",
+            (int(rec["conversionApprovalId"]), window.name),
+        ).fetchone()
+        if row is None or row["transferee"] != owner:
+            errors.append(
+                f"Record {n}: no MT_TOR approval {rec['conversionApprovalId']} for {owner} in {window.name}."
+            )
+        elif (rec["source"], rec["sink"], rec["tou"]) != (row["source"], row["sink"], row["tou"]):
+            errors.append(f"Record {n}: source, sink or TOU differ from approval {row['id']}.")
+        else:
+            changes.append((rec["approvalStatus"], row["id"], row["request_id"]))
+    if not errors:
+        for status, approval_id, request_id in changes:
+            conn.execute("UPDATE tor_approvals SET status = ? WHERE id = ?", (status, approval_id))
+            settle_request(conn, request_id)
+    return errors

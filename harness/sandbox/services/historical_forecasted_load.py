@@ -26,6 +26,7 @@ from harness.sandbox.domain.load import (
     forecast_violations,
     limits_for,
     require_window,
+    save_submission,
     status_obj,
     submission,
     validate_records,
@@ -33,7 +34,6 @@ from harness.sandbox.domain.load import (
 )
 from harness.sandbox.errors import CRRError, raise_all
 from harness.sandbox.services.request import Operations, Reply, SandboxRequest, listing
-from harness.sandbox.timefmt import iso
 
 SERVICE = "historical_forecasted_load"
 operations = Operations(SERVICE)
@@ -100,15 +100,9 @@ async def post_load(req: SandboxRequest) -> Reply:
             violations = forecast_violations(records, limits, owner)
             if violations:
                 status, error_messages = "ERROR", json.dumps(violations)
-        conn.execute(
-            "INSERT INTO hfl_submissions(window, period, owner, status, submitted_at, error_messages, records)"
-            " VALUES (?,?,?,?,?,?,?) ON CONFLICT(window, period, owner) DO UPDATE SET status = excluded.status,"
-            " submitted_at = excluded.submitted_at, error_messages = excluded.error_messages,"
-            " records = excluded.records",
-            (window.name, body["periodName"], owner, status, iso(now), error_messages, json.dumps(records)),
+        row = save_submission(
+            conn, window.name, body["periodName"], owner, status, now, error_messages, records
         )
-        row = submission(conn, window.name, body["periodName"], owner)
-    assert row is not None  # written just above, in the same transaction
     return Reply(body=status_obj(row))
 
 

@@ -25,33 +25,20 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from harness.sandbox.domain.load_migration import (
-    UDCS,
-    LMMarket,
-    all_markets,
-    check_udc,
-    lse_errors,
-    require_market,
-    udc_of,
-)
+from harness.sandbox.domain import load_migration as lm
+from harness.sandbox.domain.load_migration import LMMarket, all_markets, require_market, udc_of
 from harness.sandbox.domain.storable import refuse_unstorable
-from harness.sandbox.errors import CRRError, raise_all
 from harness.sandbox.services.request import Operations, Reply, SandboxRequest, listing
-from harness.sandbox.timefmt import iso, parse
+from harness.sandbox.timefmt import parse
 
 SERVICE = "load_migration"
 operations = Operations(SERVICE)
 
 
-def _open_for_udc(req: SandboxRequest, conn: sqlite3.Connection) -> tuple[str, str, LMMarket, datetime]:
-    sc = req.participant()
-    body = req.body
-    market = require_market(conn, body["loadMigrationMarket"])
-    check_udc(sc, body["udcName"])
+def _open_for_udc(req: SandboxRequest, conn: sqlite3.Connection) -> tuple[str, LMMarket, datetime]:
     now = req.clock.now()
-    if market.status(now) != "OPEN":
-        raise CRRError("LMV0102", market.name)
-    return sc, body["udcName"], market, now
+    udc = req.body["udcName"]
+    return udc, lm.open_for_udc(conn, req.participant(), req.body["loadMigrationMarket"], udc, now), now
 
 
 OK = Reply(body={"submissionStatus": "VALID"})
@@ -60,95 +47,43 @@ OK = Reply(body={"submissionStatus": "VALID"})
 @operations.handler("postNumberOfCustomers")
 async def post_customers(req: SandboxRequest) -> Reply:
     with req.store.write() as conn:
-        _, udc, market, now = _open_for_udc(req, conn)
-        records = req.body["numberOfCustomerRecords"]
-        raise_all(lse_errors(records, "lse"))
-        for rec in records:
-            key = (market.name, udc, rec["lse"], rec["class"])
-            if int(rec["numberOfCustomers"]) == 0:
-                conn.execute("DELETE FROM lm_customers WHERE market=? AND udc=? AND lse=? AND class=?", key)
-            else:
-                conn.execute(
-                    "INSERT OR REPLACE INTO lm_customers VALUES (?,?,?,?,?,?)",
-                    (*key, int(rec["numberOfCustomers"]), iso(now)),
-                )
+        udc, market, now = _open_for_udc(req, conn)
+        lm.submit_customers(conn, market, udc, req.body["numberOfCustomerRecords"], now)
     return OK
 
 
 @operations.handler("postDasrSummary")
 async def post_dasr(req: SandboxRequest) -> Reply:
     with req.store.write() as conn:
-        _, udc, market, now = _open_for_udc(req, conn)
+        udc, market, now = _open_for_udc(req, conn)
         effective = parse(str(req.body["effectiveDate"]))
-        if effective != market.effective:
-            raise CRRError("LMV023", iso(effective), iso(market.effective))
-        records = req.body["dasrRecords"]
-        errors = lse_errors(records, "fromLse", "toLse")
-        errors += [
-            CRRError("SER0030", f"Record {n}: fromLse and toLse are the same LSE.")
-            for n, r in enumerate(records, start=1)
-            if r["fromLse"] == r["toLse"]
-        ]
-        raise_all(errors)
-        for rec in records:
-            conn.execute(
-                "INSERT OR REPLACE INTO lm_dasr VALUES (?,?,?,?,?,?,?,?)",
-                (
-                    market.name,
-                    udc,
-                    rec["recordId"],
-                    rec["class"],
-                    rec["fromLse"],
-                    rec["toLse"],
-                    int(rec["numCustomerTransfer"]),
-                    iso(now),
-                ),
-            )
+        lm.submit_dasr(conn, market, udc, effective, req.body["dasrRecords"], now)
     return OK
 
 
 @operations.handler("postCustomerRates")
 async def post_rates(req: SandboxRequest) -> Reply:
     with req.store.write() as conn:
-        _, udc, market, now = _open_for_udc(req, conn)
+        udc, market, now = _open_for_udc(req, conn)
         refuse_unstorable(req.body["customerRateRecords"], "Record", {"kwRate": 1000})
-        for rec in req.body["customerRateRecords"]:
-            conn.execute(
-                "INSERT INTO lm_rates VALUES (?,?,?,?,?,?,?,?,?) ON CONFLICT(market, udc, class, tou, season)"
-                " DO UPDATE SET year=excluded.year, kw_milli=excluded.kw_milli, last_modified=excluded.last_modified",
-                (
-                    market.name,
-                    udc,
-                    rec["class"],
-                    rec["tou"],
-                    int(rec["seasonNumber"]),
-                    int(rec["year"]),
-                    round(float(rec["kwRate"]) * 1000),
-                    iso(now),
-                    iso(now),
-                ),
-            )
+        lm.submit_rates(conn, market, udc, req.body["customerRateRecords"], now)
     return OK
 
 
 def _configured(req: SandboxRequest, conn: sqlite3.Connection) -> tuple[str, LMMarket]:
-    sc = req.participant()
-    market = require_market(conn, req.params["loadMigrationMarketName"])
-    if market.status(req.clock.now()) == "PREP":
-        raise CRRError("LMV1002")
-    return sc, market
+    return req.participant(), lm.configured_market(
+        conn, req.params["loadMigrationMarketName"], req.clock.now()
+    )
 
 
 def _existing(
-    req: SandboxRequest, table: str, order_by: str, key: str, view: Callable[[sqlite3.Row], dict[str, Any]]
+    req: SandboxRequest, kind: lm.Submitted, key: str, view: Callable[[sqlite3.Row], dict[str, Any]]
 ) -> Reply:
-    """What the caller's UDC has submitted to the market so far, in one of the three tables."""
+    """What the caller's UDC has submitted to the market so far, of one kind."""
     with req.store.read() as conn:
         sc, market = _configured(req, conn)
         udc = udc_of(sc)
-        rows = conn.execute(
-            f"SELECT * FROM {table} WHERE market=? AND udc=? ORDER BY {order_by}", (market.name, udc)
-        ).fetchall()
+        rows = lm.submitted(conn, kind, market, udc)
     return Reply(body={"loadMigrationMarket": market.name, "udcName": udc, key: [view(r) for r in rows]})
 
 
@@ -156,8 +91,7 @@ def _existing(
 async def get_customers(req: SandboxRequest) -> Reply:
     return _existing(
         req,
-        "lm_customers",
-        "lse, class",
+        "customers",
         "numberOfCustomerRecords",
         lambda r: {
             "lse": r["lse"],
@@ -172,8 +106,7 @@ async def get_customers(req: SandboxRequest) -> Reply:
 async def get_dasr(req: SandboxRequest) -> Reply:
     return _existing(
         req,
-        "lm_dasr",
-        "record_id",
+        "dasr",
         "dasrRecords",
         lambda r: {
             "recordId": r["record_id"],
@@ -190,8 +123,7 @@ async def get_dasr(req: SandboxRequest) -> Reply:
 async def get_rates(req: SandboxRequest) -> Reply:
     return _existing(
         req,
-        "lm_rates",
-        "class, season, tou",
+        "rates",
         "customerRateRecords",
         lambda r: {
             "class": r["class"],
@@ -230,24 +162,14 @@ async def market_status(req: SandboxRequest) -> Reply:
 
 
 def _posted(req: SandboxRequest, conn: sqlite3.Connection) -> tuple[str, LMMarket]:
-    sc = req.participant()
-    market = require_market(conn, req.params["loadMigrationMarketName"])
-    if market.status(req.clock.now()) != "POSTED":
-        raise CRRError("LMV0103", market.name)
-    return sc, market
+    return req.participant(), lm.posted_market(conn, req.params["loadMigrationMarketName"], req.clock.now())
 
 
 @operations.handler("getLoadPercentages")
 async def load_percentages(req: SandboxRequest) -> Reply:
     with req.store.read() as conn:
         sc, market = _posted(req, conn)
-        udcs = [u for u, (owner, _) in UDCS.items() if owner == sc]
-        marks = ",".join("?" * len(udcs)) or "''"
-        rows = conn.execute(
-            f"SELECT * FROM lm_percentages WHERE market = ? AND (from_ao = ? OR to_ao = ? OR udc IN ({marks}))"
-            " ORDER BY id",
-            (market.name, sc, sc, *udcs),
-        ).fetchall()
+        rows = lm.percentages_for(conn, market, sc)
     return Reply(
         body={
             "loadMigrationMarket": market.name,
@@ -274,9 +196,7 @@ async def load_percentages(req: SandboxRequest) -> Reply:
 async def load_migration_crrs(req: SandboxRequest) -> Reply:
     with req.store.read() as conn:
         sc, market = _posted(req, conn)
-        rows = conn.execute(
-            "SELECT * FROM lm_crrs WHERE market = ? AND owner = ? ORDER BY crr_id", (market.name, sc)
-        ).fetchall()
+        rows = lm.crrs_for(conn, market, sc)
     return Reply(
         body={
             "loadMigrationMarket": market.name,
@@ -303,15 +223,7 @@ async def load_migration_crrs(req: SandboxRequest) -> Reply:
 async def n_hour_data(req: SandboxRequest) -> Reply:
     with req.store.read() as conn:
         _, market = _configured(req, conn)
-        now = req.clock.now()
-        if market.nhour_posting != "Yes" or (market.nhour_post_date and now < market.nhour_post_date):
-            raise CRRError("LMV0101")
-        rows = conn.execute(
-            "SELECT * FROM lm_nhour WHERE market = ? ORDER BY dlap, season, tou, effective_date, he",
-            (market.name,),
-        ).fetchall()
-    if not rows:
-        raise CRRError("LMV0101")
+        rows = lm.nhour_data(conn, market, req.clock.now())
     return Reply(
         body=[
             {

@@ -13,41 +13,22 @@ from __future__ import annotations
 from typing import Any
 
 from harness.sandbox.domain.calendar import sync_calendar
-from harness.sandbox.domain.messages import (
-    message,
-)
-from harness.sandbox.errors import CRRError
+from harness.sandbox.domain.messages import read_messages
 from harness.sandbox.services.request import Operations, Reply, SandboxRequest
-from harness.sandbox.timefmt import iso, parse
+from harness.sandbox.timefmt import parse
 
 SERVICE = "messages"
 operations = Operations(SERVICE)
 
 
 def query(req: SandboxRequest, recipient: str | None) -> list[dict[str, Any]]:
-    from_date = parse(str(req.params["fromDate"]))
     to_raw = req.params.get("toDate")
     now = req.clock.now()
-    to_date = parse(str(to_raw)) if to_raw else max(now, from_date)
-    if to_raw and to_date <= from_date:
-        raise CRRError("SER0006")
     with req.store.write() as conn:
         sync_calendar(conn, now)
-        if recipient is None:
-            rows = conn.execute(
-                "SELECT * FROM msg_messages WHERE recipient IS NULL AND sent_time >= ? AND sent_time <= ?"
-                " ORDER BY sent_time, id",
-                (iso(from_date), iso(to_date)),
-            ).fetchall()
-        else:
-            rows = conn.execute(
-                "SELECT * FROM msg_messages WHERE recipient = ? AND sent_time >= ? AND sent_time <= ?"
-                " ORDER BY sent_time, id",
-                (recipient, iso(from_date), iso(to_date)),
-            ).fetchall()
-    if not rows:
-        raise CRRError("SER0007")
-    return [message(r) for r in rows]
+        return read_messages(
+            conn, recipient, parse(str(req.params["fromDate"])), parse(str(to_raw)) if to_raw else None, now
+        )
 
 
 @operations.handler("publicMessages")

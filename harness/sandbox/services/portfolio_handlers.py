@@ -26,6 +26,7 @@ from harness.sandbox.domain.portfolios import (
     PortfolioRules,
     check_portfolio_name,
     find_portfolio,
+    portfolio_bodies,
     require_market,
     require_window,
     status_body,
@@ -99,12 +100,8 @@ async def list_portfolios(req: SandboxRequest, rules: PortfolioRules) -> Reply:
     market = str(req.params.get("marketName", ""))
     with req.store.read() as conn:
         require_market(conn, rules, market, req.clock)
-        rows = conn.execute(
-            "SELECT body FROM crr_portfolios WHERE service = ? AND market = ? AND participant = ?"
-            " ORDER BY portfolio_id",
-            (rules.service, market, participant),
-        ).fetchall()
-    return _json_reply("[" + ",".join(r[0] for r in rows) + "]")
+        bodies = portfolio_bodies(conn, rules, market, participant)
+    return _json_reply("[" + ",".join(bodies) + "]")
 
 
 async def status(req: SandboxRequest, rules: PortfolioRules) -> Reply:

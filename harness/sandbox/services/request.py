@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from harness.pki.identities import Access
 from harness.sandbox.errors import CRRError
 
 if TYPE_CHECKING:
@@ -30,7 +31,7 @@ class Caller:
 
     name: str  # certificate CN
     sc_ids: frozenset[str]
-    access: str  # "rw" | "ro"
+    access: Access
     services: frozenset[str]  # provisioned services; empty = all
     operator: bool = False
 

@@ -26,20 +26,19 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
+from harness.sandbox.domain import tor
 from harness.sandbox.domain.storable import refuse_unstorable
 from harness.sandbox.domain.tor import (
     all_windows,
     approval_key,
     approval_view,
-    check_request,
     path_view,
     request_view,
     require_window,
-    settle_request,
     window_in,
 )
 from harness.sandbox.services.request import Operations, Reply, SandboxRequest, listing
-from harness.sandbox.timefmt import iso, parse
+from harness.sandbox.timefmt import iso
 
 SERVICE = "tor_conversion"
 operations = Operations(SERVICE)
@@ -73,29 +72,23 @@ async def window_status(req: SandboxRequest) -> Reply:
     return Reply(body=w.to_contract(req.clock.now(), approval_key(req.operation.responses.get("200"))))
 
 
-def _own_rows(
-    req: SandboxRequest, table: str, owner_column: str, view: Callable[[sqlite3.Row], dict[str, Any]]
-) -> Reply:
-    """The caller's rows of one table in the named window (holder's paths and requests,
-    transferee's approvals)."""
+def _own_rows(req: SandboxRequest, kind: tor.OwnRows, view: Callable[[sqlite3.Row], dict[str, Any]]) -> Reply:
+    """The caller's rows of one kind in the named window."""
     sc = req.participant()
     with req.store.read() as conn:
         w = require_window(conn, req.params["torConversionWindow"])
-        rows = conn.execute(
-            f"SELECT * FROM {table} WHERE window = ? AND {owner_column} = ? ORDER BY id", (w.name, sc)
-        )
-        body = [view(r) for r in rows]
+        body = [view(r) for r in tor.own_rows(conn, kind, w, sc)]
     return Reply(body=body)
 
 
 @operations.handler("getTorConversionWindowPaths")
 async def paths(req: SandboxRequest) -> Reply:
-    return _own_rows(req, "tor_paths", "holder", path_view)
+    return _own_rows(req, "paths", path_view)
 
 
 @operations.handler("getTorConversionRequestList")
 async def request_list(req: SandboxRequest) -> Reply:
-    return _own_rows(req, "tor_requests", "holder", request_view)
+    return _own_rows(req, "requests", request_view)
 
 
 def _upload(status: str, now: datetime, errors: list[str]) -> Reply:
@@ -109,61 +102,13 @@ async def create_requests(req: SandboxRequest) -> Reply:
     with req.store.write() as conn:
         w = window_in(conn, req.body["torConversionWindow"], now, "OPEN_FOR_CONVERSION", "TOR0023")
         refuse_unstorable(req.body["conversionRequests"], "Record", {"mw": 1000}, ("startDate", "endDate"))
-        used = {
-            r[0]: r[1]
-            for r in conn.execute(
-                "SELECT path_id, SUM(mw_milli) FROM tor_requests WHERE window = ? AND holder = ? AND status != 'ERROR'"
-                " AND path_id IS NOT NULL GROUP BY path_id",
-                (w.name, holder),
-            )
-        }
-        errors: list[str] = []
-        for n, rec in enumerate(req.body["conversionRequests"], start=1):
-            path_id, problem = check_request(conn, w, holder, n, rec, used)
-            status = "ERROR" if problem else "PENDING_APPROVAL"
-            if problem:
-                errors.append(problem)
-            cur = conn.execute(
-                "INSERT INTO tor_requests(window, holder, source, sink, start_date, end_date, mw_milli, transferee,"
-                " modeled, status, message, path_id) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
-                (
-                    w.name,
-                    holder,
-                    rec["source"],
-                    rec["sink"],
-                    iso(parse(str(rec["startDate"]))),
-                    iso(parse(str(rec["endDate"]))),
-                    round(float(rec["mw"]) * 1000),
-                    rec["transfereeAO"],
-                    rec["modeled"],
-                    status,
-                    problem,
-                    path_id,
-                ),
-            )
-            if not problem:
-                for tou in ("ON", "OFF"):
-                    conn.execute(
-                        "INSERT INTO tor_approvals(request_id, window, transferee, source, sink, tou, hedge,"
-                        " mw_milli, status) VALUES (?,?,?,?,?,?,?,?,?)",
-                        (
-                            cur.lastrowid,
-                            w.name,
-                            rec["transfereeAO"],
-                            rec["source"],
-                            rec["sink"],
-                            tou,
-                            "OBL",
-                            round(float(rec["mw"]) * 1000),
-                            "PENDING_APPROVAL",
-                        ),
-                    )
+        errors = tor.submit_requests(conn, w, holder, req.body["conversionRequests"])
     return _upload("ERROR" if errors else "VALID", now, errors)
 
 
 @operations.handler("getMtTorCRRList")
 async def approval_list(req: SandboxRequest) -> Reply:
-    return _own_rows(req, "tor_approvals", "transferee", approval_view)
+    return _own_rows(req, "approvals", approval_view)
 
 
 @operations.handler("postTorConversionApproval")
@@ -172,22 +117,5 @@ async def approve(req: SandboxRequest) -> Reply:
     now = req.clock.now()
     with req.store.write() as conn:
         w = window_in(conn, req.body["torConversionWindow"], now, "OPEN_FOR_APPROVAL", "TOR0024")
-        errors, changes = [], []
-        for n, rec in enumerate(req.body["conversionApprovalRecords"], start=1):
-            row = conn.execute(
-                "SELECT * FROM tor_approvals WHERE id = ? AND window = ?",
-                (int(rec["conversionApprovalId"]), w.name),
-            ).fetchone()
-            if row is None or row["transferee"] != owner:
-                errors.append(
-                    f"Record {n}: no MT_TOR approval {rec['conversionApprovalId']} for {owner} in {w.name}."
-                )
-            elif (rec["source"], rec["sink"], rec["tou"]) != (row["source"], row["sink"], row["tou"]):
-                errors.append(f"Record {n}: source, sink or TOU differ from approval {row['id']}.")
-            else:
-                changes.append((rec["approvalStatus"], row["id"], row["request_id"]))
-        if not errors:
-            for status, approval_id, request_id in changes:
-                conn.execute("UPDATE tor_approvals SET status = ? WHERE id = ?", (status, approval_id))
-                settle_request(conn, request_id)
+        errors = tor.approve(conn, w, owner, req.body["conversionApprovalRecords"])
     return _upload("ERROR" if errors else "VALID", now, errors)

@@ -32,6 +32,7 @@ from typing import Any
 from aiohttp import web
 
 from harness.contract import Catalogue, Operation, Service, load_catalogue
+from harness.contract.wire import JSON_MEDIA_TYPE, REQUEST_ID_FORM, REQUEST_ID_HEADER
 from harness.sandbox import control, services
 from harness.sandbox.control import OperatorCall
 from harness.sandbox.domain.clock import Clock
@@ -43,9 +44,6 @@ from harness.sandbox.web.faults import FaultInjector
 from harness.sandbox.web.guard import GUARDS, in_request, read_body
 from harness.sandbox.web.provisioning import load_provisioning
 from harness.sandbox.web.responses import (
-    JSON_CONTENT_TYPE,
-    REQUEST_ID_HEADER,
-    UUID_TEXT,
     dumps,
     error_response,
     error_templates,
@@ -223,7 +221,7 @@ class Sandbox:
             version = route.version if route else "V1.0"
             if request_id is None:  # refused before the id was checked (404, 405, 403): echo a valid one
                 sent = request.headers.get(REQUEST_ID_HEADER, "")
-                request_id = sent if UUID_TEXT.fullmatch(sent) else None
+                request_id = sent if REQUEST_ID_FORM.fullmatch(sent) else None
             headers = {"Allow": ", ".join(self.methods.get(request.path, []))} if err.status == 405 else None
             response = error_response(err, templates, version, request_id, headers)
             return self.faults.on_error(response) if self.faults is not None else response
@@ -285,7 +283,7 @@ class Sandbox:
             if problems:
                 log.error("%s response breaks the contract: %s", route.operation.operation_id, problems)
                 raise CRRError("SER0028", detail="response breaks the contract: " + "; ".join(problems)[:900])
-        headers["Content-Type"] = JSON_CONTENT_TYPE
+        headers["Content-Type"] = JSON_MEDIA_TYPE
         return web.Response(body=dumps(reply.body), status=reply.status, headers=headers)
 
 
@@ -304,7 +302,7 @@ def _is_json(content_type: str | None) -> bool:
     if not content_type:
         return False
     media = content_type.split(";", 1)[0].strip().lower()
-    return media == "application/json" or (media.startswith("application/") and media.endswith("+json"))
+    return media == JSON_MEDIA_TYPE or (media.startswith("application/") and media.endswith("+json"))
 
 
 def build_app(

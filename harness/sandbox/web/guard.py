@@ -28,9 +28,10 @@ from typing import Any
 
 from aiohttp import http_exceptions, web
 
+from harness.contract.wire import JSON_MEDIA_TYPE, REQUEST_ID_FORM, REQUEST_ID_HEADER
 from harness.sandbox.errors import CRRError
 from harness.sandbox.jsoncodec import dumps
-from harness.sandbox.web.responses import JSON_CONTENT_TYPE, REQUEST_ID_HEADER, UUID_TEXT, error_body
+from harness.sandbox.web.responses import error_body
 
 READ_TIMEOUT_S = 30.0
 IDLE_TIMEOUT_S = 75.0
@@ -159,7 +160,7 @@ class ConnectionGuard(asyncio.Protocol):
         err = CRRError("SER0017", why)
         body = dumps(error_body(err, {}, "V1.0"))
         head = (
-            f"HTTP/1.1 400 Bad Request\r\nContent-Type: {JSON_CONTENT_TYPE}\r\n"
+            f"HTTP/1.1 400 Bad Request\r\nContent-Type: {JSON_MEDIA_TYPE}\r\n"
             f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n"
         ).encode()
         self._awaiting_head = False
@@ -302,8 +303,8 @@ class CRRRequestHandler(web.RequestHandler):
             cause = exc.__cause__ if isinstance(exc, web.RequestPayloadError) else exc
             err = CRRError("SER0017", head_sentence(cause), status=status)
         request_id = request.headers.get(REQUEST_ID_HEADER, "")
-        headers = {"Content-Type": JSON_CONTENT_TYPE}
-        if UUID_TEXT.fullmatch(request_id):
+        headers = {"Content-Type": JSON_MEDIA_TYPE}
+        if REQUEST_ID_FORM.fullmatch(request_id):
             headers[REQUEST_ID_HEADER] = request_id
         response = web.Response(body=dumps(error_body(err, {}, "V1.0")), status=status, headers=headers)
         response.force_close()

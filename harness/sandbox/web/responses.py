@@ -7,22 +7,18 @@ the sandbox never echoes another party's prose.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable
 from typing import Any
 
 from aiohttp import web
 
 from harness.contract import Service
+from harness.contract.wire import JSON_MEDIA_TYPE, REQUEST_ID_HEADER
 from harness.sandbox.domain.clock import utcnow
 from harness.sandbox.errors import CRRError
 from harness.sandbox.jsoncodec import dumps
 from harness.sandbox.timefmt import iso
 
-REQUEST_ID_HEADER = "caiso-request-id"
-UUID_TEXT = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
-"""What a caiso-request-id must be (``fullmatch``)."""
-JSON_CONTENT_TYPE = "application/json"  # what aiohttp sends for content_type="application/json"
 MAX_DESCRIPTION = 1000  # ErrorDetail.errorDescription maxLength
 MAX_ERRORS = 50  # a 500-bid portfolio with every bid wrong still gets a readable answer
 
@@ -113,7 +109,7 @@ def error_body(err: CRRError, templates: dict[str, tuple[int | None, str]], vers
 
 def json_response(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> web.Response:
     hdrs = dict(headers) if headers else {}
-    hdrs["Content-Type"] = JSON_CONTENT_TYPE
+    hdrs["Content-Type"] = JSON_MEDIA_TYPE
     return web.Response(body=dumps(body), status=status, headers=hdrs)
 
 

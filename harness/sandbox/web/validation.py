@@ -32,6 +32,7 @@ from typing import Any
 import jsonschema_rs
 
 from harness.contract import Operation, Parameter
+from harness.contract.wire import REQUEST_ID_FORM, REQUEST_ID_HEADER
 from harness.sandbox.errors import CRRError
 from harness.sandbox.jsoncodec import (
     NumberOutOfRange,
@@ -41,9 +42,7 @@ from harness.sandbox.jsoncodec import (
     spells_huge_number,
 )
 from harness.sandbox.timefmt import is_date_time
-from harness.sandbox.web.responses import UUID_TEXT
 
-REQUEST_ID = "caiso-request-id"
 PORTFOLIO_FIELDS = ("portfolioName",)
 # query parameters whose invalid value has a code of its own (when the service's contract lists it),
 # matched on the end of the lower-cased parameter name
@@ -385,7 +384,7 @@ class OperationValidator:
         self.uses_ser0022 = "SER0022" in error_codes
         self.checks: list[ParamCheck] = []
         for p in operation.parameters:
-            if p.location not in ("query", "header") or p.name.lower() == REQUEST_ID:
+            if p.location not in ("query", "header") or p.name.lower() == REQUEST_ID_HEADER:
                 continue
             kind = p.schema.get("type") if isinstance(p.schema.get("type"), str) else None
             self.checks.append(ParamCheck(p, compile_schema(p.schema), kind))
@@ -575,7 +574,7 @@ def check_request_id(value: str | None) -> str:
         raise CRRError(
             "SER0017", "the caiso-request-id header is missing; send a fresh UUID with every request"
         )
-    if not UUID_TEXT.fullmatch(value):
+    if not REQUEST_ID_FORM.fullmatch(value):
         raise CRRError("SER0017", f"the caiso-request-id header must be a UUID, got {_short(value, 60)!r}")
     return value
 
