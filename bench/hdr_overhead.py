@@ -115,8 +115,8 @@ def main() -> None:
 
     work = Path(tempfile.mkdtemp(prefix="crrsim-hdr-bench-"))
     (work / "slo.yaml").write_text(SLO)
-    from harness.cli.embedded import start_with_plan
     from harness.pki import ensure_dev_pki
+    from harness.sandbox.launch import start_with_plan
 
     pki = ensure_dev_pki(work / "pki")
     sandbox = start_with_plan(pki, work / "sandbox.db")

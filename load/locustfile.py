@@ -693,6 +693,7 @@ def _on_test_start(environment: Any, **_: Any) -> None:
     if not isinstance(runner, WorkerRunner):
         STATE["processes"] = getattr(runner, "worker_count", 0) or 1
         gevent.spawn(_watch_users, runner)
+        gevent.spawn(_report_progress, runner)
         if CONFIG.get("abort_on_fail") and CONFIG.get("slos"):
             gevent.spawn(_watch_slos, runner)
 
@@ -714,6 +715,28 @@ def _watch_slos(runner: Any) -> None:
             )
             runner.quit()
             return
+
+
+def _report_progress(runner: Any) -> None:
+    """The run's live figures for crrsim, one JSON line every half second on the progress
+    channel (``CONFIG["progress"]``), from locust's own totals where the shape runs: crrsim never
+    parses locust's CSV files."""
+    path = CONFIG.get("progress")
+    if not path:
+        return
+    with open(path, "a", encoding="utf-8") as channel:
+        while STATE.get("duration") is None:
+            total = runner.stats.total
+            line = {
+                "elapsed": round(_elapsed(), 2),
+                "users": runner.user_count,
+                "rps": round(total.current_rps, 1),
+                "requests": total.num_requests,
+                "failures": total.num_failures,
+            }
+            channel.write(json.dumps(line) + "\n")
+            channel.flush()
+            gevent.sleep(0.5)
 
 
 def _watch_users(runner: Any) -> None:

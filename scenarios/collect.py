@@ -6,7 +6,7 @@ feature files run with this step library without any Python of their own.
 
 from pytest_bdd import scenarios
 
-from harness.scenarios.settings import ScenarioSettings
+from harness.scenarios.pytest_plugin import session_settings
 
-for _folder in ScenarioSettings.from_env().feature_dirs:
+for _folder in session_settings().feature_dirs:
     scenarios(str(_folder.resolve()))

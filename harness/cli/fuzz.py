@@ -16,7 +16,6 @@ from pathlib import Path
 
 import click
 
-from harness.cli.embedded import embedded_sandbox
 from harness.cli.options import (
     CannotRun,
     config_options,
@@ -33,6 +32,8 @@ from harness.contract import SERVICE_NAMES
 from harness.exitcodes import ExitCode
 from harness.fuzz.compare import Comparison
 from harness.fuzz.settings import MAX_RESPONSE_TIME, MODES, PHASES, SHARED_MAX_RESPONSE_TIME, FuzzSettings
+from harness.pki.devpki import dev_ca, files_for
+from harness.sandbox.launch import embedded
 
 
 @contextlib.contextmanager
@@ -41,12 +42,11 @@ def _reference_sandbox(settings: FuzzSettings) -> Iterator[Comparison]:
     with the dev identity acting for the same SC ID."""
     from harness.client import ClientIdentity, CRRClient
     from harness.pki import ensure_dev_pki
-    from harness.pki.identities import dev_identity_for
 
     reference = FuzzSettings(cfg=settings.cfg, participant=settings.participant)
     with _embedded_sandbox(reference) as url:
         pki = ensure_dev_pki(settings.cfg.sandbox_pki)
-        files = pki.identities[dev_identity_for(settings.participant).name]
+        files = pki.files_for(settings.participant)
         with CRRClient(
             url, identity=ClientIdentity.from_pem(files.cert, files.key), ca=pki.ca_cert, retries=0
         ) as client:
@@ -55,11 +55,9 @@ def _reference_sandbox(settings: FuzzSettings) -> Iterator[Comparison]:
 
 @contextlib.contextmanager
 def _embedded_sandbox(settings: FuzzSettings) -> Iterator[str]:
-    """A fresh sandbox (see ``embedded_sandbox``) with the dev identity's files chosen."""
-    from harness.pki.identities import dev_identity_for
-
-    with embedded_sandbox(settings.cfg.sandbox_pki, settings.specs, "fuzz") as (url, pki):
-        files = pki.identities[dev_identity_for(settings.participant).name]
+    """A fresh sandbox (``sandbox.launch.embedded``) with the dev identity's files chosen."""
+    with embedded(settings.cfg.sandbox_pki, settings.specs, prefix="fuzz") as (url, pki):
+        files = pki.files_for(settings.participant)
         settings.cert, settings.key, settings.pfx, settings.ca = files.cert, files.key, None, pki.ca_cert
         yield url
 
@@ -67,16 +65,11 @@ def _embedded_sandbox(settings: FuzzSettings) -> Iterator[str]:
 def _dev_identity_for_url(settings: FuzzSettings) -> None:
     """--url with the dev PKI and no certificate of one's own: the dev identities are used."""
     cfg = settings.cfg
-    if settings.cert is not None or settings.pfx is not None or not (cfg.sandbox_pki / "ca.pem").is_file():
+    if settings.cert is not None or settings.pfx is not None or not dev_ca(cfg.sandbox_pki).is_file():
         return
-    from harness.pki.identities import dev_identity_for
-
-    name = dev_identity_for(settings.participant).name
-    settings.cert, settings.key = (
-        cfg.sandbox_pki / "clients" / f"{name}.pem",
-        cfg.sandbox_pki / "clients" / f"{name}.key",
-    )
-    settings.ca = settings.ca or cfg.sandbox_pki / "ca.pem"
+    files = files_for(cfg.sandbox_pki, settings.participant)
+    settings.cert, settings.key = files.cert, files.key
+    settings.ca = settings.ca or dev_ca(cfg.sandbox_pki)
 
 
 def _replay(cfg: CrrsimConfig, ident: str) -> None:
@@ -241,7 +234,7 @@ def command(
     if bad or not chosen:
         raise click.UsageError(f"--phases takes {', '.join(PHASES)} (comma-separated), got {phases!r}")
     require_files(cfg, "pfx", "cert", "key", "ca", "specs")
-    refuse_on_production(cfg, **{"--allow-writes": allow_writes})
+    refuse_on_production(cfg, {"--allow-writes": allow_writes})
     settings = FuzzSettings.from_config(
         cfg,
         services=list(services),

@@ -16,11 +16,11 @@ from pathlib import Path
 
 import click
 
-from harness.cli.embedded import embedded_sandbox
 from harness.cli.options import (
     CannotRun,
     config_options,
     participant_passwords,
+    refuse_on_production,
     report_options,
     require_files,
     require_reachable,
@@ -31,6 +31,8 @@ from harness.config import CrrsimConfig
 from harness.config.participants import Participant, ParticipantsError, dev_participants, load_participants
 from harness.exitcodes import ExitCode
 from harness.load.settings import RATE_CEILING, SHARED_RATE, LoadSettings
+from harness.pki.devpki import clients_dir, dev_ca
+from harness.sandbox.launch import embedded
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|h)?\s*$")
 
@@ -54,7 +56,7 @@ def _participants(
         found = load_participants(participants_file)
     elif (
         settings.target_kind == "sandbox"
-        or (pki_dir / "ca.pem").is_file()
+        or dev_ca(pki_dir).is_file()
         and settings.cfg.cert is None
         and settings.cfg.pfx is None
     ):
@@ -218,11 +220,7 @@ def command(
         raw_dir=raw_latencies,
         abort_on_fail=abort_on_fail,
     )
-    if settings.target_kind == "production":
-        raise click.UsageError(
-            f"crrsim load never loads production ({cfg.target_name} is CAISO's production API): "
-            "use --env mapstage (with --allow-load) or the sandbox"
-        )
+    refuse_on_production(cfg, never="crrsim load never loads production")
     by_url = not cfg.is_sandbox and "://" in cfg.target
     if by_url and not worker:  # judged_kind asks a URL whether it is a sandbox: it must answer at all first
         require_reachable(cfg.base_url())
@@ -245,10 +243,10 @@ def command(
         if slo is not None:
             load_slos(slo)
         participants, secrets = _participants(settings, participants_file, cfg.sandbox_pki)
-        clients_dir = (cfg.sandbox_pki / "clients").resolve()
-        dev_pki = all(p.cert is not None and p.cert.resolve().parent == clients_dir for p in participants)
+        clients = clients_dir(cfg.sandbox_pki).resolve()
+        dev_pki = all(p.cert is not None and p.cert.resolve().parent == clients for p in participants)
         if dev_pki and cfg.ca is None:  # a sandbox addressed by --url: its server certificate is the dev CA's
-            settings.cfg = _with_ca(cfg, cfg.sandbox_pki / "ca.pem")
+            settings.cfg = _with_ca(cfg, dev_ca(cfg.sandbox_pki))
     except (ProfileError, SLOError, ParticipantsError) as exc:
         raise click.UsageError(str(exc)) from None
     from harness.load.run import run
@@ -282,7 +280,7 @@ def command(
     with run_stream(json_out, junit, html, events_out, live=not ui) as (emit, files):
         try:
             if cfg.is_sandbox:
-                with embedded_sandbox(cfg.sandbox_pki, cfg.specs, "load") as (url, pki):
+                with embedded(cfg.sandbox_pki, cfg.specs, prefix="load") as (url, pki):
                     settings.cfg = _with_ca(cfg, pki.ca_cert)
                     outcome = run(
                         settings, url, run_dir, participants, secrets, read_back_ca=pki.ca_cert, emit=emit

@@ -122,7 +122,7 @@ def command(
                 f"--only and --skip both name {', '.join(sorted(wanted & skipped))}: say one of them"
             )
         skipped |= set(PARTS) - {"probe"} - wanted
-    refuse_on_production(cfg, **{"--allow-writes": allow_writes, "--allow-load": allow_load})
+    refuse_on_production(cfg, {"--allow-writes": allow_writes, "--allow-load": allow_load})
     settings = settings_from(
         cfg,
         participants,

@@ -179,11 +179,18 @@ def render_config(cfg: CrrsimConfig) -> str:
     )
 
 
-def refuse_on_production(cfg: CrrsimConfig, **flags: bool) -> None:
+def refuse_on_production(
+    cfg: CrrsimConfig, flags: Mapping[str, bool] | None = None, *, never: str = ""
+) -> None:
     """Production gets reads only and no load, however its URL is spelled: a flag that would
     send writes or load there is a usage error before anything is sent (``flags`` maps each
-    flag as typed, e.g. ``{"--allow-writes": True}``, to whether it was given)."""
-    given = [name for name, on in flags.items() if on]
+    flag as typed, e.g. ``{"--allow-writes": True}``, to whether it was given); a command that
+    has nothing to do there at all says so with ``never`` ("crrsim load never loads production")."""
+    if never and cfg.target_kind == "production":
+        raise click.UsageError(
+            f"{never} ({cfg.target_name} is CAISO's production API): use --env mapstage or the sandbox"
+        )
+    given = [name for name, on in (flags or {}).items() if on]
     if given and cfg.target_kind == "production":
         raise click.UsageError(
             f"{' and '.join(given)} never {'apply' if len(given) > 1 else 'applies'} to production "

@@ -36,6 +36,7 @@ from harness.config.participants import ParticipantsError, load_participants
 from harness.contract import ContractError
 from harness.events import Emit
 from harness.exitcodes import ExitCode
+from harness.pki.devpki import identity_paths
 from harness.probe import ProbeResult, ProbeSettings, run_probe
 from harness.probe.scorecard import run_scorecard
 from harness.reports import RunReport
@@ -52,7 +53,8 @@ def _dev_identity(cfg: CrrsimConfig) -> tuple[Path | None, Path | None]:
         name = cfg.dev_identity_name()
     except ConfigError:
         return None, None
-    cert, key = cfg.sandbox_pki / "clients" / f"{name}.pem", cfg.sandbox_pki / "clients" / f"{name}.key"
+    files = identity_paths(cfg.sandbox_pki, name)
+    cert, key = files.cert, files.key
     if cert.is_file() and key.is_file():
         click.echo(f"Using the dev PKI identity {name!r} ({cert}).", err=True)
         return cert, key
@@ -149,14 +151,14 @@ def _sandbox_if_none_runs(cfg: CrrsimConfig) -> Iterator[CrrsimConfig]:
     if not cfg.is_sandbox or _listening(cfg.sandbox_host, cfg.sandbox_port):
         yield cfg
         return
-    from harness.cli.embedded import embedded_sandbox
+    from harness.sandbox.launch import embedded
 
     click.echo(
         f"No sandbox is listening at {cfg.sandbox_host}:{cfg.sandbox_port}: probing a fresh embedded "
         "one (`crrsim sandbox serve` starts one that stays; the probe then uses it).",
         err=True,
     )
-    with embedded_sandbox(cfg.sandbox_pki, cfg.specs, "probe") as (url, _pki):
+    with embedded(cfg.sandbox_pki, cfg.specs, prefix="probe") as (url, _pki):
         port = urlsplit(url).port
         assert port is not None
         yield dataclasses.replace(cfg, sandbox_port=port)

@@ -15,6 +15,7 @@ import click
 
 from harness.cli.options import CannotRun, CheckFailed, config_options, require_reachable
 from harness.config import CrrsimConfig
+from harness.pki.devpki import dev_ca, identity_paths
 
 
 class _ServeByDefault(click.Group):
@@ -106,11 +107,7 @@ def serve(
     except (ContractError, ProvisioningError, SchemaVersionError, FaultError) as exc:
         raise click.UsageError(str(exc)) from None
     options = ServerOptions(
-        host=cfg.sandbox_host,
-        port=cfg.sandbox_port,
-        pki=str(cfg.sandbox_pki),
-        db=str(cfg.sandbox_db),
-        specs=str(cfg.specs) if cfg.specs else None,
+        cfg=cfg,
         provisioning=provisioning,
         port_file=port_file,
         workers=workers,
@@ -132,15 +129,13 @@ def _control(cfg: CrrsimConfig, url: str) -> Any:
     from harness.client import ClientIdentity, CRRClient
     from harness.client.control import ControlPlane
 
-    folder = cfg.sandbox_pki
-    cert, key, ca = (
-        folder / "clients" / "operator.pem",
-        folder / "clients" / "operator.key",
-        folder / "ca.pem",
-    )
+    operator = identity_paths(cfg.sandbox_pki, "operator")
+    cert, key, ca = operator.cert, operator.key, dev_ca(cfg.sandbox_pki)
     for path in (cert, key, ca):
         if not path.is_file():
-            raise click.UsageError(f"{path} is missing; run `crrsim certs init --dir {folder}` first.")
+            raise click.UsageError(
+                f"{path} is missing; run `crrsim certs init --dir {cfg.sandbox_pki}` first."
+            )
     identity = ClientIdentity.from_pem(cert, key)
     return ControlPlane(CRRClient(url, identity=identity, ca=ca, timeout=cfg.timeout, retries=cfg.retries))
 

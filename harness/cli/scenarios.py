@@ -194,7 +194,7 @@ def command(
     require_files(cfg, "pfx", "cert", "key", "ca", "specs")  # a typo in a path first: exit 2
     if url is not None:
         cfg, url = _sandbox_or_target(cfg, url)
-    refuse_on_production(cfg, **{"--allow-writes": allow_writes})
+    refuse_on_production(cfg, {"--allow-writes": allow_writes})
     settings = ScenarioSettings.from_config(
         cfg,
         url=url,
@@ -209,9 +209,9 @@ def command(
         shuffle_seed=random.randrange(1, 10**6) if shuffle == -1 else shuffle,
     )
     if features:
-        settings.features = [str(p.resolve()) for p in features]
+        settings.features = [p.resolve() for p in features]
     if plan_file:
-        settings.plan_file = str(plan_file.resolve())
+        settings.plan_file = plan_file.resolve()
     if tags:
         try:
             tag_filter(tags)
@@ -219,7 +219,7 @@ def command(
             raise click.UsageError(str(exc)) from None
     try:
         if matrix:
-            table = build_matrix(load_plan(Path(settings.plan_file)), settings.feature_dirs)
+            table = build_matrix(load_plan(settings.plan_file), settings.feature_dirs)
             click.echo(table.format_table())
             raise SystemExit(1 if table.problems() else 0)
         if steps:

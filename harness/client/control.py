@@ -17,6 +17,7 @@ from harness.client.errors import CRRTransportError
 from harness.client.targets import TARGETS, TargetKind, target_kind
 from harness.client.tls import ClientIdentity
 from harness.pki import DevPKI, dev_identity_files
+from harness.pki.devpki import dev_ca
 
 PREFIX = "/simctl/v1"
 PLAN_WEDNESDAY = "2026-02-04T18:00:00Z"  # 10:00 Pacific, plan week 1: every monthly window OPEN
@@ -117,7 +118,7 @@ def proves_sandbox(url: str, pki_dir: Path, ca: Path | None = None, timeout: flo
     if target_kind(url) == "production":
         return False
     operator = dev_identity_files(pki_dir, "operator")
-    trust = ca or Path(pki_dir) / "ca.pem"
+    trust = ca or dev_ca(pki_dir)
     if operator is None or not trust.is_file():
         return False
     try:

@@ -26,9 +26,10 @@ from pathlib import Path
 from typing import Any
 
 from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives import serialization
 from cryptography.x509.oid import NameOID
 
+from harness.pki.facts import fingerprint
 from harness.pki.issue import PrivateKey
 from harness.pki.loading import (
     CertificateLoadError,
@@ -137,7 +138,7 @@ class ClientIdentity:
 
     @property
     def fingerprint_sha256(self) -> str:
-        return self.certificate.fingerprint(hashes.SHA256()).hex(":")
+        return fingerprint(self.certificate)
 
     def is_valid_at(self, when: dt.datetime | None = None) -> bool:
         when = when or dt.datetime.now(dt.UTC)

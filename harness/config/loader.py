@@ -31,10 +31,11 @@ import yaml
 
 from harness.client.targets import resolve_target
 from harness.config.model import ConfigError, CrrsimConfig
+from harness.pki.facts import KEY_PASSWORD_ENV, PFX_PASSWORD_ENV
 
 DEFAULT_FILE = "crrsim.yaml"
 ENV_PREFIX = "CRRSIM_"
-SECRET_ENV = {"pfx_password": "CRRSIM_PFX_PASSWORD", "key_password": "CRRSIM_KEY_PASSWORD"}
+SECRET_ENV = {"pfx_password": PFX_PASSWORD_ENV, "key_password": KEY_PASSWORD_ENV}
 IDENTITY_GROUP = ("cert", "key", "pfx", "dev_identity")
 _SECRET_KEY = re.compile(r"pass(word|phrase)?|secret|pwd", re.IGNORECASE)
 _INTERNAL = {"sources", *SECRET_ENV}

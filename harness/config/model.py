@@ -15,6 +15,7 @@ from typing import Any
 from harness.client.control import judge_target
 from harness.client.targets import TargetKind, resolve_target, target_kind
 from harness.client.tls import ClientIdentity
+from harness.pki.devpki import dev_ca, identity_paths
 from harness.pki.identities import dev_identity_for
 from harness.pki.loading import CertificateLoadError, needs_password
 
@@ -88,7 +89,7 @@ class CrrsimConfig:
         """CA bundle to trust: explicit, else the dev CA for the sandbox, else the system store."""
         if self.ca is not None:
             return self.ca
-        return self.sandbox_pki / "ca.pem" if self.is_sandbox else None
+        return dev_ca(self.sandbox_pki) if self.is_sandbox else None
 
     def source_of(self, name: str) -> str:
         return self.sources.get(name, "default")
@@ -132,8 +133,8 @@ class CrrsimConfig:
             return ClientIdentity.from_pem(self.cert, self.key, password)
         if self.is_sandbox:
             name = self.dev_identity_name()
-            cert = self.sandbox_pki / "clients" / f"{name}.pem"
-            key = self.sandbox_pki / "clients" / f"{name}.key"
+            files = identity_paths(self.sandbox_pki, name)
+            cert, key = files.cert, files.key
             if not cert.is_file() or not key.is_file():
                 raise ConfigError(
                     f"The dev identity {name!r} is missing from {self.sandbox_pki}: "

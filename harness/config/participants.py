@@ -15,6 +15,8 @@ from typing import Any
 from harness.client.tls import ClientIdentity
 from harness.config.model import CrrsimConfig
 from harness.contract.yaml12 import load_yaml_file
+from harness.pki.devpki import identity_paths
+from harness.pki.facts import PFX_PASSWORD_ENV, participant_password_env
 
 DEV_PARTICIPANTS = ("ecal", "wcal", "ncal")  # dev identities that act as participants in load runs
 
@@ -37,12 +39,12 @@ class Participant:
     def password_variable(self) -> str:
         """Where this participant's pfx password is read from: the file's ``password_env``, else
         ``CRRSIM_PFX_PASSWORD_<SC>``."""
-        return self.password_env or f"CRRSIM_PFX_PASSWORD_{self.sc}"
+        return self.password_env or participant_password_env(self.sc)
 
     @classmethod
     def from_config(cls, cfg: CrrsimConfig, sc: str) -> Participant:
         """The config's own certificate acting for ``sc`` (its pfx password: $CRRSIM_PFX_PASSWORD)."""
-        return cls(sc.upper(), cfg.cert, cfg.key, cfg.pfx, "CRRSIM_PFX_PASSWORD" if cfg.pfx else None)
+        return cls(sc.upper(), cfg.cert, cfg.key, cfg.pfx, PFX_PASSWORD_ENV if cfg.pfx else None)
 
     def identity(self, password: str | None = None) -> ClientIdentity:
         """This participant's certificate, loaded: the pfx with ``password`` (the value of
@@ -72,11 +74,11 @@ class Participant:
 def dev_participants(pki_dir: Path, names: tuple[str, ...] = DEV_PARTICIPANTS) -> list[Participant]:
     from harness.pki.identities import DEV_IDENTITIES
 
-    clients = pki_dir / "clients"
     return [
-        Participant(ident.sc_ids[0], clients / f"{ident.name}.pem", clients / f"{ident.name}.key")
+        Participant(ident.sc_ids[0], files.cert, files.key)
         for ident in DEV_IDENTITIES
         if ident.name in names
+        for files in [identity_paths(pki_dir, ident.name)]
     ]
 
 

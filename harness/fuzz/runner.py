@@ -752,8 +752,13 @@ def per_service(figures: list[OperationFigures]) -> list[Section]:
     if not rows:
         return []
     return [
-        Section("Per service", rows=rows),
-        Section("Positive cases that reached business logic, by service", chart=shares, chart_unit="%"),
+        Section("Per service", rows=rows, key="per-service"),
+        Section(
+            "Positive cases that reached business logic, by service",
+            chart=shares,
+            chart_unit="%",
+            key="business-reach",
+        ),
     ]
 
 

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from harness.client.targets import TargetKind
 from harness.config import CrrsimConfig
+from harness.pki.devpki import clients_dir, identity_paths
 
 PHASES = ("examples", "coverage", "fuzzing", "stateful")
 MODES = ("positive", "negative", "all")
@@ -65,8 +66,10 @@ class FuzzSettings:
     def other_identity_files(self) -> tuple[Path, Path] | None:
         """(cert, key) of ``other_identity`` when the dev PKI is at hand (sandbox or --url with --pki)."""
         name = self.other_identity
-        folder = self.cfg.sandbox_pki / "clients"
-        if name is None or self.target_kind == "production" or not (folder / f"{name}.pem").is_file():
+        if name is None or self.target_kind == "production":
+            return None
+        folder, files = clients_dir(self.cfg.sandbox_pki), identity_paths(self.cfg.sandbox_pki, name)
+        if not files.cert.is_file():
             return None
         if (
             self.target_kind != "sandbox"
@@ -74,7 +77,7 @@ class FuzzSettings:
             and not str(self.cert).startswith(str(folder))
         ):
             return None  # a participant's own certificate on a shared environment: no dev identities there
-        return folder / f"{name}.pem", folder / f"{name}.key"
+        return files.cert, files.key
 
     @property
     def specs(self) -> Path | None:

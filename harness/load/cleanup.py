@@ -110,6 +110,7 @@ def add_to_report(report: Any, lines: list[str], left_behind: list[str]) -> None
     report.sections.append(
         Section(
             "Clean-up of the run's own data",
+            key="cleanup",
             text=[
                 *summary,
                 *(line for line in lines if line.startswith("LEFT")),

@@ -120,6 +120,7 @@ def add_to_report(outcome: Any, checked: bool) -> None:
         report.sections.append(
             Section(
                 "Integrity check",
+                key="integrity",
                 text=[f"not run: only the sandbox is read back after a run ({writes} writes acknowledged)"],
             )
         )
@@ -141,7 +142,9 @@ def add_to_report(outcome: Any, checked: bool) -> None:
             )
         )
         report.sections.append(
-            Section("Integrity check", text=["not covered: the run made no upload to read back"])
+            Section(
+                "Integrity check", text=["not covered: the run made no upload to read back"], key="integrity"
+            )
         )
         report.gaps.append(
             Gap(
@@ -164,6 +167,7 @@ def add_to_report(outcome: Any, checked: bool) -> None:
         report.sections.append(
             Section(
                 "Integrity check",
+                key="integrity",
                 text=problems
                 or [f"all {writes} acknowledged portfolio uploads read back with their records"],
             )

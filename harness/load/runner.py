@@ -14,6 +14,7 @@ import subprocess
 import sys
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -22,10 +23,11 @@ from typing import Any
 from harness import __version__
 from harness.config.participants import Participant
 from harness.contract import Catalogue, load_catalogue
+from harness.load.contention import CoreShares
 from harness.load.hdr import LATE_S, Recording, Tally
 from harness.load.profiles import Profile, load_profile
 from harness.load.settings import LoadSettings
-from harness.load.slo import Verdict, evaluate, load_slos
+from harness.load.slo import LIMITS, Verdict, evaluate, load_slos
 from harness.reports.model import CaseResult, CaseStatus, Finding, Gap, RunReport, Section
 
 # the operations the users call (locustfile keys): service -> operationIds
@@ -127,6 +129,7 @@ def build_config(
         "interval_s": interval_for(profile.duration),
         "run_id": run_id,
         "results": str(run_dir / "results.json"),
+        "progress": str(run_dir / PROGRESS_FILE),
         "raw_dir": str(settings.raw_dir) if settings.raw_dir else None,
         "max_rps": settings.max_rps,
         "abort_on_fail": settings.abort_on_fail,
@@ -177,31 +180,35 @@ def locust_command(settings: LoadSettings, config_url: str, run_dir: Path) -> li
     return cmd
 
 
-def live_figures(history: Path) -> str:
-    """'6 users, 54 req/s, 461 requests, 0 failed' from the last line locust wrote to its stats
-    history (a CSV it appends every second); '' before the first line."""
+PROGRESS_FILE = "progress.ndjson"  # the locustfile's live figures, one JSON line per half second
+
+
+def live_progress(channel: Path) -> tuple[float, str] | None:
+    """(seconds into the test, '6 users, 54 req/s, 461 requests, 0 failed') from the last line the
+    locustfile wrote to its progress channel; None before the test starts. The locustfile counts
+    from the test's start, so a slow start (gevent and locust importing on a busy machine) never
+    reads as a stalled run."""
     try:
-        with history.open("rb") as fh:
-            fh.seek(max(0, history.stat().st_size - 2048))
-            last = fh.read().decode("utf-8", "replace").strip().splitlines()[-1].split(",")
-        header = history.open(encoding="utf-8").readline().strip().split(",")
-        row = dict(zip(header, last, strict=False))
-        return (
-            f"{row['User Count']} users, {float(row['Requests/s']):.0f} req/s, {row['Total Request Count']} requests, "
-            f"{row['Total Failure Count']} failed"
-        )
-    except (OSError, IndexError, KeyError, ValueError):
-        return ""
+        with channel.open("rb") as fh:
+            fh.seek(max(0, channel.stat().st_size - 1024))
+            last = json.loads(fh.read().decode("utf-8", "replace").strip().splitlines()[-1])
+        figures = f"{last['users']} users, {last['rps']:.0f} req/s, {last['requests']} requests, {last['failures']} failed"
+        return float(last["elapsed"]), figures
+    except (OSError, IndexError, KeyError, TypeError, ValueError):
+        return None
 
 
 def run_locust(
-    cmd: list[str], env: dict[str, str], duration: float, progress: Any = None, history: Path | None = None
+    cmd: list[str],
+    env: dict[str, str],
+    duration: float,
+    progress: Any = None,
+    channel: Path | None = None,
+    shares: CoreShares | None = None,
 ) -> subprocess.CompletedProcess[str]:
-    """Start locust and wait for it, telling ``progress`` the elapsed time and the live figures
-    every half second. The clock starts with the test (locust writes its first stats line as it
-    starts), not with the process: importing gevent and locust takes seconds on a busy machine,
-    and a progress line saying "5 of 10 s; 0 requests" then reads like a stalled run."""
-    started: float | None = None
+    """Start locust and wait for it, telling ``progress`` the seconds done and the live figures
+    every half second, as the locustfile reports them on its progress ``channel``; ``shares``
+    gets a sample of the machine's spare CPU about once a second while the test runs."""
     with subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True) as proc:
         output: list[str] = []
         import threading
@@ -209,13 +216,15 @@ def run_locust(
         reader = threading.Thread(target=lambda: output.extend(proc.stdout or []), daemon=True)
         reader.start()
         try:
+            ticks = 0
             while proc.poll() is None:
+                live = live_progress(channel) if channel is not None else None
                 if progress is not None:
-                    figures = live_figures(history) if history else ""
-                    if started is None and (figures or history is None):
-                        started = time.monotonic()
-                    elapsed = 0.0 if started is None else time.monotonic() - started
-                    progress(elapsed, duration, figures or "starting locust")
+                    elapsed, figures = live if live is not None else (0.0, "starting locust")
+                    progress(elapsed, duration, figures)
+                ticks += 1
+                if shares is not None and live is not None and ticks % 2 == 0:  # the test is under way
+                    shares.sample()
                 time.sleep(0.5)
         except KeyboardInterrupt:
             proc.terminate()
@@ -288,12 +297,14 @@ def run_load(
     slos = load_slos(settings.slo) if settings.slo else []
     profile, env = _prepare(settings, url, run_dir, participants, secrets)
     started = datetime.now(UTC)
+    shares = CoreShares()
     done = run_locust(
         locust_command(settings, url, run_dir),
         env,
         profile.duration,
         progress,
-        run_dir / "locust_stats_history.csv",
+        run_dir / PROGRESS_FILE,
+        shares,
     )
     (run_dir / "locust.log").write_text(done.stdout, encoding="utf-8")
     results_file = run_dir / "results.json"
@@ -307,7 +318,7 @@ def run_load(
     recording = Recording.from_wire(results["recording"])
     duration = float(results["duration_s"]) or profile.duration
     verdicts = evaluate(slos, recording, duration)
-    report = build_report(settings, url, profile, recording, verdicts, results, started)
+    report = build_report(settings, url, profile, recording, verdicts, results, started, shares)
     return LoadOutcome(report, recording, verdicts, run_dir=run_dir)
 
 
@@ -323,6 +334,7 @@ def build_report(
     verdicts: list[Verdict],
     results: dict[str, Any],
     started: datetime,
+    shares: CoreShares | None = None,
 ) -> RunReport:
     duration = float(results["duration_s"])
     total = recording.total()
@@ -400,6 +412,12 @@ def build_report(
     if results.get("node_pairs"):
         facts["bids and buy offers on"] = str(results["node_pairs"])
     gaps: list[Gap] = []
+    if shares is not None:
+        facts["CPU to spare on this machine"] = shares.words()
+        if settings.target_kind == "sandbox" and shares.busy:
+            _unjudged(
+                cases, findings, gaps, _busy_machine(shares), only=lambda case: _explained(shares, case)
+            )
     if profile.model == "arrival":
         case = generator_case(profile, recording, aborted=bool(results.get("aborted")))
         cases.append(case)
@@ -411,7 +429,7 @@ def build_report(
                 )
             )
             if settings.target_kind == "sandbox":
-                _unjudged(cases, findings, gaps)
+                _unjudged(cases, findings, gaps, FELL_BEHIND)
         facts["arrival rate"] = (
             f"{case.message} (peak {profile.peak_rate:g}/s); latency counted from each "
             "arrival's intended time"
@@ -446,11 +464,17 @@ def build_report(
     ]
     sections = [
         Section("Run", facts=facts),
-        Section("SLOs", rows=slo_rows, text=[] if slo_rows else ["No SLO file was given (--slo FILE)."]),
+        Section(
+            "SLOs",
+            rows=slo_rows,
+            text=[] if slo_rows else ["No SLO file was given (--slo FILE)."],
+            key="slos",
+        ),
         Section(
             "Latency over time (exact, all calls)",
             series={f"p{p}": line(lambda t, p=p: t.percentile_ms(p), answered=True) for p in (50, 95, 99)},
             series_unit="ms",
+            key="latency",
         ),
         Section(
             "Throughput over time",
@@ -459,8 +483,9 @@ def build_report(
                 "errors/s": line(lambda t: t.errors / interval),
             },
             series_unit="req/s",
+            key="throughput",
         ),
-        Section(crowd_title, series=crowd, series_unit=crowd_unit),
+        Section(crowd_title, series=crowd, series_unit=crowd_unit, key="crowd"),
         Section(
             "Per operation (exact HDR percentiles)",
             rows=rows,
@@ -491,26 +516,58 @@ def build_report(
     ).judge_by_cases()
 
 
-def _unjudged(cases: list[CaseResult], findings: list[Finding], gaps: list[Gap]) -> None:
-    """A sandbox on this machine shares its cores with the generator: when the generator fell
-    behind, a breached latency SLO measured the machine as much as the server, so it is not
-    judged (a warning, and a gap), never FAILED. Against Map-Stage the SLOs keep their force."""
-    breached = [c for c in cases if c.group == "slo" and c.status is CaseStatus.FAILED]
+FELL_BEHIND = (
+    "the generator fell behind on the machine the sandbox runs on",
+    "the generator and the sandbox shared this machine's cores and the generator fell behind",
+    "run again on a quieter machine, or with --users N",
+)
+
+
+def _busy_machine(shares: CoreShares) -> tuple[str, str, str]:
+    return (
+        f"this machine was busy: a process got {shares.median:.0%} of a core while the load ran",
+        f"the sandbox ran on this machine while it was busy (a process got {shares.median:.0%} of a core), and "
+        "each breach is within its limit once the missing CPU is discounted",
+        "run again when the machine is quieter (other test runs, builds), or against a sandbox on a machine of its own",
+    )
+
+
+def _unjudged(
+    cases: list[CaseResult],
+    findings: list[Finding],
+    gaps: list[Gap],
+    why: tuple[str, str, str],
+    only: Callable[[CaseResult], bool] = lambda case: True,
+) -> None:
+    """A sandbox on this machine shares its cores with the generator and with whatever else runs
+    here: when the generator fell behind, or the machine had no CPU to spare and the breach is
+    within its limit once that is discounted (``only``), a breached SLO measured the machine as
+    much as the server, so it is not judged (a warning, and a gap naming why), never FAILED.
+    Against Map-Stage the SLOs keep their force. ``why``: (in the case, in the gap, what to do)."""
+    breached = [c for c in cases if c.group == "slo" and c.status is CaseStatus.FAILED and only(c)]
     for case in breached:
         case.status = CaseStatus.WARNING
-        case.message = (
-            f"not judged (the generator fell behind on the machine the sandbox runs on): {case.message}"
-        )
+        case.message = f"not judged ({why[0]}): {case.message}"
     findings[:] = [f for f in findings if f.where not in {c.name for c in breached}]
     if breached:
         gaps.append(
             Gap(
                 f"{len(breached)} SLO breach{'es' if len(breached) > 1 else ''} not judged: "
-                f"{', '.join(c.name for c in breached)}; the generator and the sandbox shared this machine's "
-                "cores and the generator fell behind",
-                "run again on a quieter machine, or with --users N",
+                f"{', '.join(c.name for c in breached)}; {why[1]}",
+                why[2],
             )
         )
+
+
+def _explained(shares: CoreShares, case: CaseResult) -> bool:
+    """Every limit this SLO case breached is one the machine's missing CPU accounts for."""
+    measured, limits = case.data.get("measured", {}), case.data.get("limits", {})
+    failing = [
+        key
+        for key, value in measured.items()
+        if key in limits and (value > limits[key] if LIMITS[key][2] else value < limits[key])
+    ]
+    return bool(failing) and all(shares.explains(key, measured[key], limits[key]) for key in failing)
 
 
 def profile_expected(profile: Profile) -> float:

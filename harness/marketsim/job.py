@@ -26,7 +26,6 @@ from harness.events import Emit, Note, RunFinished, Runner, RunStarted, ignore, 
 from harness.load.settings import SHARED_RATE
 from harness.marketsim.merge import Part, merge_reports
 from harness.pki import DevPKI, ensure_dev_pki
-from harness.pki.identities import dev_identity_for
 from harness.probe import ProbeResult, ProbeSettings
 from harness.probe.scorecard import run_scorecard, scorecard_sections
 from harness.reports import Gap, RunReport, could_not_run
@@ -129,7 +128,7 @@ class MarketSimSettings:
         if pki is None:
             return ProbeSettings.from_config(self.cfg, sc_id, password=self.password, target=url)
         try:
-            files = pki.identities[dev_identity_for(sc_id).name]
+            files = pki.files_for(sc_id)
         except LookupError as exc:
             raise ValueError(f"the dev PKI has no identity acting for {sc_id}") from exc
         return ProbeSettings.from_config(
@@ -150,18 +149,16 @@ class MarketSimSettings:
         return settings
 
 
-FUZZ_SHOWN = ("Per service", "Positive cases that reached business logic, by service")
-LOAD_SHOWN = (
-    "SLOs",
-    "Latency over time (exact, all calls)",
-    "Throughput over time",
-    "Arrival rate over time",
-    "Clean-up of the run's own data",
-    "Integrity check",
-)
-PLAN_SHOWN = ("Structured plan, week by day", "Plan items")
-# a part's name -> (its sections the index shows, the stem of its own reports, its case-group prefix)
-PART_VIEWS = {"structured plan": (PLAN_SHOWN, "scenarios", "scenarios"), "fuzz": (FUZZ_SHOWN, "fuzz", "")}
+# each part's sections the index shows, by their stable keys (never their titles)
+FUZZ_SHOWN = ("per-service", "business-reach")
+LOAD_SHOWN = ("slos", "latency", "throughput", "crowd", "cleanup", "integrity")
+PLAN_SHOWN = ("plan-grid", "plan-items")
+# a part's key -> (its name in the parts table, its sections the index shows, the stem of its
+# own reports, its case-group prefix)
+PART_VIEWS = {
+    "scenarios": ("structured plan", PLAN_SHOWN, "scenarios", "scenarios"),
+    "fuzz": ("fuzz", FUZZ_SHOWN, "fuzz", ""),
+}
 
 
 @dataclass
@@ -190,18 +187,18 @@ def _sandbox(settings: MarketSimSettings, emit: Emit) -> Iterator[tuple[str, Dev
     if not settings.is_sandbox:
         yield settings.target, None
         return
-    from harness.sandbox.launch import start_sandbox
+    from harness.sandbox.launch import embedded
 
-    pki = ensure_dev_pki(settings.pki_dir)
     db = settings.details / "sandbox.db"
     emit(Note(text=f"starting the embedded sandbox (PKI {settings.pki_dir}, database {db}) ..."))
-    running = start_sandbox(pki.directory, db, specs=settings.specs, fresh=True)
-    emit(Note(text=f"sandbox listening at {running.url}"))
-    try:
-        yield running.url, pki
-    finally:
-        running.stop()
-        emit(Note(text="sandbox stopped"))
+    # the plan's scenarios drive the clock from the plan's start; the later parts each begin
+    # with a fresh plan week (fresh_plan_week), as `crrsim fuzz` and `crrsim load` do
+    with embedded(settings.pki_dir, settings.specs, db=db, plan_week=False, prefix="marketsim") as (url, pki):
+        emit(Note(text=f"sandbox listening at {url}"))
+        try:
+            yield url, pki
+        finally:
+            emit(Note(text="sandbox stopped"))
 
 
 def _own_reports(settings: MarketSimSettings, report: RunReport, stem: str) -> dict[str, str]:
@@ -262,7 +259,7 @@ def _scenarios(settings: MarketSimSettings, url: str, pki: DevPKI | None, emit: 
             )
         )
         report.judge_by_cases()
-        raise Interrupted(report, "structured plan")
+        raise Interrupted(report, "scenarios")
     return report
 
 
@@ -284,7 +281,7 @@ def _fuzz(settings: MarketSimSettings, url: str, pki: DevPKI | None, emit: Emit)
         fuzz.phases, fuzz.max_requests = ("examples", "fuzzing"), SHARED_FUZZ_BUDGET
     fuzz.participant = settings.participants[0]
     if pki is not None:
-        files = pki.identities[dev_identity_for(fuzz.participant).name]
+        files = pki.files_for(fuzz.participant)
         fuzz.cert, fuzz.key, fuzz.pfx, fuzz.ca = files.cert, files.key, None, pki.ca_cert
     outcome = run_fuzz(fuzz, url, emit=in_part(emit, "fuzz"))
     if outcome.interrupted:  # schemathesis caught the Ctrl+C itself: the job stops here all the same
@@ -352,7 +349,7 @@ class Interrupted(KeyboardInterrupt):
     """Ctrl+C (or SIGTERM, which the command turns into one) while a part ran; ``report`` is
     what that part had done (the scenarios that ran), when it kept anything."""
 
-    def __init__(self, report: RunReport | None = None, part: str = "") -> None:
+    def __init__(self, report: RunReport | None = None, part: str = "") -> None:  # part: its stable key
         super().__init__()
         self.report, self.part = report, part
 
@@ -376,9 +373,9 @@ def run_marketsim(settings: MarketSimSettings, emit: Emit = ignore) -> MarketSim
         except KeyboardInterrupt as stop:
             partial = stop.report if isinstance(stop, Interrupted) else None
             if partial is not None and isinstance(stop, Interrupted):
-                shown, stem, prefix = PART_VIEWS[stop.part]
+                name, shown, stem, prefix = PART_VIEWS[stop.part]
                 parts.append(
-                    Part(stop.part, partial, 0.0, shown, _own_reports(settings, partial, stem), prefix=prefix)
+                    Part(name, partial, 0.0, shown, _own_reports(settings, partial, stem), prefix=prefix)
                 )
             done = {p.name.split()[0] for p in parts}
             left = [

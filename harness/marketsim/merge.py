@@ -23,7 +23,7 @@ class Part:
     name: str  # "connectivity ECAL", "structured plan", "fuzz", "load"
     report: RunReport
     seconds: float = 0.0
-    shown: tuple[str, ...] = ()  # titles of its sections the index shows (the rest: its own report)
+    shown: tuple[str, ...] = ()  # keys of its sections the index shows (the rest: its own report)
     links: dict[str, str] = field(
         default_factory=dict
     )  # its own reports: label -> path relative to the index
@@ -54,10 +54,10 @@ def _prefixed(cases: list[CaseResult], prefix: str) -> list[CaseResult]:
 
 
 def _shown(part: Part) -> list[Section]:
-    by_title = {s.title: s for s in part.report.sections}
+    by_key = {s.key: s for s in part.report.sections if s.key}
     label = part.prefix or part.name
     label = label[:1].upper() + label[1:]  # one style for every section title: "Fuzz: Per service"
-    return [replace(by_title[t], title=f"{label}: {t}") for t in part.shown if t in by_title]
+    return [replace(by_key[k], title=f"{label}: {by_key[k].title}") for k in part.shown if k in by_key]
 
 
 def merge_reports(

@@ -13,8 +13,12 @@ from harness.pki.devpki import (
     DevPKI,
     FileChange,
     IdentityFiles,
+    clients_dir,
+    dev_ca,
     dev_identity_files,
     ensure_dev_pki,
+    files_for,
+    identity_paths,
 )
 from harness.pki.inspect import CertificateReport, inspect_certificate
 from harness.pki.loading import (
@@ -35,8 +39,12 @@ __all__ = [
     "IdentityFiles",
     "PemFiles",
     "PfxPasswordError",
+    "clients_dir",
+    "dev_ca",
     "dev_identity_files",
+    "identity_paths",
     "ensure_dev_pki",
+    "files_for",
     "inspect_certificate",
     "load_pfx",
     "pfx_as_pem_files",

@@ -23,7 +23,8 @@ from cryptography.hazmat.primitives import serialization
 
 from harness.pki import issue
 from harness.pki.checks import extended_key_usages, is_ca, issued_by, key_matches, subject_alt_names, utc_now
-from harness.pki.identities import BAD_CLIENT_CERTS, DEV_IDENTITIES, identity
+from harness.pki.facts import PFX_PASSWORD_ENV
+from harness.pki.identities import BAD_CLIENT_CERTS, DEV_IDENTITIES, dev_identity_for, identity
 from harness.pki.issue import CLIENT_AUTH, SERVER_AUTH, Issued
 from harness.pki.loading import CertificateLoadError, load_pfx
 
@@ -32,7 +33,6 @@ try:  # POSIX only: on Windows concurrent first runs are simply not serialised
 except ImportError:  # pragma: no cover
     fcntl = None  # type: ignore[assignment]
 
-PFX_PASSWORD_ENV = "CRRSIM_PFX_PASSWORD"
 DEFAULT_DEV_PKI_DIR = Path("certs") / "dev"
 SERVER_SANS = ("localhost", "127.0.0.1")
 # The identity every bad certificate impersonates: the server must refuse it for the
@@ -87,6 +87,10 @@ class DevPKI:
         if self._password is not None:
             return self._password
         return self.password_file.read_text().strip()
+
+    def files_for(self, sc_id: str) -> IdentityFiles:
+        """The files of the dev identity acting for ``sc_id`` (LookupError: none does)."""
+        return self.identities[dev_identity_for(sc_id).name]
 
     @property
     def untrusted_ca_cert(self) -> Path:
@@ -387,7 +391,7 @@ def ensure_dev_pki(directory: Path, password: str | None = None, *, force: bool 
         )
         identities: dict[str, IdentityFiles] = {}
         for ident in DEV_IDENTITIES:
-            stem = directory / "clients" / ident.name
+            stem = clients_dir(directory) / ident.name
             builder.leaf(_LeafPlan(stem, issue.client_subject(ident.name, ident.sc_ids), (CLIENT_AUTH,)), ca)
             identities[ident.name] = _files(ident.name, stem)
         bad: dict[str, IdentityFiles] = {}
@@ -398,7 +402,7 @@ def ensure_dev_pki(directory: Path, password: str | None = None, *, force: bool 
 
     return DevPKI(
         directory=directory,
-        ca_cert=directory / "ca.pem",
+        ca_cert=dev_ca(directory),
         ca_key=directory / "ca.key",
         server_cert=directory / "server.pem",
         server_key=directory / "server.key",
@@ -411,11 +415,33 @@ def ensure_dev_pki(directory: Path, password: str | None = None, *, force: bool 
     )
 
 
+def dev_ca(directory: Path) -> Path:
+    """The dev CA's certificate in a dev PKI folder: what clients trust for the sandbox."""
+    return Path(directory) / "ca.pem"
+
+
+def clients_dir(directory: Path) -> Path:
+    """Where a dev PKI keeps its client identities (``clients/<name>.pem|.key|.pfx``)."""
+    return Path(directory) / "clients"
+
+
+def identity_paths(directory: Path, name: str) -> IdentityFiles:
+    """The paths of dev identity ``name`` in a dev PKI folder, whether or not they exist yet:
+    the one place the folder's layout is spelled."""
+    return _files(name, clients_dir(directory) / name)
+
+
+def files_for(directory: Path, sc_id: str) -> IdentityFiles:
+    """The paths of the dev identity acting for ``sc_id`` in a dev PKI folder (LookupError: none
+    does): the one way a runner wires an SC ID to its dev certificate."""
+    return identity_paths(directory, dev_identity_for(sc_id).name)
+
+
 def dev_identity_files(directory: Path, name: str) -> IdentityFiles | None:
     """The files of dev identity ``name`` in a dev PKI folder, when its certificate and key are
     there; None otherwise. Reads only: unlike ``ensure_dev_pki`` it never makes anything, so a
     runner can ask whether a folder given with ``--pki`` holds an identity without changing it."""
-    files = _files(name, Path(directory) / "clients" / name)
+    files = identity_paths(directory, name)
     return files if files.cert.is_file() and files.key.is_file() else None
 
 

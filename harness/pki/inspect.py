@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import Any, Literal
 
 from cryptography import x509
-from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import dsa, ec, ed448, ed25519, rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
@@ -28,6 +27,7 @@ from harness.pki.checks import (
     subject_alt_names,
     utc_now,
 )
+from harness.pki.facts import fingerprint
 from harness.pki.issue import PrivateKey
 from harness.pki.judgement import Judgement
 from harness.pki.loading import (
@@ -243,10 +243,6 @@ def _key_usage(cert: x509.Certificate) -> tuple[str, ...]:
     return tuple(names)
 
 
-def _fingerprint(cert: x509.Certificate) -> str:
-    return cert.fingerprint(hashes.SHA256()).hex(":").upper()
-
-
 def describe(
     loaded: LoadedCertificate,
     *,
@@ -310,7 +306,7 @@ def describe(
         extended_key_usage=None if ekus is None else tuple(_EKU_NAMES.get(o, o.dotted_string) for o in ekus),
         client_auth=any_purpose or ExtendedKeyUsageOID.CLIENT_AUTH in (ekus or ()),
         server_auth=any_purpose or ExtendedKeyUsageOID.SERVER_AUTH in (ekus or ()),
-        sha256_fingerprint=_fingerprint(cert),
+        sha256_fingerprint=fingerprint(cert),
         bundled_certificates=tuple(c.subject.rfc4514_string() for c in loaded.chain),
         contains_private_key=loaded.key is not None,
         chain=chain,

@@ -15,8 +15,8 @@ from pathlib import Path
 from typing import Any
 
 from cryptography import x509
-from cryptography.hazmat.primitives import hashes
 
+from harness.pki.facts import fingerprint
 from harness.pki.issue import PrivateKey
 from harness.pki.judgement import Judgement, describe_key, judge_client_identity
 from harness.pki.loading import (
@@ -99,7 +99,7 @@ def summarize(cert: x509.Certificate) -> dict[str, str]:
         "not_before": cert.not_valid_before_utc.isoformat(),
         "not_after": cert.not_valid_after_utc.isoformat(),
         "key": describe_key(pub),
-        "sha256_fingerprint": cert.fingerprint(hashes.SHA256()).hex(":").upper(),
+        "sha256_fingerprint": fingerprint(cert),
     }
 
 

@@ -92,8 +92,10 @@ class Section:
     grid: dict[str, list[list[Tile]]] = field(default_factory=dict)
     # optional links to other files (a part's own detailed report): label -> relative path
     links: dict[str, str] = field(default_factory=dict)
-    # the name links into this section's rows use (row ids: anchor(key, first cell)); it stays
-    # when a merged report retitles the section ("scenarios: Plan items"); default the title
+    # the section's stable name: what the main job picks its sections by and what links into its
+    # rows use (row ids: anchor(key, first cell)); it stays when a merged report retitles the
+    # section ("Scenarios: Plan items"). Empty: the title stands in for anchors, and the main job
+    # never shows it.
     key: str = ""
 
 

@@ -13,6 +13,7 @@ must not leave hundreds of folders in /tmp.
 from __future__ import annotations
 
 import atexit
+import contextlib
 import os
 import shutil
 import signal
@@ -22,9 +23,10 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from harness.pki import DevPKI
@@ -215,3 +217,47 @@ def _wait_ready(proc: subprocess.Popen[bytes], port_file: Path, pki: DevPKI, tim
                 return got
         time.sleep(0.05)
     raise SandboxStartError(f"sandbox not ready after {timeout}s")
+
+
+def start_with_plan(pki: DevPKI, db: Path, specs: Path | None = None, **launch: Any) -> RunningSandbox:
+    """Start a sandbox on ``db``, set the Market Sim plan up and open the monthly windows with
+    the operator's certificate of ``pki``: the runners' common starting point."""
+    from harness.client.control import fresh_plan_week
+
+    running = start_sandbox(pki.directory, db, specs=specs, fresh=True, **launch)
+    try:
+        fresh_plan_week(running.url, pki)
+    except BaseException:
+        running.stop()
+        raise
+    return running
+
+
+@contextlib.contextmanager
+def embedded(
+    pki_dir: Path,
+    specs: Path | None = None,
+    *,
+    db: Path | None = None,
+    fresh: bool = True,
+    plan_week: bool = True,
+    prefix: str = "run",
+    **launch: Any,
+) -> Iterator[tuple[str, DevPKI]]:
+    """(base URL, dev PKI) of an embedded sandbox that lives as long as the ``with`` block: the
+    one way every runner and the main job start theirs. ``db``: its database (default: a fresh
+    one in a temporary folder); ``fresh`` discards an existing one first; ``plan_week`` sets
+    the plan up with the monthly windows open (the plan's own scenarios drive the clock
+    themselves, so they start from the plan's beginning instead)."""
+    from harness.pki import ensure_dev_pki
+
+    pki = ensure_dev_pki(pki_dir)
+    db = db or Path(tempfile.mkdtemp(prefix=f"crrsim-{prefix}-")) / "sandbox.db"
+    if plan_week:
+        running = start_with_plan(pki, db, specs, **launch)
+    else:
+        running = start_sandbox(pki.directory, db, specs=specs, fresh=fresh, **launch)
+    try:
+        yield running.url, pki
+    finally:
+        running.stop()

@@ -7,6 +7,7 @@ real certificate, and a scenario needing any other identity is skipped with the 
 
 from __future__ import annotations
 
+import contextlib
 import os
 import tempfile
 from dataclasses import dataclass, field
@@ -18,6 +19,7 @@ import pytest
 from harness.client import ClientIdentity, CRRClient, resolve_target
 from harness.client.control import ControlPlane
 from harness.contract import Catalogue, load_catalogue
+from harness.pki.facts import PFX_PASSWORD_ENV
 from harness.pki.identities import dev_identity_for
 from harness.scenarios.plan import Plan, load_plan
 from harness.scenarios.settings import ScenarioSettings
@@ -26,7 +28,7 @@ from harness.scenarios.team import CRRTeam, SandboxTeam, WaitingTeam
 if TYPE_CHECKING:
     from harness.pki import DevPKI
 
-PASSWORD_ENV = "CRRSIM_PFX_PASSWORD"
+PASSWORD_ENV = PFX_PASSWORD_ENV
 OPERATOR = "operator"
 ME = "me"  # the identity name of the configured participant's own certificate (non-sandbox)
 
@@ -56,7 +58,7 @@ class ScenarioEnv:
     def catalogue(self) -> Catalogue:
         """Operations are looked up by operationId, so --specs switches paths for every step."""
         if self._catalogue is None:
-            self._catalogue = load_catalogue(Path(self.settings.specs) if self.settings.specs else None)
+            self._catalogue = load_catalogue(self.settings.specs)
         return self._catalogue
 
     # -- identities ------------------------------------------------------------------
@@ -87,7 +89,7 @@ class ScenarioEnv:
     def ca(self) -> Path | None:
         if self.pki is not None:
             return self.pki.ca_cert
-        return Path(self.settings.ca) if self.settings.ca else None
+        return self.settings.ca
 
     def _own_identity(self) -> ClientIdentity:
         s = self.settings
@@ -95,9 +97,9 @@ class ScenarioEnv:
             password = os.environ.get(PASSWORD_ENV)
             if password is None:
                 raise pytest.UsageError(f"set {PASSWORD_ENV} to the password of {s.pfx}")
-            return ClientIdentity.from_pfx(Path(s.pfx), password)
+            return ClientIdentity.from_pfx(s.pfx, password)
         if s.cert and s.key:
-            return ClientIdentity.from_pem(Path(s.cert), Path(s.key), password=os.environ.get(PASSWORD_ENV))
+            return ClientIdentity.from_pem(s.cert, s.key, password=os.environ.get(PASSWORD_ENV))
         raise pytest.UsageError(
             "give your certificate: --pfx FILE (password in CRRSIM_PFX_PASSWORD) or --cert/--key"
         )
@@ -157,7 +159,7 @@ class ScenarioEnv:
 
 def _work_dir(settings: ScenarioSettings) -> Path:
     if settings.work_dir:
-        path = Path(settings.work_dir)
+        path = settings.work_dir
         path.mkdir(parents=True, exist_ok=True)
         return path
     return Path(tempfile.mkdtemp(prefix="crrsim-scenarios-"))
@@ -165,22 +167,30 @@ def _work_dir(settings: ScenarioSettings) -> Path:
 
 def open_env(settings: ScenarioSettings) -> ScenarioEnv:
     """Resolve the target; start an embedded sandbox when the run targets one and gave no URL."""
-    plan = load_plan(Path(settings.plan_file))
+    plan = load_plan(settings.plan_file)
     if not settings.is_sandbox:
         return ScenarioEnv(settings, plan, resolve_target(settings.target))
     from harness.pki import ensure_dev_pki
 
     work = _work_dir(settings)
-    pki = ensure_dev_pki(Path(settings.pki_dir) if settings.pki_dir else work / "pki")
+    pki_dir = settings.pki_dir
     if settings.url:
-        return ScenarioEnv(settings, plan, resolve_target(settings.url), pki=pki)
-    from harness.sandbox.launch import start_sandbox
+        return ScenarioEnv(settings, plan, resolve_target(settings.url), pki=ensure_dev_pki(pki_dir))
+    from harness.sandbox.launch import embedded
 
-    # an explicit --db is the user's to keep; the work folder's own database starts fresh each run
-    db = Path(settings.db) if settings.db else work / "sandbox.db"
-    running = start_sandbox(
-        pki.directory, db, specs=Path(settings.specs) if settings.specs else None, fresh=not settings.db
+    # an explicit --db is the user's to keep; the work folder's own database starts fresh each
+    # run; the plan's scenarios drive the clock themselves, from the plan's start
+    db = settings.db or work / "sandbox.db"
+    stack = contextlib.ExitStack()  # closed with the env (ScenarioEnv.close)
+    url, pki = stack.enter_context(
+        embedded(
+            pki_dir,
+            settings.specs,
+            db=db,
+            fresh=not settings.db,
+            plan_week=False,
+        )
     )
-    env = ScenarioEnv(settings, plan, running.url, pki=pki)
-    env._cleanup.append(running.stop)
+    env = ScenarioEnv(settings, plan, url, pki=pki)
+    env._cleanup.append(stack.close)
     return env

@@ -11,6 +11,7 @@ from harness.reports import CaseResult, CaseStatus, Section, Tile, anchor
 from harness.scenarios.plan import DAYS, Plan, PlanItem
 
 PLAN_ITEMS = "Plan items"
+PLAN_ITEMS_KEY = "plan-items"  # stable: the rows' anchors (plan-items-<id>) and the index's choice
 _ROW_NAMES = {0: "Before Market Sim"}
 
 
@@ -40,7 +41,7 @@ def plan_sections(plan: Plan, cases: list[CaseResult]) -> list[Section]:
         counts[status] = counts.get(status, 0) + 1
         why = f"manual: {item.manual}" if status == "manual" else item.text
         row = grid.setdefault(_ROW_NAMES.get(item.week, f"Week {item.week}"), [[] for _ in columns])
-        row[columns.index(item.day)].append(Tile(item.id, status, why, "#" + anchor(PLAN_ITEMS, item.id)))
+        row[columns.index(item.day)].append(Tile(item.id, status, why, "#" + anchor(PLAN_ITEMS_KEY, item.id)))
         rows.append(
             {
                 "item": item.id,
@@ -58,6 +59,7 @@ def plan_sections(plan: Plan, cases: list[CaseResult]) -> list[Section]:
             grid_columns=columns,
             grid=grid,
             text=[f"{len(plan.items)} plan items: {summary}. Each tile links to its scenarios below."],
+            key="plan-grid",
         ),
-        Section(PLAN_ITEMS, rows=rows, key=PLAN_ITEMS),
+        Section(PLAN_ITEMS, rows=rows, key=PLAN_ITEMS_KEY),
     ]

@@ -55,13 +55,36 @@ def writes(fn: Any) -> Any:
     return fn
 
 
+class RunSettings:
+    """The run's settings, handed to pytest as a plugin object (``pytest.main(plugins=[...])``):
+    stashed on the config before any other plugin configures, so the plan's hooks and the
+    collection module read them from the session itself."""
+
+    def __init__(self, settings: ScenarioSettings) -> None:
+        self.settings = settings
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_configure(self, config: pytest.Config) -> None:
+        config.stash[SETTINGS_KEY] = self.settings
+
+
+_SESSION: list[ScenarioSettings] = []  # the settings of the pytest session under way (one at a time)
+
+
 def settings_of(config: pytest.Config) -> ScenarioSettings:
     return config.stash[SETTINGS_KEY]
 
 
+def session_settings() -> ScenarioSettings:
+    """What ``scenarios/collect.py`` collects by: the session's settings (pytest imports the
+    collection module after configuring), or the defaults for a bare ``pytest -c`` run."""
+    return _SESSION[-1] if _SESSION else ScenarioSettings()
+
+
 def pytest_configure(config: pytest.Config) -> None:
-    settings = ScenarioSettings.from_env()
+    settings = config.stash.get(SETTINGS_KEY, None) or ScenarioSettings()
     config.stash[SETTINGS_KEY] = settings
+    _SESSION.append(settings)
     names = {"plan"}
     names.update(marker_name(t) for t in feature_files.all_tags(settings.feature_dirs))
     for name in sorted(names):
@@ -337,9 +360,14 @@ def pytest_sessionstart(session: pytest.Session) -> None:
             "weeks": settings.weeks,
             "days": settings.days,
             "tags": settings.tags,
-            "features": settings.features,
+            "features": [str(f) for f in settings.features],
         },
     }
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    if _SESSION:
+        _SESSION.pop()
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
@@ -350,7 +378,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     if not settings.results_dir or run is None:
         return
     run.update(finished_at=datetime.now(UTC).isoformat(), exit_status=int(exitstatus))
-    folder = Path(settings.results_dir)
+    folder = settings.results_dir
     folder.mkdir(parents=True, exist_ok=True)
     (folder / RUN_FILE).write_text(json.dumps(run, indent=2) + "\n", encoding="utf-8")
 

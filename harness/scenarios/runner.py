@@ -20,7 +20,7 @@ from harness.reports.model import RunReport
 from harness.scenarios.features import check_feature_files
 from harness.scenarios.plan import step_library_root
 from harness.scenarios.results import ResultsError, load_results
-from harness.scenarios.settings import SETTINGS_ENV, ScenarioSettings
+from harness.scenarios.settings import ScenarioSettings
 
 JUNIT = "junit.xml"
 CUCUMBER = "cucumber.json"
@@ -94,7 +94,7 @@ def run(
     """
     import pytest
 
-    from harness.scenarios.pytest_plugin import EventsPlugin
+    from harness.scenarios.pytest_plugin import EventsPlugin, RunSettings
 
     clock = time.monotonic()
     check_feature_files(Path(d) for d in settings.feature_dirs)  # FeatureFileError before anything is touched
@@ -110,17 +110,10 @@ def run(
     root = str(step_library_root())
     if root not in sys.path:
         sys.path.insert(0, root)
-    run_settings = replace(settings, results_dir=str(results_dir))
+    run_settings = replace(settings, results_dir=results_dir)
     events = EventsPlugin(emit, settings.url or settings.target)
-    previous = os.environ.get(SETTINGS_ENV)
-    run_settings.export()
-    try:
-        code = int(pytest.main(pytest_args(outputs, extra, run_settings.feature_dirs), plugins=[events]))
-    finally:
-        if previous is None:
-            os.environ.pop(SETTINGS_ENV, None)
-        else:
-            os.environ[SETTINGS_ENV] = previous
+    plugins = [RunSettings(run_settings), events]
+    code = int(pytest.main(pytest_args(outputs, extra, run_settings.feature_dirs), plugins=plugins))
     if code == pytest.ExitCode.NO_TESTS_COLLECTED:
         shutil.rmtree(results_dir, ignore_errors=True)
         if kept.exists():

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-from pathlib import Path
 
 import pytest
 from pytest_bdd import parsers, then, when
@@ -11,10 +10,6 @@ from pytest_bdd import parsers, then, when
 from harness.probe import ProbeResult, ProbeSettings, ServiceStatus, run_probe
 from harness.scenarios.env import PASSWORD_ENV
 from scenarios.context import ScenarioContext
-
-
-def _path(text: str | None) -> Path | None:
-    return Path(text) if text else None
 
 
 def _probe(ctx: ScenarioContext, sc: str, identity: str | None) -> None:
@@ -27,12 +22,12 @@ def _probe(ctx: ScenarioContext, sc: str, identity: str | None) -> None:
         settings = ProbeSettings(
             target=env.base_url,
             participant=sc,
-            cert=_path(s.cert),
-            key=_path(s.key),
-            pfx=_path(s.pfx),
+            cert=s.cert,
+            key=s.key,
+            pfx=s.pfx,
             ca=env.ca(),
             password=os.environ.get(PASSWORD_ENV),
-            specs=_path(s.specs),
+            specs=s.specs,
         )
     else:
         cert, key = env.identity_files(identity or env.participant(sc).identity)
@@ -42,7 +37,7 @@ def _probe(ctx: ScenarioContext, sc: str, identity: str | None) -> None:
             cert=cert,
             key=key,
             ca=env.ca(),
-            specs=_path(env.settings.specs),
+            specs=env.settings.specs,
         )
     ctx.data["probe"] = run_probe(settings)
 

@@ -11,12 +11,12 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from harness.cli.embedded import start_with_plan
 from harness.config import load_config
 from harness.events import Collect, Figures, RunFinished
 from harness.fuzz.runner import run_fuzz
 from harness.fuzz.settings import FuzzSettings
 from harness.pki import DevPKI
+from harness.sandbox.launch import start_with_plan
 
 BUDGET = 60
 SEED = 11

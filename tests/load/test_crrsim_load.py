@@ -16,12 +16,12 @@ from pathlib import Path
 
 import pytest
 
-from harness.cli.embedded import start_with_plan
 from harness.client import ClientIdentity, CRRClient
 from harness.config.participants import dev_participants
 from harness.load.hdr import Recording
 from harness.load.integrity import check_integrity
 from harness.load.runner import percentile_of
+from harness.sandbox.launch import start_with_plan
 
 LOOSE = "slos:\n  - name: anything goes\n    operation: '*'\n    p99_ms: 60000\n    error_rate: 0.5\n"
 # a Market Sim day compressed: every task, short think times, so a few seconds see each of them

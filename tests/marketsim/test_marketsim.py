@@ -484,9 +484,14 @@ def test_a_sandbox_of_ones_own_at_url_gets_the_sandbox_rules(dev_pki, tmp_path: 
         )
     finally:
         running.stop()
-    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-2000:]
-    assert "is a crrsim sandbox" in run.stderr and "starting the embedded sandbox" not in run.stderr
     data = json.loads((out / "marketsim.json").read_text())
+    # the default SLOs judge the burst; a machine too busy to judge it (other test workers on
+    # the same cores) makes the run INCOMPLETE with that reason, never FAILED
+    machine = [g for g in data["gaps"] if "while it was busy" in g["what"] or "fell behind" in g["what"]]
+    assert run.returncode == 0 or (run.returncode == 6 and machine == data["gaps"]), (
+        run.stdout[-3000:] + run.stderr[-2000:]
+    )
+    assert "is a crrsim sandbox" in run.stderr and "starting the embedded sandbox" not in run.stderr
     assert [r["part"] for r in data["sections"][0]["rows"]] == [
         "connectivity ECAL",
         "connectivity WCAL",

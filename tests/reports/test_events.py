@@ -18,12 +18,11 @@ import pytest
 from click.testing import CliRunner
 
 from harness.cli import cli
-from harness.cli.embedded import start_with_plan
 from harness.events import CaseFinished, Collect, Note, RunFinished, Runner, RunStarted, Stream, in_part
 from harness.pki import DevPKI
 from harness.reports.handlers import LineDisplay
 from harness.reports.model import CaseResult, CaseStatus, RunReport
-from harness.sandbox.launch import RunningSandbox
+from harness.sandbox.launch import RunningSandbox, start_with_plan
 from tests.conftest import TEST_PFX_PASSWORD
 
 

@@ -36,7 +36,7 @@ from pathlib import Path
 
 import pytest
 
-from harness.cli.embedded import PLAN_WEDNESDAY
+from harness.client.control import PLAN_WEDNESDAY
 from harness.contract import default_specs_dir, load_catalogue
 from harness.pki import DevPKI
 from harness.sandbox.domain.plan import ALLOC_AN, ALLOC_MN, AUC_AN, AUC_MN

@@ -197,8 +197,8 @@ def test_a_wait_for_the_crr_team_says_how_long_it_has_waited(dev_pki, tmp_path: 
     like a hang), and the timeout is a plain failure naming the flag."""
     import pytest
 
-    from harness.cli.embedded import start_with_plan
     from harness.client import ClientIdentity, CRRClient
+    from harness.sandbox.launch import start_with_plan
     from harness.scenarios.team import WaitingTeam
 
     running = start_with_plan(dev_pki, tmp_path / "wait.db")

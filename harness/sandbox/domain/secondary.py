@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from collections.abc import Iterator
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -247,6 +248,18 @@ def post_offers(
     return out
 
 
+def _offers_named(
+    conn: sqlite3.Connection, items: list[dict[str, Any]], errors: list[CRRError]
+) -> Iterator[tuple[dict[str, Any], sqlite3.Row]]:
+    """Each item with the offer its requestId names; an unknown one is an error (SMT0016) kept
+    in ``errors`` for the batch's all-or-none refusal."""
+    for item in items:
+        try:
+            yield item, find_offer(conn, item["requestId"])
+        except CRRError as err:
+            errors.append(err)
+
+
 def name_counterparties(
     conn: sqlite3.Connection, sc: str, now: datetime, items: list[dict[str, Any]]
 ) -> list[sqlite3.Row]:
@@ -254,12 +267,7 @@ def name_counterparties(
     (another price is SMT0145), all or none; the offer then waits for that participant."""
     errors: list[CRRError] = []
     checked = []
-    for item in items:
-        try:
-            offer = find_offer(conn, item["requestId"])
-        except CRRError as err:
-            errors.append(err)
-            continue
+    for item, offer in _offers_named(conn, items, errors):
         if offer["owner"] != sc:
             errors.append(CRRError("SMT0063", offer["request_id"], sc))
         elif offer["post_type"] != "PUBLIC" or offer["status"] != "POSTED":
@@ -333,12 +341,7 @@ def respond(
     message. Returns (requestId, responseId, status, message) per item."""
     errors: list[CRRError] = []
     plans = []
-    for item in items:
-        try:
-            offer = find_offer(conn, item["requestId"])
-        except CRRError as err:
-            errors.append(err)
-            continue
+    for item, offer in _offers_named(conn, items, errors):
         if offer["target"] != sc or offer["status"] != "PENDING_MP_RESPONSE":
             errors.append(CRRError("SMT0082"))
             continue

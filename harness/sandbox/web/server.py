@@ -20,13 +20,14 @@ import socket
 import ssl
 import sys
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from aiohttp import web
 from aiohttp.abc import AbstractAccessLogger
 
+from harness.config import CrrsimConfig
 from harness.sandbox.web.app import CALLER_KEY
 from harness.sandbox.web.faults import FaultInjector
 from harness.sandbox.web.guard import READ_TIMEOUT_S, CRRRequestHandler, guarded, quiet_parse_errors
@@ -40,11 +41,9 @@ class ServerOptions:
     """How to serve: what `crrsim sandbox serve` (the only command line) derives from the one
     config (``CrrsimConfig``: host, port, PKI, database, contract) and its own options."""
 
-    host: str = "127.0.0.1"
-    port: int = 8443  # 0 picks a free port (announced on stdout and in port_file)
-    pki: str = "certs/dev"
-    db: str = "reports/sandbox.db"
-    specs: str | None = None
+    # host, port (0: a free one, announced on stdout and in port_file), PKI, database, contract:
+    # the config's, with its defaults; nothing here repeats them
+    cfg: CrrsimConfig = field(default_factory=CrrsimConfig)
     provisioning: str | None = None
     port_file: str | None = None  # where a launcher learns the port once the server is ready
     workers: int = 1
@@ -55,6 +54,26 @@ class ServerOptions:
     fault_rate: float = 0.2
     fault_seed: int = 0
     parent_pid: int | None = None  # set for forked workers
+
+    @property
+    def host(self) -> str:
+        return self.cfg.sandbox_host
+
+    @property
+    def port(self) -> int:
+        return self.cfg.sandbox_port
+
+    @property
+    def pki(self) -> Path:
+        return self.cfg.sandbox_pki
+
+    @property
+    def db(self) -> Path:
+        return self.cfg.sandbox_db
+
+    @property
+    def specs(self) -> Path | None:
+        return self.cfg.specs
 
 
 ORPHAN_POLL_S = 0.5
