@@ -257,6 +257,7 @@ def pytest_bdd_step_func_lookup_error(
 ) -> None:
     """A step no definition matches (a typo, most often): say so, the closest step the library
     has, and where the whole list is, instead of pytest-bdd's StepDefinitionNotFoundError."""
+    _step_done(request, step, "failed")
     if os.environ.get(TRACEBACKS_ENV):
         return
     from harness.scenarios.stepdocs import as_written
@@ -288,6 +289,7 @@ def pytest_bdd_step_error(
     step_func_args: dict[str, Any],
     exception: BaseException,
 ) -> None:
+    _step_done(request, step, "failed")
     if os.environ.get(TRACEBACKS_ENV):
         return
     ctx = step_func_args.get("ctx")
@@ -304,36 +306,55 @@ def pytest_bdd_step_error(
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Generator[None, Any, None]:
     outcome = yield
     report = outcome.get_result()
-    _record_outcome(item, report)
     scenario = item.stash.get(SCENARIO_KEY, None)
     if scenario is not None and (report.when == "call" or (report.when == "setup" and not report.passed)):
         word = "FAILED" if report.failed else "SKIPPED" if report.skipped else "PASSED"
         item.config.stash.setdefault(_SAID, []).append(
             (word, f"{scenario['feature']}: {scenario['scenario']}")
         )
-    if not report.failed or os.environ.get(TRACEBACKS_ENV):
-        return
-    sentence = item.stash.get(FAILURE_KEY, None)
-    if sentence is None and call.excinfo is not None:  # set-up or tear-down, outside any step
-        exc = call.excinfo.value
-        sentence = plain(
-            f"The scenario could not {'start' if report.when == 'setup' else 'finish'}: "
-            f"{getattr(exc, 'msg', None) or exc}"
-        )
-    if sentence:
-        report.longrepr = sentence
+    if report.failed and not os.environ.get(TRACEBACKS_ENV):
+        sentence = item.stash.get(FAILURE_KEY, None)
+        if sentence is None and call.excinfo is not None:  # set-up or tear-down, outside any step
+            exc = call.excinfo.value
+            sentence = plain(
+                f"The scenario could not {'start' if report.when == 'setup' else 'finish'}: "
+                f"{getattr(exc, 'msg', None) or exc}"
+            )
+        if sentence:
+            report.longrepr = sentence
+    _record_outcome(item, report)
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_bdd_after_step(
+    request: pytest.FixtureRequest,
+    feature: Feature,
+    scenario: Scenario,
+    step: Any,
+    step_func: Any,
+    step_func_args: Any,
+) -> None:
+    _step_done(request, step, "passed")
+
+
+def _step_done(request: pytest.FixtureRequest, step: Any, status: str) -> None:
+    """Each step with its status, as it happens: the scenario's record in run.json lists them."""
+    request.node.stash.setdefault(STEPS_KEY, []).append(f"{step.keyword} {step.name}: {status}")
 
 
 # -- what the run was, for the reports ----------------------------------------------------
 RUN_FILE = "run.json"
 _RUN_KEY = pytest.StashKey[dict[str, Any]]()
 SCENARIO_KEY = pytest.StashKey[dict[str, Any]]()
+STEPS_KEY = pytest.StashKey[list[str]]()
 
 
 def _record_outcome(item: pytest.Item, report: pytest.TestReport) -> None:
-    """pytest's own outcome of each scenario into run.json: the one truth about what was skipped.
-    Cucumber JSON records a step that skipped as passed, and a scenario skipped before its first
-    step not at all; the reports read these outcomes, so a skip is never counted as a pass."""
+    """Each scenario as pytest and pytest-bdd's hooks saw it, into run.json: its outcome, its
+    steps with their statuses, its one-sentence failure, its time. The reports are built from
+    this record alone (``scenarios.results``); Cucumber JSON and JUnit XML are written for other
+    tools, never read back (Cucumber JSON records a step that skipped as passed, and a scenario
+    skipped before its first step not at all)."""
     run = item.config.stash.get(_RUN_KEY, None)
     scenario = item.stash.get(SCENARIO_KEY, None)
     if (
@@ -342,11 +363,25 @@ def _record_outcome(item: pytest.Item, report: pytest.TestReport) -> None:
         or not (report.when == "call" or (report.when == "setup" and not report.passed))
     ):
         return
-    reason = ""
+    reason = message = details = ""
     if report.skipped and isinstance(report.longrepr, tuple):
         reason = str(report.longrepr[2]).removeprefix("Skipped: ")
+    elif report.failed:  # the one-sentence failure (or, with tracebacks kept, the traceback's last line)
+        text = report.longreprtext.strip()
+        message = text.splitlines()[-1] if text else "the scenario failed"
+        details = "" if text == message else text[-4000:]
     run.setdefault("outcomes", []).append(
-        {**scenario, "id": item.name, "outcome": report.outcome, "reason": reason}
+        {
+            **scenario,
+            "id": item.name,
+            "outcome": report.outcome,
+            "when": report.when,
+            "reason": reason,
+            "message": message,
+            "details": details,
+            "duration_s": round(report.duration, 4) if report.when == "call" else 0.0,
+            "steps": item.stash.get(STEPS_KEY, []).copy(),
+        }
     )
 
 

@@ -1,7 +1,9 @@
-"""Scenario results (Cucumber JSON from pytest-bdd, or JUnit XML) -> the shared RunReport.
+"""Scenario results (the run's own record, ``run.json``) -> the shared RunReport.
 
-``crrsim report`` renders that RunReport with the common handlers; Cucumber JSON is preferred
-because it keeps the Gherkin: feature, scenario, tags and the failing step.
+The scenario plugin records each scenario from pytest's and pytest-bdd's hooks as it runs: its
+outcome, steps, tags and one-sentence failure. ``crrsim scenarios``, the main job and
+``crrsim report`` build the report from that record alone; the Cucumber JSON, JUnit XML and
+Allure results beside it are for other tools and are never parsed back.
 """
 
 from __future__ import annotations
@@ -10,7 +12,6 @@ import contextlib
 import json
 import re
 import shlex
-import xml.etree.ElementTree as ET
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -27,146 +28,58 @@ class ResultsError(ValueError):
     """No readable results in the folder; the message says what was looked for."""
 
 
-def _scenario_case(feature: dict[str, Any], element: dict[str, Any]) -> CaseResult:
-    steps = element.get("steps", [])
-    statuses = [s.get("result", {}).get("status", "skipped") for s in steps]
-    failing = next((s for s in steps if s.get("result", {}).get("status") == "failed"), None)
-    if failing is not None:
-        status = CaseStatus.FAILED
-    elif steps and all(st == "passed" for st in statuses):
-        status = CaseStatus.PASSED
-    else:
-        status = CaseStatus.SKIPPED
-    message = ""
-    details = ""
-    if failing is not None:  # the run's one-sentence failure (harness.scenarios.pytest_plugin)
-        details = str(failing.get("result", {}).get("error_message", ""))
-        message = details or f"{failing.get('keyword', '').strip()} {failing.get('name', '')} failed"
-        details = "" if details == message else details
-    tags = [t.get("name", "") for t in element.get("tags", [])]
-    plan_items = _plan_items(tags)
-    request_id = _REQUEST_ID.search(f"{message} {details}")
-    duration = sum(s.get("result", {}).get("duration", 0) or 0 for s in steps) / NS_PER_S
-    return CaseResult(
-        group=feature.get("name", "features"),
-        name=element.get("name", "?"),
-        status=status,
-        duration_s=duration,
-        message=message,
-        details=details[-4000:],
-        data={
-            "tags": tags,
-            "plan": plan_items,
-            "caiso_request_id": request_id.group(1) if request_id else "",
-            "uri": feature.get("uri", ""),
-            "id": element.get("id", ""),
-            "steps": [
-                f"{s.get('keyword', '').strip()} {s.get('name', '')}: {st}"
-                for s, st in zip(steps, statuses, strict=True)
-            ],
-        },
-    )
+_STATUS = {"passed": CaseStatus.PASSED, "failed": CaseStatus.FAILED, "skipped": CaseStatus.SKIPPED}
 
 
 def _plan_items(tags: list[str]) -> list[str]:
     return sorted({t.split(":", 1)[1] for t in tags if t.lstrip("@").startswith("plan:")})
 
 
-def with_outcomes(cases: list[CaseResult], outcomes: list[dict[str, Any]]) -> list[CaseResult]:
-    """The cases with pytest's own outcome of each scenario (recorded by the scenario plugin in
-    run.json): a scenario that skipped inside a step is SKIPPED with its reason, however Cucumber
-    JSON recorded its steps, and one skipped before its first step (absent from Cucumber JSON)
-    is a SKIPPED case of its own, so the counts are pytest's."""
-    by_key = {(c.data.get("uri"), c.data.get("id")): c for c in cases}
-    out = list(cases)
-    for outcome in outcomes:
-        case = by_key.get((outcome.get("uri"), outcome.get("id")))
-        if case is not None and outcome.get("file"):
-            case.data["file"] = str(outcome["file"])
-        if outcome.get("outcome") != "skipped":
-            continue
-        if case is not None:
-            case.status, case.message = CaseStatus.SKIPPED, str(outcome.get("reason") or case.message)
-            continue
-        tags = list(outcome.get("tags") or [])
-        out.append(
-            CaseResult(
-                group=str(outcome.get("feature") or outcome.get("uri") or "features"),
-                name=str(outcome.get("scenario") or outcome.get("id") or "?"),
-                status=CaseStatus.SKIPPED,
-                message=str(outcome.get("reason") or ""),
-                data={
-                    "tags": tags,
-                    "plan": _plan_items(tags),
-                    "uri": outcome.get("uri", ""),
-                    "file": str(outcome.get("file") or ""),
-                    "id": outcome.get("id", ""),
-                    "caiso_request_id": "",
-                    "steps": [],
-                },
-            )
-        )
-    return out
-
-
-def from_cucumber(path: Path) -> list[CaseResult]:
-    data = json.loads(path.read_text(encoding="utf-8"))
-    return [_scenario_case(f, e) for f in data for e in f.get("elements", [])]
-
-
-def from_junit(path: Path) -> list[CaseResult]:
-    root = ET.parse(path).getroot()
-    cases = []
-    for tc in root.iter("testcase"):
-        status, message, details = CaseStatus.PASSED, "", ""
-        for child, st in (
-            ("failure", CaseStatus.FAILED),
-            ("error", CaseStatus.ERROR),
-            ("skipped", CaseStatus.SKIPPED),
-        ):
-            node = tc.find(child)
-            if node is not None:
-                status, message, details = st, node.get("message", ""), (node.text or "")[-4000:]
-                break
-        cases.append(
-            CaseResult(
-                group=tc.get("classname", ""),
-                name=tc.get("name", "?"),
-                status=status,
-                duration_s=float(tc.get("time", 0) or 0),
-                message=message,
-                details=details,
-            )
-        )
-    return cases
-
-
-def _skips_from_junit(cases: list[CaseResult], junit_cases: list[CaseResult]) -> None:
-    """Cucumber JSON records a scenario skipped inside a step as passed steps up to the skip;
-    JUnit knows it was skipped (test names are pytest-bdd's ``test_<scenario name>``)."""
-    from pytest_bdd.scenario import make_python_name
-
-    skipped = {c.name.split("[", 1)[0]: c.message for c in junit_cases if c.status is CaseStatus.SKIPPED}
-    for case in cases:
-        name = f"test_{make_python_name(case.name)}"
-        if case.status is CaseStatus.PASSED and name in skipped:
-            case.status, case.message = CaseStatus.SKIPPED, skipped[name]
+def scenario_case(outcome: dict[str, Any]) -> CaseResult:
+    """One scenario as the scenario plugin recorded it (pytest's outcome, pytest-bdd's steps, the
+    one-sentence failure): a case of the report."""
+    status = _STATUS.get(str(outcome.get("outcome")), CaseStatus.ERROR)
+    if status is CaseStatus.FAILED and outcome.get("when") == "setup":
+        status = CaseStatus.ERROR  # it could not start: not a finding about the target
+    message = (
+        str(outcome.get("reason") or "")
+        if status is CaseStatus.SKIPPED
+        else str(outcome.get("message") or "")
+    )
+    details = str(outcome.get("details") or "")
+    tags = [str(t) for t in outcome.get("tags") or []]
+    request_id = _REQUEST_ID.search(f"{message} {details}")
+    return CaseResult(
+        group=str(outcome.get("feature") or outcome.get("uri") or "features"),
+        name=str(outcome.get("scenario") or outcome.get("id") or "?"),
+        status=status,
+        duration_s=float(outcome.get("duration_s") or 0.0),
+        message=message,
+        details=details,
+        data={
+            "tags": tags,
+            "plan": _plan_items(tags),
+            "caiso_request_id": request_id.group(1) if request_id else "",
+            "uri": outcome.get("uri", ""),
+            "file": str(outcome.get("file") or ""),
+            "id": outcome.get("id", ""),
+            "steps": [str(step) for step in outcome.get("steps") or []],
+        },
+    )
 
 
 def load_results(folder: Path, target: str = "") -> RunReport:
+    """The report of a results folder, from the run's own record (``run.json``, written by the
+    scenario plugin from pytest's and pytest-bdd's hooks)."""
     folder = Path(folder)
-    cucumber, junit = folder / "cucumber.json", folder / "junit.xml"
-    if cucumber.is_file() and cucumber.stat().st_size:
-        cases, source = from_cucumber(cucumber), cucumber
-        if junit.is_file():
-            _skips_from_junit(cases, from_junit(junit))
-    elif junit.is_file():
-        cases, source = from_junit(junit), junit
-    else:
-        raise ResultsError(f"no cucumber.json or junit.xml in {folder}; run 'crrsim scenarios' first")
+    source = folder / "run.json"
+    if not source.is_file():
+        raise ResultsError(
+            f"no run.json in {folder} (results of a crrsim scenarios run); run 'crrsim scenarios' first"
+        )
     run = _run_facts(folder)
-    if isinstance(run.get("outcomes"), list):
-        cases = with_outcomes(cases, run["outcomes"])
+    outcomes = run.get("outcomes")
+    cases = [scenario_case(o) for o in outcomes if isinstance(o, dict)] if isinstance(outcomes, list) else []
     started = _when(run.get("started_at")) or datetime.fromtimestamp(source.stat().st_mtime, UTC)
     finished = _when(run.get("finished_at")) or started + timedelta(seconds=sum(c.duration_s for c in cases))
     report = RunReport(
