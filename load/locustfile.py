@@ -39,7 +39,7 @@ from harness.config import participants as participants_file
 from harness.contract import downloads
 from harness.contract.downloads import DOWNLOADS, DownloadError
 from harness.contract.portfolios import market_products
-from harness.contract.wire import REQUEST_ID_HEADER
+from harness.contract.wire import JSON_MEDIA_TYPE, REQUEST_ID_HEADER
 from harness.load.hdr import LATE_S, Recording
 from harness.load.nodes import HUB_PAIRS, node_pairs
 from harness.load.profiles import ArrivalSchedule, Profile
@@ -139,7 +139,7 @@ class Participant(FastHttpUser):
         started = time.perf_counter()
         headers = {
             REQUEST_ID_HEADER: str(uuid.uuid4()),
-            "Accept": CONFIG["accept"].get(key, "application/json"),
+            "Accept": CONFIG["accept"].get(key, JSON_MEDIA_TYPE),
         }
         error = None
         payload: Any = None

@@ -22,6 +22,7 @@ import yaml
 from harness.contract.errors import ContractError
 from harness.contract.naming import SpecVersion, parse_spec_filename
 from harness.contract.validate import validate_document
+from harness.contract.wire import JSON_MEDIA_TYPE
 from harness.contract.yaml12 import load_yaml
 
 HTTP_METHODS = ("get", "put", "post", "delete", "patch", "head", "options", "trace")
@@ -79,7 +80,7 @@ class Operation:
         JSON of its errors). A strict server answers 406 to an Accept the contract does not offer."""
         ordered = sorted(self.response_media.items(), key=lambda item: (not item[0].startswith("2"), item[0]))
         media = list(dict.fromkeys(m for _, m in ordered if m))
-        return ", ".join(media) or "application/json"
+        return ", ".join(media) or JSON_MEDIA_TYPE
 
     @property
     def writes(self) -> bool:
@@ -172,7 +173,7 @@ def _json_schema_of(content: dict[str, Any] | None) -> tuple[dict[str, Any] | No
     if not content:
         return None, None
     media = next(iter(content))
-    for candidate in ("application/json", media):
+    for candidate in (JSON_MEDIA_TYPE, media):
         if candidate in content:
             return (content[candidate] or {}).get("schema"), media
     return None, media

@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from harness.contract.catalogue import resolve_refs
+from harness.contract.wire import JSON_MEDIA_TYPE
 
 DOC_KEYS = frozenset({"description", "summary", "example", "examples", "title", "externalDocs", "tags"})
 METHODS = ("get", "put", "post", "delete", "patch", "head", "options")
@@ -88,7 +89,7 @@ def _params(op: dict[str, Any], root: dict[str, Any]) -> dict[str, dict[str, Any
 
 def _body(op: dict[str, Any]) -> dict[str, Any] | None:
     content = (op.get("requestBody") or {}).get("content") or {}
-    media = content.get("application/json") or next(iter(content.values()), None)
+    media = content.get(JSON_MEDIA_TYPE) or next(iter(content.values()), None)
     return (media or {}).get("schema") if isinstance(media, dict) else None
 
 
@@ -96,7 +97,7 @@ def _responses(op: dict[str, Any]) -> dict[str, dict[str, Any] | None]:
     out: dict[str, dict[str, Any] | None] = {}
     for status, answer in (op.get("responses") or {}).items():
         content = (answer or {}).get("content") or {}
-        media = content.get("application/json") or next(iter(content.values()), None)
+        media = content.get(JSON_MEDIA_TYPE) or next(iter(content.values()), None)
         out[str(status)] = (media or {}).get("schema") if isinstance(media, dict) else None
     return out
 

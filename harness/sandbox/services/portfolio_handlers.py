@@ -15,6 +15,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from harness.contract.portfolios import PORTFOLIO_OPERATIONS
+from harness.contract.wire import JSON_MEDIA_TYPE
 from harness.sandbox.domain import portfolios
 from harness.sandbox.domain.credit import cents_to_dollars
 from harness.sandbox.domain.portfolios import (
@@ -37,7 +38,7 @@ from harness.sandbox.store.locks import EDIT_LOCKS
 
 
 def _json_reply(text: str) -> Reply:
-    return Reply(raw=text.encode(), content_type="application/json")
+    return Reply(raw=text.encode(), content_type=JSON_MEDIA_TYPE)
 
 
 def _identifier(req: SandboxRequest) -> tuple[str, str, str]:

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from harness.contract.wire import JSON_MEDIA_TYPE
 from harness.pki.identities import Access
 from harness.sandbox.errors import CRRError
 
@@ -67,7 +68,7 @@ class SandboxRequest:
 class Reply:
     body: Any = None
     status: int = 200
-    content_type: str = "application/json"
+    content_type: str = JSON_MEDIA_TYPE
     headers: dict[str, str] = field(default_factory=dict)
     raw: bytes | None = None  # pre-encoded body (downloads), sent as is
 

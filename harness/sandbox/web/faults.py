@@ -25,6 +25,7 @@ from typing import Any
 
 from aiohttp import web
 
+from harness.contract.wire import JSON_MEDIA_TYPE
 from harness.sandbox.jsoncodec import dumps
 
 SUCCESS_FAULTS = (
@@ -94,9 +95,7 @@ class FaultInjector:
         if fault == "html-200":
             return web.Response(body=HTML_PAGE, status=200, content_type="text/html", headers=headers)
         if fault == "undocumented-status":
-            return web.Response(
-                body=dumps(body), status=418, content_type="application/json", headers=headers
-            )
+            return web.Response(body=dumps(body), status=418, content_type=JSON_MEDIA_TYPE, headers=headers)
         if fault == "maintenance-503":
             error = {
                 "errorList": [
@@ -106,7 +105,7 @@ class FaultInjector:
             return web.Response(
                 body=dumps(error),
                 status=503,
-                content_type="application/json",
+                content_type=JSON_MEDIA_TYPE,
                 headers={**headers, "Retry-After": "30"},
             )
         if fault == "reset":
@@ -142,7 +141,7 @@ class FaultInjector:
             return web.Response(
                 body=response.body,
                 status=500,
-                content_type="application/json",
+                content_type=JSON_MEDIA_TYPE,
                 headers={k: v for k, v in response.headers.items() if k.lower() != "content-type"},
             )
         if fault == "bad-error-body":
@@ -151,7 +150,7 @@ class FaultInjector:
 
 
 def _json(body: Any, status: int, headers: dict[str, str]) -> web.Response:
-    return web.Response(body=dumps(body), status=status, content_type="application/json", headers=headers)
+    return web.Response(body=dumps(body), status=status, content_type=JSON_MEDIA_TYPE, headers=headers)
 
 
 def _first_object(body: Any) -> dict[str, Any] | None:
