@@ -422,10 +422,14 @@ def build_report(
         case = generator_case(profile, recording, aborted=bool(results.get("aborted")))
         cases.append(case)
         if case.status is CaseStatus.WARNING:
+            busy = shares is not None and shares.busy
             gaps.append(
                 Gap(
-                    f"The load generator fell behind its schedule: {case.message}",
-                    "--users N (a larger pool) or --processes N, or the generator on a machine of its own",
+                    f"The load generator fell behind its schedule: {case.message}"
+                    + (f"; this machine was busy ({shares.words()})" if busy and shares is not None else ""),
+                    "run again when the machine is quieter, or with the generator on a machine of its own"
+                    if busy
+                    else "--users N (a larger pool) or --processes N, or the generator on a machine of its own",
                 )
             )
             if settings.target_kind == "sandbox":

@@ -26,11 +26,10 @@ from collections.abc import Generator, Iterable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from weakref import WeakKeyDictionary
 
 import pytest
 from pytest_bdd.parser import Feature, Scenario
-from pytest_bdd.scenario import scenario_wrapper_template_registry
-from pytest_bdd.steps import step_function_context_registry
 
 from harness.client.targets import describe_target, target_kind
 from harness.events import CaseFinished, Emit, Runner, RunStarted
@@ -38,6 +37,7 @@ from harness.reports.model import CaseResult, CaseStatus
 from harness.scenarios import features as feature_files
 from harness.scenarios.env import ScenarioEnv, open_env
 from harness.scenarios.settings import ScenarioSettings
+from harness.scenarios.steplib import STEPS
 
 SETTINGS_KEY = pytest.StashKey[ScenarioSettings]()
 WRITES_ATTR = "crr_writes"
@@ -91,8 +91,14 @@ def pytest_configure(config: pytest.Config) -> None:
         config.addinivalue_line("markers", f"{name}: Gherkin tag @{name} (crrsim scenarios)")
 
 
+# the tags pytest-bdd applies to each scenario's test function (scenario, rule and feature tags),
+# as it hands them to pytest_bdd_apply_tag at collection: pytest-bdd's public way to see them
+_TAGS: WeakKeyDictionary[Any, set[str]] = WeakKeyDictionary()
+
+
 @pytest.hookimpl(tryfirst=True)
 def pytest_bdd_apply_tag(tag: str, function: Any) -> Any:
+    _TAGS.setdefault(function, set()).add(tag)
     if ":" not in tag:
         return None  # pytest-bdd's default: pytest.mark.<tag>
     return getattr(pytest.mark, marker_name(tag))(tag.split(":", 1)[1])(function)
@@ -100,23 +106,25 @@ def pytest_bdd_apply_tag(tag: str, function: Any) -> Any:
 
 def scenario_tags(item: pytest.Item) -> frozenset[str]:
     """All tags of the scenario behind a collected test (scenario, rule and feature tags)."""
-    template = scenario_wrapper_template_registry.get(getattr(item, "obj", None))  # type: ignore[arg-type]
-    if template is None:
-        return frozenset()
-    rule_tags = template.rule.tags if template.rule is not None else set()
-    return frozenset(template.tags | template.feature.tags | rule_tags)
+    return frozenset(_TAGS.get(getattr(item, "obj", None), ()))
+
+
+def _titles(item: pytest.Item) -> tuple[str, str]:
+    """(feature, scenario) as written: pytest-bdd documents each scenario's test function with
+    ``"<feature>: <scenario>"`` (an outline's title with its placeholders)."""
+    doc = getattr(getattr(item, "obj", None), "__doc__", None) or ""
+    feature, sep, scenario = doc.partition(": ")
+    return (feature, scenario) if sep else ("", "")
 
 
 def scenario_name(item: pytest.Item) -> str:
     """The scenario's title as written in its feature file (an outline's, placeholders and all)."""
-    template = scenario_wrapper_template_registry.get(getattr(item, "obj", None))  # type: ignore[arg-type]
-    return template.name if template is not None else ""
+    return _titles(item)[1]
 
 
-def _sort_key(item: pytest.Item, tags: frozenset[str]) -> tuple[Any, ...]:
-    template = scenario_wrapper_template_registry.get(getattr(item, "obj", None))  # type: ignore[arg-type]
-    where = (template.feature.filename, template.line_number) if template else ("", 0)
-    return (*feature_files.plan_order(tags), *where)
+def _sort_key(item: pytest.Item, tags: frozenset[str], position: int) -> tuple[Any, ...]:
+    """The plan's order (week, day), then the order pytest collected them in (file, line)."""
+    return (*feature_files.plan_order(tags), position)
 
 
 def select(
@@ -136,7 +144,8 @@ def select(
             and (not names or scenario_name(item) in names)
         )
         (keep if ok else drop).append(item)
-    keep.sort(key=lambda it: _sort_key(it, scenario_tags(it)))
+    position = {id(item): n for n, item in enumerate(keep)}
+    keep.sort(key=lambda it: _sort_key(it, scenario_tags(it), position[id(it)]))
     return keep, drop
 
 
@@ -165,11 +174,10 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
 
 
 def _step_functions(scenario: Scenario) -> Iterator[Any]:
-    contexts = list(step_function_context_registry.values())
     for step in scenario.steps:
-        for context in contexts:
-            if context.type in (None, step.type) and context.parser.is_matching(step.name):
-                yield step, context.step_func
+        for known in STEPS:
+            if known.type == step.type and known.parser.is_matching(step.name):
+                yield step, known.func
                 break
 
 
@@ -264,9 +272,9 @@ def pytest_bdd_step_func_lookup_error(
 
     written = sorted(
         {
-            as_written(c.parser.name)
-            for c in step_function_context_registry.values()
-            if c.step_func.__module__.startswith("scenarios.steps.") and c.type in (step.type, None)
+            as_written(known.parser.name)
+            for known in STEPS
+            if known.func.__module__.startswith("scenarios.steps.") and known.type == step.type
         }
     )
     close = difflib.get_close_matches(step.name, written, n=1, cutoff=0.5)
@@ -449,9 +457,8 @@ class EventsPlugin:
     def pytest_collection_finish(self, session: pytest.Session) -> None:
         self.total = len(session.items)
         for item in session.items:
-            template = scenario_wrapper_template_registry.get(getattr(item, "obj", None))  # type: ignore[arg-type]
-            feature = template.feature.name if template is not None else item.nodeid.split("::")[0]
-            self.names[item.nodeid] = (feature, scenario_name(item) or item.name)
+            feature, scenario = _titles(item)
+            self.names[item.nodeid] = (feature or item.nodeid.split("::")[0], scenario or item.name)
         self.emit(
             RunStarted(
                 runner=Runner.SCENARIOS,

@@ -1,7 +1,8 @@
 """``crrsim scenarios --steps``: every step of the library, its pattern and its docstring.
 
-Read from pytest-bdd's own registry after importing the step modules, so the listing is what
-the runner matches against -- it cannot drift from the code.
+Read from the step library's own list (``steplib.STEPS``, filled by its decorators as the step
+modules are imported), so the listing is what the runner matches against -- it cannot drift
+from the code.
 """
 
 from __future__ import annotations
@@ -31,16 +32,16 @@ def collect_steps() -> list[StepDoc]:
     plugin = importlib.import_module("scenarios.plugin")
     for name in plugin.STEP_MODULES:
         importlib.import_module(name)
-    from pytest_bdd.steps import step_function_context_registry
+    from harness.scenarios.steplib import STEPS
 
     grouped: dict[tuple[str, str], list[str]] = {}
     funcs = {}
-    for context in list(step_function_context_registry.values()):
-        fn = context.step_func
+    for known in STEPS:
+        fn = known.func
         if not fn.__module__.startswith("scenarios.steps."):
             continue
-        key = (fn.__module__, context.parser.name)
-        grouped.setdefault(key, []).append(context.type or "step")
+        key = (fn.__module__, known.parser.name)
+        grouped.setdefault(key, []).append(known.type)
         funcs[key] = fn
     out = []
     for (module, pattern), types in grouped.items():

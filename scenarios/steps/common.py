@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from pytest_bdd import given, parsers, then
-
+from harness.scenarios.steplib import given, parsers, then
 from scenarios.context import ScenarioContext
 
 DAY = r"(?P<day>Monday|Tuesday|Wednesday|Thursday|Friday)"

@@ -5,10 +5,10 @@ from __future__ import annotations
 import os
 
 import pytest
-from pytest_bdd import parsers, then, when
 
 from harness.probe import ProbeResult, ProbeSettings, ServiceStatus, run_probe
 from harness.scenarios.env import PASSWORD_ENV
+from harness.scenarios.steplib import parsers, then, when
 from scenarios.context import ScenarioContext
 
 

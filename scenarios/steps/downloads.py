@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import pytest
-from pytest_bdd import parsers, then, when
 
 from harness.client import CRRResponse
 from harness.contract import downloads
 from harness.contract.downloads import DOWNLOADS, SERVICE, DownloadError, records
+from harness.scenarios.steplib import parsers, then, when
 from scenarios.context import ScenarioContext
 
 

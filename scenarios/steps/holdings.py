@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from pytest_bdd import given, parsers
 
 from harness.scenarios.env import Who
+from harness.scenarios.steplib import given, parsers
 from scenarios.context import ScenarioContext
 from scenarios.steps.downloads import records, request_download, unpack
 from scenarios.steps.portfolios import market_periods

@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from pytest_bdd import parsers, then
 
+from harness.scenarios.steplib import parsers, then
 from harness.scenarios.team import status_of
 from scenarios.context import ScenarioContext
 

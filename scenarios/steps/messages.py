@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from pytest_bdd import parsers, then, when
-
 from harness.scenarios.env import Who
+from harness.scenarios.steplib import parsers, then, when
 from scenarios.context import ScenarioContext
 
 LOOKBACK = timedelta(days=60)

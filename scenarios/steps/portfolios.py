@@ -9,10 +9,10 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from pytest_bdd import given, parsers, then, when
 
 from harness.contract.portfolios import PORTFOLIO_OPERATIONS
 from harness.scenarios.pytest_plugin import writes
+from harness.scenarios.steplib import given, parsers, then, when
 from scenarios import datafiles
 from scenarios.context import ScenarioContext
 

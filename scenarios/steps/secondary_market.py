@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from pytest_bdd import parsers, then, when
-
 from harness.scenarios.pytest_plugin import writes
+from harness.scenarios.steplib import parsers, then, when
 from scenarios import datafiles
 from scenarios.context import ScenarioContext
 

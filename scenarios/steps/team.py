@@ -6,8 +6,7 @@ CAISO's staff (market status polled, --wait-timeout) -- see harness.scenarios.te
 
 from __future__ import annotations
 
-from pytest_bdd import given, parsers, then, when
-
+from harness.scenarios.steplib import given, parsers, then, when
 from scenarios.context import ScenarioContext
 
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from pytest_bdd import given, parsers, then, when
 
 from harness.scenarios.pytest_plugin import writes
+from harness.scenarios.steplib import given, parsers, then, when
 from scenarios.context import ScenarioContext
 
 SERVICE = "tor_conversion"

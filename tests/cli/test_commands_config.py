@@ -171,13 +171,13 @@ def test_scenarios_take_target_certificate_and_folders_from_config(crrsim: Invok
     assert (settings.target, settings.participant, settings.pki_dir) == (
         "mapstage",
         "WCAL",
-        str(workdir / "pki"),
+        workdir / "pki",
     )
     assert settings.tags == "@week1" and settings.work_dir is None and not settings.is_sandbox
     sandbox = ScenarioSettings.from_config(
         config_from_flags({"env_name": "SANDBOX"}), results_dir=workdir / "r"
     )
-    assert sandbox.is_sandbox and sandbox.work_dir == str(workdir / "r" / "sandbox")
+    assert sandbox.is_sandbox and sandbox.work_dir == workdir / "r" / "sandbox"
 
 
 def test_marketsim_takes_target_participant_and_folders_from_config(

@@ -295,7 +295,13 @@ def test_window_close_keeps_its_arrival_rate_while_the_sandbox_slows(dev_pki, tm
         )
     finally:
         running.stop()
-    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-2000:]
+    # on a machine with no CPU to spare (other test workers on the same two cores) the pool can
+    # fall behind the schedule: then, and only then, the run is INCOMPLETE and says why
+    report = json.loads(next(tmp_path.glob("reports/load/*/load.json")).read_text())
+    busy = [g for g in report["gaps"] if "this machine was busy" in g["what"]]
+    assert run.returncode == 0 or (run.returncode == 6 and busy == report["gaps"]), (
+        run.stdout[-3000:] + run.stderr[-2000:]
+    )
     recording = Recording.from_wire(_results(tmp_path)["recording"])
     sent = sum(t.arrivals for t in recording.buckets.values())
     scheduled = 2 * 3 + 20 * 6  # window-close scaled to 9 s: a third at a tenth of the peak, then the peak

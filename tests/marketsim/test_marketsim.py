@@ -28,7 +28,10 @@ def _report(runner: str, ok: bool) -> RunReport:
         verdict="PASSED" if ok else "FAILED",
         ok=ok,
         cases=[CaseResult(group="services", name="auction", status=status)],
-        sections=[Section("Shown", facts={"a": "b"}), Section("Only in its own report")],
+        sections=[
+            Section("Shown", facts={"a": "b"}, key="shown"),
+            Section("Only in its own report", key="own"),
+        ],
     )
 
 
@@ -55,7 +58,7 @@ def test_merge_prefixes_groups_shows_chosen_sections_and_judges_every_part() -> 
             "structured plan",
             _report("scenarios", False),
             20.0,
-            ("Shown",),
+            ("shown",),  # by its stable key, never its title
             {"HTML": "marketsim/s.html"},
             prefix="scenarios",
         ),
