@@ -21,7 +21,7 @@ from harness.scenarios.results import ResultsError, find_results, load_results
     "--results",
     type=click.Path(file_okay=False, path_type=Path),
     default=None,
-    help="folder holding cucumber.json and/or junit.xml [default: the newest of "
+    help="a results folder of crrsim scenarios (its run.json) [default: the newest of "
     "<reports_dir>/scenarios and <reports_dir>/marketsim/scenarios]",
 )
 @click.option(

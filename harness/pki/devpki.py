@@ -367,8 +367,8 @@ def ensure_dev_pki(directory: Path, password: str | None = None, *, force: bool 
     """
     directory = Path(directory).resolve()
     _private_dir(directory)
-    for sub in ("clients", "bad"):
-        _private_dir(directory / sub)
+    for sub in (clients_dir(directory), directory / "bad"):
+        _private_dir(sub)
     password_file = directory / "pfx-password"
     with _locked(directory):
         secret, source = _resolve_password(password, password_file)

@@ -166,11 +166,11 @@ def _when(text: Any) -> datetime | None:
 def find_results(*candidates: Path) -> Path:
     """The folder among ``candidates`` holding the newest scenario results (``crrsim scenarios``
     writes <reports>/scenarios, ``crrsim marketsim`` <reports>/marketsim/scenarios)."""
-    found = [c for c in candidates if (c / "cucumber.json").is_file() or (c / "junit.xml").is_file()]
+    found = [c for c in candidates if (c / "run.json").is_file()]
     if not found:
         looked = " or ".join(str(c) for c in candidates)
         raise ResultsError(
             f"no scenario results in {looked}: run 'crrsim scenarios' or 'crrsim marketsim' first, "
-            "or point --results at the folder that holds cucumber.json"
+            "or point --results at the folder that holds run.json"
         )
     return max(found, key=lambda c: max(p.stat().st_mtime for p in c.iterdir()))

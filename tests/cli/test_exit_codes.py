@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import socket
 from pathlib import Path
@@ -96,13 +97,16 @@ def test_report_codes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     assert run("report").exit_code == 2  # no results where it looked
     results = tmp_path / "r"
     results.mkdir()
-    (results / "junit.xml").write_text('<testsuite tests="1"><testcase classname="c" name="t"/></testsuite>')
+    # the run's own record (run.json), as the scenario plugin writes it
+    (results / "run.json").write_text(
+        json.dumps({"outcomes": [{"feature": "c", "scenario": "t", "outcome": "passed"}]})
+    )
     assert run("report", "--results", str(results)).exit_code == 0
     blocker = tmp_path / "f"
     blocker.write_text("")
     assert run("report", "--results", str(results), "--out", str(blocker / "x.html")).exit_code == 3
-    (results / "junit.xml").write_text(
-        '<testsuite tests="1"><testcase classname="c" name="t"><failure message="m"/></testcase></testsuite>'
+    (results / "run.json").write_text(
+        json.dumps({"outcomes": [{"feature": "c", "scenario": "t", "outcome": "failed", "message": "m"}]})
     )
     assert run("report", "--results", str(results)).exit_code == 1
 
