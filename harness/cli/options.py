@@ -286,25 +286,3 @@ def events_option(command: F) -> F:
         type=click.Path(dir_okay=False, path_type=Path),
         help="Write the run's events to FILE as NDJSON, one per line, as they happen (follow it with tail -f).",
     )(command)
-
-
-def write_reports(
-    report: Any,
-    json_out: Path | None = None,
-    junit: Path | None = None,
-    html: Path | None = None,
-    *,
-    quiet: bool = False,
-) -> None:
-    """Write ``report`` with each handler asked for; a path that cannot be written is exit 3."""
-    from harness.reports.handlers import write_html, write_json, write_junit
-
-    for path, writer in ((json_out, write_json), (junit, write_junit), (html, write_html)):
-        if path is None:
-            continue
-        try:
-            writer(report, path)
-        except OSError as exc:
-            raise CannotRun(f"Cannot write {path}: {exc.strerror or exc}") from None
-        if not quiet:
-            click.echo(f"Wrote {path}", err=True)

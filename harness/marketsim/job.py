@@ -217,15 +217,14 @@ def _connectivity(
     """The readiness scorecard of ``crrsim probe --participants``, one part per participant."""
     probes = [settings.probe_settings(url, sc_id, pki) for sc_id in settings.participants]
     _scorecard, results = run_scorecard(probes, in_part(emit, "connectivity"))
-    parts = [
-        Part(
-            f"connectivity {result.settings.participant}",
-            result.to_report(),
-            ((result.finished_at or result.started_at) - result.started_at).total_seconds(),
-            links=_own_reports(settings, result.to_report(), f"probe-{result.settings.participant}"),
+    parts = []
+    for result in results:
+        report = result.to_report()  # once: the part and its own reports show the same one
+        sc = result.settings.participant
+        seconds = ((result.finished_at or result.started_at) - result.started_at).total_seconds()
+        parts.append(
+            Part(f"connectivity {sc}", report, seconds, links=_own_reports(settings, report, f"probe-{sc}"))
         )
-        for result in results
-    ]
     return parts, results
 
 
