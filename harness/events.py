@@ -30,6 +30,7 @@ class Runner(StrEnum):
     LOAD = "load"
     SPECS = "specs"
     MARKETSIM = "marketsim"
+    CLIENT_CHECK = "client-check"
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -23,6 +23,7 @@ COMMANDS: dict[str, str] = {
     "marketsim": "marketsim",
     "fuzz": "fuzz",
     "load": "load",
+    "client-check": "clientcheck",
 }
 
 

@@ -9,6 +9,7 @@ so ``serve`` and the control commands find each other through the same crrsim.ya
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 import click
@@ -74,6 +75,24 @@ def command(ctx: click.Context) -> None:
 )
 @click.option("--fault-seed", type=int, default=0, show_default=True, help="Seed of the fault draws.")
 @click.option(
+    "--judge",
+    type=click.Path(dir_okay=False, exists=True),
+    default=None,
+    help="A client-check script: watch every request and misbehave on its schedule (crrsim client-check).",
+)
+@click.option(
+    "--observe",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="With --judge: write what the sandbox saw here, one JSON line per request.",
+)
+@click.option(
+    "--trust",
+    type=click.Path(dir_okay=False, exists=True),
+    default=None,
+    help="PEM certificates to accept client certificates from, besides the dev CA.",
+)
+@click.option(
     "--port-file",
     type=click.Path(dir_okay=False),
     default=None,
@@ -90,9 +109,13 @@ def serve(
     faults: str | None,
     fault_rate: float,
     fault_seed: int,
+    judge: str | None,
+    observe: str | None,
+    trust: str | None,
     port_file: str | None,
 ) -> None:
     """Serve the sandbox over mutual TLS until interrupted."""
+    from harness.config.clientscript import ScriptError, load_script
     from harness.contract import ContractError, load_catalogue
     from harness.sandbox.store import SchemaVersionError, Store
     from harness.sandbox.web.faults import FaultError, FaultInjector
@@ -104,7 +127,13 @@ def serve(
         load_provisioning(provisioning)
         Store(cfg.sandbox_db).close()  # a database of another schema version is refused here
         FaultInjector.parse(faults, fault_rate, fault_seed)
-    except (ContractError, ProvisioningError, SchemaVersionError, FaultError) as exc:
+        if judge is not None:
+            load_script(Path(judge))
+            if workers > 1:
+                raise ScriptError("--judge watches one process's requests: leave --workers at 1")
+            if observe is None:
+                raise ScriptError("--judge needs --observe FILE: where to write what the sandbox saw")
+    except (ContractError, ProvisioningError, SchemaVersionError, FaultError, ScriptError) as exc:
         raise click.UsageError(str(exc)) from None
     options = ServerOptions(
         cfg=cfg,
@@ -117,6 +146,9 @@ def serve(
         faults=faults,
         fault_rate=fault_rate,
         fault_seed=fault_seed,
+        judge=judge,
+        observe=observe,
+        trust=trust,
     )
     if port_file is None:  # a launcher reads the readiness line instead
         where = f"https://{options.host}:{options.port}/crr" if options.port else "a free port (URL below)"

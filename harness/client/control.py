@@ -7,10 +7,11 @@ no CRR contract path can ever collide with it; this wrapper addresses it through
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
+from zoneinfo import ZoneInfo
 
 from harness.client.client import CRRClient
 from harness.client.errors import CRRTransportError
@@ -20,7 +21,22 @@ from harness.pki import DevPKI, dev_identity_files
 from harness.pki.devpki import dev_ca
 
 PREFIX = "/simctl/v1"
-PLAN_WEDNESDAY = "2026-02-04T18:00:00Z"  # 10:00 Pacific, plan week 1: every monthly window OPEN
+PLAN_WEEK1_MONDAY = date(2026, 2, 2)  # features/plan.yaml's calendar
+PLAN_TIMEZONE = "America/Los_Angeles"
+PLAN_DAYS = ("monday", "tuesday", "wednesday", "thursday", "friday")
+
+
+def plan_day_time(day: str) -> str:
+    """``week1.wednesday`` -> that day of the plan at 10:00 Pacific, as UTC ISO 8601."""
+    week, _, weekday = day.partition(".")
+    if week not in ("week1", "week2") or weekday not in PLAN_DAYS:
+        raise ValueError(f"a plan day is week1|week2 . monday..friday, not {day!r}")
+    on = PLAN_WEEK1_MONDAY + timedelta(days=7 * (int(week[-1]) - 1) + PLAN_DAYS.index(weekday))
+    local = datetime.combine(on, time(10, 0), tzinfo=ZoneInfo(PLAN_TIMEZONE))
+    return local.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+PLAN_WEDNESDAY = plan_day_time("week1.wednesday")  # every monthly window OPEN
 
 
 def _iso(value: datetime | str) -> str:

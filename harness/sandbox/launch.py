@@ -141,6 +141,9 @@ def start_sandbox(
     faults: str | None = None,
     fault_rate: float = 0.2,
     fault_seed: int = 0,
+    judge: Path | None = None,
+    observe: Path | None = None,
+    trust: Path | None = None,
 ) -> RunningSandbox:
     """Start the sandbox in a child process and wait until it accepts TLS connections.
 
@@ -183,6 +186,10 @@ def start_sandbox(
         cmd.append("--access-log")
     if faults:
         cmd += ["--fault", faults, "--fault-rate", str(fault_rate), "--fault-seed", str(fault_seed)]
+    if judge is not None:
+        cmd += ["--judge", str(judge), "--observe", str(observe)]
+    if trust is not None:
+        cmd += ["--trust", str(trust)]
     child_env = {**os.environ, **(env or {})}
     try:
         with open(log_path, "wb") as log:

@@ -194,7 +194,7 @@ def test_ids_above_2_31_within_the_contract_are_not_a_finding(dev_pki, tmp_path:
 def test_large_ids_reach_every_id_of_the_answer_nested_ones_too() -> None:
     """The fault exists for ``bids[].bidId`` and ``offers[].crrId``, where a real client's Integer
     fields are: every integer id, at any depth, moves above 2^31-1, and they stay distinct."""
-    from harness.sandbox.web.faults import _enlarge_ids
+    from harness.sandbox.web.faults import enlarge_ids
 
     body: dict[str, Any] = {
         "portfolioId": 5,
@@ -203,10 +203,10 @@ def test_large_ids_reach_every_id_of_the_answer_nested_ones_too() -> None:
         "name": "x",
         "flag": True,
     }
-    assert _enlarge_ids(body)
+    assert enlarge_ids(body)
     assert body["portfolioId"] == 2**31 + 5 and [b["bidId"] for b in body["bids"]] == [2**31 + 1, 2**31 + 2]
     assert body["offers"][0]["crrId"] == 2**31 + 77 and body["bids"][0]["mw"] == 3 and body["flag"] is True
     assert all(
         v <= 9_999_999_999 for v in (body["portfolioId"], body["offers"][0]["crrId"])
     )  # the contract's limit
-    assert not _enlarge_ids({"name": "no ids"})
+    assert not enlarge_ids({"name": "no ids"})

@@ -42,6 +42,7 @@ from harness.sandbox.services.request import Caller, Handler, Reply, SandboxRequ
 from harness.sandbox.store import Store
 from harness.sandbox.web.faults import FaultInjector
 from harness.sandbox.web.guard import GUARDS, in_request, read_body
+from harness.sandbox.web.judging import Judging
 from harness.sandbox.web.provisioning import load_provisioning
 from harness.sandbox.web.responses import (
     dumps,
@@ -94,8 +95,10 @@ class Sandbox:
         provisioning: dict[str, Caller],
         strict: bool = False,
         faults: FaultInjector | None = None,
+        judging: Judging | None = None,
     ) -> None:
         self.faults = faults  # off unless `sandbox serve --fault ...`
+        self.judging = judging  # off unless `sandbox serve --judge ...` (crrsim client-check)
         self.catalogue = catalogue
         self.store = store
         self.clock = Clock(store)
@@ -145,16 +148,23 @@ class Sandbox:
     async def dispatch(self, request: web.Request) -> web.StreamResponse:
         # the connection guard's request bracket (guard.in_request), inlined on the hot path
         guard = GUARDS.get(request.protocol)
+        serve = self._dispatch if self.judging is None else self._judged
         if guard is None:
-            return await self._dispatch(request)
+            return await serve(request)
         guard.request_started()
         try:
-            response = await self._dispatch(request)
+            response = await serve(request)
             if guard.body_timed_out:
                 response.force_close()
             return response
         finally:
             await guard.finish(request)
+
+    async def _judged(self, request: web.Request) -> web.StreamResponse:
+        assert self.judging is not None
+        route = self.routes.get((request.method, request.path))
+        named = (route.service_name, route.operation.operation_id) if route is not None else None
+        return await self.judging.watch(request, self._dispatch, named)
 
     async def _dispatch(self, request: web.Request) -> web.StreamResponse:
         route: Route | None = None
@@ -201,9 +211,18 @@ class Sandbox:
                 errors += body_errors
             if errors:
                 raise CRRError(errors[0].code, *errors[0].args_, detail=errors[0].detail, more=errors[1:])
+            judging = self.judging
+            if judging is not None:
+                early = judging.before(request, route.operation.operation_id, params, body, request_id)
+                if early is not None:
+                    return early
             ctx = SandboxRequest(caller, route.operation, params, body, request_id, self.store, self.clock)
             result = handler(ctx)
             reply: Reply = await result if inspect.isawaitable(result) else result
+            if judging is not None:
+                late = await judging.after(request, reply, {REQUEST_ID_HEADER: request_id})
+                if late is not None:
+                    return late
             if self.faults is not None and reply.raw is None:
                 faulty = await self.faults.on_success(
                     request,
@@ -311,13 +330,16 @@ def build_app(
     provisioning: str | Path | None = None,
     strict: bool | None = None,
     faults: FaultInjector | None = None,
+    judging: Judging | None = None,
 ) -> web.Application:
     """The whole sandbox as an aiohttp application (TLS is the server's job)."""
     catalogue = load_catalogue(specs)
     store = Store(db)
     if strict is None:
         strict = os.environ.get(STRICT_ENV, "") not in ("", "0", "false")
-    sandbox = Sandbox(catalogue, store, load_provisioning(provisioning), strict=strict, faults=faults)
+    sandbox = Sandbox(
+        catalogue, store, load_provisioning(provisioning), strict=strict, faults=faults, judging=judging
+    )
     app = web.Application(client_max_size=MAX_BODY)
     app[SANDBOX_KEY] = sandbox
     for method, path, operation in control.ROUTES:
@@ -330,6 +352,8 @@ def build_app(
 
     async def close_store(_: web.Application) -> None:
         store.close()
+        if judging is not None:
+            judging.close()
 
     app.on_cleanup.append(close_store)
     return app

@@ -97,30 +97,16 @@ class FaultInjector:
         if fault == "undocumented-status":
             return web.Response(body=dumps(body), status=418, content_type=JSON_MEDIA_TYPE, headers=headers)
         if fault == "maintenance-503":
-            error = {
-                "errorList": [
-                    {"errorCode": "GEN0003", "errorDescription": "Down for maintenance.", "severity": "ERROR"}
-                ]
-            }
-            return web.Response(
-                body=dumps(error),
-                status=503,
-                content_type=JSON_MEDIA_TYPE,
-                headers={**headers, "Retry-After": "30"},
-            )
+            return maintenance(headers, retry_after=30)
         if fault == "reset":
-            if request.transport is not None:
-                request.transport.write(
-                    b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 999\r\n\r\n{"
-                )
-                request.transport.abort()
+            cut_connection(request)
             raise ConnectionResetError("fault: connection reset mid-answer")
         changed = copy.deepcopy(body)
         if fault == "wrong-type" and _retype(changed):
             return _json(changed, status, headers)
         if fault == "missing-field" and _drop_required(changed, required):
             return _json(changed, status, headers)
-        if fault == "large-ids" and _enlarge_ids(changed):
+        if fault == "large-ids" and enlarge_ids(changed):
             return _json(changed, status, headers)
         if fault == "leak" and isinstance(changed, list) and changed and isinstance(changed[0], dict):
             stranger = copy.deepcopy(changed[0])
@@ -147,6 +133,31 @@ class FaultInjector:
         if fault == "bad-error-body":
             return web.Response(text="Bad Request", status=response.status, content_type="text/plain")
         return response
+
+
+def maintenance(headers: dict[str, str], retry_after: int) -> web.Response:
+    """The answer of a system down for maintenance: 503, GEN0003, ``Retry-After`` seconds."""
+    error = {
+        "errorList": [
+            {"errorCode": "GEN0003", "errorDescription": "Down for maintenance.", "severity": "ERROR"}
+        ]
+    }
+    return web.Response(
+        body=dumps(error),
+        status=503,
+        content_type=JSON_MEDIA_TYPE,
+        headers={**headers, "Retry-After": str(retry_after)},
+    )
+
+
+def cut_connection(request: web.Request) -> None:
+    """The start of a 200 answer, then the connection aborted: what a client sees when a
+    gateway or the network drops an answer the server already committed to."""
+    if request.transport is not None:
+        request.transport.write(
+            b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 999\r\n\r\n{"
+        )
+        request.transport.abort()
 
 
 def _json(body: Any, status: int, headers: dict[str, str]) -> web.Response:
@@ -186,11 +197,14 @@ def _drop_required(body: Any, required: list[str]) -> bool:
     return False
 
 
-def _enlarge_ids(body: Any) -> bool:
+ID_OFFSET = 2**31
+
+
+def enlarge_ids(body: Any) -> set[int]:
     """Every integer id of the answer, nested ones included (``bids[].bidId``, ``offers[].crrId``,
-    where a client's 32-bit ``Integer`` fields live), moved above 2^31-1 and kept distinct:
-    still within the contract's 10 digits. True when any id was there to move."""
-    moved = False
+    where a client's 32-bit ``Integer`` fields live), moved above 2^31-1 by ``ID_OFFSET`` and kept
+    distinct: still within the contract's 10 digits. The ids it made (empty: none to move)."""
+    moved: set[int] = set()
     for node in _objects(body):
         for key, value in node.items():
             if (
@@ -199,8 +213,8 @@ def _enlarge_ids(body: Any) -> bool:
                 and not isinstance(value, bool)
                 and value < 2**31
             ):
-                node[key] = 2**31 + value
-                moved = True
+                node[key] = ID_OFFSET + value
+                moved.add(ID_OFFSET + value)
     return moved
 
 

@@ -53,6 +53,9 @@ class ServerOptions:
     faults: str | None = None  # comma-separated fault names (web.faults), off by default
     fault_rate: float = 0.2
     fault_seed: int = 0
+    judge: str | None = None  # a client-check script: watch and misbehave on its schedule
+    observe: str | None = None  # where the judging sandbox writes what it saw (NDJSON)
+    trust: str | None = None  # PEM certificates trusted besides the dev CA (a participant's own)
     parent_pid: int | None = None  # set for forked workers
 
     @property
@@ -124,11 +127,18 @@ def _bind(host: str, port: int, reuse_port: bool) -> socket.socket:
 async def _run(sock: socket.socket, args: ServerOptions, ssl_ctx: ssl.SSLContext, announce: bool) -> None:
     from harness.sandbox.web.app import build_app
 
+    judging = None
+    if args.judge:
+        from harness.config.clientscript import load_script
+        from harness.sandbox.web.judging import Judging
+
+        judging = Judging(load_script(Path(args.judge)), Path(args.observe or "client-check.ndjson"))
     app = build_app(
         args.db,
         args.specs,
         args.provisioning,
         faults=FaultInjector.parse(args.faults, args.fault_rate, args.fault_seed),
+        judging=judging,
     )
     # the catalogue, compiled validators and modules live as long as the process: keep them out
     # of the garbage collector's full scans (each request's garbage is young and short-lived)
@@ -221,6 +231,15 @@ def serve(args: ServerOptions) -> None:
 
     pki = ensure_dev_pki(Path(args.pki))  # once, before forking: workers must not race creating it
     ssl_ctx = server_context(pki.ca_cert, pki.server_cert, pki.server_key)
+    if args.trust:
+        # a participant's own certificate: its issuer if the file has it, else the certificate
+        # itself as the trust anchor (a partial chain), so their pfx works unchanged
+        ssl_ctx.load_verify_locations(cafile=args.trust)
+        ssl_ctx.verify_flags |= ssl.VERIFY_X509_PARTIAL_CHAIN
+    if args.judge:
+        from harness.sandbox.web.judging import judging_context
+
+        judging_context(ssl_ctx)
     workers = max(1, int(args.workers))
     sock = _bind(args.host, args.port, reuse_port=workers > 1)
     if workers == 1:
