@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import shutil
 import socket
 import ssl
 import statistics
@@ -211,9 +210,8 @@ def _judging_sandbox(
     trust: Path | None,
     provisioning: Path | None,
 ) -> Iterator[RunningSandbox]:
-    script_file = run_dir / "script.yaml"
-    if Path(settings.script.source).resolve() != script_file.resolve():
-        shutil.copyfile(settings.script.source, script_file)  # what was judged by, beside the scorecard
+    script_file = run_dir / "script.yaml"  # what was judged by, beside the scorecard
+    script_file.write_text(settings.script.to_yaml(), encoding="utf-8")
     try:
         running = start_sandbox(
             pki.directory,

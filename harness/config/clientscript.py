@@ -11,9 +11,12 @@ is the one format between the sandbox that watches and the judge that reads.
 
 from __future__ import annotations
 
+import json
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any, Literal, TypeAlias
+
+import yaml
 
 from harness.client.control import plan_day_time
 from harness.contract.yaml12 import load_yaml_file
@@ -93,6 +96,14 @@ class ClientScript:
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+    def to_yaml(self) -> str:
+        """The script as a file ``parse_script`` reads back the same: what the judging sandbox
+        is started with and what is kept beside the scorecard (an override such as --day in it)."""
+        data = {k: v for k, v in self.to_dict().items() if k != "source"}
+        return f"# the script this check ran with (from {self.source or 'code'})\n" + yaml.safe_dump(
+            json.loads(json.dumps(data)), sort_keys=False
+        )
 
 
 @dataclass

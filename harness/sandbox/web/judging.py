@@ -228,8 +228,8 @@ class Judging:
         if notes is None:
             return None
         if self.aliases:
-            _restore_ids(params, self.aliases)
-            _restore_ids(body, self.aliases)
+            restore_ids(params, self.aliases)
+            restore_ids(body, self.aliases)
         kind = kind_of(request.method)
         fault = self.schedule.due(kind, operation_id)
         notes["planned"] = fault
@@ -306,7 +306,7 @@ def _add_field(body: Any) -> bool:
     return True
 
 
-def _restore_ids(value: Any, aliases: set[int]) -> None:
+def restore_ids(value: Any, aliases: set[int]) -> None:
     """Ids the sandbox enlarged, sent back by the client, become the stored ids again."""
     if isinstance(value, dict):
         for key, item in value.items():
@@ -320,10 +320,10 @@ def _restore_ids(value: Any, aliases: set[int]) -> None:
             ):
                 value[key] = str(int(item) - ID_OFFSET)
             else:
-                _restore_ids(item, aliases)
+                restore_ids(item, aliases)
     elif isinstance(value, list):
         for item in value:
-            _restore_ids(item, aliases)
+            restore_ids(item, aliases)
 
 
 async def _wait_or_gone(request: web.Request, delay: float) -> float | None:
