@@ -18,6 +18,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 
 from cryptography import x509
@@ -98,6 +99,7 @@ def run(
     """Serve, watch, judge. Returns when ``stop`` is set, ``duration`` passed, the client was idle
     ``until_idle`` seconds, or on Ctrl+C (KeyboardInterrupt is the participant saying "done")."""
     clock = time.monotonic()
+    began = datetime.now(UTC)
     stop = stop or threading.Event()
     script = settings.script
     emit(
@@ -141,6 +143,7 @@ def run(
     )
     verdicts = judge(seen, ctx)
     report = _report(settings, verdicts, seen, ctx, how, watched, rehearsal)
+    report.started_at, report.finished_at = began, datetime.now(UTC)
     for i, case in enumerate(report.cases, 1):
         emit(CaseFinished(case=case, completed=i))
     emit(RunFinished(report=report, seconds=time.monotonic() - clock))

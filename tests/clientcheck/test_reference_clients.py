@@ -165,3 +165,64 @@ def test_the_scorecard_tells_the_reference_clients_apart(kind: str, dev_pki: Dev
     assert "<testsuite" in (out / "scorecard.xml").read_text()
     seen = [json.loads(t) for t in (out / "seen.ndjson").read_text().splitlines()]
     assert any("t0" in s for s in seen) and (out / "script.yaml").is_file()
+
+
+def test_ctrl_c_ends_the_watch_and_still_writes_the_scorecard(dev_pki: DevPKI, tmp_path: Path) -> None:
+    import signal
+    import ssl
+    import uuid
+
+    import httpx
+
+    out = tmp_path / "check"
+    proc, url = start_check(out, dev_pki)  # no stop rule: only Ctrl+C ends it
+    files = dev_pki.files_for("ECAL")
+    ctx = ssl.create_default_context(cafile=str(dev_pki.ca_cert))
+    ctx.load_cert_chain(str(files.cert), str(files.key))
+    with httpx.Client(verify=ctx, timeout=10) as client:
+        for _ in range(4):
+            client.get(f"{url}/status", headers={"caiso-request-id": str(uuid.uuid4())})
+    proc.send_signal(signal.SIGINT)
+    code, printed, err = finish(proc)
+    card = json.loads((out / "scorecard.json").read_text())
+    assert card["meta"]["stopped"] == "stopped with Ctrl+C"
+    # four reads of /status: the fault on read 3 fired, the flow was never run: not PASSED
+    assert code == 1 and card["verdict"] == "FAILED", printed + err
+    outcomes = {c["data"]["key"]: c["data"]["outcome"] for c in card["cases"]}
+    assert outcomes["transport.reuse"] == "PASS" and outcomes["flow.1.portfolioCreation"] == "NOT EXERCISED"
+    assert "INCOMPLETE" not in printed and "FAILED" in printed
+
+
+def test_the_judging_sandbox_on_its_own_records_what_it_saw(dev_pki: DevPKI, tmp_path: Path) -> None:
+    """`crrsim sandbox serve --judge SCRIPT --observe FILE`, started apart from any check."""
+    import ssl
+    import uuid
+
+    import httpx
+
+    from harness.clientcheck.run import read_seen
+    from harness.sandbox.launch import start_sandbox
+
+    seen_file = tmp_path / "seen.ndjson"
+    running = start_sandbox(
+        dev_pki.directory, tmp_path / "s.db", judge=REPO / "clientcheck/typical-day.yaml", observe=seen_file
+    )
+    try:
+        files = dev_pki.files_for("ECAL")
+        ctx = ssl.create_default_context(cafile=str(dev_pki.ca_cert))
+        ctx.load_cert_chain(str(files.cert), str(files.key))
+        with httpx.Client(verify=ctx, timeout=10) as client:
+            answers = [
+                client.get(
+                    running.url.replace("127.0.0.1", "localhost") + "/status",
+                    headers={"caiso-request-id": str(uuid.uuid4())},
+                )
+                for _ in range(3)
+            ]
+    finally:
+        running.stop()
+    seen = read_seen(seen_file)
+    assert [s.operation for s in seen] == ["get-status"] * 3 and {s.sni for s in seen} == {"localhost"}
+    third = seen[2]
+    assert third.fault is not None  # the schedule's first read fault is due on read 3
+    assert answers[2].status_code in (200, 500, 503) and (third.status or 0) == answers[2].status_code
