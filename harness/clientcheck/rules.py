@@ -91,63 +91,64 @@ def _connections(seen: Sequence[Seen]) -> dict[int, Seen]:
     return first
 
 
+NOBODY = "no request arrived"
+
+
+def _each_connection(
+    seen: Sequence[Seen], key: str, title: str, problem: Callable[[Seen], str | None], good: str, fix: str
+) -> Verdict:
+    """A transport rule: each TLS connection judged once, by its first request."""
+    conns = _connections(seen)
+    bad = [line(s, why) for s in conns.values() if (why := problem(s))]
+    return _verdict(key, "transport", title, bad, good, fix, none="" if conns else NOBODY)
+
+
 def tls_version(seen: Sequence[Seen], ctx: Context) -> Verdict:
     order = ("TLSv1", "TLSv1.1", "TLSv1.2", "TLSv1.3")
     least = order.index(ctx.script.limits.min_tls)
-    conns = _connections(seen)
-    bad = [
-        line(s, f"negotiated {s.tls}")
-        for s in conns.values()
-        if s.tls in order and order.index(s.tls) < least
-    ]
-    used = ", ".join(sorted({s.tls for s in conns.values()}))
-    return _verdict(
+    conns = _connections(seen).values()
+    return _each_connection(
+        seen,
         "transport.tls",
-        "transport",
         f"{ctx.script.limits.min_tls} or newer on every connection",
-        bad,
-        f"{len(conns)} connection(s), {used}",
+        lambda s: f"negotiated {s.tls}" if s.tls in order and order.index(s.tls) < least else None,
+        f"{len(conns)} connection(s), {', '.join(sorted({s.tls for s in conns}))}",
         "Allow TLS 1.2 and 1.3 in the client's TLS settings (Java: -Dhttps.protocols=TLSv1.2,TLSv1.3; "
         ".NET: SslProtocols.Tls12 | Tls13); CAISO refuses older versions.",
-        none="" if conns else "no request arrived",
     )
 
 
 def sni(seen: Sequence[Seen], ctx: Context) -> Verdict:
-    conns = _connections(seen)
-    bad = [
-        line(s, "no server name (SNI) sent" if not s.sni else f"asked for {s.sni!r}, not {ctx.host!r}")
-        for s in conns.values()
-        if s.sni != ctx.host
-    ]
-    return _verdict(
+    return _each_connection(
+        seen,
         "transport.sni",
-        "transport",
         "Sends the server's name (SNI) in the handshake",
-        bad,
+        lambda s: (
+            None
+            if s.sni == ctx.host
+            else "no server name (SNI) sent"
+            if not s.sni
+            else f"asked for {s.sni!r}, not {ctx.host!r}"
+        ),
         f"every connection asked for {ctx.host!r}",
         "Connect by host name (api.caiso.com, mapstage-api.caiso.com), never by IP address: CAISO's "
         "front door picks the service by the name the client sends.",
-        none="" if conns else "no request arrived",
     )
 
 
 def certificate(seen: Sequence[Seen], ctx: Context) -> Verdict:
-    conns = _connections(seen)
-    bad = [
-        line(s, f"presented CN={s.cert_cn}, not the certificate this check expects")
-        for s in conns.values()
-        if ctx.expected_cert and s.cert_sha256 != ctx.expected_cert
-    ]
-    names = ", ".join(sorted({str(s.cert_cn) for s in conns.values()}))
-    return _verdict(
+    names = ", ".join(sorted({str(s.cert_cn) for s in _connections(seen).values()}))
+    return _each_connection(
+        seen,
         "transport.certificate",
-        "transport",
         "Presents the expected client certificate",
-        bad,
+        lambda s: (
+            f"presented CN={s.cert_cn}, not the certificate this check expects"
+            if ctx.expected_cert and s.cert_sha256 != ctx.expected_cert
+            else None
+        ),
         f"CN={names} on every connection",
         "Point the client at the SC ID's own .pfx (the one this check was started with).",
-        none="" if conns else "no request arrived",
     )
 
 
@@ -198,7 +199,7 @@ def request_ids(seen: Sequence[Seen], ctx: Context) -> Verdict:
         f"{len(seen)} requests, each with its own UUID",
         "Generate a new random UUID (UUID.randomUUID(), Guid.NewGuid(), uuid.uuid4()) for every request; "
         "CAISO finds a call by it, so one id for two calls hides one of them.",
-        none="" if seen else "no request arrived",
+        none="" if seen else NOBODY,
     )
 
 
@@ -295,7 +296,7 @@ def contract(seen: Sequence[Seen], ctx: Context) -> Verdict:
         f"{len(seen)} requests, none refused as malformed",
         "Build each request from the operation's contract: required parameters present, the body's fields "
         "and types as the schema says (the first error names the field).",
-        none="" if seen else "no request arrived",
+        none="" if seen else NOBODY,
     )
 
 
@@ -348,7 +349,7 @@ def concurrency(seen: Sequence[Seen], ctx: Context) -> Verdict:
         bad,
         f"at most {most} in flight",
         f"Limit the client's parallel calls to {limit} (a bounded pool or semaphore).",
-        none="" if seen else "no request arrived",
+        none="" if seen else NOBODY,
     )
 
 
@@ -396,7 +397,7 @@ def no_storm_after_4xx(seen: Sequence[Seen], ctx: Context) -> Verdict:
         f"{refused} refusal(s), none re-sent unchanged",
         "A 4xx is CAISO saying the request itself is wrong: fix the request (or stop) instead of re-sending "
         "it; retry only 5xx and lost connections.",
-        none="" if seen else "no request arrived",
+        none="" if seen else NOBODY,
     )
 
 
