@@ -427,7 +427,8 @@ def build_report(
                 Gap(
                     f"The load generator fell behind its schedule: {case.message}"
                     + (f"; this machine was busy ({shares.words()})" if busy and shares is not None else ""),
-                    "run again when the machine is quieter, or with the generator on a machine of its own"
+                    "run again when the machine is quieter; if it still falls behind, --users N (a larger "
+                    "pool) or the generator on a machine of its own"
                     if busy
                     else "--users N (a larger pool) or --processes N, or the generator on a machine of its own",
                 )

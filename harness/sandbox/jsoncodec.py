@@ -18,6 +18,8 @@ from typing import Any
 
 import orjson
 
+from harness.contract.wire import MAX_MAGNITUDE
+
 # datetimes and dataclasses go through ``default`` like they do with ``json`` (str(), not RFC 3339)
 _BIG = 64 * 1024  # bytes of JSON from which pausing the garbage collector pays
 _SORTED = orjson.OPT_SORT_KEYS | orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS
@@ -56,12 +58,6 @@ _STRINGS = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"')
 _NOT_BRACKETS = bytes(range(256)).translate(None, b"[]{}")
 _INNERMOST = re.compile(rb"\[\]|\{\}")
 
-
-MAX_MAGNITUDE = 10**15
-"""Largest magnitude a number in a request body may have. No CRR quantity, price or id comes
-near it (a year of 10 GW at the price cap is ~10^11); larger ones overflow what the store holds
-(SQLite integers are 64-bit, and MW x price x hours of two such numbers is not) and
-``1e400`` is not a number at all once parsed (infinity)."""
 
 # a digit run past 15 digits, or an exponent: the only spellings of a number beyond MAX_MAGNITUDE;
 # found by bytes.find on the body with every digit mapped to "0", "E" to "e" and anything else

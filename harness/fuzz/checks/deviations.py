@@ -4,8 +4,11 @@ of that check there is reported as a known deviation, not a finding."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 from urllib.parse import urlsplit
+
+from harness.contract.wire import MAX_MAGNITUDE
 
 _MARKET = (
     "CAISO's nomination PortfolioIdentifier requires 'market', a property it does not define, so "
@@ -33,6 +36,10 @@ OVERSIZED_HEAD = (
     "gateway refuses those (400 or 431) before it looks at the method or the operation, so checks "
     "expecting an operation's answer (e.g. 405 for an unsupported method) cannot hold for them"
 )
+UNBOUNDED_NUMBERS = (
+    "CAISO's files set no maximum on a number, yet the CRR system takes magnitudes up to 10^15 and "
+    "refuses larger ones as malformed (SER0030), so schema-valid data with a larger number is refused"
+)
 
 
 def known_deviation(
@@ -43,6 +50,8 @@ def known_deviation(
     known = KNOWN.get((service, operation_id), {}).get(check)
     if known is None and request is not None and status in (400, 431) and _head_size(request) > HEAD_LIMIT:
         return OVERSIZED_HEAD
+    if known is None and request is not None and status == 400 and _huge_number(_body(request)):
+        return UNBOUNDED_NUMBERS
     return known
 
 
@@ -52,6 +61,7 @@ def every_reason() -> list[str]:
         OPTIONAL_BODY,
         *sorted({why for checks in KNOWN.values() for why in checks.values()}),
         OVERSIZED_HEAD,
+        UNBOUNDED_NUMBERS,
     ]
 
 
@@ -65,3 +75,27 @@ def _head_size(request: Any) -> int:
         for value in (given if isinstance(given, list) else [given])
     ]
     return len(line.encode()) + sum(len(f"{name}: {value}\r\n".encode()) for name, value in values)
+
+
+def _body(request: Any) -> Any:
+    """The JSON body schemathesis recorded (bytes), parsed; None when there is none or it is not JSON."""
+    raw = getattr(request, "body", None)
+    if raw is None:
+        return None
+    try:
+        return json.loads(raw)
+    except (TypeError, ValueError):
+        return None
+
+
+def _huge_number(value: Any) -> bool:
+    """Whether a number beyond ``MAX_MAGNITUDE`` is anywhere in a JSON value."""
+    if isinstance(value, bool):
+        return False
+    if isinstance(value, int | float):
+        return abs(value) > MAX_MAGNITUDE
+    if isinstance(value, dict):
+        return any(_huge_number(v) for v in value.values())
+    if isinstance(value, list):
+        return any(_huge_number(v) for v in value)
+    return False
