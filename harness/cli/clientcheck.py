@@ -14,26 +14,11 @@ from pathlib import Path
 
 import click
 
-from harness.cli.options import CannotRun, config_options, pfx_password, report_options
+from harness.cli.options import CannotRun, config_options, parse_duration, pfx_password, report_options
 from harness.cli.stream import check_written, run_stream
 from harness.config import CrrsimConfig
 
 READY_PREFIX = "CRRSIM_CLIENT_CHECK_READY"
-
-
-def _seconds(text: str | None, flag: str) -> float | None:
-    """ "30", "30s", "2m" -> seconds."""
-    if text is None:
-        return None
-    value = text.strip().lower()
-    scale = 60.0 if value.endswith("m") else 1.0
-    try:
-        seconds = float(value.rstrip("sm")) * scale
-    except ValueError:
-        raise click.UsageError(f"{flag} takes seconds like 30, 30s or 2m, not {text!r}") from None
-    if seconds <= 0:
-        raise click.UsageError(f"{flag} must be more than 0 seconds")
-    return seconds
 
 
 @click.command("client-check")
@@ -105,8 +90,8 @@ def command(
         run_dir=out,
         pfx=cfg.pfx,
         pfx_password=pfx_password(cfg, required=True) if cfg.pfx else None,
-        duration=_seconds(duration, "--duration"),
-        until_idle=_seconds(until_idle, "--until-idle"),
+        duration=parse_duration(duration, "--duration"),
+        until_idle=parse_duration(until_idle, "--until-idle"),
         port=cfg.sandbox_port if cfg.sources.get("sandbox_port") else 0,
     )
     json_out = json_out or out / "scorecard.json"

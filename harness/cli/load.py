@@ -9,7 +9,6 @@ error, 3 could not run, 5 an SLO was breached.
 
 from __future__ import annotations
 
-import re
 import sys
 import time
 from pathlib import Path
@@ -19,6 +18,7 @@ import click
 from harness.cli.options import (
     CannotRun,
     config_options,
+    parse_duration,
     participant_passwords,
     refuse_on_production,
     report_options,
@@ -33,18 +33,6 @@ from harness.exitcodes import ExitCode
 from harness.load.settings import RATE_CEILING, SHARED_RATE, LoadSettings
 from harness.pki.devpki import clients_dir, dev_ca
 from harness.sandbox.launch import embedded
-
-_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|h)?\s*$")
-
-
-def parse_duration(value: str | None) -> float | None:
-    """'90', '90s', '5m', '1h' -> seconds."""
-    if value is None:
-        return None
-    found = _DURATION.match(value)
-    if not found or float(found.group(1)) <= 0:
-        raise click.BadParameter(f"{value!r} is not a duration such as 90s, 5m or 1h")
-    return float(found.group(1)) * {"s": 1, "m": 60, "h": 3600}[found.group(2) or "s"]
 
 
 def _participants(
@@ -206,7 +194,7 @@ def command(
         users=users,
         spawn_rate=spawn_rate,
         arrival_rate=arrival_rate,
-        run_time=parse_duration(run_time),
+        run_time=parse_duration(run_time, "--run-time"),
         slo=slo,
         processes=processes,
         master=master,

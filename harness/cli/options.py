@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import functools
 import os
+import re
 import sys
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, fields
@@ -223,6 +224,23 @@ def require_files(cfg: CrrsimConfig, *settings: str) -> None:
 def interactive() -> bool:
     """Only prompt when someone can answer; a CI job would otherwise hang on stdin."""
     return sys.stdin.isatty()
+
+
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|h)?\s*$")
+
+
+def parse_duration(value: str | None, flag: str) -> float | None:
+    """'90', '90s', '5m', '1h' -> seconds, for every option that takes a duration; anything else
+    (zero included) is a usage error naming ``flag``."""
+    if value is None:
+        return None
+    found = _DURATION.match(value)
+    if not found:
+        raise click.UsageError(f"{flag} takes seconds like 30, 30s, 5m or 1h; {value!r} is not a duration")
+    seconds = float(found.group(1)) * {"s": 1, "m": 60, "h": 3600}[found.group(2) or "s"]
+    if seconds <= 0:
+        raise click.UsageError(f"{flag} must be more than 0 seconds")
+    return seconds
 
 
 def pfx_password(cfg: CrrsimConfig, *, required: bool) -> str | None:

@@ -9,6 +9,7 @@ so each can be read, and tested, on its own. ``docs/client-check.md`` lists them
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -353,8 +354,10 @@ def concurrency(seen: Sequence[Seen], ctx: Context) -> Verdict:
     )
 
 
-def _later(seen: Sequence[Seen], s: Seen) -> list[Seen]:
-    return [x for x in seen if x.t0 > s.t0]
+def _later(seen: Sequence[Seen], s: Seen) -> Sequence[Seen]:
+    """What arrived after ``s`` (``seen`` is in arrival order, as ``judge`` sorts it): a binary
+    search, not a scan, since rules ask this of every refusal and every fault."""
+    return seen[bisect_right(seen, s.t0, key=lambda x: x.t0) :]
 
 
 def _resends(seen: Sequence[Seen], s: Seen) -> list[Seen]:
@@ -406,6 +409,29 @@ def _faulted(seen: Sequence[Seen], fault: str, kind: Kind) -> list[Seen]:
     return [s for s in seen if s.fault == fault and s.kind == kind]
 
 
+def _fault_verdict(
+    seen: Sequence[Seen],
+    ctx: Context,
+    fault: str,
+    kind: Kind,
+    hits: Sequence[Seen],
+    title: str,
+    bad: Sequence[str],
+    good: Sequence[str],
+    fix: str,
+) -> Verdict:
+    """A scheduled fault's verdict: NOT EXERCISED (and why) when it never fired, else FAIL or PASS."""
+    return _verdict(
+        f"fault.{fault}.{kind}",
+        "faults",
+        title,
+        bad,
+        "; ".join(good),
+        fix,
+        none="" if hits else _not_fired(seen, fault, kind, ctx),
+    )
+
+
 def _not_fired(seen: Sequence[Seen], fault: str, kind: Kind, ctx: Context) -> str:
     calls = sum(1 for s in seen if s.kind == kind)
     if not calls:
@@ -430,15 +456,17 @@ def retry_after(seen: Sequence[Seen], ctx: Context, kind: Kind) -> Verdict:
             )
         else:
             good.append(f"retried {gap:.1f} s later (Retry-After {wait} s)")
-    return _verdict(
-        f"fault.retry-after.{kind}",
-        "faults",
+    return _fault_verdict(
+        seen,
+        ctx,
+        "retry-after",
+        kind,
+        hits,
         f"503 with Retry-After on a {kind}: retried, not before Retry-After",
         bad,
-        "; ".join(good),
+        good,
         "On a 503, read Retry-After (seconds) and retry the same request no sooner; CAISO sends it during "
         "maintenance windows.",
-        none="" if hits else _not_fired(seen, "retry-after", kind, ctx),
     )
 
 
@@ -465,15 +493,17 @@ def server_error(seen: Sequence[Seen], ctx: Context, kind: Kind) -> Verdict:
             bad.append(line(f, "the waits between re-sends shrank: " + ", ".join(f"{g:.2f}" for g in gaps)))
         else:
             good.append(f"re-sent after {', '.join(f'{g:.1f}' for g in gaps)} s")
-    return _verdict(
-        f"fault.server-error.{kind}",
-        "faults",
+    return _fault_verdict(
+        seen,
+        ctx,
+        "server-error",
+        kind,
+        hits,
         f"500 on a {kind}: backs off, no retry storm",
         bad,
-        "; ".join(good),
+        good,
         f"Retry a 500 at most {limits.max_retries_after_500} times with growing waits (exponential backoff, "
         f"starting at {limits.min_backoff_s} s or more).",
-        none="" if hits else _not_fired(seen, "server-error", kind, ctx),
     )
 
 
@@ -517,15 +547,17 @@ def reset_after_commit(seen: Sequence[Seen], ctx: Context, kind: Kind) -> Verdic
             )
         else:
             good.append("carried on without re-creating it")
-    return _verdict(
-        f"fault.reset-after-commit.{kind}",
-        "faults",
+    return _fault_verdict(
+        seen,
+        ctx,
+        "reset-after-commit",
+        kind,
+        hits,
         f"Connection cut after a {kind} was saved: no duplicate, no re-send loop",
         bad,
-        "; ".join(good),
+        good,
         "When a write's answer is lost, read the object back (status or list) before re-sending; if a "
         "re-send gets POR0101 (already exists), treat the write as done.",
-        none="" if hits else _not_fired(seen, "reset-after-commit", kind, ctx),
     )
 
 
@@ -541,14 +573,16 @@ def slow(seen: Sequence[Seen], ctx: Context, kind: Kind) -> Verdict:
             bad.append(line(f, f"gave up after {gone:.2f} s (its timeout); CAISO can take longer"))
         else:
             good.append(f"gave up after {gone:.2f} s (its timeout)")
-    return _verdict(
-        f"fault.slow.{kind}",
-        "faults",
+    return _fault_verdict(
+        seen,
+        ctx,
+        "slow",
+        kind,
+        hits,
         f"A slow answer on a {kind}: the client's timeout measured",
         bad,
-        "; ".join(good),
+        good,
         f"Give reads a timeout of {least:g} s or more (real clients use 15 s).",
-        none="" if hits else _not_fired(seen, "slow", kind, ctx),
     )
 
 
@@ -556,11 +590,10 @@ def drift(seen: Sequence[Seen], ctx: Context, fault: str, kind: Kind) -> Verdict
     hits = _faulted(seen, fault, kind)
     at_once = ctx.script.limits.immediate_resend_s
     bad, good = [], []
-    unfinished = [v.title for v in flow(seen, ctx) if v.outcome != "PASS"]
     last = []
     for f in hits:
         later = _later(seen, f)
-        if not later and not unfinished:
+        if not later and not _flow_unfinished(seen, ctx):
             last.append(f)  # the day's last call, the flow done: nothing shows whether it was read
         elif not later:
             bad.append(
@@ -600,6 +633,10 @@ def drift(seen: Sequence[Seen], ctx: Context, fault: str, kind: Kind) -> Verdict
             else ""
         ),
     )
+
+
+def _flow_unfinished(seen: Sequence[Seen], ctx: Context) -> bool:
+    return any(v.outcome != "PASS" for v in flow(seen, ctx))
 
 
 # -- the day's flow ----------------------------------------------------------------------------

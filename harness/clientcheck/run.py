@@ -265,7 +265,8 @@ def _handshake_ms(port: int, pki: DevPKI, participant: str) -> float | None:
 def _wait(settings: CheckSettings, seen: Path, stop: threading.Event, emit: Emit) -> str:
     """Until a stop rule ends the watch; which one, in words."""
     start = time.monotonic()
-    size, last_change, figures_at = -1, start, 0.0
+    tally = _Tally(seen)
+    last_change, figures_at = start, 0.0
     try:
         while True:
             now = time.monotonic()
@@ -273,33 +274,51 @@ def _wait(settings: CheckSettings, seen: Path, stop: threading.Event, emit: Emit
                 return "stopped"
             if settings.duration is not None and now - start >= settings.duration:
                 return f"--duration {settings.duration:g} s passed"
-            try:
-                current = seen.stat().st_size
-            except FileNotFoundError:
-                current = 0
-            if current != size:
-                size, last_change = current, now
-            if settings.until_idle is not None and size > 0 and now - last_change >= settings.until_idle:
-                arrived, answered = _counts(seen)
-                if arrived == answered:
-                    return f"the client was idle for {settings.until_idle:g} s"
+            if tally.read():
+                last_change = now
+            if (
+                settings.until_idle is not None
+                and tally.arrived
+                and tally.arrived == tally.answered
+                and now - last_change >= settings.until_idle
+            ):
+                return f"the client was idle for {settings.until_idle:g} s"
             if now - figures_at >= 1.0:
                 figures_at = now
-                emit(Figures(completed=0, text=f"{_counts(seen)[1]} requests seen, {now - start:.0f} s"))
+                emit(Figures(completed=0, text=f"{tally.answered} requests seen, {now - start:.0f} s"))
             stop.wait(0.1)
     except KeyboardInterrupt:
         return "stopped with Ctrl+C"
 
 
-def _counts(seen: Path) -> tuple[int, int]:
-    arrived = answered = 0
-    with contextlib.suppress(FileNotFoundError), seen.open(encoding="utf-8") as fh:
-        for text in fh:
-            if text.startswith('{"arrived"'):
-                arrived += 1
-            elif text.startswith("{"):
-                answered += 1
-    return arrived, answered
+class _Tally:
+    """Requests arrived and answered so far, read from the judging sandbox's record as it grows
+    (only the new bytes each time; a line still being written waits for its end)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.offset = 0
+        self.partial = b""
+        self.arrived = self.answered = 0
+
+    def read(self) -> bool:
+        """Take in what was appended since the last read; whether anything was."""
+        try:
+            with self.path.open("rb") as fh:
+                fh.seek(self.offset)
+                new = fh.read()
+        except FileNotFoundError:
+            return False
+        if not new:
+            return False
+        self.offset += len(new)
+        *lines, self.partial = (self.partial + new).split(b"\n")
+        for text in lines:
+            if text.startswith(b'{"arrived"'):
+                self.arrived += 1
+            elif text.startswith(b"{"):
+                self.answered += 1
+        return True
 
 
 def _report(

@@ -18,7 +18,7 @@ from typing import Any
 
 import orjson
 
-from harness.contract.wire import MAX_MAGNITUDE
+from harness.contract.wire import first_huge_number
 
 # datetimes and dataclasses go through ``default`` like they do with ``json`` (str(), not RFC 3339)
 _BIG = 64 * 1024  # bytes of JSON from which pausing the garbage collector pays
@@ -101,16 +101,9 @@ def check_numbers(raw: bytes, value: Any) -> None:
 def refuse_huge_numbers(value: Any) -> None:
     """NumberOutOfRange for the first number of ``value`` beyond MAX_MAGNITUDE (a walk over the
     parsed value: only for a body ``spells_huge_number`` flagged)."""
-    stack: list[tuple[str, Any]] = [("", value)]
-    while stack:
-        where, item = stack.pop()
-        kind = type(item)
-        if kind is dict:
-            stack.extend((f"{where}.{k}" if where else str(k), v) for k, v in item.items())
-        elif kind is list:
-            stack.extend((f"{where}[{i}]", v) for i, v in enumerate(item))
-        elif (kind is int or kind is float) and not -MAX_MAGNITUDE <= item <= MAX_MAGNITUDE:
-            raise NumberOutOfRange(where or "body", item)
+    found = first_huge_number(value)
+    if found is not None:
+        raise NumberOutOfRange(found[0] or "body", found[1])
 
 
 def loads(raw: bytes | str, numbers: bool = True) -> Any:

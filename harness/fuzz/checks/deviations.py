@@ -8,7 +8,7 @@ import json
 from typing import Any
 from urllib.parse import urlsplit
 
-from harness.contract.wire import MAX_MAGNITUDE
+from harness.contract.wire import first_huge_number
 
 _MARKET = (
     "CAISO's nomination PortfolioIdentifier requires 'market', a property it does not define, so "
@@ -50,7 +50,12 @@ def known_deviation(
     known = KNOWN.get((service, operation_id), {}).get(check)
     if known is None and request is not None and status in (400, 431) and _head_size(request) > HEAD_LIMIT:
         return OVERSIZED_HEAD
-    if known is None and request is not None and status == 400 and _huge_number(_body(request)):
+    if (
+        known is None
+        and request is not None
+        and status == 400
+        and first_huge_number(_body(request)) is not None
+    ):
         return UNBOUNDED_NUMBERS
     return known
 
@@ -86,16 +91,3 @@ def _body(request: Any) -> Any:
         return json.loads(raw)
     except (TypeError, ValueError):
         return None
-
-
-def _huge_number(value: Any) -> bool:
-    """Whether a number beyond ``MAX_MAGNITUDE`` is anywhere in a JSON value."""
-    if isinstance(value, bool):
-        return False
-    if isinstance(value, int | float):
-        return abs(value) > MAX_MAGNITUDE
-    if isinstance(value, dict):
-        return any(_huge_number(v) for v in value.values())
-    if isinstance(value, list):
-        return any(_huge_number(v) for v in value)
-    return False
