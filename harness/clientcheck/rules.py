@@ -19,7 +19,7 @@ from typing import Literal
 from harness.config.clientscript import DRIFT_FAULTS, KINDS, ClientScript, Kind, Seen
 from harness.contract.wire import JSON_MEDIA_TYPE, is_request_id
 
-Outcome = Literal["PASS", "FAIL", "NOT EXERCISED"]
+Outcome = Literal["PASS", "FAIL", "NOT EXERCISED", "ERROR"]
 MALFORMED = ("SER0017", "SER0022", "SER0030")  # the contract's "this request is not valid" codes
 DOWNLOAD_SERVICE = "market_data"
 EVIDENCE_LINES = 6
@@ -712,4 +712,25 @@ def judge(seen: Sequence[Seen], ctx: Context) -> list[Verdict]:
                 verdicts.append(drift(ordered, ctx, planned.fault, kind))
             else:
                 verdicts.append(FAULT_RULES[planned.fault](ordered, ctx, kind))
-    return verdicts + flow(ordered, ctx)
+    return verdicts + flow(ordered, ctx) + own_errors(ordered)
+
+
+def own_errors(seen: Sequence[Seen]) -> list[Verdict]:
+    """The judging sandbox's own server errors (a 5xx it did not schedule: a bug, a broken
+    contract folder, a fault injected with --fault): never the client's doing, so they are an
+    ERROR of the check, named, and the run cannot pass. Nothing when there are none."""
+    broken = [s for s in seen if s.status is not None and s.status >= 500 and not s.fault]
+    if not broken:
+        return []
+    return [
+        Verdict(
+            "sandbox.own-errors",
+            "sandbox",
+            "The judging sandbox answered without errors of its own",
+            "ERROR",
+            f"the sandbox failed {len(broken)} request(s) with a server error it did not schedule: not your "
+            "client's doing, and what the scorecard says about those calls cannot be trusted",
+            _cap(line(s) for s in broken),
+            "Run the check again; if it repeats, report it with seen.ndjson and the sandbox's log.",
+        )
+    ]

@@ -41,7 +41,12 @@ from harness.sandbox.launch import RunningSandbox, start_sandbox
 HOST = "localhost"  # a name, so the client sends SNI as it must to CAISO (the dev certificate has it)
 SEEN_FILE = "seen.ndjson"
 HANDSHAKES = 5
-STATUS = {"PASS": CaseStatus.PASSED, "FAIL": CaseStatus.FAILED, "NOT EXERCISED": CaseStatus.SKIPPED}
+STATUS = {
+    "PASS": CaseStatus.PASSED,
+    "FAIL": CaseStatus.FAILED,
+    "NOT EXERCISED": CaseStatus.SKIPPED,
+    "ERROR": CaseStatus.ERROR,
+}
 
 
 class CheckError(RuntimeError):
@@ -384,6 +389,7 @@ def _report(
                 rows=[{"expectation": v.title, "result": v.outcome, "evidence": v.summary} for v in verdicts],
                 text=[
                     f"{counts['PASS']} PASS, {counts['FAIL']} FAIL, {counts['NOT EXERCISED']} NOT EXERCISED"
+                    + (f", {counts['ERROR']} ERROR (the sandbox's own)" if counts["ERROR"] else "")
                 ],
             ),
         ],

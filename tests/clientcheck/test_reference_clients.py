@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from harness.pki import DevPKI
+from harness.sandbox.launch import start_sandbox
 
 REPO = Path(__file__).resolve().parents[2]
 READY = "CRRSIM_CLIENT_CHECK_READY"
@@ -201,7 +202,6 @@ def test_the_judging_sandbox_on_its_own_records_what_it_saw(dev_pki: DevPKI, tmp
     import httpx
 
     from harness.clientcheck.run import read_seen
-    from harness.sandbox.launch import start_sandbox
 
     seen_file = tmp_path / "seen.ndjson"
     running = start_sandbox(
@@ -226,3 +226,49 @@ def test_the_judging_sandbox_on_its_own_records_what_it_saw(dev_pki: DevPKI, tmp
     third = seen[2]
     assert third.fault is not None  # the schedule's first read fault is due on read 3
     assert answers[2].status_code in (200, 500, 503) and (third.status or 0) == answers[2].status_code
+
+
+def test_a_sandbox_answering_500_by_itself_is_never_blamed_on_the_client(
+    dev_pki: DevPKI, tmp_path: Path
+) -> None:
+    """`sandbox serve --judge ... --fault server-error --fault-rate 1`, started apart: every refusal
+    becomes a 500 the schedule did not plan. The check says the sandbox failed, and cannot pass."""
+    import ssl
+    import uuid
+
+    import httpx
+
+    from harness.clientcheck.rules import Context, judge
+    from harness.clientcheck.run import read_seen
+    from harness.config.clientscript import load_script
+
+    seen_file = tmp_path / "seen.ndjson"
+    running = start_sandbox(
+        dev_pki.directory,
+        tmp_path / "s.db",
+        judge=REPO / "clientcheck/typical-day.yaml",
+        observe=seen_file,
+        faults="server-error",
+        fault_rate=1.0,
+    )
+    try:
+        files = dev_pki.files_for("ECAL")
+        ctx = ssl.create_default_context(cafile=str(dev_pki.ca_cert))
+        ctx.load_cert_chain(str(files.cert), str(files.key))
+        url = running.url.replace("127.0.0.1", "localhost")
+        with httpx.Client(verify=ctx, timeout=10) as client:  # no marketName: a 400, turned into a 500
+            got = client.get(
+                f"{url}/marketstatus/v1.0/marketStatus",
+                params={"participantName": "ECAL"},
+                headers={"caiso-request-id": str(uuid.uuid4())},
+            )
+    finally:
+        running.stop()
+    assert got.status_code == 500
+    script = load_script()
+    verdicts = judge(read_seen(seen_file), Context(script, frozenset({"ECAL"}), None, "localhost"))
+    errors = [v for v in verdicts if v.outcome == "ERROR"]
+    assert [v.key for v in errors] == ["sandbox.own-errors"] and "not your client's doing" in errors[
+        0
+    ].summary
+    assert not any(v.outcome == "FAIL" and v.key.startswith("fault.server-error") for v in verdicts)

@@ -218,3 +218,11 @@ def test_a_missing_script_names_the_shipped_one(tmp_path: Path) -> None:
     with pytest.raises(ScriptError) as err:
         load_script(tmp_path / "nope.yaml")
     assert "typical-day.yaml" in str(err.value) and "cp " in str(err.value)
+
+
+def test_only_a_500_the_schedule_did_not_plan_is_the_sandboxs_own_error() -> None:
+    planned = seen(0, status=500, fault="server-error")
+    assert rules.own_errors([planned, seen(1)]) == []
+    unplanned = seen(2, status=500, error_code="SER0028")
+    (error,) = rules.own_errors([planned, unplanned])
+    assert error.outcome == "ERROR" and "1 request(s)" in error.summary and error.evidence
