@@ -54,3 +54,22 @@ Feature: Week 2 Thursday - participant-requested scenarios and week 1 results
     Given I am participant "WCAL"
     When I ask for the "PRIVATE_AUCTION_RESULT" download of "ECAL" for "AUC_MN_2026_M03"
     Then the request is refused with error "SEC0001"
+
+  @plan:W2-THU-WEEK1-RESULTS
+  Scenario: Week 1 results cleared on the network: a counterflow bid is paid, an over-subscribed path is split
+    Given it is Wednesday 10:00 of week 1
+    And I am the only bidder in the monthly auction market
+    When I create the auction portfolio "March on the network" with these bids:
+      | source           | sink             | tou | mw  | price |
+      | TH_NP15_GEN-APND | DLAP_SCE-APND    | ON  | 800 | 12.00 |
+      | TH_NP15_GEN-APND | DLAP_SCE-APND    | ON  | 800 | 8.00  |
+      | DLAP_SCE-APND    | TH_NP15_GEN-APND | ON  | 300 | -1.00 |
+    And I submit the auction portfolio "March on the network"
+    And the CRR team runs the market "AUC_MN_2026_M03" and posts the results
+    And I download "PRIVATE_AUCTION_RESULT" for "AUC_MN_2026_M03" as JSON
+    Then I am awarded more than 0 and less than 800 MW from "TH_NP15_GEN-APND" to "DLAP_SCE-APND" at 12.00 $/MW
+    And I am awarded 300 MW from "DLAP_SCE-APND" to "TH_NP15_GEN-APND" at -12.00 $/MW
+    When I download "CLEARING_PRICE" for "AUC_MN_2026_M03" as JSON
+    Then every path's clearing price is its sink's node price minus its source's
+    When I download "BINDING_CONSTRAINT" for "AUC_MN_2026_M03" as JSON
+    Then the binding constraints are network branches at their limits with a shadow price

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from harness.client import CRRResponse
 from harness.contract import downloads
 from harness.contract.downloads import DOWNLOADS, SERVICE, DownloadError, records
-from harness.scenarios.steplib import parsers, then, when
+from harness.scenarios.steplib import given, parsers, then, when
 from scenarios.context import ScenarioContext
 
 
@@ -66,3 +68,81 @@ def download_mentions_me(ctx: ScenarioContext) -> None:
     """The downloaded file holds records of my SC ID (private data is mine)."""
     text = ctx.data.get("download_text", "")
     assert ctx.me.sc in text, f"the downloaded file does not mention {ctx.me.sc}"
+
+
+# --------------------------------------------------------------------------------------
+# results a valuation desk checks: awards against prices, prices against nodes, branches
+# --------------------------------------------------------------------------------------
+def downloaded(ctx: ScenarioContext) -> list[dict[str, Any]]:
+    """The records of the last download (which must have succeeded)."""
+    response, fmt = ctx.need("download", "no download yet: add a step like 'When I download ...'")
+    if not response.ok:
+        pytest.fail(f"the download failed: {ctx.describe(response)}", pytrace=False)
+    return records(unpack(response, fmt)[1], fmt)
+
+
+@given(parsers.parse("I am the only bidder in the {alias} market"))
+def only_bidder(ctx: ScenarioContext, alias: str) -> None:
+    """Awards depend on every bid in the market: exact expectations hold only where nobody else
+    bids, i.e. in a sandbox this scenario starts afresh."""
+    if not ctx.env.settings.is_sandbox:
+        pytest.skip(
+            "the awards depend on every participant's bids in a shared environment; this scenario "
+            "checks clearing where only its own bids are in the market (the sandbox)"
+        )
+    ctx.market = ctx.env.market(alias)
+
+
+AWARD = (
+    r'I am awarded (?:(?P<all>[\d.]+) MW|more than 0 and less than (?P<part>[\d.]+) MW) from "(?P<source>[^"]+)"'
+    r' to "(?P<sink>[^"]+)" at (?P<price>-?[\d.]+) \$/MW'
+)
+
+
+@then(parsers.re(AWARD))
+def awarded(
+    ctx: ScenarioContext, all: str | None, part: str | None, source: str, sink: str, price: str
+) -> None:
+    """My private results on one path: what I won in total, and the path's clearing price."""
+    rows = [r for r in downloaded(ctx) if r.get("Source") == source and r.get("Sink") == sink]
+    won = sum(float(r.get("AwardedMW") or 0) for r in rows if r.get("Side", "BUY") == "BUY")
+    assert rows, f"nothing from {source} to {sink} in my results"
+    if all is not None:
+        assert abs(won - float(all)) < 0.001, f"awarded {won} MW from {source} to {sink}, expected {all}"
+    else:
+        assert 0 < won < float(part or 0), f"awarded {won} MW from {source} to {sink}: not a part of {part}"
+    prices = {float(r["ClearingPrice"]) for r in rows}
+    assert prices == {float(price)}, f"cleared at {sorted(prices)} $/MW, expected {price}"
+
+
+@then("every path's clearing price is its sink's node price minus its source's")
+def prices_add_up(ctx: ScenarioContext) -> None:
+    """The CLEARING_PRICE file: node rows (no Sink) and path rows; paths must add up from nodes."""
+    rows = downloaded(ctx)
+    nodes = {
+        (r["Source"], r["TOU"], r["Period"]): float(r["ClearingPrice"]) for r in rows if not r.get("Sink")
+    }
+    paths = [r for r in rows if r.get("Sink")]
+    assert nodes and paths, f"expected node and path prices, found {len(nodes)} nodes and {len(paths)} paths"
+    for r in paths:
+        at = (r["TOU"], r["Period"])
+        expected = nodes[(r["Sink"], *at)] - nodes[(r["Source"], *at)]
+        assert abs(float(r["ClearingPrice"]) - expected) < 0.005, (
+            f"{r['Source']} -> {r['Sink']} {r['TOU']} cleared at {r['ClearingPrice']}, "
+            f"but its nodes' prices differ by {expected:.2f}"
+        )
+
+
+@then("the binding constraints are network branches at their limits with a shadow price")
+def binding_branches(ctx: ScenarioContext) -> None:
+    """The BINDING_CONSTRAINT file: branches (not paths) whose flow met the limit, priced."""
+    rows = downloaded(ctx)
+    assert rows, "no binding constraint, yet the market was congested"
+    for r in rows:
+        assert not str(r["ConstraintName"]).startswith("PATH_"), (
+            f"{r['ConstraintName']} is a path, not a branch"
+        )
+        assert float(r["ShadowPrice"]) > 0, f"{r['ConstraintName']} binds without a shadow price"
+        assert abs(abs(float(r["FlowMW"])) - float(r["LimitMW"])) < 0.01, (
+            f"{r['ConstraintName']} carries {r['FlowMW']} MW of its {r['LimitMW']} MW limit"
+        )

@@ -1,16 +1,21 @@
-"""Clearing: the pure uniform-price / pro-rata math, and a real market cleared over the control plane."""
+"""Clearing: the tie rule and allocation on the network, and a real market cleared over the control plane."""
 
 from __future__ import annotations
 
+import asyncio
 import random
 import sqlite3
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 
-from harness.sandbox.domain.clearing import clear_path, curve_steps, path_capacity_milli, prorate
+from harness.sandbox.domain.clearing import Step, allocate, curve_steps, fill, prorate
+from harness.sandbox.domain.grid import load_grid
+
+NP15, SCE, PGAE = "TH_NP15_GEN-APND", "DLAP_SCE-APND", "DLAP_PGAE-APND"
 
 
 def flat(mw: float, price: float) -> list[tuple[int, int]]:
@@ -26,32 +31,29 @@ def price_at(curve: list[tuple[int, int]], awarded: int) -> int:
 
 
 # --------------------------------------------------------------------------------------
-# pure math
+# pure math: the tie rule and allocation's feasibility test
 # --------------------------------------------------------------------------------------
-def test_uncongested_path_clears_at_zero() -> None:
-    result = clear_path(100_000, {1: flat(30, 10), 2: flat(50, 4)})
-    assert result.price == 0 and result.awarded == {1: 30_000, 2: 50_000}
+def steps_of(curves: dict[int, list[tuple[int, int]]]) -> list[Step]:
+    return [s for owner, c in curves.items() for s in curve_steps(owner, c)]
 
 
-def test_congested_path_price_is_the_marginal_bid() -> None:
-    result = clear_path(200_000, {1: flat(150, 10), 2: flat(100, 8), 3: flat(50, 3)})
-    assert result.price == 800
-    assert result.awarded == {1: 150_000, 2: 50_000}
+def test_a_paths_total_goes_to_the_highest_bids_first() -> None:
+    assert fill(200_000, steps_of({1: flat(150, 10), 2: flat(100, 8), 3: flat(50, 3)}), True) == {
+        1: 150_000,
+        2: 50_000,
+    }
 
 
-def test_ties_at_the_margin_share_pro_rata() -> None:
-    result = clear_path(90_000, {1: flat(60, 5), 2: flat(30, 5), 3: flat(30, 5)})
-    assert result.awarded == {1: 45_000, 2: 22_500, 3: 22_500} and result.price == 500
+def test_ties_at_the_margin_share_pro_rata_whatever_vertex_the_solver_returned() -> None:
+    assert fill(90_000, steps_of({1: flat(60, 5), 2: flat(30, 5), 3: flat(30, 5)}), True) == {
+        1: 45_000,
+        2: 22_500,
+        3: 22_500,
+    }
 
 
-def test_sell_offers_add_supply_and_set_the_price() -> None:
-    result = clear_path(200_000, {7: flat(210, 5)}, {9: flat(25, 2)})
-    assert result.awarded == {7: 210_000} and result.sold == {9: 10_000} and result.price == 200
-
-
-def test_offers_above_every_bid_are_not_sold() -> None:
-    result = clear_path(10_000, {1: flat(20, 3)}, {2: flat(25, 4)})
-    assert result.sold == {} and result.awarded == {1: 10_000} and result.price == 300
+def test_sold_mw_go_to_the_cheapest_offers_first() -> None:
+    assert fill(30_000, steps_of({8: flat(25, 4), 9: flat(25, 2)}), False) == {9: 25_000, 8: 5_000}
 
 
 def test_curve_steps_take_the_later_points_price() -> None:
@@ -67,29 +69,40 @@ def test_prorate_is_exact_and_bounded() -> None:
     assert prorate(0, {1: 5}) == {1: 0}
 
 
-def test_random_markets_respect_the_invariants() -> None:
+def test_random_curves_fill_by_price_and_never_beyond_a_bid() -> None:
     rng = random.Random(7)
     for _ in range(300):
         bids = {}
-        for bid_id in range(1, rng.randint(1, 12)):
+        for bid_id in range(1, rng.randint(2, 12)):
             points = sorted(rng.sample(range(1, 200), rng.randint(1, 6)))
             prices = sorted((rng.randint(-500, 5000) for _ in points), reverse=True)
             bids[bid_id] = [(0, prices[0])] + [(m * 1000, p) for m, p in zip(points, prices, strict=True)]
-        offers = {100 + i: flat(rng.randint(1, 50), rng.randint(0, 40)) for i in range(rng.randint(0, 3))}
-        capacity = rng.randint(0, 400) * 1000
-        result = clear_path(capacity, bids, offers)
-        assert result.cleared <= capacity + sum(c[-1][0] for c in offers.values())
-        for bid_id, awarded in result.awarded.items():
-            curve = bids[bid_id]
-            assert 0 < awarded <= curve[-1][0]  # never more than bid
-            assert price_at(curve, awarded) >= result.price  # awarded bids priced at/above the price
-        for offer_id, sold in result.sold.items():
-            assert sold <= offers[offer_id][-1][0] and offers[offer_id][-1][1] <= result.price
+        total = rng.randint(0, 600) * 1000
+        won = fill(total, steps_of(bids), True)
+        assert sum(won.values()) == min(total, sum(c[-1][0] for c in bids.values()))
+        marginal = min((price_at(bids[b], q) for b, q in won.items()), default=None)
+        for bid_id, curve in bids.items():
+            assert 0 <= won.get(bid_id, 0) <= curve[-1][0]
+            if marginal is not None and won.get(bid_id, 0) < curve[-1][0]:
+                assert price_at(curve, won.get(bid_id, 0) + 1) <= marginal  # nothing better left out
 
 
-def test_path_capacity_is_tighter_across_zones() -> None:
-    assert path_capacity_milli("TH_NP15_GEN-APND", "DLAP_SCE-APND") == 200_000
-    assert path_capacity_milli("DIABLO_7_N001", "DLAP_PGAE-APND") == 500_000
+GRID = load_grid()
+
+
+def test_allocation_awards_everything_where_nothing_binds() -> None:
+    awards, bound = allocate(GRID, {1: (NP15, PGAE, 40_000), 2: (NP15, SCE, 30_000)})
+    assert awards == {1: 40_000, 2: 30_000} and bound == []
+
+
+def test_allocation_is_pro_rata_where_a_branch_binds_and_frees_the_rest() -> None:
+    wants = {1: (NP15, SCE, 600_000), 2: (NP15, SCE, 300_000), 3: (SCE, "DLAP_SDGE-APND", 5_000)}
+    awards, bound = allocate(GRID, wants)
+    assert bound, "900 MW from NP15 to SCE must bind a branch"
+    assert 0 < awards[1] < 600_000 and abs(awards[1] - 2 * awards[2]) <= 2  # same share of each ask
+    assert awards[3] == 5_000  # a small nomination that loads the binding branch the other way
+    flows = np.sum([a / 1000 * GRID.shift(*wants[k][:2]) for k, a in awards.items()], axis=0)
+    assert np.all(np.abs(flows) <= GRID.limits + 1e-3)
 
 
 # --------------------------------------------------------------------------------------
@@ -141,18 +154,17 @@ def cleared(dev_pki: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[
             assert r.status == 200, r.body
             assert client.request("POST", "/auction/v1.0/portfolioSubmission", json=ids).status == 200
 
+        # the worked example of docs/clearing.md, with the plan's held CRRs baseloading: A and B on
+        # NP15 -> SCE, C the counterflow; an offer of a held CRR at a negative price, and a buyer
+        # on its path
         submit(
             clients["ecal"],
             "ECAL",
-            [bid("ECAL", "DLAP_SCE-APND", 150, 10)],
-            [{"crrId": 1, **bid("ECAL", "DLAP_PGAE-APND", 25, 2)}],
+            [bid("ECAL", SCE, 800, 12)],
+            [{"crrId": 1, **bid("ECAL", PGAE, 10, -1)}],
         )
-        submit(
-            clients["wcal"],
-            "WCAL",
-            [bid("WCAL", "DLAP_SCE-APND", 100, 8), bid("WCAL", "DLAP_PGAE-APND", 210, 5)],
-        )
-        submit(clients["ncal"], "NCAL", [bid("NCAL", "DLAP_SCE-APND", 50, 3)])
+        submit(clients["wcal"], "WCAL", [bid("WCAL", SCE, 800, 8), bid("WCAL", PGAE, 210, 5)])
+        submit(clients["ncal"], "NCAL", [bid("NCAL", NP15, 300, -1, source=SCE)])
         nom = {
             "assetOwner": "ECAL",
             "source": "TH_NP15_GEN-APND",
@@ -190,34 +202,104 @@ def query(db: Path, sql: str, *args: Any) -> list[sqlite3.Row]:
         conn.close()
 
 
-def test_auction_awards_and_prices(cleared: Path) -> None:
-    awards = {
-        (r["participant"], r["sink"], r["side"]): r
-        for r in query(cleared, "SELECT * FROM clearing_awards WHERE market = 'AUC_MN_2026_M03'")
-    }
-    sce = ("TH_NP15_GEN-APND", "DLAP_SCE-APND")
-    price = query(cleared, "SELECT price_cents FROM clearing_prices WHERE source = ? AND sink = ?", *sce)[0][
-        0
-    ]
-    assert price == 800
-    assert awards[("ECAL", "DLAP_SCE-APND", "BUY")]["mw_milli"] == 150_000
-    assert awards[("WCAL", "DLAP_SCE-APND", "BUY")]["mw_milli"] == 50_000
-    assert ("NCAL", "DLAP_SCE-APND", "BUY") not in awards  # bid $3 < clearing price $8
-    assert awards[("WCAL", "DLAP_PGAE-APND", "BUY")]["mw_milli"] == 210_000
-    assert awards[("ECAL", "DLAP_PGAE-APND", "SELL")]["mw_milli"] == 10_000
-    assert awards[("WCAL", "DLAP_PGAE-APND", "BUY")]["price_cents"] == 200
+def awards(db: Path) -> dict[tuple[str, str, str], sqlite3.Row]:
+    rows = query(db, "SELECT * FROM clearing_awards WHERE market = 'AUC_MN_2026_M03'")
+    return {(r["participant"], r["sink"], r["side"]): r for r in rows}
+
+
+def node_prices(db: Path) -> dict[str, int]:
+    rows = query(
+        db, "SELECT node, price_cents FROM clearing_nodes WHERE market = 'AUC_MN_2026_M03' AND tou = 'ON'"
+    )
+    return {r[0]: r[1] for r in rows}
+
+
+def test_the_marginal_bid_is_split_and_sets_the_price(cleared: Path) -> None:
+    won = awards(cleared)
+    a, b = won[("ECAL", SCE, "BUY")], won.get(("WCAL", SCE, "BUY"))
+    assert 0 < a["mw_milli"] < 800_000 and b is None  # A split at the margin; B ($8) below the price
+    assert a["price_cents"] == 1200  # the marginal bid's own price
+
+
+def test_the_counterflow_bid_is_awarded_at_a_negative_price(cleared: Path) -> None:
+    c = awards(cleared)[("NCAL", NP15, "BUY")]
+    assert c["mw_milli"] == 300_000 and c["price_cents"] == -1200  # paid $12/MW to take it
+
+
+def test_prices_add_up_and_binding_branches_are_at_their_limits(cleared: Path) -> None:
+    nodes = node_prices(cleared)
+    for r in query(cleared, "SELECT * FROM clearing_prices WHERE market = 'AUC_MN_2026_M03' AND tou = 'ON'"):
+        assert r["price_cents"] == nodes[r["sink"]] - nodes[r["source"]]
+    binding = query(cleared, "SELECT * FROM clearing_constraints WHERE market = 'AUC_MN_2026_M03'")
+    assert binding and all(r["branch"].startswith("BR_") and r["shadow_cents"] > 0 for r in binding)
+    assert all(abs(abs(r["flow_milli"]) - r["limit_milli"]) <= 1 for r in binding)
 
 
 def test_clearing_moves_holdings(cleared: Path) -> None:
-    assert (
-        query(cleared, "SELECT mw_milli FROM crr_holdings WHERE crr_id = 1")[0][0] == 15_000
-    )  # 25 - 10 sold
+    won = awards(cleared)
+    assert won[("ECAL", PGAE, "SELL")]["mw_milli"] == 10_000  # offered at -$1: sold at any price above
+    assert query(cleared, "SELECT mw_milli FROM crr_holdings WHERE crr_id = 1")[0][0] == 15_000  # 25 - 10
     wcal = query(
         cleared,
-        "SELECT mw_milli, crr_type, parent_id FROM crr_holdings"
-        " WHERE owner = 'WCAL' AND (market = 'AUC_MN_2026_M03' OR parent_id = 1) ORDER BY crr_id",
+        "SELECT mw_milli, parent_id FROM crr_holdings"
+        " WHERE owner = 'WCAL' AND sink = ? AND (market = 'AUC_MN_2026_M03' OR parent_id = 1) ORDER BY crr_id",
+        PGAE,
     )
-    assert sorted(r[0] for r in wcal) == [10_000, 50_000, 200_000]
-    assert {r[2] for r in wcal} == {None, 1}  # the 10 MW bought from ECAL names its parent CRR
+    bought = won[("WCAL", PGAE, "BUY")]["mw_milli"]
+    assert sorted(r[0] for r in wcal) == [10_000, bought - 10_000]  # the sold 10 MW, then new CRRs
+    assert {r[1] for r in wcal} == {None, 1}  # the 10 MW bought from ECAL names its parent CRR
     lse = query(cleared, "SELECT mw_milli, crr_type FROM crr_holdings WHERE market = 'ALLOC_MN_2026_M03_T1'")
     assert [tuple(r) for r in lse] == [(80_000, "LSE")]
+
+
+def test_a_market_its_held_crrs_already_overload_is_refused_naming_the_branch(tmp_path: Path) -> None:
+    """The operator is told why a market cannot clear (SER0030 with the branch), nothing is
+    half-written, and the market can be cleared once the holdings are fixed."""
+    from harness.sandbox.domain import holdings, portfolios
+    from harness.sandbox.domain.auction import RULES
+    from harness.sandbox.domain.clearing import clear_market
+    from harness.sandbox.domain.clock import Clock
+    from harness.sandbox.domain.markets import require_market
+    from harness.sandbox.domain.plan import setup_plan
+    from harness.sandbox.errors import CRRError
+    from harness.sandbox.store import Store
+
+    store = Store(tmp_path / "crr.db")
+    clock = Clock(store)
+    with store.write() as conn:
+        setup_plan(conn, clock)
+        m = require_market(conn, "AUC_MN_2026_M03", clock)
+        period = m.period("2026_M03")
+        assert period is not None
+        huge = holdings.grant(
+            conn, "ECAL", NP15, SCE, 5000, "OBL", "ON", "2026_M03", "AUC", "OLD", period.start, period.end
+        )
+    body = {"portfolioName": "one bid", "marketName": m.name, "participantName": "WCAL"}
+    body["newBids"] = [
+        {
+            "assetOwner": "WCAL",
+            "source": NP15,
+            "sink": PGAE,
+            "hedgeType": "OBL",
+            "tou": "ON",
+            "period": "2026_M03",
+        }
+        | {"crrType": "AUC", "bidCurve": [{"mw": 0, "price": 5}, {"mw": 10, "price": 5}]}
+    ]
+    raw = portfolios.upload_records(RULES, body)
+    ctx = portfolios.CreateContext("WCAL", m, {})
+    records = asyncio.run(portfolios.check_records(RULES, ctx, raw))
+    with store.write() as conn:
+        portfolios.insert(conn, RULES, m.name, "WCAL", "one bid", "SUBMITTED", raw, records, clock.now())
+    with pytest.raises(CRRError) as refused, store.write() as conn:
+        clear_market(conn, m, clock)
+    assert (
+        refused.value.code == "SER0030" and "BR_" in str(refused.value) and "overload" in str(refused.value)
+    )
+    with store.read() as conn:
+        assert conn.execute("SELECT COUNT(*) FROM clearing_runs").fetchone()[0] == 0
+    with store.write() as conn:
+        holdings.retire(conn, huge, 5_000_000)
+        clear_market(conn, m, clock)
+        assert conn.execute("SELECT COUNT(*) FROM clearing_runs").fetchone()[0] == 1
+    store.close()

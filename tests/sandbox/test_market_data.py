@@ -131,7 +131,15 @@ def test_public_auction_results_json_and_csv(cleared: Any, own_client: Callable[
         ),
         "CLEARING_PRICE",
     )
-    assert name == f"clearingprices_{AUC}.json" and {r["Sink"] for r in doc["records"]} == {"DLAP_SCE-APND"}
+    assert name == f"clearingprices_{AUC}.json"
+    paths = [r for r in doc["records"] if "Sink" in r]
+    nodes = {(r["Source"], r["TOU"]): r["ClearingPrice"] for r in doc["records"] if "Sink" not in r}
+    assert {r["Sink"] for r in paths} == {"DLAP_SCE-APND"}
+    assert {n for n, _ in nodes} >= {"TH_NP15_GEN-APND", "DLAP_SCE-APND", "DLAP_PGAE-APND"}  # node prices
+    for r in paths:  # a path's price is its sink's minus its source's
+        assert r["ClearingPrice"] == pytest.approx(
+            nodes[(r["Sink"], r["TOU"])] - nodes[(r["Source"], r["TOU"])]
+        )
     binding = fetch(
         c, "publicAuctionResult", "NCAL", marketName=AUC, publicAuctionResultDownloadType="BINDING_CONSTRAINT"
     )

@@ -1,28 +1,32 @@
-"""Market clearing: uniform-price auctions and capped, pro-rata allocations.
+"""Market clearing on the network model: one simultaneous feasibility test per TOU and period.
 
 Runs on the ``market.clear`` event (the operator's ``run_clearing``), inside its transaction,
-once per market (a second run is a no-op: holdings were already granted).
+once per market (a second run is a no-op: holdings were already granted). The network is
+``domain.grid`` (the IEEE 300-bus case with CAISO's names); the CRRs already held for the
+market's periods baseload it.
 
-Auction, per path = (source, sink, TOU, period, hedge type):
+Auction, per (TOU, period): every submitted buy bid's and sell offer's curve becomes steps (the MW
+between two points at the later point's price; an offer is cut to what its seller still holds),
+and ``domain.sft.clear`` awards them as the feasibility test allows (an LP solved by HiGHS). Node
+prices come from its duals, rounded to the cent; a path's clearing price is its sink's price minus
+its source's, so prices add up across paths, counterflow paths clear at negative prices and
+uncongested ones at 0.
 
-* Demand: every submitted buy bid's curve as steps -- the MW between two points at the later
-  point's price (a flat two-point curve ``[(0, P), (MW, P)]`` is MW at P).
-* Supply: the path's network capacity (``path_capacity_milli``) at a reserve price of 0, plus
-  submitted sell offers of held CRRs on that path (their curve steps at their prices).
-* Demand is served from the highest price down, each step from the cheapest supply up, while
-  the demand price is at least the supply price. When supply runs out inside a price level,
-  the bids at that level share what is left pro rata (to the 0.001 MW, ties by bid id).
-* One clearing price per path: the price of the last (lowest) demand level served when the
-  path is congested (supply ran out), else the price of the most expensive supply used (0 when
-  only network capacity was used). So every awarded bid bid at least the clearing price, every
-  sold offer asked at most it, and no bid is awarded more than its curve's MW.
-* Holdings: MW served from network capacity become a new AUC CRR for the buyer
-  (``holdings.grant``); MW served from a sell offer move from the seller's CRR to the buyer
-  (``holdings.transfer``: the seller keeps the rest, the buyer's CRR names it as parent).
+Ties and degenerate solutions, the documented rule: the LP fixes how many MW each path buys and
+sells (the branches see only those totals); within a path the MW go to the steps from the highest
+bid (lowest offer) down, and steps at the same price share what is left at that price pro rata,
+to the 0.001 MW, remainders by bid id. So equal bids are treated alike, whatever vertex HiGHS
+returns, and the same inputs always give the same awards.
 
-Allocation, per path = (source, sink, TOU, period, hedge type): each participant's nominations
-are first cut to its caps (pro rata within a cap), then, if they exceed the path capacity,
-scaled pro rata to it; awards become CRRs of the nominated type (LSE / OBAALSE) at price 0.
+Holdings, per path and hedge type: MW sold by offers go first to that path's buyers (in bid-id
+order) as ``holdings.transfer`` (the buyer's CRR names the seller's as parent); the rest of what
+a buyer won is a new AUC CRR (``holdings.grant``); sold MW no buyer on the path took are retired
+from the seller's CRR (``holdings.retire``): the network bought them back.
+
+Allocation, per (TOU, period): each participant's nominations are first cut to its caps (pro rata
+within a cap); then ``allocate`` scales every nomination by one factor until a branch binds,
+freezes the nominations that load that branch, and goes on scaling the others (pro rata where it
+binds, all of a nomination where nothing binds). Awards become CRRs of the nominated type at 0.
 
 Results, for the market-data service's downloads:
 
@@ -35,10 +39,15 @@ Results, for the market-data service's downloads:
     $/MW for the term x 100; 0 for allocations), crr_ids TEXT (JSON list of the CRRs granted
     or, for SELL, the seller's CRR), cleared_at TEXT
 
-``clearing_prices`` -- one row per path that had bids or nominations::
+``clearing_prices`` -- one row per path that had bids or nominations: market, source, sink, tou,
+period, hedge_type (PK), price_cents, cleared_milli (MW bought on the path x 1000).
 
-    market, source, sink, tou, period, hedge_type (PK), price_cents INTEGER,
-    cleared_milli INTEGER (MW awarded on the path x 1000), capacity_milli INTEGER
+``clearing_nodes`` -- every biddable node's price per TOU and period: market, node, tou, period
+(PK), price_cents.
+
+``clearing_constraints`` -- the binding branches per TOU and period: market, branch, tou, period
+(PK), shadow_cents ($/MW of limit x 100; 0 for allocations), flow_milli (signed, in the
+direction that binds), limit_milli.
 
 ``clearing_runs`` -- (market PK, cleared_at): which markets have been cleared.
 """
@@ -48,37 +57,31 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
-from typing import Any
+from collections.abc import Hashable, Iterable, Mapping, Sequence
+from typing import Any, NamedTuple, TypeVar
 
-from harness.sandbox.domain import holdings, markets, network
+import numpy as np
+
+from harness.sandbox.domain import holdings, markets, network, sft
 from harness.sandbox.domain.clock import now_from
+from harness.sandbox.domain.grid import Grid, load_grid
 from harness.sandbox.domain.markets import AUCTION, Market
 from harness.sandbox.domain.portfolios import Record, submitted_records
+from harness.sandbox.errors import CRRError
 from harness.sandbox.timefmt import iso
 
-SAME_ZONE_CAPACITY_MW = 500
-CROSS_ZONE_CAPACITY_MW = 200
-
 Curve = Sequence[tuple[int, int]]  # ((mw_milli, price_cents), ...)
-
-
-def path_capacity_milli(source: str, sink: str) -> int:
-    """Simple transfer limit of a path: generous inside a zone, tighter across zones."""
-    a, b = network.node(source), network.node(sink)
-    same = a is not None and b is not None and a.zone == b.zone
-    return (SAME_ZONE_CAPACITY_MW if same else CROSS_ZONE_CAPACITY_MW) * 1000
+Group = tuple[str, str]  # (tou, period)
+K = TypeVar("K", bound=Hashable)
 
 
 # --------------------------------------------------------------------------------------
 # pure clearing math (integers: milli-MW and cents)
 # --------------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class Step:
+class Step(NamedTuple):
     price: int  # cents
     qty: int  # milli-MW
-    owner: int  # bid id (demand) / offer id (supply); 0 = network capacity
+    owner: int  # bid / offer / nomination id
 
 
 def curve_steps(owner: int, curve: Curve) -> list[Step]:
@@ -88,31 +91,6 @@ def curve_steps(owner: int, curve: Curve) -> list[Step]:
         for i in range(1, len(curve))
         if curve[i][0] > curve[i - 1][0]
     ]
-
-
-@dataclass
-class PathResult:
-    price: int  # cents
-    fills: list[tuple[int, int, int]] = field(default_factory=list)  # (bid id, supplier id | 0, milli)
-
-    @property
-    def awarded(self) -> dict[int, int]:
-        out: dict[int, int] = defaultdict(int)
-        for bid, _, qty in self.fills:
-            out[bid] += qty
-        return dict(out)
-
-    @property
-    def sold(self) -> dict[int, int]:
-        out: dict[int, int] = defaultdict(int)
-        for _, supplier, qty in self.fills:
-            if supplier:
-                out[supplier] += qty
-        return dict(out)
-
-    @property
-    def cleared(self) -> int:
-        return sum(q for _, _, q in self.fills)
 
 
 def prorate(available: int, wants: Mapping[int, int]) -> dict[int, int]:
@@ -131,58 +109,71 @@ def prorate(available: int, wants: Mapping[int, int]) -> dict[int, int]:
     return shares
 
 
-def clear_path(
-    capacity: int, bids: Mapping[int, Curve], offers: Mapping[int, Curve] | None = None
-) -> PathResult:
-    """Uniform-price clearing of one path (see the module docstring)."""
-    supply = [Step(0, capacity, 0)] if capacity > 0 else []
-    for oid, curve in (offers or {}).items():
-        supply.extend(curve_steps(oid, curve))
-    supply.sort(key=lambda s: (s.price, s.owner))
-    left = [s.qty for s in supply]
-    levels: dict[int, list[Step]] = defaultdict(list)
-    for bid, curve in bids.items():
-        for step in curve_steps(bid, curve):
-            levels[step.price].append(step)
-    result = PathResult(price=0)
-    si = 0  # first supply step with anything left
-    last_served: int | None = None
-    dearest_used: int | None = None
-    congested = False
-    for price in sorted(levels, reverse=True):
-        while si < len(supply) and left[si] == 0:
-            si += 1
-        if si == len(supply):
-            congested = True
+def fill(total: int, steps: Iterable[Step], best_first: bool) -> dict[int, int]:
+    """``total`` milli-MW of one path and side handed to its steps by price (highest bid or lowest
+    offer first); the steps at the price where it runs out share the rest pro rata."""
+    order = sorted(steps, key=lambda s: -s.price if best_first else s.price)
+    out: dict[int, int] = defaultdict(int)
+    i = 0
+    while i < len(order) and total > 0:
+        j, level = i, 0
+        while j < len(order) and order[j].price == order[i].price:
+            level += order[j].qty
+            j += 1
+        if level <= total:
+            for s in order[i:j]:
+                out[s.owner] += s.qty
+            total -= level
+        else:  # the marginal price: share what is left
+            wants: dict[int, int] = defaultdict(int)
+            for s in order[i:j]:
+                wants[s.owner] += s.qty
+            for owner, qty in prorate(total, wants).items():
+                out[owner] += qty
+            total = 0
+        i = j
+    return {k: v for k, v in out.items() if v > 0}
+
+
+def allocate(
+    grid: Grid, wants: Mapping[K, tuple[str, str, int]], held: Sequence[sft.Held] = ()
+) -> tuple[dict[K, int], list[int]]:
+    """Allocation's feasibility test: (milli-MW per nomination, indices of the branches that bound).
+
+    ``wants`` maps a nomination to (source, sink, milli-MW after caps). Every nomination not yet
+    frozen grows by one common factor from 0 towards all it asked for; the first branch to reach
+    its limit freezes the nominations that load it (in its binding direction), and the others grow
+    on. A closed form per round (one factor, linear flows), so no solver is needed."""
+    keys = sorted(wants, key=repr)
+    if not keys:
+        return {}, []
+    limits = grid.limits
+    base = np.zeros(len(limits))
+    for h in held:
+        base += h.mw * grid.shift(h.source, h.sink)
+    shift = np.column_stack([grid.shift(wants[k][0], wants[k][1]) * wants[k][2] / 1000 for k in keys])
+    factor = np.zeros(len(keys))
+    frozen = np.zeros(len(keys), dtype=bool)
+    bound: list[int] = []
+    while not frozen.all():
+        fixed = base + shift @ factor
+        grow = shift[:, ~frozen].sum(axis=1)  # flow per unit of the common factor
+        room = np.full(len(limits), np.inf)
+        up, down = grow > 1e-9, grow < -1e-9
+        room[up] = (np.maximum(limits[up] - fixed[up], 0.0)) / grow[up]
+        room[down] = (np.maximum(limits[down] + fixed[down], 0.0)) / -grow[down]
+        step = min(float(room.min()), float((1 - factor[~frozen]).min()))
+        factor[~frozen] += step
+        if np.all(factor[~frozen] >= 1 - 1e-12):
             break
-        avail = sum(left[j] for j in range(si, len(supply)) if supply[j].price <= price)
-        if avail == 0:
-            break  # the cheapest supply left asks more than this (and every lower) bid
-        steps = levels[price]
-        wants: dict[int, int] = defaultdict(int)
-        for step in steps:
-            wants[step.owner] += step.qty
-        shares = prorate(avail, wants)
-        for bid in sorted(shares):
-            need = shares[bid]
-            j = si
-            while need:
-                if left[j] and supply[j].price <= price:
-                    take = min(need, left[j])
-                    left[j] -= take
-                    need -= take
-                    result.fills.append((bid, supply[j].owner, take))
-                    dearest_used = max(
-                        dearest_used if dearest_used is not None else supply[j].price, supply[j].price
-                    )
-                j += 1
-        last_served = price
-        if sum(shares.values()) < sum(wants.values()):
-            congested = True
-            break
-    if last_served is not None:
-        result.price = last_served if congested else (dearest_used or 0)
-    return result
+        worst = int(np.argmin(room))
+        bound.append(worst)
+        loads = (~frozen) & (shift[worst] * np.sign(grow[worst]) > 1e-9)
+        if not loads.any():  # only a sum of negligible loadings reached it: freeze the largest
+            loads[int(np.argmax(np.where(frozen, -np.inf, shift[worst] * np.sign(grow[worst]))))] = True
+        frozen |= loads
+    awards = {k: min(wants[k][2], int(f * wants[k][2] + 1e-6)) for k, f in zip(keys, factor, strict=True)}
+    return awards, bound
 
 
 # --------------------------------------------------------------------------------------
@@ -193,59 +184,86 @@ def clear_market(conn: sqlite3.Connection, market: Market | str, clock: Any = No
     if conn.execute("SELECT 1 FROM clearing_runs WHERE market = ?", (m.name,)).fetchone():
         return
     now = iso(clock.now() if clock is not None else now_from(conn))
-    if m.market_type == AUCTION:
-        _clear_auction(conn, m, now)
-    else:
-        _clear_allocation(conn, m, now)
+    try:
+        if m.market_type == AUCTION:
+            _clear_auction(conn, m, now)
+        else:
+            _clear_allocation(conn, m, now)
+    except sft.ClearingError as exc:  # the operator is told which branch; nothing is committed
+        raise CRRError("SER0030", f"Market {m.name} cannot be cleared: {exc}.") from None
     conn.execute("INSERT INTO clearing_runs(market, cleared_at) VALUES (?, ?)", (m.name, now))
 
 
-def _by_path(records: Sequence[Record]) -> dict[tuple[str, str, str, str, str], list[Record]]:
-    out: dict[tuple[str, str, str, str, str], list[Record]] = defaultdict(list)
+def _groups(records: Sequence[Record]) -> dict[Group, list[Record]]:
+    out: dict[Group, list[Record]] = defaultdict(list)
     for r in records:
-        out[r.path].append(r)
+        out[(r.tou, r.period)].append(r)
+    return dict(sorted(out.items()))
+
+
+def _held(conn: sqlite3.Connection, m: Market) -> dict[Group, list[sft.Held]]:
+    out: dict[Group, list[sft.Held]] = defaultdict(list)
+    for crr in holdings.held_for(conn, [p.name for p in m.periods]):
+        out[(crr.tou, crr.period)].append(sft.Held(crr.source, crr.sink, crr.mw))
     return out
 
 
-def _record_award(
-    conn: sqlite3.Connection,
-    market: str,
-    r: Record,
-    mw: int,
-    price: int,
-    crr_ids: list[int],
-    now: str,
-    side: str | None = None,
+def _record_awards(
+    conn: sqlite3.Connection, market: str, awards: Iterable[tuple[Record, int, int, list[int]]], now: str
 ) -> None:
-    conn.execute(
+    """(record, milli-MW, price in cents, CRR ids) per award, in one statement."""
+    conn.executemany(
         "INSERT INTO clearing_awards(market, record_id, portfolio_id, participant, side, source, sink, hedge_type,"
         " tou, period, crr_type, mw_milli, price_cents, crr_ids, cleared_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-        (
-            market,
-            r.record_id,
-            r.portfolio_id,
-            r.participant,
-            side or r.side,
-            r.source,
-            r.sink,
-            r.hedge_type,
-            r.tou,
-            r.period,
-            r.crr_type,
-            mw,
-            price,
-            json.dumps(crr_ids),
-            now,
-        ),
+        [
+            (
+                market,
+                r.record_id,
+                r.portfolio_id,
+                r.participant,
+                r.side,
+                r.source,
+                r.sink,
+                r.hedge_type,
+                r.tou,
+                r.period,
+                r.crr_type,
+                mw,
+                price,
+                json.dumps(crr_ids),
+                now,
+            )
+            for r, mw, price, crr_ids in awards
+        ],
     )
 
 
-def _record_price(
-    conn: sqlite3.Connection, market: str, path: tuple[str, ...], price: int, cleared: int, capacity: int
+def _record_group(
+    conn: sqlite3.Connection,
+    market: str,
+    group: Group,
+    node_cents: Mapping[str, int],
+    binding: Iterable[tuple[str, int, int, int]],
 ) -> None:
-    conn.execute(
-        "INSERT OR REPLACE INTO clearing_prices VALUES (?,?,?,?,?,?,?,?,?)",
-        (market, *path, price, cleared, capacity),
+    tou, period = group
+    conn.executemany(
+        "INSERT INTO clearing_nodes(market, node, tou, period, price_cents) VALUES (?,?,?,?,?)",
+        [(market, n, tou, period, c) for n, c in sorted(node_cents.items())],
+    )
+    conn.executemany(
+        "INSERT INTO clearing_constraints(market, branch, tou, period, shadow_cents, flow_milli, limit_milli)"
+        " VALUES (?,?,?,?,?,?,?)",
+        [(market, name, tou, period, s, f, lim) for name, s, f, lim in binding],
+    )
+
+
+def _record_prices(
+    conn: sqlite3.Connection, market: str, prices: Mapping[tuple[str, ...], tuple[int, int]]
+) -> None:
+    conn.executemany(
+        "INSERT INTO clearing_prices(market, source, sink, tou, period, hedge_type, price_cents, cleared_milli)"
+        " VALUES (?,?,?,?,?,?,?,?)",
+        [(market, *path, price, cleared) for path, (price, cleared) in sorted(prices.items())],
     )
 
 
@@ -256,31 +274,98 @@ def _held_part(conn: sqlite3.Connection, offer: Record) -> Curve:
     return [(min(mw, held), price) for mw, price in offer.curve or ()]
 
 
+def _node_cents(clearing: sft.Clearing, records: Iterable[Record]) -> dict[str, int]:
+    names = {n.name for n in network.NODES if n.biddable}
+    names.update(x for r in records for x in (r.source, r.sink))
+    return {n: round(clearing.node_price(n) * 100) for n in names}
+
+
 def _clear_auction(conn: sqlite3.Connection, m: Market, now: str) -> None:
-    for path, records in _by_path(submitted_records(conn, "auction", m.name)).items():
+    grid = load_grid()
+    held = _held(conn, m)
+    for group, records in _groups(submitted_records(conn, "auction", m.name)).items():
+        lp_steps: list[sft.Step] = []
+        sides: dict[tuple[str, str, str], list[Step]] = defaultdict(list)
+        side_of: list[int] = []  # per LP step: the index of its (source, sink, side) in ``sides``
+        index: dict[tuple[str, str, str], int] = {}
+        for r in records:
+            if not r.curve or not r.record_id:
+                continue
+            side = (r.source, r.sink, r.side)
+            at = index.setdefault(side, len(index))
+            sell = r.side == "SELL"
+            for s in curve_steps(r.record_id, _held_part(conn, r) if sell else r.curve):
+                sides[side].append(s)
+                side_of.append(at)
+                lp_steps.append(sft.Step(len(lp_steps), r.source, r.sink, s.qty / 1000, s.price / 100, sell))
+        result = sft.clear(grid, lp_steps, held.get(group, ()))
+        # the LP fixes each path's and side's total; the tie rule hands it to the steps
+        totals = np.bincount(
+            np.asarray(side_of, dtype=np.int64), weights=result.awarded, minlength=len(index)
+        )
+        won: dict[int, int] = {}
+        for side, at in index.items():
+            won.update(fill(round(float(totals[at]) * 1000), sides[side], best_first=side[2] == "BUY"))
+        node_cents = _node_cents(result, records)
+        _record_prices(conn, m.name, _settle(conn, m, records, won, node_cents, now))
+        binding = [
+            (
+                b.branch.name,
+                round(b.shadow_price * 100),
+                round(b.flow_mw * 1000),
+                round(b.branch.limit_mw * 1000),
+            )
+            for b in result.binding
+        ]
+        _record_group(conn, m.name, group, node_cents, binding)
+
+
+def _settle(
+    conn: sqlite3.Connection,
+    m: Market,
+    records: Sequence[Record],
+    won: Mapping[int, int],
+    node_cents: Mapping[str, int],
+    now: str,
+) -> dict[tuple[str, ...], tuple[int, int]]:
+    """Move holdings and write the awards; returns (price, bought milli-MW) per path bid on."""
+    by_path: dict[tuple[str, str, str, str, str], list[Record]] = defaultdict(list)
+    for r in records:
+        by_path[r.path].append(r)
+    prices: dict[tuple[str, ...], tuple[int, int]] = {}
+    awards: list[tuple[Record, int, int, list[int]]] = []
+    grants: list[holdings.GrantRow] = []
+    granted_to: list[list[int]] = []  # the award's CRR list each grant's id is appended to
+    for path, recs in by_path.items():
         source, sink, tou, period_name, hedge = path
-        bids = {r.record_id: r.curve for r in records if r.side == "BUY" and r.curve and r.record_id}
-        offers = {
-            r.record_id: _held_part(conn, r) for r in records if r.side == "SELL" and r.curve and r.record_id
-        }
-        by_id = {r.record_id: r for r in records}
-        capacity = path_capacity_milli(source, sink)
-        result = clear_path(capacity, bids, offers)
+        price = node_cents[sink] - node_cents[source]
+        sellers = [r for r in recs if r.side == "SELL" and won.get(r.record_id or 0, 0)]
+        left = {r.record_id or 0: won[r.record_id or 0] for r in sellers}
+        awards += [(r, left[r.record_id or 0], price, [r.crr_id or 0]) for r in sellers]
+        bought = 0
         period = m.period(period_name)
-        granted: dict[int, list[int]] = defaultdict(list)
-        for bid, supplier, qty in result.fills:
-            buyer = by_id[bid]
-            if supplier:
-                crr_id = by_id[supplier].crr_id or 0
-                granted[bid].append(holdings.transfer(conn, crr_id, qty / 1000, buyer.participant or ""))
-            elif period is not None:
-                granted[bid].append(
-                    holdings.grant(
-                        conn,
-                        buyer.participant or "",
+        for r in (r for r in recs if r.side == "BUY"):
+            qty = won.get(r.record_id or 0, 0)
+            if not qty:
+                continue
+            bought += qty
+            crr_ids: list[int] = []
+            need = qty
+            for seller in sellers:  # what offers on this path sold goes to its buyers first
+                take = min(need, left[seller.record_id or 0])
+                if take:
+                    crr_ids.append(
+                        holdings.transfer(conn, seller.crr_id or 0, take / 1000, r.participant or "")
+                    )
+                    left[seller.record_id or 0] -= take
+                    need -= take
+            if need and period is not None:
+                grants.append(
+                    (
+                        r.participant or "",
                         source,
                         sink,
-                        qty / 1000,
+                        need,
                         hedge,
                         tou,
                         period_name,
@@ -288,14 +373,19 @@ def _clear_auction(conn: sqlite3.Connection, m: Market, now: str) -> None:
                         m.name,
                         period.start,
                         period.end,
+                        None,
                     )
                 )
-        for bid, qty in result.awarded.items():
-            _record_award(conn, m.name, by_id[bid], qty, result.price, granted[bid], now)
-        for offer, qty in result.sold.items():
-            seller = by_id[offer]
-            _record_award(conn, m.name, seller, qty, result.price, [seller.crr_id or 0], now)
-        _record_price(conn, m.name, path, result.price, result.cleared, capacity)
+                granted_to.append(crr_ids)
+            awards.append((r, qty, price, crr_ids))
+        for seller in sellers:  # sold MW no buyer on the path took: the network bought them back
+            if left[seller.record_id or 0]:
+                holdings.retire(conn, seller.crr_id or 0, left[seller.record_id or 0])
+        prices[path] = (price, bought)
+    for crr_id, crr_ids in zip(holdings.grant_many(conn, grants), granted_to, strict=True):
+        crr_ids.append(crr_id)
+    _record_awards(conn, m.name, awards, now)
+    return prices
 
 
 CapKey = tuple[str, tuple[str, str, str, str]]  # (participant, (sink, tou, period, crr_type))
@@ -313,6 +403,8 @@ def cap_nominations(nominations: Sequence[Record], caps: Mapping[CapKey, int]) -
 
 
 def _clear_allocation(conn: sqlite3.Connection, m: Market, now: str) -> None:
+    grid = load_grid()
+    held = _held(conn, m)
     records = submitted_records(conn, "nomination", m.name)
     caps: dict[CapKey, int] = {}
     for row in conn.execute("SELECT * FROM nomination_caps WHERE market = ?", (m.name,)):
@@ -320,30 +412,57 @@ def _clear_allocation(conn: sqlite3.Connection, m: Market, now: str) -> None:
             "cap_milli"
         ]
     capped = cap_nominations(records, caps)
-    for path, noms in _by_path(records).items():
-        source, sink, tou, period_name, hedge = path
-        capacity = path_capacity_milli(source, sink)
-        awards = prorate(capacity, {r.record_id or 0: capped.get(r.record_id or 0, 0) for r in noms})
-        period = m.period(period_name)
-        total = 0
+    for group, noms in _groups(records).items():
+        wants = {r.record_id or 0: (r.source, r.sink, capped.get(r.record_id or 0, 0)) for r in noms}
+        awards, bound = allocate(grid, {k: w for k, w in wants.items() if w[2] > 0}, held.get(group, ()))
+        totals: dict[tuple[str, ...], tuple[int, int]] = {}
+        granted: list[tuple[Record, int]] = []
         for r in noms:
             qty = awards.get(r.record_id or 0, 0)
-            if qty <= 0 or period is None:
-                continue
-            crr_id = holdings.grant(
-                conn,
-                r.participant or "",
-                source,
-                sink,
-                qty / 1000,
-                hedge,
-                tou,
-                period_name,
-                r.crr_type,
-                m.name,
-                period.start,
-                period.end,
-            )
-            _record_award(conn, m.name, r, qty, 0, [crr_id], now)
-            total += qty
-        _record_price(conn, m.name, path, 0, total, capacity)
+            if qty > 0 and m.period(r.period) is not None:
+                granted.append((r, qty))
+            totals[r.path] = (0, totals.get(r.path, (0, 0))[1] + max(qty, 0))
+        ids = holdings.grant_many(
+            conn,
+            [
+                (
+                    r.participant or "",
+                    r.source,
+                    r.sink,
+                    qty,
+                    r.hedge_type,
+                    r.tou,
+                    r.period,
+                    r.crr_type,
+                    m.name,
+                    *_bounds(m, r.period),
+                    None,
+                )
+                for r, qty in granted
+            ],
+        )
+        _record_awards(conn, m.name, [(r, q, 0, [i]) for (r, q), i in zip(granted, ids, strict=True)], now)
+        _record_prices(conn, m.name, totals)
+        flows = _flows(grid, noms, awards, held.get(group, ()))
+        binding = [
+            (grid.branches[i].name, 0, round(flows[i] * 1000), round(grid.branches[i].limit_mw * 1000))
+            for i in sorted(set(bound))
+        ]
+        _record_group(conn, m.name, group, {}, binding)
+
+
+def _bounds(m: Market, period: str) -> tuple[Any, Any]:
+    p = m.period(period)
+    assert p is not None  # callers keep only the market's own periods
+    return p.start, p.end
+
+
+def _flows(
+    grid: Grid, noms: Sequence[Record], awards: Mapping[int, int], held: Sequence[sft.Held]
+) -> Any:
+    flows = np.zeros(len(grid.branches))
+    for h in held:
+        flows += h.mw * grid.shift(h.source, h.sink)
+    for r in noms:
+        flows += awards.get(r.record_id or 0, 0) / 1000 * grid.shift(r.source, r.sink)
+    return flows

@@ -14,7 +14,7 @@ from decimal import Decimal
 from typing import Any
 
 from harness.sandbox.errors import CRRError
-from harness.sandbox.store import next_id
+from harness.sandbox.store import next_id, next_ids
 from harness.sandbox.timefmt import iso, parse
 
 CRR_ID_KIND = "crr"
@@ -111,6 +111,22 @@ def grant(
     return crr_id
 
 
+GrantRow = tuple[str, str, str, int, str, str, str, str, str, datetime, datetime, int | None]
+"""(owner, source, sink, milli-MW, hedge type, TOU, period, CRR type, market, start, end, parent)."""
+
+
+def grant_many(conn: sqlite3.Connection, rows: list[GrantRow]) -> list[int]:
+    """``grant`` for many CRRs in one statement (a cleared auction grants tens of thousands);
+    returns their ids, in order."""
+    ids = next_ids(conn, CRR_ID_KIND, len(rows))
+    conn.executemany(
+        "INSERT INTO crr_holdings(crr_id, owner, source, sink, mw_milli, hedge_type, tou, period,"
+        " crr_type, market, start_date, end_date, parent_id) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+        [(i, *r[:9], iso(r[9]), iso(r[10]), r[11]) for i, r in zip(ids, rows, strict=True)],
+    )
+    return ids
+
+
 def get_crr(conn: sqlite3.Connection, crr_id: int) -> CRR | None:
     row = conn.execute("SELECT * FROM crr_holdings WHERE crr_id = ?", (int(crr_id),)).fetchone()
     return None if row is None else _crr(row)
@@ -124,6 +140,20 @@ def holdings_of(conn: sqlite3.Connection, sc: str, period: str | None = None) ->
         sql += " AND period = ?"
         args.append(period)
     return [_crr(r) for r in conn.execute(sql + " ORDER BY crr_id", args)]
+
+
+def held_for(conn: sqlite3.Connection, periods: list[str]) -> list[CRR]:
+    """Every CRR with MW left for one of ``periods``: what baseloads a market's network."""
+    marks = ",".join("?" * len(periods))
+    sql = f"SELECT * FROM crr_holdings WHERE mw_milli > 0 AND period IN ({marks}) ORDER BY crr_id"
+    return [_crr(r) for r in conn.execute(sql, periods)] if periods else []
+
+
+def retire(conn: sqlite3.Connection, crr_id: int, milli: int) -> None:
+    """Take ``milli`` thousandths of MW off a CRR: sold back to the network in an auction."""
+    conn.execute(
+        "UPDATE crr_holdings SET mw_milli = MAX(mw_milli - ?, 0) WHERE crr_id = ?", (int(milli), int(crr_id))
+    )
 
 
 def transfer(conn: sqlite3.Connection, crr_id: int, mw: float | int | str | Decimal, to_sc: str) -> int:

@@ -137,31 +137,36 @@ def set_aside_records(market: Any) -> list[dict[str, Any]]:
     ]
 
 
-def _prices(conn: sqlite3.Connection, market: str) -> list[sqlite3.Row]:
-    return conn.execute(
-        "SELECT * FROM clearing_prices WHERE market = ? ORDER BY source, sink, tou, period, hedge_type",
-        (market,),
-    ).fetchall()
-
-
 def binding_records(conn: sqlite3.Connection, market: str) -> list[dict[str, Any]]:
+    """The branches that bound in the feasibility test, per TOU and period, with the shadow price
+    (what one more MW of limit was worth; 0 in an allocation) and the flow that met the limit."""
+    rows = conn.execute(
+        "SELECT * FROM clearing_constraints WHERE market = ? ORDER BY period, tou, branch", (market,)
+    )
     return [
         {
             "MarketName": market,
-            "ConstraintName": f"PATH_{r['source']}_{r['sink']}",
+            "ConstraintName": r["branch"],
             "Period": r["period"],
             "TOU": r["tou"],
-            "HedgeType": r["hedge_type"],
-            "ShadowPrice": r["price_cents"] / 100,
-            "FlowMW": r["cleared_milli"] / 1000,
-            "LimitMW": r["capacity_milli"] / 1000,
+            "ShadowPrice": r["shadow_cents"] / 100,
+            "FlowMW": r["flow_milli"] / 1000,
+            "LimitMW": r["limit_milli"] / 1000,
         }
-        for r in _prices(conn, market)
-        if 0 < r["capacity_milli"] <= r["cleared_milli"]
+        for r in rows
     ]
 
 
 def clearing_price_records(conn: sqlite3.Connection, market: str) -> list[dict[str, Any]]:
+    """Every path bid on (price = sink's minus source's, MW bought), then every node's own price
+    (a row with a Source and no Sink), per TOU and period: prices add up across paths."""
+    paths = conn.execute(
+        "SELECT * FROM clearing_prices WHERE market = ? ORDER BY source, sink, tou, period, hedge_type",
+        (market,),
+    )
+    nodes = conn.execute(
+        "SELECT * FROM clearing_nodes WHERE market = ? ORDER BY node, tou, period", (market,)
+    )
     return [
         {
             "MarketName": market,
@@ -173,7 +178,16 @@ def clearing_price_records(conn: sqlite3.Connection, market: str) -> list[dict[s
             "ClearingPrice": r["price_cents"] / 100,
             "ClearedMW": r["cleared_milli"] / 1000,
         }
-        for r in _prices(conn, market)
+        for r in paths
+    ] + [
+        {
+            "MarketName": market,
+            "Source": r["node"],
+            "TOU": r["tou"],
+            "Period": r["period"],
+            "ClearingPrice": r["price_cents"] / 100,
+        }
+        for r in nodes
     ]
 
 

@@ -59,7 +59,7 @@ from harness.contract.portfolios import MAX_RECORDS
 from harness.sandbox.domain import markets, network
 from harness.sandbox.errors import CRRError
 from harness.sandbox.jsoncodec import dumps, dumps_text, loads
-from harness.sandbox.store import MAX_ID
+from harness.sandbox.store import next_ids
 from harness.sandbox.timefmt import iso
 
 if TYPE_CHECKING:
@@ -132,7 +132,7 @@ def load_records(
     out: list[Record] = []
     for pid, participant, text in rows:
         doc = loads(text)
-        curves = [tuple((int(m), int(c)) for m, c in curve) for curve in doc["curves"]]
+        curves = [tuple(map(tuple, curve)) for curve in doc["curves"]]  # stored as integers
         out += [
             Record(
                 side=r[1],
@@ -516,7 +516,7 @@ def insert(
     now: datetime,
 ) -> None:
     when = iso(now)
-    ids = allocate_ids(conn, RECORD_ID_KIND, len(records))
+    ids = next_ids(conn, RECORD_ID_KIND, len(records))
     body = _render_portfolio(rules, name, market, ids, raw)
     cur = conn.execute(
         "INSERT INTO crr_portfolios(service, market, participant, name, status, required_credit_cents, body,"
@@ -598,25 +598,6 @@ def _render_portfolio(
     for part in parts[1:]:
         out += (texts[first + int(part[:7]) - base], part[7:])
     return b"".join(out).decode()
-
-
-def allocate_ids(conn: sqlite3.Connection, kind: str, count: int) -> list[int]:
-    """``count`` consecutive ids from the store's id sequence in one statement.
-
-    Same table and semantics as ``store.next_id`` (which hands out one at a time: 500 round
-    trips for a full portfolio were a measurable share of an upload).
-    """
-    if count <= 0:
-        return []
-    row = conn.execute(
-        "INSERT INTO id_sequences(kind, value) VALUES (?, ?) "
-        "ON CONFLICT(kind) DO UPDATE SET value = value + ? RETURNING value",
-        (kind, count, count),
-    ).fetchone()
-    last = int(row[0])
-    if last > MAX_ID:
-        raise OverflowError(f"id sequence {kind!r} exhausted")
-    return list(range(last - count + 1, last + 1))
 
 
 def set_status(

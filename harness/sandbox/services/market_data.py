@@ -8,9 +8,10 @@ Where each download comes from:
   created by an approved secondary-market trade are SECONDARY_MARKET;
 * source/sink list and replacements -- ``network``; grouped base loading -- CRRs held for the
   market's periods; set-aside -- annual markets only;
-* results, clearing prices and binding constraints -- the clearing engineer's
-  ``clearing_awards`` / ``clearing_prices`` tables (a path binds when its cleared MW reached its
-  capacity), readable once the market is POSTED (MKT0007), for the right market type (SER0005);
+* results, clearing prices and binding constraints -- what ``domain.clearing`` stored from the
+  network's feasibility test (awards; path and node prices; the branches that bound, with shadow
+  price, flow and limit), readable once the market is POSTED (MKT0007), for the right market
+  type (SER0005);
 * nomination-cap data -- the nomination service's ``nomination_caps``; a calculation is named
   ``NOMCAP_<allocation market>`` and is posted at the market's data publish date (CAP0002).
   SEQ, UPPER_BOUND and SIGNATURE belong to annual calculations, MEQ to monthly ones (SER0005).

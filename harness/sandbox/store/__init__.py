@@ -2,6 +2,6 @@
 cross-process edit lock (``locks``). The lowest layer: it imports nothing of the sandbox but
 its leaves (errors, JSON codec)."""
 
-from harness.sandbox.store.sqlite import MAX_ID, SchemaVersionError, Store, dumps, loads, next_id
+from harness.sandbox.store.sqlite import MAX_ID, SchemaVersionError, Store, dumps, loads, next_id, next_ids
 
-__all__ = ["MAX_ID", "SchemaVersionError", "Store", "dumps", "loads", "next_id"]
+__all__ = ["MAX_ID", "SchemaVersionError", "Store", "dumps", "loads", "next_id", "next_ids"]

@@ -9,7 +9,7 @@ migration). Bump ``SCHEMA_VERSION`` whenever a statement below changes.
 
 from __future__ import annotations
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 TABLES: tuple[str, ...] = (
     # id sequences (store)
@@ -99,8 +99,19 @@ TABLES: tuple[str, ...] = (
         "CREATE TABLE IF NOT EXISTS clearing_prices ("
         " market TEXT NOT NULL, source TEXT NOT NULL, sink TEXT NOT NULL, tou TEXT NOT NULL,"
         " period TEXT NOT NULL, hedge_type TEXT NOT NULL,"
-        " price_cents INTEGER NOT NULL, cleared_milli INTEGER NOT NULL, capacity_milli INTEGER NOT NULL,"
+        " price_cents INTEGER NOT NULL, cleared_milli INTEGER NOT NULL,"
         " PRIMARY KEY (market, source, sink, tou, period, hedge_type))"
+    ),
+    (
+        "CREATE TABLE IF NOT EXISTS clearing_nodes ("
+        " market TEXT NOT NULL, node TEXT NOT NULL, tou TEXT NOT NULL, period TEXT NOT NULL,"
+        " price_cents INTEGER NOT NULL, PRIMARY KEY (market, node, tou, period))"
+    ),
+    (
+        "CREATE TABLE IF NOT EXISTS clearing_constraints ("
+        " market TEXT NOT NULL, branch TEXT NOT NULL, tou TEXT NOT NULL, period TEXT NOT NULL,"
+        " shadow_cents INTEGER NOT NULL, flow_milli INTEGER NOT NULL, limit_milli INTEGER NOT NULL,"
+        " PRIMARY KEY (market, branch, tou, period))"
     ),
     "CREATE TABLE IF NOT EXISTS clearing_runs (market TEXT PRIMARY KEY, cleared_at TEXT NOT NULL)",
     # nomination caps

@@ -51,6 +51,22 @@ def next_id(conn: sqlite3.Connection, kind: str, start: int = 1) -> int:
     return value
 
 
+def next_ids(conn: sqlite3.Connection, kind: str, count: int) -> list[int]:
+    """``count`` consecutive ids of a kind in one statement (``next_id``'s sequence): a 500-bid
+    upload or a cleared auction's 50,000 grants would otherwise pay one round trip each."""
+    if count <= 0:
+        return []
+    row = conn.execute(
+        "INSERT INTO id_sequences(kind, value) VALUES (?, ?) "
+        "ON CONFLICT(kind) DO UPDATE SET value = value + ? RETURNING value",
+        (kind, count, count),
+    ).fetchone()
+    last = int(row[0])
+    if last > MAX_ID:
+        raise OverflowError(f"id sequence {kind!r} exhausted")
+    return list(range(last - count + 1, last + 1))
+
+
 class SchemaVersionError(RuntimeError):
     """The database file was written by another version of the sandbox's schema."""
 
