@@ -259,6 +259,37 @@ def clear(market: str, url: str | None, cfg: CrrsimConfig) -> None:
     _run(cfg, url, lambda c: c.run_clearing(market))
 
 
+@command.command("nodes")
+@click.argument("market")
+@click.option(
+    "--retire",
+    multiple=True,
+    metavar="NODE",
+    help="Retire NODE (re-mapped to the closest biddable node of its type).",
+)
+@click.option(
+    "--island",
+    multiple=True,
+    metavar="NODE",
+    help="Island NODE by an outage (sell offers of CRRs held at it only).",
+)
+@click.option("--restore", multiple=True, metavar="NODE", help="End NODE's outage (biddable again).")
+@control_options
+def nodes(
+    market: str,
+    retire: tuple[str, ...],
+    island: tuple[str, ...],
+    restore: tuple[str, ...],
+    url: str | None,
+    cfg: CrrsimConfig,
+) -> None:
+    """Show MARKET's source/sink list version, or release the next one with --retire/--island/--restore."""
+    if retire or island or restore:
+        _run(cfg, url, lambda c: c.release_nodes(market, list(retire), list(island), list(restore)))
+    else:
+        _run(cfg, url, lambda c: c.node_list(market))
+
+
 @command.command("markets")
 @control_options
 def markets(url: str | None, cfg: CrrsimConfig) -> None:

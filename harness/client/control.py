@@ -110,6 +110,21 @@ class ControlPlane:
     def run_clearing(self, market: str) -> dict[str, Any]:
         return self.call("POST", f"/markets/{quote(market)}/clear", {})
 
+    def node_list(self, market: str) -> dict[str, Any]:
+        """The market's source/sink list: version, retired nodes and their replacements, islanded."""
+        return self.call("GET", f"/markets/{quote(market)}/nodes")
+
+    def release_nodes(
+        self,
+        market: str,
+        retire: list[str] | None = None,
+        island: list[str] | None = None,
+        restore: list[str] | None = None,
+    ) -> dict[str, Any]:
+        """Release the market's next source/sink list version with these changes."""
+        body = {"retire": retire or [], "island": island or [], "restore": restore or []}
+        return self.call("POST", f"/markets/{quote(market)}/nodes", body)
+
     def publish_message(
         self, text: str, to: list[str] | str | None = None, subject: str | None = None
     ) -> dict[str, Any]:

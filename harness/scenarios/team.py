@@ -31,6 +31,7 @@ class CRRTeam(Protocol):
     def close_window(self, market: str) -> None: ...
     def run_and_post(self, market: str) -> None: ...
     def publish(self, text: str, to: str | None = None) -> None: ...
+    def release_nodes(self, market: str, retire: list[str], island: list[str]) -> None: ...
 
 
 def status_of(body: Any) -> str:
@@ -82,6 +83,9 @@ class SandboxTeam:
 
     def publish(self, text: str, to: str | None = None) -> None:
         self.control.publish_message(text, to=to)
+
+    def release_nodes(self, market: str, retire: list[str], island: list[str]) -> None:
+        self.control.release_nodes(market, retire=retire, island=island)
 
 
 class WaitingTeam:
@@ -154,3 +158,9 @@ class WaitingTeam:
 
     def publish(self, text: str, to: str | None = None) -> None:
         pytest.skip("only the sandbox can publish a scripted message; this scenario runs against the sandbox")
+
+    def release_nodes(self, market: str, retire: list[str], island: list[str]) -> None:
+        pytest.skip(
+            "only the sandbox can release a source and sink list version on cue; on Map-Stage CAISO "
+            "releases them on its own schedule (read them with the SOURCE_SINK download)"
+        )

@@ -146,3 +146,32 @@ def binding_branches(ctx: ScenarioContext) -> None:
         assert abs(abs(float(r["FlowMW"])) - float(r["LimitMW"])) < 0.01, (
             f"{r['ConstraintName']} carries {r['FlowMW']} MW of its {r['LimitMW']} MW limit"
         )
+
+
+@then(parsers.parse('the source and sink list does not offer "{node}"'))
+def list_lacks(ctx: ScenarioContext, node: str) -> None:
+    """The SOURCE_SINK download no longer lists a retired node."""
+    rows = downloaded(ctx)
+    ctx.data["source_sink"] = rows
+    assert rows, "the source and sink list is empty"
+    assert node not in {r.get("SourceSink") for r in rows}, f"{node} is still in the source and sink list"
+
+
+@then("the source and sink list shows the islanded node as not biddable")
+def list_islanded(ctx: ScenarioContext) -> None:
+    """An islanded node stays in the list, flagged not biddable (sell offers of held CRRs only)."""
+    node = ctx.need("islanded", "no node islanded: add a step like 'the CRR team islands ...'")
+    flags = {r.get("BiddableFlag") for r in downloaded(ctx) if r.get("SourceSink") == node}
+    assert flags == {"No"}, f"{node} is listed with BiddableFlag {sorted(map(str, flags)) or 'nowhere'}"
+
+
+@then(parsers.parse('"{node}" is re-mapped to a biddable "{kind}" node of the list'))
+def remapped(ctx: ScenarioContext, node: str, kind: str) -> None:
+    """SOURCE_SINK_REPLACEMENT maps the retired node to one the market's list offers, same type."""
+    listed = ctx.need("source_sink", "read the source and sink list first (the SOURCE_SINK download)")
+    targets = [r.get("ReplacementSourceSink") for r in downloaded(ctx) if r.get("RetiredSourceSink") == node]
+    assert targets, f"{node} is not in the replacement list"
+    offered = {r["SourceSink"] for r in listed if r.get("Type") == kind and r.get("BiddableFlag") == "Yes"}
+    assert targets[-1] in offered, (
+        f"{node} is re-mapped to {targets[-1]}, not a biddable {kind} node of the list"
+    )

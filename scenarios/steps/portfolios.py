@@ -268,3 +268,13 @@ def required_credit(ctx: ScenarioContext, name: str, how: str, amount: str) -> N
         assert credit <= limit, f"portfolio {name!r} needs ${credit:,.2f}, more than ${limit:,.2f}"
     else:
         assert credit > limit, f"portfolio {name!r} needs ${credit:,.2f}, not above ${limit:,.2f}"
+
+
+@when(parsers.re(rf"I create the auction portfolio {NAME} buying more of that CRR"))
+@writes
+def create_buy_like_crr(ctx: ScenarioContext, name: str) -> None:
+    """One buy bid on the chosen CRR's path, TOU and period (1 MW at $1)."""
+    crr = ctx.need("crr", "no CRR chosen: add a step like 'Given I hold a CRR for the market's period'")
+    row = {k: crr[k] for k in ("source", "sink", "tou", "hedgeType")}
+    record = bid(ctx, row, crr["period"], [{"mw": 0, "price": 1}, {"mw": 1, "price": 1}])
+    create(ctx, "auction", name, {"newBids": [record]})

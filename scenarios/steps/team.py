@@ -51,3 +51,17 @@ def team_publishes(ctx: ScenarioContext, text: str) -> None:
 def team_sends_private(ctx: ScenarioContext, text: str) -> None:
     """A private notice for my SC ID only."""
     ctx.env.team.publish(text, to=ctx.me.sc)
+
+
+@given(parsers.parse('the CRR team retires the node "{node}" in my market'))
+def team_retires(ctx: ScenarioContext, node: str) -> None:
+    """A new source/sink list version: the PNode retired, re-mapped to the closest biddable node."""
+    ctx.env.team.release_nodes(ctx.require_market(), retire=[node], island=[])
+
+
+@given("the CRR team islands the sink of that CRR in my market")
+def team_islands_crr_sink(ctx: ScenarioContext) -> None:
+    """A new source/sink list version: the sink of the chosen CRR islanded by an outage."""
+    crr = ctx.need("crr", "no CRR chosen: add a step like 'Given I hold a CRR for the market's period'")
+    ctx.env.team.release_nodes(ctx.require_market(), retire=[], island=[crr["sink"]])
+    ctx.data["islanded"] = crr["sink"]

@@ -175,7 +175,7 @@ def test_the_whole_rehearsal_runs_every_part_and_files_no_secret(dev_pki, rehear
     ]
     for line in (  # each part by its stable key (events.in_part), never its title
         "connectivity: started (2 participants)",
-        "scenarios: started (84 scenarios)",
+        "scenarios: started (85 scenarios)",
         "fuzz: started (69 operations)",
         "load: PASSED",
         "sandbox stopped",
@@ -448,7 +448,7 @@ def test_a_killed_rehearsal_writes_what_ran_and_says_it_is_incomplete(dev_pki, t
     assert gaps[0] == "The rehearsal was interrupted; never ran: fuzz, load", gaps
     plan = next(g for g in gaps if g.startswith("structured plan: The plan was interrupted after"))
     ran, total = map(int, re.findall(r"after (\d+) of (\d+) scenarios", plan)[0])
-    assert 0 < ran < total == 84, plan
+    assert 0 < ran < total == 85, plan
     scenarios = [c for c in data["cases"] if c["group"].startswith("scenarios /")]
     assert len(scenarios) == ran and all(
         c["status"] == "passed" for c in scenarios

@@ -274,7 +274,7 @@ def test_a_market_its_held_crrs_already_overload_is_refused_naming_the_branch(tm
         huge = holdings.grant(
             conn, "ECAL", NP15, SCE, 5000, "OBL", "ON", "2026_M03", "AUC", "OLD", period.start, period.end
         )
-    body = {"portfolioName": "one bid", "marketName": m.name, "participantName": "WCAL"}
+    body: dict[str, Any] = {"portfolioName": "one bid", "marketName": m.name, "participantName": "WCAL"}
     body["newBids"] = [
         {
             "assetOwner": "WCAL",

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
-from harness.sandbox.domain import clearing, markets, messages, plan
+from harness.sandbox.domain import clearing, markets, messages, node_list, plan
 from harness.sandbox.errors import CRRError
 from harness.sandbox.timefmt import iso, parse
 
@@ -178,6 +178,48 @@ def clear(call: OperatorCall) -> Any:
         return market_view(posted)
 
 
+def nodes_view(nodes: node_list.NodeList, made: list[node_list.Change] | None = None) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "market": nodes.market,
+        "version": nodes.version,
+        "releasedAt": nodes.released_at,
+        "retired": [{"node": k, "replacement": v} for k, v in sorted(nodes.retired.items())],
+        "islanded": sorted(nodes.islanded),
+        "biddable": [n.name for n in nodes.nodes if n.biddable],
+    }
+    if made is not None:
+        out["released"] = [{"node": c.node, "change": c.change, "replacement": c.replacement} for c in made]
+    return out
+
+
+def get_nodes(call: OperatorCall) -> Any:
+    """The market's source/sink list at its latest version."""
+    with call.store.read() as conn:
+        markets.require_market(conn, call.path["name"], call.clock)
+        return nodes_view(node_list.current(conn, call.path["name"]))
+
+
+def release_nodes(call: OperatorCall) -> Any:
+    """Release the market's next source/sink list version: ``retire``, ``island`` and ``restore``
+    name nodes; a retired one is re-mapped (published in SOURCE_SINK_REPLACEMENT) and every
+    participant gets a notice of the release."""
+    lists = {k: call.body.get(k) or [] for k in ("retire", "island", "restore")}
+    for key, value in lists.items():
+        if isinstance(value, str):
+            lists[key] = [value]
+        elif not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise CRRError("SER0030", f"{key} must be a node name or a list of them.")
+    now = call.clock.now()
+    with call.store.write() as conn:
+        market = markets.require_market(conn, call.path["name"], call.clock)
+        effective = min((p.start for p in market.periods), default=now)
+        nodes, made = node_list.release(
+            conn, market.name, now, effective, lists["retire"], lists["island"], lists["restore"]
+        )
+        messages.publish_from_operator(conn, call.clock, node_list.describe(nodes, made), to=None, sent=now)
+        return nodes_view(nodes, made)
+
+
 def publish_message(call: OperatorCall) -> Any:
     text = call.body.get("text")
     if not isinstance(text, str) or not text.strip():
@@ -203,5 +245,7 @@ ROUTES: tuple[tuple[str, str, Callable[[OperatorCall], Any]], ...] = (
     ("POST", "/markets/{name}/close", close_window),
     ("POST", "/markets/{name}/status", set_status),
     ("POST", "/markets/{name}/clear", clear),
+    ("GET", "/markets/{name}/nodes", get_nodes),
+    ("POST", "/markets/{name}/nodes", release_nodes),
     ("POST", "/messages", publish_message),
 )

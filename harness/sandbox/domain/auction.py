@@ -108,11 +108,12 @@ class AuctionRules(PortfolioRules):
     def prepare(
         self, conn: sqlite3.Connection, ctx: CreateContext, raw: Sequence[tuple[str, dict[str, Any]]]
     ) -> None:
+        super().prepare(conn, ctx, raw)
         ids = {int(item["crrId"]) for side, item in raw if side == "SELL" and "crrId" in item}
         ctx.data["crrs"] = {i: holdings.get_crr(conn, i) for i in ids}
 
     def parse(self, side: str, raw: dict[str, Any], ctx: CreateContext) -> tuple[Record | None, list[str]]:
-        problems = self.location_problems(raw, ctx)
+        problems = self.location_problems(raw, ctx, side)
         points = raw.get("bidCurve") or []
         # records that repeat a curve share one parsed list (validation folds repeated arrays):
         # check it once per upload; the memo holds the list, so its id stays unique meanwhile

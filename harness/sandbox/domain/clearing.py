@@ -62,7 +62,7 @@ from typing import Any, NamedTuple, TypeVar
 
 import numpy as np
 
-from harness.sandbox.domain import holdings, markets, network, sft
+from harness.sandbox.domain import holdings, markets, node_list, sft
 from harness.sandbox.domain.clock import now_from
 from harness.sandbox.domain.grid import Grid, load_grid
 from harness.sandbox.domain.markets import AUCTION, Market
@@ -201,10 +201,12 @@ def _groups(records: Sequence[Record]) -> dict[Group, list[Record]]:
     return dict(sorted(out.items()))
 
 
-def _held(conn: sqlite3.Connection, m: Market) -> dict[Group, list[sft.Held]]:
+def held_crrs(conn: sqlite3.Connection, m: Market, nodes: node_list.NodeList) -> dict[Group, list[sft.Held]]:
+    """The CRRs held for the market's periods, at their nodes as the market's list maps them (a
+    CRR at a retired PNode baseloads its replacement)."""
     out: dict[Group, list[sft.Held]] = defaultdict(list)
     for crr in holdings.held_for(conn, [p.name for p in m.periods]):
-        out[(crr.tou, crr.period)].append(sft.Held(crr.source, crr.sink, crr.mw))
+        out[(crr.tou, crr.period)].append(sft.Held(nodes.mapped(crr.source), nodes.mapped(crr.sink), crr.mw))
     return out
 
 
@@ -274,16 +276,25 @@ def _held_part(conn: sqlite3.Connection, offer: Record) -> Curve:
     return [(min(mw, held), price) for mw, price in offer.curve or ()]
 
 
-def _node_cents(clearing: sft.Clearing, records: Iterable[Record]) -> dict[str, int]:
-    names = {n.name for n in network.NODES if n.biddable}
+def _node_cents(
+    clearing: sft.Clearing, records: Iterable[Record], nodes: node_list.NodeList
+) -> dict[str, int]:
+    """Prices of the list's biddable nodes and of every node bid at (a retired one at its
+    replacement's price), in cents."""
+    names = {n.name for n in nodes.nodes if n.biddable}
     names.update(x for r in records for x in (r.source, r.sink))
-    return {n: round(clearing.node_price(n) * 100) for n in names}
+    return {n: round(clearing.node_price(nodes.mapped(n)) * 100) for n in names}
 
 
 def _clear_auction(conn: sqlite3.Connection, m: Market, now: str) -> None:
     grid = load_grid()
-    held = _held(conn, m)
-    for group, records in _groups(submitted_records(conn, "auction", m.name)).items():
+    nodes = node_list.current(conn, m.name)
+    held = held_crrs(conn, m, nodes)
+    found = _groups(submitted_records(conn, "auction", m.name))
+    # every TOU and period gets its node prices published, bid on or not (0 where nothing binds)
+    every = sorted({(tou, p.name) for tou in m.tous for p in m.periods} | set(found))
+    for group in every:
+        records = found.get(group, [])
         lp_steps: list[sft.Step] = []
         sides: dict[tuple[str, str, str], list[Step]] = defaultdict(list)
         side_of: list[int] = []  # per LP step: the index of its (source, sink, side) in ``sides``
@@ -297,7 +308,16 @@ def _clear_auction(conn: sqlite3.Connection, m: Market, now: str) -> None:
             for s in curve_steps(r.record_id, _held_part(conn, r) if sell else r.curve):
                 sides[side].append(s)
                 side_of.append(at)
-                lp_steps.append(sft.Step(len(lp_steps), r.source, r.sink, s.qty / 1000, s.price / 100, sell))
+                lp_steps.append(
+                    sft.Step(
+                        len(lp_steps),
+                        nodes.mapped(r.source),
+                        nodes.mapped(r.sink),
+                        s.qty / 1000,
+                        s.price / 100,
+                        sell,
+                    )
+                )
         result = sft.clear(grid, lp_steps, held.get(group, ()))
         # the LP fixes each path's and side's total; the tie rule hands it to the steps
         totals = np.bincount(
@@ -306,7 +326,7 @@ def _clear_auction(conn: sqlite3.Connection, m: Market, now: str) -> None:
         won: dict[int, int] = {}
         for side, at in index.items():
             won.update(fill(round(float(totals[at]) * 1000), sides[side], best_first=side[2] == "BUY"))
-        node_cents = _node_cents(result, records)
+        node_cents = _node_cents(result, records, nodes)
         _record_prices(conn, m.name, _settle(conn, m, records, won, node_cents, now))
         binding = [
             (
@@ -404,7 +424,8 @@ def cap_nominations(nominations: Sequence[Record], caps: Mapping[CapKey, int]) -
 
 def _clear_allocation(conn: sqlite3.Connection, m: Market, now: str) -> None:
     grid = load_grid()
-    held = _held(conn, m)
+    nodes = node_list.current(conn, m.name)
+    held = held_crrs(conn, m, nodes)
     records = submitted_records(conn, "nomination", m.name)
     caps: dict[CapKey, int] = {}
     for row in conn.execute("SELECT * FROM nomination_caps WHERE market = ?", (m.name,)):
@@ -413,7 +434,10 @@ def _clear_allocation(conn: sqlite3.Connection, m: Market, now: str) -> None:
         ]
     capped = cap_nominations(records, caps)
     for group, noms in _groups(records).items():
-        wants = {r.record_id or 0: (r.source, r.sink, capped.get(r.record_id or 0, 0)) for r in noms}
+        wants = {
+            r.record_id or 0: (nodes.mapped(r.source), nodes.mapped(r.sink), capped.get(r.record_id or 0, 0))
+            for r in noms
+        }
         awards, bound = allocate(grid, {k: w for k, w in wants.items() if w[2] > 0}, held.get(group, ()))
         totals: dict[tuple[str, ...], tuple[int, int]] = {}
         granted: list[tuple[Record, int]] = []
@@ -443,7 +467,7 @@ def _clear_allocation(conn: sqlite3.Connection, m: Market, now: str) -> None:
         )
         _record_awards(conn, m.name, [(r, q, 0, [i]) for (r, q), i in zip(granted, ids, strict=True)], now)
         _record_prices(conn, m.name, totals)
-        flows = _flows(grid, noms, awards, held.get(group, ()))
+        flows = _flows(grid, wants, awards, held.get(group, ()))
         binding = [
             (grid.branches[i].name, 0, round(flows[i] * 1000), round(grid.branches[i].limit_mw * 1000))
             for i in sorted(set(bound))
@@ -458,11 +482,11 @@ def _bounds(m: Market, period: str) -> tuple[Any, Any]:
 
 
 def _flows(
-    grid: Grid, noms: Sequence[Record], awards: Mapping[int, int], held: Sequence[sft.Held]
+    grid: Grid, wants: Mapping[int, tuple[str, str, int]], awards: Mapping[int, int], held: Sequence[sft.Held]
 ) -> Any:
     flows = np.zeros(len(grid.branches))
     for h in held:
         flows += h.mw * grid.shift(h.source, h.sink)
-    for r in noms:
-        flows += awards.get(r.record_id or 0, 0) / 1000 * grid.shift(r.source, r.sink)
+    for key, (source, sink, _) in wants.items():
+        flows += awards.get(key, 0) / 1000 * grid.shift(source, sink)
     return flows

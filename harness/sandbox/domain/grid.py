@@ -47,6 +47,7 @@ class Branch:
     from_bus: int
     to_bus: int
     limit_mw: float
+    reactance: float = 0.0  # per unit: the electrical distance between its buses
 
 
 @dataclass(frozen=True)
@@ -73,6 +74,32 @@ class Grid:
         """Flow on every branch per MW of a CRR from ``source`` to ``sink``."""
         result: NDArray[np.float64] = self.ptdf @ (self.weights(source) - self.weights(sink))
         return result
+
+    def main_bus(self, name: str) -> int:
+        """The bus a node is mostly made of (an aggregate's heaviest member): its position."""
+        return int(np.argmax(self.weights(name)))
+
+    def distances(self, name: str) -> NDArray[np.float64]:
+        """Electrical distance from a node's main bus to every bus: the smallest sum of branch
+        reactances along a path of branches (inf where no branch path connects them)."""
+        from scipy.sparse import csr_matrix
+        from scipy.sparse.csgraph import dijkstra
+
+        index = {n: i for i, n in enumerate(self.bus_numbers)}
+        rows = [index[b.from_bus] for b in self.branches]
+        cols = [index[b.to_bus] for b in self.branches]
+        x = [max(b.reactance, 1e-6) for b in self.branches]
+        graph = csr_matrix((x, (rows, cols)), shape=(len(self.bus_numbers),) * 2)
+        result: NDArray[np.float64] = dijkstra(graph, directed=False, indices=self.main_bus(name))
+        return result
+
+    def closest(self, name: str, candidates: list[str]) -> str | None:
+        """The candidate electrically closest to ``name`` (ties: the name first in order), or None
+        when no candidate is connected to it."""
+        far = self.distances(name)
+        reach = [(float(far[self.main_bus(c)]), c) for c in sorted(candidates) if c != name]
+        reach = [(d, c) for d, c in reach if np.isfinite(d)]
+        return min(reach)[1] if reach else None
 
     def price(self, name: str, bus_prices: NDArray[np.float64]) -> float:
         """A node's price from the buses' prices (an aggregate's is its weighted average)."""
@@ -132,7 +159,7 @@ def load_grid() -> Grid:
         f, t = int(row[F_BUS]), int(row[T_BUS])
         seen[(f, t)] = seen.get((f, t), 0) + 1
         limit = max(MIN_LIMIT_MW, math.ceil(abs(flow) * HEADROOM / 10.0) * 10.0)
-        branches.append(Branch(f"BR_{f}_{t}_{seen[(f, t)]}", f, t, limit))
+        branches.append(Branch(f"BR_{f}_{t}_{seen[(f, t)]}", f, t, limit, abs(float(row[BR_X]))))
     nodes: dict[str, NDArray[np.float64]] = {}
     for i, number in enumerate(bus[:, BUS_I]):
         nodes[f"PN_{int(number)}_N001"] = _weights(nb, [i], [1.0])

@@ -27,9 +27,6 @@ SYSTEM_TYPES = ("MT", "MT_TOR", "LSE_THCNT")
 ALLOCATION_TYPES = ("LSE", "OBAALSE")
 
 
-SOURCE_SINK_REPLACEMENTS = (("SONGS_2_N101", "ALAMIT_7_B1", "2026-01-01T08:00:00Z"),)
-
-
 SET_ASIDE_INTERFACES = (("MALIN500", 25.0, 400.0), ("PACI", 20.0, 300.0), ("NOB", 15.0, 150.0))
 
 
@@ -80,9 +77,9 @@ def origin_of(crr: Any, secondary: set[int], now: datetime) -> str:
     return "AUCTION"
 
 
-def source_sink_records(tous: tuple[str, ...]) -> list[dict[str, Any]]:
-    from harness.sandbox.domain import network
-
+def source_sink_records(nodes: Any, tous: tuple[str, ...]) -> list[dict[str, Any]]:
+    """The market's source/sink list (a ``node_list.NodeList``) at its latest version: a retired
+    node is no longer listed, an islanded one is not biddable."""
     return [
         {
             "SourceSink": n.name,
@@ -94,7 +91,7 @@ def source_sink_records(tous: tuple[str, ...]) -> list[dict[str, Any]]:
             "ParticipationFactor": n.participation_factor,
             "TOU": tou,
         }
-        for n in network.NODES
+        for n in nodes.nodes
         for tou in tous
     ]
 

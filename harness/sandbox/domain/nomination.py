@@ -148,7 +148,7 @@ class NominationRules(PortfolioRules):
     creation_failed_code = "SER0015"
 
     def parse(self, side: str, raw: dict[str, Any], ctx: CreateContext) -> tuple[Record | None, list[str]]:
-        problems = self.location_problems(raw, ctx)
+        problems = self.location_problems(raw, ctx, side)
         mw = milli(raw.get("mw", 0))
         if mw <= 0:
             problems.append("mw must be more than 0")

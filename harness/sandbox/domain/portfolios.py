@@ -56,7 +56,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from harness.contract.portfolios import MAX_RECORDS
-from harness.sandbox.domain import markets, network
+from harness.sandbox.domain import markets, node_list
 from harness.sandbox.errors import CRRError
 from harness.sandbox.jsoncodec import dumps, dumps_text, loads
 from harness.sandbox.store import next_ids
@@ -219,7 +219,9 @@ class PortfolioRules:
     def prepare(
         self, conn: sqlite3.Connection, ctx: CreateContext, raw: Sequence[tuple[str, dict[str, Any]]]
     ) -> None:
-        """Load whatever the record checks need (e.g. the CRRs that offers sell) into ctx.data."""
+        """Load whatever the record checks need (e.g. the CRRs that offers sell) into ctx.data;
+        here the market's source/sink list at its latest version (overrides call this too)."""
+        ctx.data["nodes"] = node_list.current(conn, ctx.market.name)
 
     def parse(self, side: str, raw: dict[str, Any], ctx: CreateContext) -> tuple[Record | None, list[str]]:
         """One request record -> (Record, []) or (None, [problems])."""
@@ -248,7 +250,7 @@ class PortfolioRules:
         return None
 
     # common static checks -----------------------------------------------------------
-    def location_problems(self, raw: Mapping[str, Any], ctx: CreateContext) -> list[str]:
+    def location_problems(self, raw: Mapping[str, Any], ctx: CreateContext, side: str = "BUY") -> list[str]:
         """Asset owner, nodes, period and TOU: what every CRR record must satisfy.
 
         Memoised per upload on the five values it reads: a 500-record portfolio repeats a few
@@ -260,27 +262,28 @@ class PortfolioRules:
             raw.get("sink", ""),
             raw.get("period"),
             raw.get("tou"),
+            side,
         )
         memo = ctx.data.setdefault("_locations", {})
         try:
             found = memo.get(key)
         except TypeError:  # an unhashable value (schema-invalid anyway): no memo
-            return self._location_problems(raw, ctx)
+            return self._location_problems(raw, ctx, side)
         if found is None:
-            found = memo[key] = tuple(self._location_problems(raw, ctx))
+            found = memo[key] = tuple(self._location_problems(raw, ctx, side))
         return list(found)
 
-    def _location_problems(self, raw: Mapping[str, Any], ctx: CreateContext) -> list[str]:
+    def _location_problems(self, raw: Mapping[str, Any], ctx: CreateContext, side: str) -> list[str]:
         problems = []
+        nodes = ctx.data.get("nodes") or node_list.NodeList(ctx.market.name)
         owner = raw.get("assetOwner")
         if owner != ctx.participant:
             problems.append(f"assetOwner {owner} must be the portfolio's participant {ctx.participant}")
         source, sink = raw.get("source", ""), raw.get("sink", "")
         for role, name in (("source", source), ("sink", sink)):
-            if not network.is_node(name):
-                problems.append(f"{role} {name!r} is not a node of the network model")
-            elif not network.biddable(name):
-                problems.append(f"{role} {name} is not biddable in this market")
+            problem = nodes.problem(role, name, side)
+            if problem:
+                problems.append(problem)
         if source and source == sink:
             problems.append(f"source and sink are both {source}; a CRR needs two different nodes")
         period, tou = raw.get("period"), raw.get("tou")

@@ -27,10 +27,9 @@ from __future__ import annotations
 import sqlite3
 from typing import Any
 
-from harness.sandbox.domain import downloads
+from harness.sandbox.domain import downloads, node_list
 from harness.sandbox.domain.market_data import (
     CAP_PREFIX,
-    SOURCE_SINK_REPLACEMENTS,
     all_crrs,
     base_loading_records,
     binding_records,
@@ -101,7 +100,7 @@ async def public_general(req: SandboxRequest) -> Reply:
         elif kind == "SOURCE_SINK_REPLACEMENT":
             records = [
                 {"RetiredSourceSink": a, "ReplacementSourceSink": b, "EffectiveDate": d}
-                for a, b, d in SOURCE_SINK_REPLACEMENTS
+                for a, b, d in node_list.replacements(conn)
             ]
         else:
             raise CRRError("DWL0001")
@@ -117,7 +116,7 @@ async def public_market(req: SandboxRequest) -> Reply:
         if req.clock.now() < market.data_publish_date:
             raise CRRError("DWL0005")
         if kind == "SOURCE_SINK":
-            records = source_sink_records(market.tous)
+            records = source_sink_records(node_list.current(conn, market.name), market.tous)
         elif kind == "GROUPED_BASE_LOADING":
             records = base_loading_records(conn, market)
         elif kind == "SET_ASIDE":

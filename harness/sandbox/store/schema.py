@@ -114,6 +114,13 @@ TABLES: tuple[str, ...] = (
         " PRIMARY KEY (market, branch, tou, period))"
     ),
     "CREATE TABLE IF NOT EXISTS clearing_runs (market TEXT PRIMARY KEY, cleared_at TEXT NOT NULL)",
+    # source/sink list releases (domain.node_list)
+    (
+        "CREATE TABLE IF NOT EXISTS node_list_changes ("
+        " market TEXT NOT NULL, version INTEGER NOT NULL, node TEXT NOT NULL,"
+        " change TEXT NOT NULL, replacement TEXT, released_at TEXT NOT NULL, effective TEXT NOT NULL,"
+        " PRIMARY KEY (market, version, node))"
+    ),
     # nomination caps
     (
         "CREATE TABLE IF NOT EXISTS nomination_caps ("
