@@ -299,7 +299,10 @@ def test_window_close_keeps_its_arrival_rate_while_the_sandbox_slows(dev_pki, tm
     # fall behind the schedule: then, and only then, the run is INCOMPLETE and says why
     report = json.loads(next(tmp_path.glob("reports/load/*/load.json")).read_text())
     busy = [g for g in report["gaps"] if "this machine was busy" in g["what"]]
-    assert run.returncode == 0 or (run.returncode == 6 and busy == report["gaps"]), (
+    # starved that badly, the pool may not reach an upload at all: then the integrity check says it
+    # read nothing back (seen with three test sessions on two cores); still INCOMPLETE, never PASSED
+    starved = [g for g in report["gaps"] if busy and "integrity check read nothing back" in g["what"]]
+    assert run.returncode == 0 or (run.returncode == 6 and busy and busy + starved == report["gaps"]), (
         run.stdout[-3000:] + run.stderr[-2000:]
     )
     recording = Recording.from_wire(_results(tmp_path)["recording"])

@@ -11,9 +11,12 @@ from typing import Any
 
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import strategies as st
 
 from harness.sandbox.domain.clearing import Step, allocate, curve_steps, fill, prorate
 from harness.sandbox.domain.grid import load_grid
+from harness.sandbox.domain.network import NODES
 
 NP15, SCE, PGAE = "TH_NP15_GEN-APND", "DLAP_SCE-APND", "DLAP_PGAE-APND"
 
@@ -209,7 +212,7 @@ def awards(db: Path) -> dict[tuple[str, str, str], sqlite3.Row]:
 
 def node_prices(db: Path) -> dict[str, int]:
     rows = query(
-        db, "SELECT node, price_cents FROM clearing_nodes WHERE market = 'AUC_MN_2026_M03' AND tou = 'ON'"
+        db, "SELECT node, price_e4 FROM clearing_nodes WHERE market = 'AUC_MN_2026_M03' AND tou = 'ON'"
     )
     return {r[0]: r[1] for r in rows}
 
@@ -229,7 +232,7 @@ def test_the_counterflow_bid_is_awarded_at_a_negative_price(cleared: Path) -> No
 def test_prices_add_up_and_binding_branches_are_at_their_limits(cleared: Path) -> None:
     nodes = node_prices(cleared)
     for r in query(cleared, "SELECT * FROM clearing_prices WHERE market = 'AUC_MN_2026_M03' AND tou = 'ON'"):
-        assert r["price_cents"] == nodes[r["sink"]] - nodes[r["source"]]
+        assert r["price_cents"] == round((nodes[r["sink"]] - nodes[r["source"]]) / 100)
     binding = query(cleared, "SELECT * FROM clearing_constraints WHERE market = 'AUC_MN_2026_M03'")
     assert binding and all(r["branch"].startswith("BR_") and r["shadow_cents"] > 0 for r in binding)
     assert all(abs(abs(r["flow_milli"]) - r["limit_milli"]) <= 1 for r in binding)
@@ -303,3 +306,91 @@ def test_a_market_its_held_crrs_already_overload_is_refused_naming_the_branch(tm
         clear_market(conn, m, clock)
         assert conn.execute("SELECT COUNT(*) FROM clearing_runs").fetchone()[0] == 1
     store.close()
+
+
+# --------------------------------------------------------------------------------------
+# published results against published prices, over random bid sets (the whole market.clear)
+# --------------------------------------------------------------------------------------
+# a few hubs and load zones, so random bids meet on congested branches and marginal bids split
+CROWDED = ["TH_NP15_GEN-APND", "TH_SP15_GEN-APND", "DLAP_SCE-APND", "DLAP_PGAE-APND", "SLAP_PGST-APND"]
+
+
+@st.composite
+def bid_sets(draw: st.DrawFn) -> list[dict[str, Any]]:
+    out = []
+    for _ in range(draw(st.integers(1, 12))):
+        source, sink = draw(st.sampled_from(CROWDED)), draw(st.sampled_from(CROWDED))
+        assume(source != sink)
+        widths = draw(st.lists(st.integers(20, 500), min_size=1, max_size=4))
+        prices = sorted(draw(st.lists(st.integers(-500, 4000), min_size=len(widths), max_size=len(widths))))[
+            ::-1
+        ]
+        curve, mw = [{"mw": 0, "price": prices[0] / 100}], 0
+        for w, p in zip(widths, prices, strict=True):
+            mw += w
+            curve.append({"mw": mw, "price": p / 100})
+        owner = draw(st.sampled_from(["ECAL", "WCAL", "NCAL"]))
+        tou = draw(st.sampled_from(["ON", "OFF"]))
+        out.append(
+            {"assetOwner": owner, "source": source, "sink": sink, "hedgeType": "OBL", "tou": tou}
+            | {"period": "2026_M03", "crrType": "AUC", "bidCurve": curve}
+        )
+    return out
+
+
+@settings(
+    max_examples=25,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
+@given(bid_sets())
+def test_every_published_award_bid_at_least_its_published_price(
+    tmp_path_factory: pytest.TempPathFactory, bids: list[dict[str, Any]]
+) -> None:
+    """What a valuation desk checks first, on the files' own numbers (prices to the cent, nodes to
+    $0.0001): awarded MW bid at least the path's price, MW left out bid at most it, node prices
+    add up to each path's within half a cent, nothing beyond a bid's MW."""
+    from harness.sandbox.domain import portfolios
+    from harness.sandbox.domain.auction import RULES
+    from harness.sandbox.domain.clearing import clear_market
+    from harness.sandbox.domain.clock import Clock
+    from harness.sandbox.domain.markets import require_market
+    from harness.sandbox.domain.plan import setup_plan
+    from harness.sandbox.store import Store
+
+    store = Store(tmp_path_factory.mktemp("random") / "crr.db")
+    clock = Clock(store)
+    with store.write() as conn:
+        setup_plan(conn, clock)
+        m = require_market(conn, "AUC_MN_2026_M03", clock)
+    for owner in {b["assetOwner"] for b in bids}:
+        body = {"portfolioName": "random", "marketName": m.name, "participantName": owner}
+        body["newBids"] = [b for b in bids if b["assetOwner"] == owner]
+        raw = portfolios.upload_records(RULES, body)
+        ctx = portfolios.CreateContext(owner, m, {})
+        records = asyncio.run(portfolios.check_records(RULES, ctx, raw))
+        with store.write() as conn:
+            portfolios.insert(conn, RULES, m.name, owner, "random", "SUBMITTED", raw, records, clock.now())
+    with store.write() as conn:
+        clear_market(conn, m, clock)
+    with store.read() as conn:
+        records = portfolios.submitted_records(conn, "auction", m.name)
+        won = {r["record_id"]: r["mw_milli"] for r in conn.execute("SELECT * FROM clearing_awards")}
+        paths = {
+            tuple(r)[:5]: r[5]
+            for r in conn.execute(
+                "SELECT source, sink, tou, period, hedge_type, price_cents FROM clearing_prices"
+            )
+        }
+        nodes = {(r[0], r[1]): r[2] for r in conn.execute("SELECT node, tou, price_e4 FROM clearing_nodes")}
+    store.close()
+    for r in records:
+        price = paths[r.path]
+        assert abs(price * 100 - (nodes[(r.sink, r.tou)] - nodes[(r.source, r.tou)])) <= 50
+        curve = list(r.curve or ())
+        got = won.get(r.record_id, 0)
+        assert 0 <= got <= curve[-1][0]
+        if got:
+            assert price_at(curve, got) >= price, (r, got, price)
+        if got < curve[-1][0]:
+            assert price_at(curve, got + 1) <= price, (r, got, price)

@@ -8,9 +8,14 @@ market's periods baseload it.
 Auction, per (TOU, period): every submitted buy bid's and sell offer's curve becomes steps (the MW
 between two points at the later point's price; an offer is cut to what its seller still holds),
 and ``domain.sft.clear`` awards them as the feasibility test allows (an LP solved by HiGHS). Node
-prices come from its duals, rounded to the cent; a path's clearing price is its sink's price minus
-its source's, so prices add up across paths, counterflow paths clear at negative prices and
-uncongested ones at 0.
+prices come from its duals; a path's clearing price is its sink's price minus its source's, so
+prices add up across paths, counterflow paths clear at negative prices and uncongested ones at 0.
+
+Prices, rounded: node prices to $0.0001, a path's price to the cent from the difference of those.
+Rounding each node to the cent instead could publish a marginal bid's path at one cent above what
+it bid (two roundings of half a cent each); this way the path's price is the exact one within
+$0.0001 before its own rounding, so an awarded bid never bid below its published price, and the
+published node prices still add up to every path's price within half a cent.
 
 Ties and degenerate solutions, the documented rule: the LP fixes how many MW each path buys and
 sells (the branches see only those totals); within a path the MW go to the steps from the highest
@@ -43,7 +48,7 @@ Results, for the market-data service's downloads:
 period, hedge_type (PK), price_cents, cleared_milli (MW bought on the path x 1000).
 
 ``clearing_nodes`` -- every biddable node's price per TOU and period: market, node, tou, period
-(PK), price_cents.
+(PK), price_e4 ($/MW x 10,000: finer than a path's cent, see "Prices" below).
 
 ``clearing_constraints`` -- the binding branches per TOU and period: market, branch, tou, period
 (PK), shadow_cents ($/MW of limit x 100; 0 for allocations), flow_milli (signed, in the
@@ -244,13 +249,13 @@ def _record_group(
     conn: sqlite3.Connection,
     market: str,
     group: Group,
-    node_cents: Mapping[str, int],
+    node_e4: Mapping[str, int],
     binding: Iterable[tuple[str, int, int, int]],
 ) -> None:
     tou, period = group
     conn.executemany(
-        "INSERT INTO clearing_nodes(market, node, tou, period, price_cents) VALUES (?,?,?,?,?)",
-        [(market, n, tou, period, c) for n, c in sorted(node_cents.items())],
+        "INSERT INTO clearing_nodes(market, node, tou, period, price_e4) VALUES (?,?,?,?,?)",
+        [(market, n, tou, period, c) for n, c in sorted(node_e4.items())],
     )
     conn.executemany(
         "INSERT INTO clearing_constraints(market, branch, tou, period, shadow_cents, flow_milli, limit_milli)"
@@ -276,14 +281,12 @@ def _held_part(conn: sqlite3.Connection, offer: Record) -> Curve:
     return [(min(mw, held), price) for mw, price in offer.curve or ()]
 
 
-def _node_cents(
-    clearing: sft.Clearing, records: Iterable[Record], nodes: node_list.NodeList
-) -> dict[str, int]:
+def _node_e4(clearing: sft.Clearing, records: Iterable[Record], nodes: node_list.NodeList) -> dict[str, int]:
     """Prices of the list's biddable nodes and of every node bid at (a retired one at its
-    replacement's price), in cents."""
+    replacement's price), in $/MW x 10,000."""
     names = {n.name for n in nodes.nodes if n.biddable}
     names.update(x for r in records for x in (r.source, r.sink))
-    return {n: round(clearing.node_price(nodes.mapped(n)) * 100) for n in names}
+    return {n: round(clearing.node_price(nodes.mapped(n)) * 10_000) for n in names}
 
 
 def _clear_auction(conn: sqlite3.Connection, m: Market, now: str) -> None:
@@ -326,8 +329,8 @@ def _clear_auction(conn: sqlite3.Connection, m: Market, now: str) -> None:
         won: dict[int, int] = {}
         for side, at in index.items():
             won.update(fill(round(float(totals[at]) * 1000), sides[side], best_first=side[2] == "BUY"))
-        node_cents = _node_cents(result, records, nodes)
-        _record_prices(conn, m.name, _settle(conn, m, records, won, node_cents, now))
+        node_e4 = _node_e4(result, records, nodes)
+        _record_prices(conn, m.name, _settle(conn, m, records, won, node_e4, now))
         binding = [
             (
                 b.branch.name,
@@ -337,7 +340,7 @@ def _clear_auction(conn: sqlite3.Connection, m: Market, now: str) -> None:
             )
             for b in result.binding
         ]
-        _record_group(conn, m.name, group, node_cents, binding)
+        _record_group(conn, m.name, group, node_e4, binding)
 
 
 def _settle(
@@ -345,7 +348,7 @@ def _settle(
     m: Market,
     records: Sequence[Record],
     won: Mapping[int, int],
-    node_cents: Mapping[str, int],
+    node_e4: Mapping[str, int],
     now: str,
 ) -> dict[tuple[str, ...], tuple[int, int]]:
     """Move holdings and write the awards; returns (price, bought milli-MW) per path bid on."""
@@ -358,7 +361,7 @@ def _settle(
     granted_to: list[list[int]] = []  # the award's CRR list each grant's id is appended to
     for path, recs in by_path.items():
         source, sink, tou, period_name, hedge = path
-        price = node_cents[sink] - node_cents[source]
+        price = round((node_e4[sink] - node_e4[source]) / 100)  # cents
         sellers = [r for r in recs if r.side == "SELL" and won.get(r.record_id or 0, 0)]
         left = {r.record_id or 0: won[r.record_id or 0] for r in sellers}
         awards += [(r, left[r.record_id or 0], price, [r.crr_id or 0]) for r in sellers]

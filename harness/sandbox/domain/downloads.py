@@ -235,7 +235,7 @@ def _cell(value: Any) -> str:
     if isinstance(value, list):
         return " ".join(str(v) for v in value)
     if isinstance(value, float):
-        return f"{value:.3f}".rstrip("0").rstrip(".") if value != int(value) else str(int(value))
+        return f"{value:.4f}".rstrip("0").rstrip(".") if value != int(value) else str(int(value))
     return str(value)
 
 

@@ -155,8 +155,9 @@ def binding_records(conn: sqlite3.Connection, market: str) -> list[dict[str, Any
 
 
 def clearing_price_records(conn: sqlite3.Connection, market: str) -> list[dict[str, Any]]:
-    """Every path bid on (price = sink's minus source's, MW bought), then every node's own price
-    (a row with a Source and no Sink), per TOU and period: prices add up across paths."""
+    """Every path bid on (price = sink's minus source's, to the cent; MW bought), then every
+    node's own price to $0.0001 (a row with a Source and no Sink), per TOU and period: node
+    prices add up to every path's within half a cent."""
     paths = conn.execute(
         "SELECT * FROM clearing_prices WHERE market = ? ORDER BY source, sink, tou, period, hedge_type",
         (market,),
@@ -182,7 +183,7 @@ def clearing_price_records(conn: sqlite3.Connection, market: str) -> list[dict[s
             "Source": r["node"],
             "TOU": r["tou"],
             "Period": r["period"],
-            "ClearingPrice": r["price_cents"] / 100,
+            "ClearingPrice": r["price_e4"] / 10_000,
         }
         for r in nodes
     ]

@@ -105,7 +105,7 @@ TABLES: tuple[str, ...] = (
     (
         "CREATE TABLE IF NOT EXISTS clearing_nodes ("
         " market TEXT NOT NULL, node TEXT NOT NULL, tou TEXT NOT NULL, period TEXT NOT NULL,"
-        " price_cents INTEGER NOT NULL, PRIMARY KEY (market, node, tou, period))"
+        " price_e4 INTEGER NOT NULL, PRIMARY KEY (market, node, tou, period))"
     ),
     (
         "CREATE TABLE IF NOT EXISTS clearing_constraints ("
