@@ -16,7 +16,6 @@ from hypothesis import strategies as st
 
 from harness.sandbox.domain.clearing import Step, allocate, curve_steps, fill, prorate
 from harness.sandbox.domain.grid import load_grid
-from harness.sandbox.domain.network import NODES
 
 NP15, SCE, PGAE = "TH_NP15_GEN-APND", "DLAP_SCE-APND", "DLAP_PGAE-APND"
 
