@@ -23,8 +23,6 @@ from typing import NamedTuple
 
 import numpy as np
 from numpy.typing import NDArray
-from scipy import sparse
-from scipy.optimize import linprog
 
 from harness.sandbox.domain.grid import Branch, Grid
 
@@ -94,6 +92,11 @@ def clear(grid: Grid, steps: Sequence[Step], held: Sequence[Held] = ()) -> Clear
     only the paths' totals (PTDFs depend on the path, not the bid), so a monthly auction's
     ~10^6 curve steps meet a branches x paths matrix of a few hundred columns, not a dense
     branches x steps one."""
+    # imported here, not at the top: scipy.optimize costs ~0.6 s, and every sandbox process imports
+    # this module at start-up (the control plane's clearing) though few ever clear a market
+    from scipy import sparse
+    from scipy.optimize import linprog
+
     limits = grid.limits
     base = np.zeros(len(limits))
     for h in held:
