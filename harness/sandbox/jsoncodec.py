@@ -36,26 +36,49 @@ cannot follow values nested ~250 deep, so deeper bodies are refused up front (SE
 
 
 def _too_deep(raw: bytes) -> bool:
-    """Whether parsed-valid JSON ``raw`` nests deeper than MAX_DEPTH.
-
-    Cheap where it matters, all in C: a body with at most MAX_DEPTH brackets cannot be too
-    deep (two ``bytes.count``); otherwise strings are cut out (a split on quotes when the body
-    has no escapes, else a regex), everything but brackets dropped, and innermost ``[]``/``{}``
-    pairs peeled off one level per pass, at most MAX_DEPTH passes (350 KB portfolio: ~1.5 ms).
-    """
+    """Whether parsed-valid JSON ``raw`` nests deeper than MAX_DEPTH (a body with at most
+    MAX_DEPTH brackets cannot: two ``bytes.count``)."""
     if raw.count(b"[") + raw.count(b"{") <= MAX_DEPTH:
         return False
-    outside = b"".join(raw.split(b'"')[::2]) if b"\\" not in raw else _STRINGS.sub(b"", raw)
-    shape = outside.translate(None, _NOT_BRACKETS)
-    for _ in range(MAX_DEPTH):
+    return nesting(raw) > MAX_DEPTH
+
+
+def nesting(raw: bytes, limit: int = MAX_DEPTH) -> int:
+    """How deep parsed-valid JSON ``raw`` nests arrays and objects (0 for a scalar), counted up
+    to ``limit + 1`` (anything deeper says ``limit + 1``).
+
+    All in C: the brackets outside strings are kept (``_brackets``) and innermost ``[]``/``{}``
+    pairs peeled off one level per pass, at most ``limit + 1`` passes (a 340 KB portfolio:
+    ~0.5 ms; its 100 KB folded skeleton: ~0.15 ms).
+    """
+    shape = _brackets(raw)
+    depth = 0
+    while shape and depth <= limit:
         shape = _INNERMOST.sub(b"", shape)
-        if not shape:
-            return False
-    return True
+        depth += 1
+    return limit + 1 if shape else depth
+
+
+def _brackets(raw: bytes) -> bytes:
+    """The brackets of JSON ``raw`` that are outside its strings, in order.
+
+    Without escapes every string is a pair of quotes, so keeping only quotes and brackets and
+    deleting adjacent quote pairs in one left-to-right pass leaves exactly the structural
+    brackets -- unless a string holds a bracket, whose quotes are then left over (by induction
+    over the strings: the pass pairs quote 2k with 2k+1 until a string's quotes are not
+    adjacent, and that string's opening quote is never removed). Then, and for a body with
+    escapes, strings are cut out with a regex.
+    """
+    if b"\\" not in raw:
+        shape = raw.translate(None, _NOT_SHAPE).replace(b'""', b"")
+        if b'"' not in shape:
+            return shape
+    return _STRINGS.sub(b"", raw).translate(None, _NOT_BRACKETS)
 
 
 _STRINGS = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"')
 _NOT_BRACKETS = bytes(range(256)).translate(None, b"[]{}")
+_NOT_SHAPE = bytes(range(256)).translate(None, b'[]{}"')
 _INNERMOST = re.compile(rb"\[\]|\{\}")
 
 
@@ -106,6 +129,19 @@ def refuse_huge_numbers(value: Any) -> None:
         raise NumberOutOfRange(found[0] or "body", found[1])
 
 
+def parse(data: bytes | str) -> Any:
+    """orjson's parse and nothing else (orjson.JSONDecodeError for what it refuses), with the
+    garbage collector paused for a big body (see ``loads``); for a caller that checks the
+    limits itself (``within_limits``)."""
+    if len(data) < _BIG or not gc.isenabled():
+        return orjson.loads(data)
+    gc.disable()
+    try:
+        return orjson.loads(data)
+    finally:
+        gc.enable()
+
+
 def loads(raw: bytes | str, numbers: bool = True) -> Any:
     """Parse JSON text; ValueError (or UnicodeDecodeError) for anything that is not JSON, or
     that is JSON the sandbox will not take: nesting deeper than MAX_DEPTH, a lone UTF-16
@@ -119,14 +155,7 @@ def loads(raw: bytes | str, numbers: bool = True) -> Any:
     """
     data = raw.encode("utf-8") if isinstance(raw, str) else raw
     try:
-        if len(data) < _BIG or not gc.isenabled():
-            value = orjson.loads(data)
-        else:
-            gc.disable()
-            try:
-                value = orjson.loads(data)
-            finally:
-                gc.enable()
+        value = parse(data)
     except orjson.JSONDecodeError as exc:
         value = _stdlib_loads(data, exc)
     if _too_deep(data):  # only valid JSON gets here, so the bracket shape is balanced

@@ -125,10 +125,12 @@ def test_marketsim_cannot_run_where_it_cannot_write(dev_pki, tmp_path: Path) -> 
     assert run("marketsim", "--env", "mapstage").exit_code == 2  # a real environment needs a certificate
 
 
-def test_sandbox_port_in_use_cannot_run(dev_pki) -> None:
+def test_sandbox_port_in_use_cannot_run(dev_pki, tmp_path: Path) -> None:
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
         taken.listen(1)
         port = taken.getsockname()[1]
-        done = run("sandbox", "serve", "--port", str(port), "--pki", str(dev_pki.directory))
+        # its own database: the default one in the working directory may be any crrsim's
+        db = str(tmp_path / "sandbox.db")
+        done = run("sandbox", "serve", "--port", str(port), "--pki", str(dev_pki.directory), "--db", db)
     assert done.exit_code == 3 and "could not start" in done.output

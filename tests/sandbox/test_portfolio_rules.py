@@ -12,7 +12,14 @@ import pytest
 from harness.sandbox.domain.auction import AuctionRules, curve_problems
 from harness.sandbox.domain.credit import bid_exposure, cents_to_dollars, over_limit, required_credit_cents
 from harness.sandbox.domain.nomination import cap_problems
-from harness.sandbox.domain.portfolios import _render_portfolio, check_portfolio_name
+from harness.sandbox.domain.portfolios import (
+    Record,
+    _records_text,
+    cents,
+    check_portfolio_name,
+    milli,
+    render_portfolio,
+)
 from harness.sandbox.errors import CRRError
 from harness.sandbox.store import Store
 from harness.sandbox.store.locks import EditLocks
@@ -142,28 +149,68 @@ def test_an_expired_edit_lease_is_taken_over(tmp_path: Path) -> None:
         pass
 
 
-def test_rendered_portfolio_encodes_shared_curves_once_and_exactly() -> None:
-    """The stored portfolio JSON is the same document however its curves are shared."""
+def test_a_portfolio_reads_back_from_its_stored_records_as_sent() -> None:
+    """A GET renders the contract's properties from the stored records, with the values sent
+    (exact thousandths and cents: 1.25 stays 1.25, 3.0 reads 3), whichever records share a
+    curve, and nothing sent outside the contract (strict clients refuse unknown properties)."""
     rules = AuctionRules()
     shared = [{"mw": 0, "price": 12.5}, {"mw": 1.25, "price": 10}]
-    other = [{"mw": 0, "price": -1.01}, {"mw": 3, "price": -2}]
+    other = [{"mw": 0, "price": -1.01}, {"mw": 3.0, "price": -2, "x": 1}]
+
+    def item(i: int, curve: list[dict[str, Any]], **extra: Any) -> dict[str, Any]:
+        return {
+            "assetOwner": "ECAL",
+            "source": f"S{i % 4}",
+            "sink": "K",
+            "hedgeType": "OBL",
+            "tou": ("ON", "OFF")[i % 2],
+            "period": "2026_M03",
+            "crrType": "AUC",
+            "bidCurve": curve,
+            **extra,
+        }
+
     raw: list[tuple[str, dict[str, Any]]] = [
-        ("BUY", {"assetOwner": "ECAL", "tou": "ON", "bidCurve": shared if i % 3 else other})
+        ("BUY", item(i, shared if i % 3 else other, **({"description": f"bid {i}"} if i % 2 else {})))
         for i in range(49)
     ]
-    raw.append(("BUY", {"tou": "OFF", "bidCurve": [{"mw": 0, "price": 1}, {"mw": 2, "price": 1}], "x": 1}))
-    raw.append(("SELL", {"crrId": 7, "tou": "OFF", "bidCurve": shared}))
+    raw.append(("BUY", item(49, [dict(p) for p in shared], x=1)))  # an equal curve, not the same list
+    raw.append(("SELL", item(50, shared, crrId=7, description=None)))
+    records = [
+        Record(
+            side=side,
+            asset_owner=r["assetOwner"],
+            source=r["source"],
+            sink=r["sink"],
+            hedge_type=r["hedgeType"],
+            tou=r["tou"],
+            period=r["period"],
+            crr_type=r["crrType"],
+            mw_milli=milli(r["bidCurve"][-1]["mw"]),
+            curve=tuple((milli(p["mw"]), cents(p["price"])) for p in r["bidCurve"]),
+            crr_id=r.get("crrId"),
+        )
+        for side, r in raw
+    ]
     ids = list(range(100, 100 + len(raw)))
-    text = _render_portfolio(rules, "P 1", "M", ids, raw)
-    expected = {
+    stored = _records_text(ids, records, raw)
+    assert json.loads(stored)["curves"] == [[[0, -101], [3000, -200]], [[0, 1250], [1250, 1000]]]
+    text = render_portfolio(rules, "P 1", "M", stored)
+
+    def sent(rid: int, side: str, r: dict[str, Any]) -> dict[str, Any]:
+        out: dict[str, Any] = {"bidId": rid}
+        for key in rules.record_fields[side]:
+            if r.get(key) is not None:
+                out[key] = r[key]
+        out["bidCurve"] = [{"mw": p["mw"], "price": p["price"]} for p in r["bidCurve"]]
+        return out
+
+    assert json.loads(text) == {
         "portfolioName": "P 1",
         "marketName": "M",
-        "bids": [
-            {"bidId": i, **{k: v for k, v in item.items() if k != "x"}}
-            for i, (side, item) in zip(ids, raw, strict=True)
-            if side == "BUY"
-        ],
-        "offers": [{"bidId": ids[-1], **raw[-1][1]}],
+        "bids": [sent(rid, side, r) for rid, (side, r) in zip(ids, raw, strict=True) if side == "BUY"],
+        "offers": [sent(ids[-1], "SELL", raw[-1][1])],
     }
-    assert json.loads(text) == expected
-    assert '"x"' not in text  # properties outside the contract are not rendered
+    assert '"x"' not in text and '"description":null' not in text
+    assert '{"mw":1.25,"price":10}' in text and '{"mw":3,"price":-2}' in text
+    assert list(json.loads(text)["offers"][0]) == ["bidId", "crrId", *AuctionRules.record_fields["BUY"][:-1]]

@@ -10,10 +10,13 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from harness.client import CRRClient
 from harness.contract import load_catalogue
 from harness.pki import DevPKI
+from harness.sandbox.jsoncodec import MAX_DEPTH, nesting
 from harness.sandbox.launch import RunningSandbox
 from harness.sandbox.web.validation import OperationValidator
 from tests.sandbox.sbutil import codes, rid
@@ -235,6 +238,21 @@ def test_closed_schema_allows_required_names_missing_from_properties():
 # --------------------------------------------------------------------------------------
 # the fast path for big bodies accepts exactly what the full validator accepts
 # --------------------------------------------------------------------------------------
+def _bid(i: int, **extra: Any) -> dict[str, Any]:
+    return {
+        "assetOwner": "ECAL",
+        "source": "TH_NP15_GEN-APND",
+        "sink": "DLAP_PGAE-APND",
+        "hedgeType": "OBL",
+        "tou": "ON",
+        "period": "2026_M03",
+        "crrType": "AUC",
+        "bidCurve": [{"mw": 0, "price": 5}, {"mw": 10, "price": 5}],
+        "description": f"bid {i}",
+        **extra,
+    }
+
+
 def _random_body(rng: random.Random, hazards: bool = True) -> bytes:
     """A ~20-60 KB portfolio, usually valid, with random hazards for the repeated-curve folding."""
     curves = []
@@ -244,20 +262,7 @@ def _random_body(rng: random.Random, hazards: bool = True) -> bytes:
             for i in range(rng.randint(2, 20))
         ]
         curves.append(points)
-    bids: list[dict[str, Any]] = [
-        {
-            "assetOwner": "ECAL",
-            "source": "TH_NP15_GEN-APND",
-            "sink": "DLAP_PGAE-APND",
-            "hedgeType": "OBL",
-            "tou": "ON",
-            "period": "2026_M03",
-            "crrType": "AUC",
-            "bidCurve": rng.choice(curves),
-            "description": f"bid {i}",
-        }
-        for i in range(rng.randint(40, 120))
-    ]
+    bids = [_bid(i, bidCurve=rng.choice(curves)) for i in range(rng.randint(40, 120))]
     body: dict[str, object] = {
         "portfolioName": "fold test",
         "marketName": "AUC_MN_2026_M03",
@@ -289,6 +294,8 @@ def _random_body(rng: random.Random, hazards: bool = True) -> bytes:
         text = text.replace(
             '"description":"bid 0"', '"x\\"bidCurve":[{"mw":1.00001}],"description":"bid 0"', 1
         )
+    elif hazard == 9:  # \u escapes could spell a placeholder: such a body is not folded
+        text = text.replace('"description":"bid 0"', '"description":"caf\\u00e9 \\u007e"', 1)
     return text.encode()
 
 
@@ -298,7 +305,7 @@ def test_folded_validation_matches_the_full_validator():
     assert validator.shared is not None
     rng = random.Random(20261124)
     outcomes = set()
-    for _ in range(250):
+    for _ in range(300):
         raw = _random_body(rng)
         body, errors = validator.body(raw)
         expected = validator.body_validator.is_valid(json.loads(raw))
@@ -327,3 +334,66 @@ def test_no_folding_where_a_keyword_compares_records():
     assert shared is not None and shared.parents == ("newBids",)
     _, shared = _shared_arrays({"type": "object", "properties": {"newBids": {**bids, "uniqueItems": True}}})
     assert shared is None
+
+
+def _depth(value: Any) -> int:
+    if isinstance(value, dict):
+        return 1 + max(map(_depth, value.values()), default=0)
+    if isinstance(value, list):
+        return 1 + max(map(_depth, value), default=0)
+    return 0
+
+
+_JSON = st.recursive(
+    st.none() | st.integers() | st.text(alphabet='[]{}"\\ab\u00e9,:'),
+    lambda inner: (
+        st.lists(inner, max_size=3)
+        | st.dictionaries(st.text(alphabet='[]{}"ab', max_size=3), inner, max_size=3)
+    ),
+    max_leaves=30,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(_JSON, st.booleans())
+def test_nesting_counts_the_brackets_outside_strings(value: Any, ascii_only: bool) -> None:
+    """The codec's depth test reads brackets from the bytes, skipping strings: strings full of
+    brackets, quotes and escapes must not count (the fast path pairs quotes, the slow one
+    follows escapes)."""
+    raw = json.dumps(value, separators=(",", ":"), ensure_ascii=ascii_only).encode()
+    assert nesting(raw) == _depth(value)
+    assert nesting(raw, limit=1) == min(_depth(value), 2)
+
+
+def _compact(bids: list[dict[str, Any]]) -> bytes:
+    body = {
+        "portfolioName": "p",
+        "marketName": "AUC",
+        "participantName": "ECAL",
+        "newBids": bids,
+        "newOffers": [],
+    }
+    return json.dumps(body, separators=(",", ":")).encode()
+
+
+def test_folding_keeps_the_codec_limits_exact():
+    """A big body is folded (its curves cut out) before the depth and number limits are read:
+    the limits still fall exactly where the whole body puts them, and a body the fold cannot
+    read safely (a \\u escape could spell a placeholder) takes the ordinary path."""
+    validator = OperationValidator(load_catalogue()["auction"].operation("portfolioCreation"), ("SER0022",))
+    assert validator.shared is not None
+    bids = [_bid(i) for i in range(200)]
+    plain = _compact(bids)
+    assert validator.shared.fold(plain) is not None
+    assert validator.body(plain)[1] == []
+    # body (1) > newBids (2) > bid (3) > x: 61 arrays = 64 levels, the most a body may nest
+    for arrays, refused in ((MAX_DEPTH - 3, False), (MAX_DEPTH - 2, True)):
+        deep = _compact([*bids[:-1], _bid(199, x=json.loads("[" * arrays + "]" * arrays))])
+        errors = validator.body(deep)[1]
+        assert bool(errors) == refused, arrays
+        if refused:
+            assert errors[0].code == "SER0017" and f"deeper than {MAX_DEPTH}" in str(errors[0].args_)
+    escaped = plain.replace(b'"bid 7"', b'"bid \\u0041"')
+    assert validator.shared.fold(escaped) is None
+    body, errors = validator.body(escaped)
+    assert errors == [] and body["newBids"][7]["description"] == "bid A"

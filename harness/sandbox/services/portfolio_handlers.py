@@ -93,7 +93,8 @@ async def get(req: SandboxRequest, rules: PortfolioRules) -> Reply:
     with req.store.read() as conn:
         require_market(conn, rules, market, req.clock)
         row = _find(conn, req, rules, market, participant, name)
-    return _json_reply(row["body"])
+        text = portfolios.portfolio_body(conn, rules, row)
+    return _json_reply(text)
 
 
 async def list_portfolios(req: SandboxRequest, rules: PortfolioRules) -> Reply:

@@ -9,7 +9,7 @@ migration). Bump ``SCHEMA_VERSION`` whenever a statement below changes.
 
 from __future__ import annotations
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 TABLES: tuple[str, ...] = (
     # id sequences (store)
@@ -68,7 +68,6 @@ TABLES: tuple[str, ...] = (
         " status TEXT NOT NULL,"
         " error_message TEXT,"
         " required_credit_cents INTEGER NOT NULL DEFAULT 0,"
-        " body TEXT NOT NULL,"  # the contract's Portfolio object, rendered once: records never change
         " created_at TEXT NOT NULL,"
         " updated_at TEXT NOT NULL,"
         " UNIQUE (service, market, participant, name))"
@@ -76,6 +75,8 @@ TABLES: tuple[str, ...] = (
     (
         "CREATE TABLE IF NOT EXISTS crr_portfolio_recordsets ("
         " portfolio_id INTEGER PRIMARY KEY REFERENCES crr_portfolios(portfolio_id) ON DELETE CASCADE,"
+        # one compact JSON document (domain.portfolios._records_text): what the checks read,
+        # and what a GET renders the contract's Portfolio object from
         " records TEXT NOT NULL)"
     ),
     (

@@ -23,21 +23,26 @@ against jsonschema-rs on random bodies).
 from __future__ import annotations
 
 import copy
-import re
 import secrets
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
+from itertools import chain, repeat
 from typing import Any
 
 import jsonschema_rs
+import orjson
 
 from harness.contract import Operation, Parameter
 from harness.contract.wire import REQUEST_ID_FORM, REQUEST_ID_HEADER
 from harness.sandbox.errors import CRRError
 from harness.sandbox.jsoncodec import (
+    MAX_DEPTH,
     NumberOutOfRange,
     dumps_text,
     loads,
+    nesting,
+    parse,
     refuse_huge_numbers,
     spells_huge_number,
 )
@@ -204,6 +209,7 @@ def _grid_checker(schema: Any) -> tuple[Any, Check | None]:
 
 _SCALARS = ("string", "number", "integer", "boolean", "null")
 _SHARED_MIN = 16 * 1024  # bytes of body from which folding repeated arrays pays
+_CAPITALS = bytes(65 + b % 26 for b in range(256))  # a random byte -> a capital letter
 
 
 def _flat_array(schema: Any) -> bool:
@@ -226,9 +232,9 @@ class SharedArrays:
     A 500-bid portfolio usually repeats a few curves; parsing and validating 10,000 points was
     most of an upload's CPU. ``key`` names an array property (``bidCurve``) of the items of the
     top-level arrays ``parents``. Each ``"key": [...]`` in the raw text is replaced by a
-    placeholder integer (a per-request random value whose digits do not occur in the body; the
-    key must be written exactly ``"key":[``, i.e. without spaces, else the body is not folded), the
-    rest is parsed and validated with ``key`` typed as that integer, each distinct array text is
+    placeholder string (a per-request random token that does not occur in the body; the key
+    must be written exactly ``"key":[``, i.e. without spaces, else the body is not folded), the
+    rest is parsed and validated with ``key`` typed as a string, each distinct array text is
     parsed and validated once, and the parsed arrays are put back (shared by the records that
     repeat them). Anything unexpected -- a match that is not a JSON array, a placeholder left
     anywhere but at ``parents[*].key`` -- returns None and the body takes the ordinary path, so
@@ -238,60 +244,81 @@ class SharedArrays:
     key: str
     parents: tuple[str, ...]
     marker: bytes  # b'"bidCurve":'
-    splitter: re.Pattern[bytes]  # the marker followed by an array holding no "]"; the array captured
     validator: jsonschema_rs.Draft4Validator  # one array, decimal-grid multipleOf removed
     grid: Check | None  # the exact grid check of one array
 
-    def fold(self, raw: bytes) -> tuple[Any, list[Any], int] | None:
-        """(body with placeholders, distinct arrays, first placeholder) or None; nothing validated yet.
+    def fold(self, raw: bytes) -> tuple[Any, list[Any], dict[str, int], int] | None:
+        """(body with placeholders, distinct arrays, placeholder -> array index, placeholders)
+        or None; nothing validated yet.
 
-        Placeholders are 19-digit integers sharing their first 12 digits; a body containing
-        those digits anywhere is not folded, so no integer of the body can be a placeholder.
+        A placeholder is a string, ``~`` + 12 random capital letters (a per-request token) +
+        ``-`` + the array's index; a body holding the token or a ``\\u`` escape (which could
+        spell it) anywhere is not folded, so no string of the body can be a placeholder. The
+        codec's limits (nesting, numbers beyond MAX_MAGNITUDE) are checked on the folded text
+        and each distinct array's text, a third of the bytes: a body over them is not folded,
+        and the ordinary path refuses it with its reason.
         """
-        base = secrets.randbelow(9 * 10**17) + 10**18
-        if str(base)[:12].encode() in raw:
+        token = b"~" + secrets.token_bytes(12).translate(_CAPITALS) + b"-"
+        if token in raw or (b"\\" in raw and b"\\u" in raw):  # one memchr in the usual case
             return None
-        pieces = self.splitter.split(raw)  # [text, array, text, array, ..., text]
-        arrays_text = pieces[1::2]
-        count = len(arrays_text)
-        if not count or count != raw.count(self.marker) or base % 10**7 + count >= 10**7:
+        # [text, array + text, array + text, ...]: each array runs to its first "]" (it holds
+        # none); all in C, no Python step per record
+        pieces = raw.split(self.marker)
+        count = len(pieces) - 1
+        arrays_on = pieces[1:]
+        if not count or not all(map(bytes.startswith, arrays_on, repeat(b"["))):
             return None  # a key not followed by an array (spacing, another value): the ordinary path
-        texts = dict.fromkeys(arrays_text)
+        heads, ends, rests = zip(*map(bytes.partition, arrays_on, repeat(b"]")), strict=True)
+        if b"" in ends:
+            return None
+        texts = dict.fromkeys(heads)  # each distinct array's text, without its "]"
         marker = self.marker
-        numbered = {text: marker + str(base + i).encode() for i, text in enumerate(texts)}
-        pieces[1::2] = map(numbered.__getitem__, arrays_text)
-        folded = b"".join(pieces)
+        numbered = {text: b'%s"%s%d"' % (marker, token, i) for i, text in enumerate(texts)}
+        folded = pieces[0] + b"".join(
+            chain.from_iterable(zip(map(numbered.__getitem__, heads), rests, strict=True))
+        )
+        arrays_text = [text + b"]" for text in texts]
+        if spells_huge_number(folded) or any(spells_huge_number(text) for text in arrays_text):
+            return None
+        deepest = max(nesting(text) for text in arrays_text)
+        if nesting(folded, MAX_DEPTH - deepest) > MAX_DEPTH - deepest:
+            return None
         try:
-            body = loads(folded, numbers=False)  # its placeholders are 19-digit integers
-            arrays = [loads(text, numbers=False) for text in texts]  # body() checked the whole body's numbers
-        except (UnicodeDecodeError, ValueError):
+            body = parse(folded)
+            arrays = [parse(text) for text in arrays_text]
+        except orjson.JSONDecodeError:
             return None
         if type(body) is not dict:
             return None
-        found = 0
-        top = base + len(texts)
-        for parent in self.parents:
-            items = body.get(parent)
-            if type(items) is not list:
-                continue
-            for item in items:
-                if type(item) is dict:
-                    value = item.get(self.key)
-                    if type(value) is int and base <= value < top:
-                        found += 1
-        if found != count:
-            return None
-        return body, arrays, base
+        prefix = token.decode()
+        return body, arrays, {f"{prefix}{i}": i for i in range(len(texts))}, count
 
     def check(self, arrays: list[Any]) -> bool:
         grid = self.grid
         return all(self.validator.is_valid(a) and (grid is None or grid(a)) for a in arrays)
 
-    def unfold(self, body: dict[str, Any], arrays: list[Any], base: int) -> None:
+    def unfold(self, body: dict[str, Any], arrays: list[Any], places: dict[str, int], count: int) -> bool:
+        """Put the arrays back; False (the body is then of no use) unless every placeholder
+        stood at ``parents[*].key``, where the folded validation checked them as arrays."""
+        key = self.key
+        by_place = {place: arrays[i] for place, i in places.items()}
         for parent in self.parents:
-            for item in body.get(parent) or ():
+            items = body.get(parent)
+            if type(items) is not list:
+                continue
+            if set(map(type, items)) <= {dict}:  # the usual case, in C: no Python step per record
+                values: list[Any] = list(map(dict.get, items, repeat(key)))
+                if set(map(type, values)) <= {str} and all(map(by_place.__contains__, values)):
+                    deque(map(dict.__setitem__, items, repeat(key), map(by_place.__getitem__, values)), 0)
+                    count -= len(values)
+                    continue
+            for item in items:
                 if type(item) is dict:
-                    item[self.key] = arrays[item[self.key] - base]
+                    value = item.get(key)
+                    if type(value) is str and value in by_place:
+                        item[key] = by_place[value]
+                        count -= 1
+        return count == 0
 
 
 def _sans_prose(schema: Any) -> Any:
@@ -321,7 +348,7 @@ def _compares_values(schema: Any) -> bool:
 
 
 def _shared_arrays(schema: Any) -> tuple[Any, SharedArrays | None]:
-    """(schema with the repeated array typed as a placeholder integer, its SharedArrays) or (schema, None)."""
+    """(schema with the repeated array typed as a placeholder string, its SharedArrays) or (schema, None)."""
     props = schema.get("properties") if isinstance(schema, dict) else None
     if not isinstance(props, dict):
         return schema, None
@@ -343,13 +370,12 @@ def _shared_arrays(schema: Any) -> tuple[Any, SharedArrays | None]:
         return schema, None
     out = copy.deepcopy(schema)
     for parent in parents:
-        out["properties"][parent]["items"]["properties"][key] = {"type": "integer"}
+        out["properties"][parent]["items"]["properties"][key] = {"type": "string"}
     stripped, grid = _grid_checker(copy.deepcopy(array_schema))
     shared = SharedArrays(
         key,
         tuple(parents),
         b'"' + key.encode() + b'":',
-        re.compile(re.escape(b'"' + key.encode() + b'":') + rb"(\[[^\]]*\])"),
         _validator(stripped),
         grid,
     )
@@ -482,20 +508,20 @@ class OperationValidator:
             return None, [
                 CRRError("SER0017", "a JSON request body is required")
             ] if self.body_required else []
-        huge = spells_huge_number(raw)  # once per body: the ordinary path names the number
         shared = self.shared
-        if shared is not None and len(raw) >= _SHARED_MIN and self.folded_validator is not None and not huge:
+        if shared is not None and len(raw) >= _SHARED_MIN and self.folded_validator is not None:
             folded = shared.fold(raw)
             if folded is not None:
-                body, arrays, base = folded
+                body, arrays, places, count = folded
                 grid = self.folded_grid
                 if (
                     self.folded_validator.is_valid(body)
                     and (grid is None or grid(body))
                     and shared.check(arrays)
+                    and shared.unfold(body, arrays, places, count)
                 ):
-                    shared.unfold(body, arrays, base)
                     return body, []
+        huge = spells_huge_number(raw)  # once per body: the ordinary path names the number
         try:
             body = loads(raw, numbers=False)
             if huge:
