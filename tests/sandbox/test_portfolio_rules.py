@@ -214,3 +214,20 @@ def test_a_portfolio_reads_back_from_its_stored_records_as_sent() -> None:
     assert '"x"' not in text and '"description":null' not in text
     assert '{"mw":1.25,"price":10}' in text and '{"mw":3,"price":-2}' in text
     assert list(json.loads(text)["offers"][0]) == ["bidId", "crrId", *AuctionRules.record_fields["BUY"][:-1]]
+
+
+def test_credit_counts_a_shared_record_once_per_bid() -> None:
+    """check_records hands the same Record object to bids that say the same thing; the
+    portfolio's credit still charges every bid (offers never)."""
+
+    def record(side: str, curve: tuple[tuple[int, int], ...]) -> Record:
+        return Record(side, "ECAL", "A", "B", "OBL", "ON", "2026_M03", "AUC", curve[-1][0], curve)
+
+    curve_a, curve_b = ((0, 550), (10_005, 550)), ((0, 100), (2_000, 100))
+    a, b = record("BUY", curve_a), record("BUY", curve_b)
+    offer = record("SELL", ((0, 900), (5_000, 900)))
+    records = [a, b, a, offer, a, offer]
+    assert AuctionRules().required_credit_cents(records) == required_credit_cents(
+        [curve_a, curve_b, curve_a, curve_a]
+    )
+    assert AuctionRules().required_credit_cents(records) == 16709  # 3 x $55.0275 + $2.00, rounded up once

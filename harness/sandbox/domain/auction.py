@@ -25,13 +25,14 @@ portfolio) and the participant's credit (``credit``) must cover the portfolio.""
 from __future__ import annotations
 
 import sqlite3
+from collections import Counter
 from collections.abc import Hashable, Mapping, Sequence
 from itertools import repeat
 from operator import itemgetter
 from typing import Any
 
 from harness.sandbox.domain import holdings, participants, portfolios
-from harness.sandbox.domain.credit import cents_to_dollars, over_limit, required_credit_cents
+from harness.sandbox.domain.credit import cents_to_dollars, counted_credit_cents, over_limit
 from harness.sandbox.domain.markets import AUCTION
 from harness.sandbox.domain.portfolios import CreateContext, PortfolioRules, Record, cents, milli
 
@@ -256,7 +257,13 @@ class AuctionRules(PortfolioRules):
         return problems
 
     def required_credit_cents(self, records: Sequence[Record]) -> int:
-        return required_credit_cents([r.curve for r in records if r.side == "BUY" and r.curve])
+        # records that say the same thing are one object (check_records): count them in C and
+        # look at each distinct one once
+        counts = Counter(map(id, records))
+        distinct = dict(zip(map(id, records), records, strict=True))
+        return counted_credit_cents(
+            (r.curve, counts[key]) for key, r in distinct.items() if r.side == "BUY" and r.curve
+        )
 
     def credit_problem(self, conn: sqlite3.Connection, portfolio: sqlite3.Row) -> str | None:
         participant = portfolio["participant"]

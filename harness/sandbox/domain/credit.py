@@ -46,19 +46,14 @@ def exposure_to_cents(exposure: int) -> int:
 
 
 def required_credit_cents(buy_curves: Iterable[Curve]) -> int:
-    """Required credit of a portfolio's buy bids, in cents (rounded up once, at the end).
+    """Required credit of a portfolio's buy bids, in cents (rounded up once, at the end)."""
+    return counted_credit_cents((curve, 1) for curve in buy_curves)
 
-    Each distinct curve object is evaluated once: a big portfolio's bids share a few curves.
-    """
-    curves = list(buy_curves)  # alive until the end, so an id() names one curve meanwhile
-    memo: dict[int, int] = {}
-    total = 0
-    for c in curves:
-        exposure = memo.get(id(c))
-        if exposure is None:
-            exposure = memo[id(c)] = bid_exposure(c)
-        total += exposure
-    return exposure_to_cents(total)
+
+def counted_credit_cents(buy_curves: Iterable[tuple[Curve, int]]) -> int:
+    """``required_credit_cents`` of curves given with the number of bids that bid each: a big
+    portfolio's bids share a few curves, and each is evaluated once."""
+    return exposure_to_cents(sum(bid_exposure(curve) * bids for curve, bids in buy_curves))
 
 
 def cents_to_dollars(cents: int) -> float:
