@@ -397,3 +397,20 @@ def test_folding_keeps_the_codec_limits_exact():
     assert validator.shared.fold(escaped) is None
     body, errors = validator.body(escaped)
     assert errors == [] and body["newBids"][7]["description"] == "bid A"
+
+
+def test_one_curve_for_every_bid_is_cut_once():
+    """The common upload: every bid bids one curve. It is cut out by a join, not per record,
+    and every bid gets it back (a second curve takes the general cut)."""
+    validator = OperationValidator(load_catalogue()["auction"].operation("portfolioCreation"), ("SER0022",))
+    assert validator.shared is not None
+    for bids in (
+        [_bid(i) for i in range(100)],
+        [*(_bid(i) for i in range(99)), _bid(99, bidCurve=[{"mw": 0, "price": 1}, {"mw": 2, "price": 1}])],
+    ):
+        raw = _compact(bids)
+        folded = validator.shared.fold(raw)
+        assert folded is not None and folded[3] == 100
+        assert len(folded[1]) == len({json.dumps(b["bidCurve"]) for b in bids})
+        body, errors = validator.body(raw)
+        assert errors == [] and body == json.loads(raw)

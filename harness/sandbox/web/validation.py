@@ -28,6 +28,7 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from itertools import chain, repeat
+from operator import itemgetter
 from typing import Any
 
 import jsonschema_rs
@@ -287,18 +288,27 @@ class SharedArrays:
         One split at every key and a partition of each piece at its array's end (an array
         runs to its first ``]``: it holds none), all in C, no Python step per record (a regex
         split, or a loop over the pieces, cost about three times as much; a ``bytes.replace``
-        of one distinct curve alone costs five times as much).
+        of one distinct curve alone costs five times as much). When every piece starts with
+        the first piece's array (one curve for the whole portfolio), the pieces are simply
+        joined by its placeholder.
         """
-        pieces = raw.split(self.marker)
+        marker = self.marker
+        pieces = raw.split(marker)
         count = len(pieces) - 1
         arrays_on = pieces[1:]
-        if not count or not all(map(bytes.startswith, arrays_on, repeat(b"["))):
+        if not count:
+            return None
+        first = arrays_on[0][: arrays_on[0].find(b"]") + 1]
+        if first[:1] == b"[" and first[-1:] == b"]" and all(map(bytes.startswith, arrays_on, repeat(first))):
+            # every record bids the same curve: the pieces' rests joined by its placeholder
+            after = map(itemgetter(slice(len(first), None)), arrays_on)
+            return (b'%s"%s0"' % (marker, token)).join((pieces[0], *after)), [first], count
+        if not all(map(bytes.startswith, arrays_on, repeat(b"["))):
             return None
         heads, ends, rests = zip(*map(bytes.partition, arrays_on, repeat(b"]")), strict=True)
         if b"" in ends:
             return None
         texts = dict.fromkeys(heads)  # each distinct array's text, without its "]"
-        marker = self.marker
         numbered = {text: b'%s"%s%d"' % (marker, token, i) for i, text in enumerate(texts)}
         folded = pieces[0] + b"".join(
             chain.from_iterable(zip(map(numbered.__getitem__, heads), rests, strict=True))
