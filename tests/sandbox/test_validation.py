@@ -414,3 +414,31 @@ def test_one_curve_for_every_bid_is_cut_once():
         assert len(folded[1]) == len({json.dumps(b["bidCurve"]) for b in bids})
         body, errors = validator.body(raw)
         assert errors == [] and body == json.loads(raw)
+
+
+def test_a_folded_body_of_listed_names_keeps_the_codec_limits():
+    """A folded body that uses only the schema's names skips the byte scans of its text (its
+    depth is then known and its numbers bounded by the folded schema): a number beyond 10^15
+    or a deep value at a listed name, or anything at another name, is still refused by the
+    ordinary path with the same words."""
+    validator = OperationValidator(load_catalogue()["auction"].operation("portfolioCreation"), ("SER0022",))
+    assert validator.shared is not None and validator.shared.shape is not None
+    offer = {**_bid(0), "crrId": 7}
+    plain = _compact([_bid(i) for i in range(150)])
+    folded = validator.shared.fold(plain)
+    assert folded is not None and validator.shared.shape.holds(folded[0])
+
+    def refused(raw: bytes) -> str:
+        errors = validator.body(raw)[1]
+        assert errors, raw[-200:]
+        return f"{errors[0].code} {errors[0].args_} {errors[0].detail}"
+
+    with_offer = json.loads(plain)
+    with_offer["newOffers"] = [{**offer, "crrId": 10**16}]
+    assert "newOffers[0].crrId" in refused(json.dumps(with_offer, separators=(",", ":")).encode())
+    with_offer["newOffers"] = [{**offer, "crrId": 7}]
+    assert validator.body(json.dumps(with_offer, separators=(",", ":")).encode())[1] == []
+    deep = _compact([*(_bid(i) for i in range(149)), _bid(149, assetOwner=json.loads("[" * 70 + "]" * 70))])
+    assert f"deeper than {MAX_DEPTH}" in refused(deep)
+    unlisted = _compact([*(_bid(i) for i in range(149)), _bid(149, x={"y": 1e16})])
+    assert "newBids[149].x.y" in refused(unlisted) and "beyond" in refused(unlisted)

@@ -35,7 +35,7 @@ import jsonschema_rs
 import orjson
 
 from harness.contract import Operation, Parameter
-from harness.contract.wire import REQUEST_ID_FORM, REQUEST_ID_HEADER
+from harness.contract.wire import MAX_MAGNITUDE, REQUEST_ID_FORM, REQUEST_ID_HEADER
 from harness.sandbox.errors import CRRError
 from harness.sandbox.jsoncodec import (
     MAX_DEPTH,
@@ -247,6 +247,7 @@ class SharedArrays:
     marker: bytes  # b'"bidCurve":'
     validator: jsonschema_rs.Draft4Validator  # one array, decimal-grid multipleOf removed
     grid: Check | None  # the exact grid check of one array
+    shape: ListedShape | None = None  # when the folded body's names bound its depth and numbers
 
     def fold(self, raw: bytes) -> tuple[Any, list[Any], dict[str, int], int] | None:
         """(body with placeholders, distinct arrays, placeholder -> array index, placeholders)
@@ -255,9 +256,11 @@ class SharedArrays:
         A placeholder is a string, ``~`` + 12 random capital letters (a per-request token) +
         ``-`` + the array's index; a body holding the token or a ``\\u`` escape (which could
         spell it) anywhere is not folded, so no string of the body can be a placeholder. The
-        codec's limits (nesting, numbers beyond MAX_MAGNITUDE) are checked on the folded text
-        and each distinct array's text, a third of the bytes: a body over them is not folded,
-        and the ordinary path refuses it with its reason.
+        codec's limits (nesting, numbers beyond MAX_MAGNITUDE) are checked on each distinct
+        array's text and on the folded text, a third of the bytes -- or, when the folded body
+        uses only the schema's names for scalars (``ListedShape``), by the folded validation
+        itself: a body over them is not folded, and the ordinary path refuses it with its
+        reason.
         """
         token = b"~" + secrets.token_bytes(12).translate(_CAPITALS) + b"-"
         if token in raw or (b"\\" in raw and b"\\u" in raw):  # one memchr in the usual case
@@ -266,17 +269,22 @@ class SharedArrays:
         if cut is None:
             return None
         folded, arrays_text, count = cut
-        if spells_huge_number(folded) or any(spells_huge_number(text) for text in arrays_text):
+        if any(spells_huge_number(text) for text in arrays_text):
             return None
         deepest = max(nesting(text) for text in arrays_text)
-        if nesting(folded, MAX_DEPTH - deepest) > MAX_DEPTH - deepest:
-            return None
         try:
             body = parse(folded)
             arrays = [parse(text) for text in arrays_text]
         except orjson.JSONDecodeError:
             return None
         if type(body) is not dict:
+            return None
+        if self.shape is not None and self.shape.holds(body):
+            # top level > parent array > record > its curve: 3 + the curve's depth; numbers
+            # only where the folded schema bounds them
+            if 3 + deepest > MAX_DEPTH:
+                return None
+        elif spells_huge_number(folded) or nesting(folded, MAX_DEPTH - deepest) > MAX_DEPTH - deepest:
             return None
         prefix = token.decode()
         return body, arrays, {f"{prefix}{i}": i for i in range(len(arrays))}, count
@@ -400,8 +408,76 @@ def _shared_arrays(schema: Any) -> tuple[Any, SharedArrays | None]:
         b'"' + key.encode() + b'":',
         _validator(stripped),
         grid,
+        _listed_shape(out, parents),
     )
     return out, shared
+
+
+_SCALAR_TYPES = frozenset(("string", "number", "integer", "boolean", "null"))
+
+
+def _scalar(schema: Any) -> bool:
+    """Whether ``schema`` only accepts scalars (its ``type`` says so)."""
+    kind = schema.get("type") if isinstance(schema, dict) else None
+    kinds = [kind] if isinstance(kind, str) else kind
+    return isinstance(kinds, list) and bool(kinds) and set(kinds) <= _SCALAR_TYPES
+
+
+def _bounded(schema: dict[str, Any]) -> dict[str, Any]:
+    """A scalar schema that also refuses numbers beyond MAX_MAGNITUDE (the codec's limit)."""
+    kinds = schema["type"] if isinstance(schema["type"], list) else [schema["type"]]
+    if not {"number", "integer"} & set(kinds):
+        return schema
+    return {"allOf": [schema, {"maximum": MAX_MAGNITUDE, "minimum": -MAX_MAGNITUDE}]}
+
+
+def _listed_shape(folded: dict[str, Any], parents: list[str]) -> ListedShape | None:
+    """The names a folded body may use for the fold to skip its byte scans, bounding the
+    numbers of the folded schema (in place) -- or None when some property could hold a
+    container (then the scans always run)."""
+    props = folded["properties"]
+    top = frozenset(props)
+    if not all(_scalar(sub) for name, sub in props.items() if name not in parents):
+        return None
+    items: dict[str, frozenset[str]] = {}
+    for parent in parents:
+        inner = props[parent]["items"]["properties"]
+        if not all(_scalar(sub) for sub in inner.values()):
+            return None
+        items[parent] = frozenset(inner)
+    for name in top - set(parents):
+        props[name] = _bounded(props[name])
+    for parent in parents:
+        inner = props[parent]["items"]["properties"]
+        for name in list(inner):
+            inner[name] = _bounded(inner[name])
+    return ListedShape(top, items)
+
+
+@dataclass(frozen=True)
+class ListedShape:
+    """A folded body's property names (top level, and the items of each parent array) when
+    each holds a scalar: a body that uses no other name and passes the folded validation
+    nests three deep plus its curves, and holds numbers only where the folded schema bounds
+    them, so the depth and number scans of its text can be skipped."""
+
+    top: frozenset[str]
+    items: dict[str, frozenset[str]]
+
+    def holds(self, body: dict[str, Any]) -> bool:
+        """Whether ``body`` uses only the listed names (its validation then says the rest)."""
+        if not body.keys() <= self.top:
+            return False
+        try:
+            for parent, names in self.items.items():
+                records = body.get(parent)
+                if records is not None and not (
+                    type(records) is list and all(map(names.issuperset, records))
+                ):
+                    return False
+        except TypeError:  # a record that is not an object: the validation refuses it
+            return False
+        return True
 
 
 @dataclass
