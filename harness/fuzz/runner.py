@@ -194,8 +194,19 @@ def _fuzz_service(
         calls = sum(f.calls for f in figures.values())
         failures = sum(len(f.distinct_failures) for f in figures.values())
         emit(Figures(completed=done, text=f"{plural(calls, 'call')}, {plural(failures, 'failure')}"))
-        if run.stop_after_scenario:
-            run.stop(run.stop_after_scenario)  # the server error is recorded: now stop
+        if run.stop_after_scenario and _holds_server_error(event.recorder):
+            # the server error is recorded: now stop. Not at the end of any scenario: the engine
+            # runs operations side by side, and another one's scenario may end first (on a busy
+            # machine it did, and the 503 that stopped the run was never recorded as a failure)
+            run.stop(run.stop_after_scenario)
+
+
+def _holds_server_error(recorder: Any) -> bool:
+    """Whether a finished scenario got an answer of 500 or more."""
+    return any(
+        interaction.response is not None and interaction.response.status_code >= 500
+        for interaction in recorder.interactions.values()
+    )
 
 
 def _record_scenario(
