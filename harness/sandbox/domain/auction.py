@@ -26,9 +26,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections import Counter
-from collections.abc import Hashable, Mapping, Sequence
-from itertools import repeat
-from operator import itemgetter
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from harness.sandbox.domain import holdings, participants, portfolios
@@ -37,10 +35,6 @@ from harness.sandbox.domain.markets import AUCTION
 from harness.sandbox.domain.portfolios import CreateContext, PortfolioRules, Record, cents, milli
 
 Curve = tuple[tuple[int, int], ...]
-
-
-# every property AuctionRules.parse reads besides the CRR id (offers) and the curve (by identity)
-_PARSED = itemgetter("assetOwner", "source", "sink", "hedgeType", "tou", "period", "crrType")
 
 
 _COMMON = ("assetOwner", "source", "sink", "hedgeType", "tou", "period", "crrType", "bidCurve", "description")
@@ -111,6 +105,9 @@ class AuctionRules(PortfolioRules):
     closed_codes = {"create": "MKT0004", "submit": "MKT0004", "retract": "NOM0129", "delete": "MKT0004"}
     in_error_code = "AUC0037"
     shared_field = "bidCurve"
+    key_properties = ("assetOwner", "source", "sink", "hedgeType", "tou", "period", "crrType")
+    key_optional = ("crrId",)  # offers
+    key_by_identity = ("bidCurve",)
 
     def prepare(
         self, conn: sqlite3.Connection, ctx: CreateContext, raw: Sequence[tuple[str, dict[str, Any]]]
@@ -118,23 +115,6 @@ class AuctionRules(PortfolioRules):
         super().prepare(conn, ctx, raw)
         ids = {int(item["crrId"]) for side, item in raw if side == "SELL" and "crrId" in item}
         ctx.data["crrs"] = {i: holdings.get_crr(conn, i) for i in ids}
-
-    def record_keys(self, raw: Sequence[tuple[str, Mapping[str, Any]]]) -> Sequence[Hashable] | None:
-        if not raw:
-            return []
-        sides, items = zip(*raw, strict=True)
-        try:  # maps of C callables over the records: no Python step per record
-            return list(
-                zip(
-                    sides,
-                    map(_PARSED, items),
-                    map(dict.get, items, repeat("crrId")),
-                    map(id, map(dict.get, items, repeat("bidCurve"))),
-                    strict=True,
-                )
-            )
-        except (KeyError, TypeError):  # a record without one of them: each parsed on its own (and refused)
-            return None
 
     def parse(self, side: str, raw: dict[str, Any], ctx: CreateContext) -> tuple[Record | None, list[str]]:
         problems = self.location_problems(raw, ctx, side)

@@ -24,8 +24,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections import defaultdict
-from collections.abc import Hashable, Iterable, Mapping, Sequence
-from operator import itemgetter
+from collections.abc import Iterable
 from typing import Any
 
 from harness.sandbox.domain import network, portfolios
@@ -126,10 +125,6 @@ def seed_plan(conn: sqlite3.Connection) -> None:
         seed_default_caps(conn, market)
 
 
-# every property NominationRules.parse reads
-_PARSED = itemgetter("assetOwner", "source", "sink", "hedgeType", "tou", "period", "crrType", "mw")
-
-
 class NominationRules(PortfolioRules):
     service = "nomination"
     market_type = ALLOCATION
@@ -151,15 +146,7 @@ class NominationRules(PortfolioRules):
     closed_codes = {"create": "MKT0004", "submit": "NOM0128", "retract": "NOM0129", "delete": "SER0016"}
     in_error_code = "NOM0101"
     creation_failed_code = "SER0015"
-
-    def record_keys(self, raw: Sequence[tuple[str, Mapping[str, Any]]]) -> Sequence[Hashable] | None:
-        if not raw:
-            return []
-        sides, items = zip(*raw, strict=True)
-        try:  # maps of C callables over the records: no Python step per record
-            return list(zip(sides, map(_PARSED, items), strict=True))
-        except KeyError:  # a record without one of them: each parsed on its own (and refused)
-            return None
+    key_properties = ("assetOwner", "source", "sink", "hedgeType", "tou", "period", "crrType", "mw")
 
     def parse(self, side: str, raw: dict[str, Any], ctx: CreateContext) -> tuple[Record | None, list[str]]:
         problems = self.location_problems(raw, ctx, side)

@@ -242,12 +242,32 @@ class PortfolioRules:
         """One request record -> (Record, []) or (None, [problems])."""
         raise NotImplementedError
 
+    # what ``parse`` reads of a record: properties it needs, ones it may go without, and lists
+    # (shared bid curves) that count by identity
+    key_properties: ClassVar[tuple[str, ...]] = ()
+    key_optional: ClassVar[tuple[str, ...]] = ()
+    key_by_identity: ClassVar[tuple[str, ...]] = ()
+
     def record_keys(self, raw: Sequence[tuple[str, Mapping[str, Any]]]) -> Sequence[Hashable] | None:
         """What ``parse`` reads of each record, as a key: two records of one upload with the
         same key parse to the same (Record, problems), so ``check_records`` parses each key
-        once. A list (a shared bid curve) counts by identity. None: parse every record on its
-        own (here, and when a record lacks a property the keys are made of)."""
-        return None
+        once. Built by maps of C callables, no Python step per record. None: parse every
+        record on its own (a service without key properties, or a record lacking one)."""
+        if not self.key_properties:
+            return None
+        if not raw:
+            return []
+        sides, items = zip(*raw, strict=True)
+        columns = [
+            sides,
+            map(itemgetter(*self.key_properties), items),
+            *(map(dict.get, items, repeat(name)) for name in self.key_optional),
+            *(map(id, map(dict.get, items, repeat(name))) for name in self.key_by_identity),
+        ]
+        try:
+            return list(zip(*columns, strict=True))
+        except (KeyError, TypeError):  # a record without one of them: each parsed on its own (and refused)
+            return None
 
     def check_portfolio(
         self, records: Sequence[Record], raw: Sequence[tuple[str, dict[str, Any]]]
